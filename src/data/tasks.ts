@@ -1,0 +1,28 @@
+/** One entry point for every classification task a config can name. */
+import { sotuPartyTask } from './sotu-party.js';
+import { spamAssassinTask } from './spam.js';
+import type { TaskData } from './types.js';
+import { jsonlTask, tsvTask, type TsvColumns } from './user-tasks.js';
+
+export type TaskSpec =
+  | { kind: 'spam-assassin'; seed: number; maxPerSplit?: number }
+  | { kind: 'sotu-party'; seed: number; maxPerSplit?: number }
+  | { kind: 'tsv'; train: string; dev: string; test?: string; seed?: number; name?: string; columns?: TsvColumns }
+  | { kind: 'jsonl'; train: string; dev: string; test?: string; seed?: number; name?: string };
+
+export const TASK_KINDS = ['spam-assassin', 'sotu-party', 'tsv', 'jsonl'] as const;
+
+export function loadTask(spec: TaskSpec): TaskData {
+  switch (spec.kind) {
+    case 'spam-assassin':
+      return spamAssassinTask(spec);
+    case 'sotu-party':
+      return sotuPartyTask(spec);
+    case 'tsv':
+      return tsvTask(spec, spec);
+    case 'jsonl':
+      return jsonlTask(spec, spec);
+    default:
+      throw new Error(`unknown task kind ${JSON.stringify((spec as { kind?: unknown }).kind)}; known: ${TASK_KINDS.join(', ')}`);
+  }
+}
