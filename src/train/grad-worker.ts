@@ -1,0 +1,48 @@
+/**
+ * The gradient worker's entry point (see parallel.ts): rebuilds the student and the hooks from the
+ * recipe once, then for every step sets the student's weights, computes the gradients of its share
+ * of the batch with the same code as the main thread, and sends them back.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { parentPort, workerData } from 'node:worker_threads';
+import { selectBackend } from '../backend/select.js';
+import { distillationHook } from '../distill/hook.js';
+import { createModel, modelFromSnapshot } from '../model/bert.js';
+import { Rng } from '../util/rng.js';
+import { computeGradients } from './gradients.js';
+import type { LoopContext, TrainHook } from './loop.js';
+import type { WorkerRecipe } from './parallel.js';
+import { classificationObjective, mlmObjective, type Batch } from './tasks.js';
+
+async function main(): Promise<void> {
+  const recipe = workerData as WorkerRecipe;
+  await selectBackend('wasm');
+  const model = createModel(recipe.config, 0);
+  const objective = (recipe.objective === 'mlm' ? mlmObjective : classificationObjective) as LoopContext<Batch>['objective'];
+  const hooks: TrainHook<Batch>[] = recipe.hooks.map((h) => {
+    const teacher = modelFromSnapshot({ config: h.teacherConfig, weights: new Map(h.teacherWeights.map(([n, shape, data]) => [n, { shape, data }])) });
+    return distillationHook(teacher, h.settings, h.seed);
+  });
+  const ctx = { model, objective, step: 0, totalSteps: 0, rng: new Rng(0) } as unknown as LoopContext<Batch>;
+  parentPort!.postMessage({ type: 'ready' });
+  parentPort!.on('message', (m: { type: string; weights: Array<[string, Float32Array]>; batch: Batch; dropoutSeed: number }) => {
+    try {
+      for (const [name, data] of m.weights) {
+        const v = model.params.get(name);
+        if (!v) throw new Error(`unknown weight '${name}'`);
+        tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
+      }
+      const rng = new Rng(m.dropoutSeed);
+      const r = computeGradients(ctx, m.batch, hooks, { training: true, rng }, model.params);
+      const grads: Array<[string, Float32Array]> = [...r.grads].map(([k, g]) => [k, g.dataSync() as Float32Array]);
+      const metrics: Array<[string, number]> = [...r.metrics].map(([k, t]) => [k, t.dataSync()[0]]);
+      const loss = r.loss.dataSync()[0];
+      tf.dispose([r.loss, ...r.grads.values(), ...r.metrics.values()]);
+      parentPort!.postMessage({ type: 'result', result: { loss, grads, metrics } }, grads.map(([, g]) => g.buffer as ArrayBuffer));
+    } catch (e) {
+      parentPort!.postMessage({ type: 'error', error: (e as Error).stack ?? String(e) });
+    }
+  });
+}
+
+main().catch((e: Error) => parentPort!.postMessage({ type: 'error', error: e.stack ?? String(e) }));

@@ -1,0 +1,311 @@
+/**
+ * The one training loop every stage uses. Compression plugs in through hooks (SparseML-style
+ * modifier lifecycle): distillation adds a loss term, pruning and pattern lock act after the
+ * optimizer step, QAT replaces the Linear layers' forward. No stage owns a copy of the loop.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BertModel, ForwardOptions } from '../model/bert.js';
+import type { WeightData } from '../model/snapshot.js';
+import { Rng } from '../util/rng.js';
+import { startProgress } from '../util/progress.js';
+import { AdamW, clipByGlobalNorm, linearWarmupDecay, type AdamWSettings } from './optimizer.js';
+import { computeGradients } from './gradients.js';
+import { GradientWorker, type HookRecipe, type WorkerRecipe } from './parallel.js';
+import { lossRows, splitBatch } from './split.js';
+import type { Batch, ForwardResult, Objective } from './tasks.js';
+
+export interface LoopContext<B extends Batch = Batch> {
+  model: BertModel;
+  objective: Objective<B>;
+  optimizer: AdamW;
+  /** Steps completed so far (0 before the first). */
+  step: number;
+  totalSteps: number;
+  rng: Rng;
+}
+
+/** Hooks, called in the order they are given. */
+export interface TrainHook<B extends Batch = Batch> {
+  name: string;
+  /** Once before the first step (also after a resume, with ctx.step > 0). */
+  init?(ctx: LoopContext<B>): void;
+  /** Before the gradient tape, e.g. the frozen teacher's forward. */
+  prepare?(ctx: LoopContext<B>, batch: B): void;
+  /** Overrides merged into the student forward's options (QAT supplies `linear`). */
+  forwardOptions?(ctx: LoopContext<B>, training: boolean): Partial<ForwardOptions>;
+  /** Inside the tape: returns the new total loss given the current one; may record metrics. */
+  loss?(ctx: LoopContext<B>, batch: B, out: ForwardResult, total: tf.Scalar, metrics: Map<string, tf.Scalar>): tf.Scalar;
+  /** Extra trainable variables owned by the hook (e.g. a distillation projection). */
+  variables?(): Map<string, tf.Variable>;
+  /** Frees per-step tensors once the gradients are computed (e.g. the teacher's logits). */
+  release?(): void;
+  /**
+   * How to rebuild this hook in a gradient worker (parallel.ts), or null if it cannot run there.
+   * Hooks with prepare/loss/forwardOptions/variables and no recipe keep the loop on one thread.
+   */
+  workerRecipe?(): HookRecipe | null;
+  /** After every optimizer step (pruning masks, pattern lock). */
+  afterStep?(ctx: LoopContext<B>): void;
+  /** Extra figures at each evaluation (e.g. sparsity). */
+  evaluate?(ctx: LoopContext<B>): Record<string, number>;
+  /** Once after the last step. */
+  finalize?(ctx: LoopContext<B>): void;
+  /** State to checkpoint, and to restore on resume. */
+  saveState?(): { tensors: Map<string, WeightData>; json: unknown };
+  loadState?(state: { tensors: Map<string, WeightData>; json: unknown }): void;
+}
+
+export interface BatchSource<B> {
+  next(): B;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+export interface LoopSettings {
+  steps: number;
+  learningRate: number;
+  warmupSteps: number;
+  clipNorm: number;
+  optimizer?: Partial<AdamWSettings>;
+  seed: number;
+  /** Evaluate every N steps (0: only at the end). */
+  evalEvery: number;
+  /** Write a resume checkpoint every N steps (0: never). */
+  checkpointEvery: number;
+  label?: string;
+  quiet?: boolean;
+  /** Split each batch over this many threads (main + workers); 1 = no workers. */
+  threads?: number;
+}
+
+export interface LoopState {
+  step: number;
+  rng: number;
+  data: unknown;
+  optimizerStep: number;
+  hooks: Record<string, unknown>;
+  history: LogEntry[];
+}
+
+export interface LogEntry {
+  step: number;
+  loss?: number;
+  lr?: number;
+  [metric: string]: number | undefined;
+}
+
+export interface LoopResult {
+  history: LogEntry[];
+  evaluations: Array<{ step: number; metrics: Record<string, number> }>;
+  tokensPerSecond: number;
+  seconds: number;
+}
+
+export class TrainingDivergedError extends Error {}
+
+export interface ResumePoint {
+  state: LoopState;
+  tensors: Map<string, WeightData>;
+}
+
+export interface LoopIo {
+  /** Called every checkpointEvery steps and after the last step: persist the model and this state. */
+  saveResume?(state: LoopState, tensors: Map<string, WeightData>): void;
+  /** The task evaluation (dev accuracy, held-out MLM accuracy...), merged with the hooks' figures. */
+  evaluate?(model: BertModel, forward: Partial<ForwardOptions>): Record<string, number>;
+}
+
+/** Optimizer moments and hook tensors, keyed so they can share one checkpoint with the weights. */
+function collectTensors<B extends Batch>(optimizer: AdamW, hooks: TrainHook<B>[]): { tensors: Map<string, WeightData>; hookJson: Record<string, unknown> } {
+  const tensors = new Map(optimizer.exportState().tensors);
+  const hookJson: Record<string, unknown> = {};
+  for (const h of hooks) {
+    if (!h.saveState) continue;
+    const s = h.saveState();
+    hookJson[h.name] = s.json;
+    for (const [k, v] of s.tensors) tensors.set(`hook/${h.name}/${k}`, v);
+  }
+  return { tensors, hookJson };
+}
+
+function hookTensors(all: Map<string, WeightData>, hook: string): Map<string, WeightData> {
+  const prefix = `hook/${hook}/`;
+  return new Map([...all].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
+function mergeForward<B extends Batch>(ctx: LoopContext<B>, hooks: TrainHook<B>[], training: boolean): Partial<ForwardOptions> {
+  return Object.assign({}, ...hooks.map((h) => h.forwardOptions?.(ctx, training) ?? {}));
+}
+
+export async function trainLoop<B extends Batch>(
+  model: BertModel,
+  objective: Objective<B>,
+  data: BatchSource<B>,
+  settings: LoopSettings,
+  hooks: TrainHook<B>[],
+  io: LoopIo = {},
+  resume?: ResumePoint,
+): Promise<LoopResult> {
+  const optimizer = new AdamW(settings.optimizer);
+  const rng = new Rng(settings.seed);
+  const ctx: LoopContext<B> = { model, objective, optimizer, step: 0, totalSteps: settings.steps, rng };
+  let history: LogEntry[] = [];
+  const evaluations: LoopResult['evaluations'] = [];
+
+  if (resume) {
+    ctx.step = resume.state.step;
+    rng.setState(resume.state.rng);
+    data.setState(resume.state.data);
+    optimizer.importState(resume.state.optimizerStep, resume.tensors);
+    history = resume.state.history ?? [];
+    for (const h of hooks) h.loadState?.({ tensors: hookTensors(resume.tensors, h.name), json: resume.state.hooks[h.name] });
+  }
+  for (const h of hooks) h.init?.(ctx);
+
+  const trainable = new Map<string, tf.Variable>(model.params);
+  for (const h of hooks) for (const [k, v] of h.variables?.() ?? []) trainable.set(`hook/${h.name}/${k}`, v);
+  const workers = startWorkers(model, objective, hooks, settings.threads ?? 1);
+  await Promise.all(workers.map((w) => w.ready));
+
+  const runEvaluation = () => {
+    const fwd = mergeForward(ctx, hooks, false);
+    const metrics: Record<string, number> = { ...(io.evaluate?.(model, fwd) ?? {}) };
+    for (const h of hooks) Object.assign(metrics, h.evaluate?.(ctx) ?? {});
+    evaluations.push({ step: ctx.step, metrics });
+    return metrics;
+  };
+
+  const saveResume = () => {
+    if (!io.saveResume) return;
+    const { tensors, hookJson } = collectTensors(optimizer, hooks);
+    io.saveResume({ step: ctx.step, rng: rng.getState(), data: data.getState(), optimizerStep: optimizer.step, hooks: hookJson, history }, tensors);
+  };
+
+  const progress = startProgress(settings.label ?? 'train', settings.steps, { quiet: settings.quiet });
+  const started = performance.now();
+  let tokens = 0;
+  const startStep = ctx.step;
+  try {
+    while (ctx.step < settings.steps) {
+      const batch = data.next();
+      const lr = linearWarmupDecay(ctx.step, settings.learningRate, settings.warmupSteps, settings.steps);
+      const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, ...mergeForward(ctx, hooks, true) });
+      const { loss: value, grads: named, metrics } = workers.length
+        ? await parallelGradients(ctx, batch, hooks, fwd, trainable, workers)
+        : computeGradients(ctx, batch, hooks, fwd(rng), trainable);
+      const clipped = clipByGlobalNorm(named, settings.clipNorm);
+      const loss = value.dataSync()[0];
+      const gradNorm = clipped.norm.dataSync()[0];
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        tf.dispose([value, ...named.values(), clipped.norm, ...clipped.grads.values(), ...metrics.values()]);
+        throw new TrainingDivergedError(
+          `training diverged at step ${ctx.step + 1}: loss=${loss}, gradient norm=${gradNorm}. ` +
+            'The last good checkpoint is kept; lower the learning rate (learningRate) or raise warmupSteps and rerun.',
+        );
+      }
+      optimizer.apply(trainable, clipped.grads, lr);
+      tf.dispose([value, ...named.values(), clipped.norm, ...clipped.grads.values()]);
+      ctx.step += 1;
+      for (const h of hooks) h.afterStep?.(ctx);
+
+      const entry: LogEntry = { step: ctx.step, loss, lr, grad_norm: gradNorm };
+      for (const [k, t] of metrics) {
+        entry[k] = t.dataSync()[0];
+        t.dispose();
+      }
+      history.push(entry);
+      tokens += objective.tokens(batch);
+      const secs = (performance.now() - started) / 1000;
+      progress.update(ctx.step, { loss: loss.toFixed(4), tps: Math.round(tokens / secs) });
+
+      const last = ctx.step === settings.steps;
+      if (settings.evalEvery > 0 && ctx.step % settings.evalEvery === 0 && !last) runEvaluation();
+      if (settings.checkpointEvery > 0 && ctx.step % settings.checkpointEvery === 0 && !last) saveResume();
+    }
+  } finally {
+    progress.stop();
+    await Promise.all(workers.map((w) => w.close()));
+  }
+  for (const h of hooks) h.finalize?.(ctx);
+  runEvaluation();
+  saveResume();
+  const seconds = (performance.now() - started) / 1000;
+  optimizer.dispose();
+  const steps = ctx.step - startStep;
+  return { history, evaluations, tokensPerSecond: steps > 0 ? tokens / seconds : 0, seconds };
+}
+
+/** Workers for data-parallel steps, when asked for and when every hook can run in a worker. */
+function startWorkers<B extends Batch>(model: BertModel, objective: Objective<B>, hooks: TrainHook<B>[], threads: number): GradientWorker[] {
+  if (threads <= 1) return [];
+  const recipes: HookRecipe[] = [];
+  for (const h of hooks) {
+    const affectsGradients = h.prepare || h.loss || h.forwardOptions || h.variables;
+    if (!affectsGradients) continue;
+    const r = h.workerRecipe?.() ?? null;
+    if (!r) return [];
+    recipes.push(r);
+  }
+  const recipe: WorkerRecipe = { objective: objective.kind, config: model.config, hooks: recipes };
+  return Array.from({ length: threads - 1 }, () => new GradientWorker(recipe));
+}
+
+/**
+ * Splits the batch row-wise over the main thread and the workers, then combines: the loss and every
+ * gradient are the row-weighted mean of the parts', which is exactly the full batch's mean.
+ */
+async function parallelGradients<B extends Batch>(
+  ctx: LoopContext<B>,
+  batch: B,
+  hooks: TrainHook<B>[],
+  fwd: (rng: Rng) => ForwardOptions,
+  trainable: Map<string, tf.Variable>,
+  workers: GradientWorker[],
+): Promise<{ loss: tf.Scalar; grads: Map<string, tf.Tensor>; metrics: Map<string, tf.Scalar> }> {
+  const n = Math.min(workers.length + 1, batch.batchSize);
+  const parts: B[] = [];
+  let rest = batch;
+  for (let i = n; i > 1; i--) {
+    const [head, tail] = splitBatch(rest, Math.floor(rest.batchSize / i));
+    parts.push(head);
+    rest = tail;
+  }
+  parts.push(rest);
+  const weights: Array<[string, Float32Array]> = [...ctx.model.params].map(([k, v]) => [k, (v.dataSync() as Float32Array).slice()]);
+  const seeds = parts.slice(1).map(() => ctx.rng.int(2 ** 31));
+  // Send the workers their parts first (each gets its own copy of the weights), then compute ours.
+  // Each worker gets its own copy, made before any is posted (posting transfers, detaching the buffers).
+  const copies = parts.slice(1).map((_, i) => (i === 0 ? weights : weights.map(([k, d]): [string, Float32Array] => [k, d.slice()])));
+  const remote = parts.slice(1).map((p, i) => workers[i].compute(copies[i], p, seeds[i]));
+  const local = computeGradients(ctx, parts[0], hooks, fwd(ctx.rng), trainable);
+  const results = await Promise.all(remote);
+  const rows = parts.map(lossRows);
+  const total = rows.reduce((a, b) => a + b, 0);
+  const w0 = rows[0] / total;
+  const grads = new Map<string, tf.Tensor>();
+  for (const [k, g] of local.grads) {
+    grads.set(k, tf.tidy(() => {
+      let acc = tf.mul(g, w0);
+      results.forEach((r, i) => {
+        const remoteGrad = r.grads.find(([name]) => name === k);
+        if (!remoteGrad) throw new Error(`gradient worker returned no gradient for '${k}'`);
+        acc = tf.add(acc, tf.mul(tf.tensor(remoteGrad[1], g.shape), rows[i + 1] / total));
+      });
+      return acc;
+    }));
+  }
+  const combine = (mine: tf.Scalar, key: string | null) =>
+    tf.tidy(() => {
+      let acc = tf.mul(mine, w0);
+      results.forEach((r, i) => {
+        const v = key === null ? r.loss : (r.metrics.find(([m]) => m === key)?.[1] ?? 0);
+        acc = tf.add(acc, v * (rows[i + 1] / total));
+      });
+      return acc as tf.Scalar;
+    });
+  const metrics = new Map<string, tf.Scalar>();
+  for (const [k, t] of local.metrics) metrics.set(k, combine(t, k));
+  const loss = combine(local.loss, null);
+  tf.dispose([local.loss, ...local.grads.values(), ...local.metrics.values()]);
+  return { loss, grads, metrics };
+}

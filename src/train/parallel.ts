@@ -1,0 +1,92 @@
+/**
+ * Data-parallel gradients over two cores. The tfjs wasm backend is single-threaded in Node, so one
+ * core idles; a worker thread with its own wasm instance computes the gradients of half of each
+ * batch while the main thread computes the other half. The parts' results are combined with row
+ * weights (exactly the full-batch mean loss) and the main thread takes one optimizer step, so the
+ * result equals the single-threaded step up to float summation order.
+ *
+ * Only hooks that can describe themselves to a worker (`workerRecipe`) allow this; a hook that
+ * changes the forward pass or owns trainable variables (QAT, hidden-state distillation) keeps the
+ * loop on one thread.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { BertConfig } from '../model/config.js';
+import type { Batch } from './tasks.js';
+
+/** What a hook needs rebuilt in a worker, as plain data. */
+export type HookRecipe = { kind: 'distill'; teacherConfig: BertConfig; teacherWeights: Array<[string, number[], Float32Array]>; settings: Record<string, number>; seed: number };
+
+export interface WorkerRecipe {
+  objective: 'mlm' | 'classification';
+  config: BertConfig;
+  hooks: HookRecipe[];
+}
+
+export interface WorkerResult {
+  loss: number;
+  grads: Array<[string, Float32Array]>;
+  metrics: Array<[string, number]>;
+}
+
+/** dist/train/grad-worker.js, also when this module runs from the TypeScript sources (tests). */
+export function workerScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  const sibling = join(dirname(here), 'grad-worker.js');
+  if (!here.endsWith('.ts') && existsSync(sibling)) return sibling;
+  const built = resolve(dirname(here), '../../dist/train/grad-worker.js');
+  if (!existsSync(built)) throw new Error(`${built} not found: build the project (npm run build) to use parallel training workers`);
+  return built;
+}
+
+export class GradientWorker {
+  private readonly worker: Worker;
+  /** Resolves once the worker has built its models; await it before the first compute(). */
+  readonly ready: Promise<void>;
+  private pending: { resolve: (r: WorkerResult) => void; reject: (e: Error) => void } | null = null;
+
+  constructor(recipe: WorkerRecipe) {
+    this.worker = new Worker(workerScript(), { workerData: recipe });
+    this.ready = new Promise((resolveReady, rejectReady) => {
+      const onMessage = (m: { type: string; error?: string }) => {
+        if (m.type === 'ready') {
+          this.worker.off('message', onMessage);
+          this.worker.on('message', (r: { type: string; result?: WorkerResult; error?: string }) => this.settle(r));
+          resolveReady();
+        } else if (m.type === 'error') rejectReady(new Error(`gradient worker failed to start: ${m.error}`));
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('error', (e) => {
+        rejectReady(e);
+        this.pending?.reject(e);
+      });
+    });
+  }
+
+  private settle(m: { type: string; result?: WorkerResult; error?: string }): void {
+    const p = this.pending;
+    this.pending = null;
+    if (!p) return;
+    if (m.type === 'result' && m.result) p.resolve(m.result);
+    else p.reject(new Error(`gradient worker: ${m.error ?? 'unexpected message'}`));
+  }
+
+  /**
+   * Posts the step at once (synchronously: the caller then computes its own share while the worker
+   * runs) and resolves when the worker is done. Call only after `ready` has resolved.
+   */
+  compute(weights: Array<[string, Float32Array]>, batch: Batch, dropoutSeed: number): Promise<WorkerResult> {
+    if (this.pending) throw new Error('gradient worker is busy');
+    const done = new Promise<WorkerResult>((resolveResult, reject) => {
+      this.pending = { resolve: resolveResult, reject };
+    });
+    this.worker.postMessage({ type: 'step', weights, batch, dropoutSeed }, weights.map(([, d]) => d.buffer as ArrayBuffer));
+    return done;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}

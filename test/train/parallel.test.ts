@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { distillationHook } from '../../src/distill/hook.js';
+import { createModel, disposeModel, snapshotModel } from '../../src/model/bert.js';
+import { defaultConfig } from '../../src/model/config.js';
+import { PrunerHook } from '../../src/prune/pruner.js';
+import { selectWeights } from '../../src/prune/select.js';
+import { trainLoop, type LoopSettings } from '../../src/train/loop.js';
+import { lossRows, splitBatch } from '../../src/train/split.js';
+import { classificationObjective, mlmObjective, type Batch } from '../../src/train/tasks.js';
+import { useTestBackend } from '../helpers.js';
+import { cycle, fixedClsBatch, fixedMlmBatch } from './fixtures.js';
+
+beforeAll(async () => {
+  await useTestBackend();
+});
+
+const cfg = defaultConfig({ vocabSize: 70, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 2, hiddenDropout: 0, attentionDropout: 0 });
+const settings = (threads: number): LoopSettings => ({ steps: 8, learningRate: 3e-3, warmupSteps: 1, clipNorm: 1, seed: 4, evalEvery: 0, checkpointEvery: 0, quiet: true, threads });
+
+function maxDiff(a: Map<string, { data: Float32Array }>, b: Map<string, { data: Float32Array }>): number {
+  let m = 0;
+  for (const [k, w] of a) {
+    const v = b.get(k)!.data;
+    for (let i = 0; i < v.length; i++) m = Math.max(m, Math.abs(v[i] - w.data[i]));
+  }
+  return m;
+}
+
+describe('batch splitting', () => {
+  it('splits MLM batches by rows with re-based positions, losing nothing', () => {
+    const b = fixedMlmBatch(70, 5, 12, 1);
+    const [x, y] = splitBatch(b, 2);
+    expect(x.batchSize + y.batchSize).toBe(5);
+    expect(lossRows(x) + lossRows(y)).toBe(lossRows(b));
+    expect(Array.from(x.maskedPositions).every((p) => p < 24)).toBe(true);
+    expect([...x.maskedPositions, ...Array.from(y.maskedPositions, (p) => p + 24)]).toEqual(Array.from(b.maskedPositions));
+    expect(Array.from(y.inputIds)).toEqual(Array.from(b.inputIds.slice(24)));
+  });
+});
+
+describe('data-parallel training over a worker thread', () => {
+  it('gives the weights of the single-threaded run (MLM with distillation and pruning)', async () => {
+    const teacher = createModel(cfg, 9);
+    const batches = [fixedMlmBatch(70, 6, 12, 1), fixedMlmBatch(70, 6, 12, 2)];
+    const run = async (threads: number) => {
+      const model = createModel(cfg, 3);
+      const pruner = new PrunerHook<Batch>(model, selectWeights(model.params.keys()), { method: 'magnitude', schedule: { kind: 'cubic', initialSparsity: 0, finalSparsity: 0.8, beginStep: 0, endStep: 6, frequency: 2 } });
+      const result = await trainLoop(model, mlmObjective, cycle(batches), settings(threads), [distillationHook(teacher, {}, 1), pruner] as never);
+      const snap = snapshotModel(model);
+      pruner.dispose();
+      disposeModel(model);
+      return { snap, result };
+    };
+    const one = await run(1);
+    const before = tf.memory().numTensors;
+    const two = await run(2);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(maxDiff(one.snap.weights, two.snap.weights)).toBeLessThan(2e-5);
+    two.result.history.forEach((h, i) => {
+      expect(h.loss!).toBeCloseTo(one.result.history[i].loss!, 4);
+      expect(h.kd_loss!).toBeCloseTo(one.result.history[i].kd_loss!, 4);
+    });
+    disposeModel(teacher);
+  });
+
+  it('gives the weights of the single-threaded run on classification', async () => {
+    const batches = [fixedClsBatch(70, 7, 12, 1)];
+    const run = async (threads: number) => {
+      const model = createModel(cfg, 5);
+      await trainLoop(model, classificationObjective, cycle(batches), settings(threads), []);
+      const s = snapshotModel(model);
+      disposeModel(model);
+      return s;
+    };
+    expect(maxDiff((await run(1)).weights, (await run(3)).weights)).toBeLessThan(2e-5);
+  });
+});
