@@ -1,0 +1,18 @@
+/**
+ * Weights are chosen by name: glob patterns (picomatch; `*` stays within one `/` segment, `**`
+ * crosses them, `{a,b}` alternates) over the stable weight names of src/model/config.ts.
+ */
+import picomatch from 'picomatch';
+
+/** The encoder's Q, K, V, attention-output and both FFN kernels: what Prune OFA prunes. */
+export const DEFAULT_INCLUDE = ['encoder/layer_*/attention/{query,key,value,output}/kernel', 'encoder/layer_*/{intermediate,output}/kernel'];
+
+export function selectWeights(names: Iterable<string>, include: string[] = DEFAULT_INCLUDE, exclude: string[] = []): string[] {
+  const inc = picomatch(include);
+  const exc = exclude.length ? picomatch(exclude) : () => false;
+  return [...names].filter((n) => inc(n) && !exc(n));
+}
+
+export function matches(name: string, pattern: string): boolean {
+  return picomatch(pattern)(name);
+}
