@@ -1,0 +1,116 @@
+/**
+ * Distillation as a training hook: the frozen teacher runs forward only (before the gradient tape),
+ * and the student's loss becomes
+ *   alphaTask * task + alphaKd * T^2 KL(teacher/T || student/T) [+ hiddenWeight * MSE(hidden)].
+ * Works on MLM logits (pre-training) and classification logits (transfer) alike, because both
+ * objectives return logits over the same rows for teacher and student.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BertModel } from '../model/bert.js';
+import { Rng } from '../util/rng.js';
+import { makeVariable } from '../util/tensors.js';
+import type { TrainHook } from '../train/loop.js';
+import type { Batch } from '../train/tasks.js';
+import { hiddenMse, kdLoss } from './kd.js';
+
+export interface DistillSettings {
+  temperature: number;
+  alphaTask: number;
+  alphaKd: number;
+  /** Weight of hidden-state MSE (0 = off). */
+  hiddenWeight: number;
+}
+
+export const DISTILL_DEFAULTS: DistillSettings = { temperature: 2, alphaTask: 0.5, alphaKd: 0.5, hiddenWeight: 0 };
+
+/** Student layer i (1-based) learns from teacher layer round(i * Lt / Ls); 0 maps to the embeddings. */
+export function layerMap(studentLayers: number, teacherLayers: number): number[] {
+  return Array.from({ length: studentLayers + 1 }, (_, i) => Math.round((i * teacherLayers) / studentLayers));
+}
+
+export function distillationHook<B extends Batch>(teacher: BertModel, settings: Partial<DistillSettings> = {}, seed = 0): TrainHook<B> {
+  const s = { ...DISTILL_DEFAULTS, ...settings };
+  let teacherLogits: tf.Tensor2D | null = null;
+  let teacherHidden: tf.Tensor3D[] = [];
+  const projections = new Map<string, tf.Variable>();
+  const hs = (student: BertModel) => student.config.hiddenSize;
+  const ht = teacher.config.hiddenSize;
+  const release = () => {
+    if (teacherLogits) teacherLogits.dispose();
+    tf.dispose(teacherHidden);
+    teacherLogits = null;
+    teacherHidden = [];
+  };
+
+  const projection = (studentWidth: number): tf.Variable | null => {
+    if (s.hiddenWeight <= 0 || studentWidth === ht) return null;
+    let p = projections.get('projection');
+    if (!p) {
+      const rng = new Rng(seed);
+      const data = Float32Array.from({ length: studentWidth * ht }, () => rng.normal() * 0.02);
+      p = makeVariable(tf.tensor2d(data, [studentWidth, ht]), true, 'distill/projection');
+      projections.set('projection', p);
+    }
+    return p;
+  };
+
+  return {
+    name: 'distill',
+    init(ctx) {
+      projection(hs(ctx.model));
+    },
+    prepare(ctx, batch) {
+      release();
+      const out = tf.tidy(() => {
+        const r = ctx.objective.forward(teacher, batch, { training: false });
+        return { logits: r.logits, hidden: s.hiddenWeight > 0 ? r.hidden : [] };
+      });
+      teacherLogits = out.logits;
+      teacherHidden = out.hidden;
+    },
+    loss(ctx, _batch, out, total, metrics) {
+      if (!teacherLogits) throw new Error('distillation: teacher logits missing (prepare was not called)');
+      const kd = kdLoss(out.logits, teacherLogits, s.temperature);
+      metrics.set('kd_loss', tf.keep(tf.clone(kd)));
+      let loss = tf.add(tf.mul(total, s.alphaTask), tf.mul(kd, s.alphaKd)) as tf.Scalar;
+      if (s.hiddenWeight > 0) {
+        const map = layerMap(ctx.model.config.numLayers, teacher.config.numLayers);
+        const p = projection(hs(ctx.model));
+        const terms = map.map((t, i) => {
+          const h = out.hidden[i];
+          const [b, n, w] = h.shape;
+          const projected = p ? tf.reshape(tf.matMul(tf.reshape(h, [b * n, w]), p), [b, n, ht]) : h;
+          return hiddenMse(projected, teacherHidden[t]);
+        });
+        const hidden = tf.div(tf.addN(terms), terms.length) as tf.Scalar;
+        metrics.set('hidden_loss', tf.keep(tf.clone(hidden)));
+        loss = tf.add(loss, tf.mul(hidden, s.hiddenWeight)) as tf.Scalar;
+      }
+      return loss;
+    },
+    variables: () => projections,
+    release,
+    workerRecipe() {
+      // Hidden-state distillation owns a trainable projection, which cannot live in a worker.
+      if (s.hiddenWeight > 0) return null;
+      const teacherWeights: Array<[string, number[], Float32Array]> = [...teacher.params].map(([n, v]) => [n, [...v.shape], (v.dataSync() as Float32Array).slice()]);
+      return { kind: 'distill', teacherConfig: teacher.config, teacherWeights, settings: { ...s }, seed };
+    },
+    afterStep() {
+      release();
+    },
+    saveState() {
+      const tensors = new Map([...projections].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]));
+      return { tensors, json: {} };
+    },
+    loadState(state) {
+      for (const [k, w] of state.tensors) {
+        projections.get(k)?.dispose();
+        projections.set(k, makeVariable(tf.tensor(w.data, w.shape), true, `distill/${k}`));
+      }
+    },
+    finalize() {
+      release();
+    },
+  };
+}
