@@ -1,0 +1,146 @@
+/**
+ * The one quantize function. QAT's fake quantization (tf ops) and the exporter (plain arrays) both
+ * go through here, with float32 arithmetic and round-half-to-even on both paths (as ONNX
+ * QuantizeLinear does), so the integers in the exported file are the integers training used.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { QuantParams, QuantizerSpec } from './types.js';
+
+export const INT8_WEIGHTS: QuantizerSpec = { bits: 8, symmetric: true, perChannel: true, narrowRange: true };
+export const UINT8_ACTIVATIONS: QuantizerSpec = { bits: 8, symmetric: false, perChannel: false, narrowRange: false };
+
+/** Integer range of a spec: int8 [-127|-128, 127] when symmetric, uint8 [0, 255] otherwise. */
+export function qRange(spec: QuantizerSpec): { qmin: number; qmax: number } {
+  const levels = 2 ** spec.bits;
+  if (spec.symmetric) return { qmin: spec.narrowRange ? -(levels / 2 - 1) : -(levels / 2), qmax: levels / 2 - 1 };
+  return { qmin: 0, qmax: levels - 1 };
+}
+
+/** Round half to even, like ONNX QuantizeLinear and tf.round. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const f32 = Math.fround;
+
+/**
+ * Quantization parameters from an observed range (per channel when arrays have length > 1).
+ * Symmetric: scale = max(|min|, |max|) / qmax, zero point 0. Asymmetric: the range is widened to
+ * include 0 (so 0 is exact, needed for padding and ReLU-like zeros), scale = (max - min) / (qmax - qmin).
+ */
+export function paramsFromRange(min: ArrayLike<number>, max: ArrayLike<number>, spec: QuantizerSpec, axis: number): QuantParams {
+  const { qmin, qmax } = qRange(spec);
+  const n = min.length;
+  const scale = new Float32Array(n);
+  const zeroPoint = new Int32Array(n);
+  for (let c = 0; c < n; c++) {
+    const lo = Math.min(min[c], 0);
+    const hi = Math.max(max[c], 0);
+    if (spec.symmetric) {
+      const s = f32(f32(Math.max(-lo, hi)) / qmax);
+      scale[c] = s > 0 ? s : 1;
+    } else {
+      const s = f32(f32(hi - lo) / (qmax - qmin));
+      scale[c] = s > 0 ? s : 1;
+      zeroPoint[c] = Math.min(qmax, Math.max(qmin, roundHalfEven(qmin - f32(lo / scale[c]))));
+    }
+  }
+  return { scale, zeroPoint, axis: spec.perChannel ? axis : -1, dtype: spec.symmetric ? 'int8' : 'uint8' };
+}
+
+/** Min and max of a [rows, cols] matrix per column (axis 1), per row (axis 0) or overall (-1). */
+export function observeRange(data: Float32Array, shape: number[], axis: number): { min: Float32Array; max: Float32Array } {
+  if (axis === -1) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of data) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    return { min: Float32Array.of(lo), max: Float32Array.of(hi) };
+  }
+  if (shape.length !== 2) throw new Error(`per-channel range needs a 2-D tensor, got shape [${shape}]`);
+  const [rows, cols] = shape;
+  const n = axis === 1 ? cols : rows;
+  const min = new Float32Array(n).fill(Infinity);
+  const max = new Float32Array(n).fill(-Infinity);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const v = data[r * cols + c];
+      const ch = axis === 1 ? c : r;
+      if (v < min[ch]) min[ch] = v;
+      if (v > max[ch]) max[ch] = v;
+    }
+  }
+  return { min, max };
+}
+
+/** Weight quantization parameters, per output channel (axis 1 of a [in, out] kernel) or per tensor. */
+export function weightParams(data: Float32Array, shape: number[], spec: QuantizerSpec, channelAxis = 1): QuantParams {
+  const { min, max } = observeRange(data, shape, spec.perChannel ? channelAxis : -1);
+  return paramsFromRange(min, max, spec, channelAxis);
+}
+
+function channelOf(i: number, shape: number[], axis: number): number {
+  if (axis === -1) return 0;
+  const cols = shape[1];
+  return axis === 1 ? i % cols : Math.floor(i / cols);
+}
+
+/** Float -> integers: clamp(roundHalfEven(x / scale) + zeroPoint, qmin, qmax), in float32. */
+export function quantizeArray(data: Float32Array, shape: number[], p: QuantParams, spec: QuantizerSpec): Int32Array {
+  const { qmin, qmax } = qRange(spec);
+  const out = new Int32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const c = channelOf(i, shape, p.axis);
+    const q = roundHalfEven(f32(data[i] / p.scale[c])) + p.zeroPoint[c];
+    out[i] = q < qmin ? qmin : q > qmax ? qmax : q;
+  }
+  return out;
+}
+
+/** Integers -> float: (q - zeroPoint) * scale, in float32. */
+export function dequantizeArray(q: Int32Array, shape: number[], p: QuantParams): Float32Array {
+  const out = new Float32Array(q.length);
+  for (let i = 0; i < q.length; i++) {
+    const c = channelOf(i, shape, p.axis);
+    out[i] = f32((q[i] - p.zeroPoint[c]) * p.scale[c]);
+  }
+  return out;
+}
+
+/** Broadcastable [1, n] / [n, 1] / scalar tensors of a params' scale and zero point for a 2-D input. */
+function paramTensors(p: QuantParams): { scale: tf.Tensor; zeroPoint: tf.Tensor } {
+  const shape = p.axis === 1 ? [1, p.scale.length] : p.axis === 0 ? [p.scale.length, 1] : [];
+  return {
+    scale: tf.tensor(p.scale, shape, 'float32'),
+    zeroPoint: tf.tensor(Float32Array.from(p.zeroPoint), shape, 'float32'),
+  };
+}
+
+/**
+ * Fake quantization (quantize then dequantize) in tf ops with a straight-through estimator: the
+ * gradient passes unchanged where x fell inside the representable range and is zero where it was
+ * clipped (the clipped STE used by Q8BERT-style QAT). Scale and zero point are tensors that
+ * broadcast against x and receive no gradient.
+ */
+export function fakeQuantizeWith(x: tf.Tensor, scale: tf.Tensor, zeroPoint: tf.Tensor, spec: QuantizerSpec): tf.Tensor {
+  const { qmin, qmax } = qRange(spec);
+  const forward = (input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const unclipped = tf.add(tf.round(tf.div(input, scale)), zeroPoint);
+    const q = tf.clipByValue(unclipped, qmin, qmax);
+    const inRange = tf.cast(tf.logicalAnd(tf.greaterEqual(unclipped, qmin), tf.lessEqual(unclipped, qmax)), 'float32');
+    save([inRange]);
+    return { value: tf.mul(tf.sub(q, zeroPoint), scale), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]) };
+  };
+  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(x);
+}
+
+/** Fake quantization with fixed parameters (the eval forward of a quantized model). */
+export function fakeQuantize(x: tf.Tensor, p: QuantParams, spec: QuantizerSpec): tf.Tensor {
+  return tf.tidy(() => {
+    const { scale, zeroPoint } = paramTensors(p);
+    return fakeQuantizeWith(x, scale, zeroPoint, spec);
+  });
+}
