@@ -1,0 +1,349 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { classifierLogits, denseLinear, disposeModel, encode, modelFromSnapshot, type LinearFn } from '../../src/model/bert.js';
+import { defaultConfig, encoderLinearKernels, EMB, weightShapes, type BertConfig } from '../../src/model/config.js';
+import type { ModelSnapshot, WeightData } from '../../src/model/snapshot.js';
+import { quantizedLinear } from '../../src/quant/linear.js';
+import { dequantizeArray, INT8_WEIGHTS, paramsFromRange, quantizeArray, UINT8_ACTIVATIONS, weightParams } from '../../src/quant/quantize.js';
+import type { ModelQuantization } from '../../src/quant/types.js';
+import { Rng } from '../../src/util/rng.js';
+import {
+  candidateFormats, createSession, decodeOnnx, exportOnnx, formatInspection, inspectOnnx, measureLatency, runLogits, sparseBytes,
+  type Batch, type ExportResult, type Session,
+} from '../../src/onnx/index.js';
+import { toNumber, type Long } from '../../src/onnx/proto.js';
+import { tempDir, useTestBackend } from '../helpers.js';
+
+const CFG = defaultConfig({ vocabSize: 64, hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64, maxPositions: 32, numLabels: 2 });
+const THREADS = 1; // the CI machine has two cores shared with other test files
+
+/**
+ * Random weights at a scale where every layer matters: kernels ~ N(0, 1/fan_in), non-trivial
+ * biases and LayerNorm parameters (fresh BERT init has zero biases and unit gammas, which would
+ * hide bugs in how those are wired).
+ */
+function randomSnapshot(cfg: BertConfig, seed: number): ModelSnapshot {
+  const rng = new Rng(seed);
+  const weights = new Map<string, WeightData>();
+  for (const [name, shape] of weightShapes(cfg, { mlmHead: false })) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const std = shape.length === 2 && !name.startsWith('embeddings/') ? 1 / Math.sqrt(shape[0]) : name.endsWith('/gamma') ? 0.1 : name.startsWith('embeddings/') ? 1 : 0.1;
+    const data = Float32Array.from({ length: n }, () => rng.normal() * std + (name.endsWith('/gamma') ? 1 : 0));
+    weights.set(name, { shape, data });
+  }
+  return { config: { ...cfg }, weights };
+}
+
+/** Zeroes the `fraction` smallest magnitudes of a weight (what GMP leaves behind). */
+function prune(w: WeightData, fraction: number): WeightData {
+  const sorted = Float32Array.from(w.data, Math.abs).sort();
+  const threshold = sorted[Math.floor(fraction * sorted.length)];
+  return { shape: w.shape, data: w.data.map((v) => (Math.abs(v) < threshold ? 0 : v)) };
+}
+
+/** Random rows: ids, a real length of at least 2 then padding, token type 1 for the second segment. */
+function randomBatch(rows: number, seq: number, seed: number, vocab = CFG.vocabSize): Batch {
+  const rng = new Rng(seed);
+  const n = rows * seq;
+  const inputIds = new Int32Array(n);
+  const attentionMask = new Float32Array(n);
+  const tokenTypeIds = new Int32Array(n);
+  for (let r = 0; r < rows; r++) {
+    const len = 2 + rng.int(seq - 1);
+    const split = 1 + rng.int(len - 1);
+    for (let s = 0; s < seq; s++) {
+      const i = r * seq + s;
+      inputIds[i] = rng.int(vocab);
+      attentionMask[i] = s < len ? 1 : 0;
+      tokenTypeIds[i] = s >= split && s < len ? 1 : 0;
+    }
+  }
+  return { inputIds, attentionMask, tokenTypeIds, batchSize: rows, seqLen: seq };
+}
+
+function tfjsLogits(snapshot: ModelSnapshot, batch: Batch, linear?: LinearFn): Float32Array {
+  const model = modelFromSnapshot(snapshot);
+  try {
+    return tf.tidy(() => {
+      const dims: [number, number] = [batch.batchSize, batch.seqLen];
+      const inputs = {
+        inputIds: tf.tensor2d(batch.inputIds, dims, 'int32'),
+        tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, dims, 'int32'),
+        attentionMask: tf.tensor2d(batch.attentionMask, dims, 'float32'),
+      };
+      const enc = encode(model, inputs, { training: false, linear });
+      return classifierLogits(model, enc.sequence, { training: false }).dataSync() as Float32Array;
+    });
+  } finally {
+    disposeModel(model);
+  }
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function argmaxAgreement(a: Float32Array, b: Float32Array, labels: number): number {
+  const rows = a.length / labels;
+  const am = (x: Float32Array, r: number) => {
+    let best = 0;
+    for (let c = 1; c < labels; c++) if (x[r * labels + c] > x[r * labels + best]) best = c;
+    return best;
+  };
+  let same = 0;
+  for (let r = 0; r < rows; r++) if (am(a, r) === am(b, r)) same++;
+  return same / rows;
+}
+
+async function ortLogits(bytes: Uint8Array, batch: Batch, opts: { optimizedModelFilePath?: string } = {}): Promise<Float32Array> {
+  const session = await createSession(bytes, { threads: THREADS, ...opts });
+  try {
+    return await runLogits(session, batch);
+  } finally {
+    await session.release();
+  }
+}
+
+/** Dense integer values of an initializer in the decoded file, with its sparse non-zero positions if sparse. */
+function storedInts(bytes: Uint8Array, name: string): { values: Int8Array; sparsePositions?: number[]; layout?: string } {
+  const g = decodeOnnx(bytes).graph!;
+  const dense = g.initializer!.find((t) => t.name === name);
+  // Decoded bytes are views into the file's buffer: copy before reinterpreting.
+  const copy = (u: Uint8Array) => new Uint8Array(u).buffer;
+  if (dense) return { values: new Int8Array(copy(dense.rawData!)) };
+  const sp = g.sparseInitializer!.find((s) => s.values!.name === name);
+  if (!sp) throw new Error(`no initializer '${name}' in the file`);
+  const dims = sp.dims!.map((d) => toNumber(d as number | Long));
+  const vals = new Int8Array(copy(sp.values!.rawData!));
+  const raw = copy(sp.indices!.rawData!);
+  const idxDims = sp.indices!.dims!.map((d) => toNumber(d as number | Long));
+  const typed = { 3: Int8Array, 5: Int16Array, 6: Int32Array }[sp.indices!.dataType as 3 | 5 | 6];
+  const idx = typed ? Array.from(new typed(raw)) : Array.from(new BigInt64Array(raw), Number);
+  const positions = idxDims.length === 2 ? vals.map((_, k) => idx[2 * k] * dims[1] + idx[2 * k + 1]) : idx;
+  const values = new Int8Array(dims[0] * dims[1]);
+  Array.from(positions).forEach((p, k) => (values[p] = vals[k]));
+  return { values, sparsePositions: Array.from(positions), layout: idxDims.length === 2 ? 'coo' : 'linear' };
+}
+
+const nonZeroPositions = (a: ArrayLike<number>) => Array.from(a).flatMap((v, i) => (v !== 0 ? [i] : []));
+
+beforeAll(async () => {
+  await useTestBackend();
+});
+
+describe('fp32 export', () => {
+  const snapshot = randomSnapshot(CFG, 1);
+  let fp32: ExportResult;
+
+  it('matches the tfjs forward within 1e-4 (padding, both token types, two sequence lengths)', async () => {
+    fp32 = exportOnnx({ snapshot, format: 'fp32', metadata: { labels: 'neg,pos', tool_version: '0.1.0' } });
+    for (const [rows, seq, seed] of [[64, 12, 2], [16, 5, 3]]) {
+      const batch = randomBatch(rows, seq, seed);
+      const expected = tfjsLogits(snapshot, batch);
+      const got = await ortLogits(fp32.bytes, batch);
+      expect(maxAbsDiff(got, expected)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('reports every weight dense float32 with honest bytes', () => {
+    const shapes = weightShapes(CFG, { mlmHead: false });
+    expect(fp32.tensors.map((t) => t.name)).toEqual(shapes.map(([n]) => n));
+    for (const t of fp32.tensors) {
+      expect(t).toMatchObject({ dtype: 'float32', storage: 'dense', bytes: t.numel * 4, denseBytes: t.numel * 4 });
+      expect(t.nonZeros).toBe(Array.from(snapshot.weights.get(t.name)!.data).filter((v) => v !== 0).length);
+    }
+  });
+
+  it('is inspected back to the same figures', () => {
+    const ins = inspectOnnx(fp32.bytes, { source: 'fp32.onnx' });
+    expect(ins).toMatchObject({ irVersion: 8, opset: 17, producer: { name: 'prune-once', version: '0.1.0' } });
+    expect(ins.metadata).toEqual({ producer_name: 'prune-once', format: 'fp32', labels: 'neg,pos', tool_version: '0.1.0' });
+    expect(ins.inputs.map((i) => [i.name, i.dtype, i.shape])).toEqual([
+      ['input_ids', 'int64', ['batch', 'sequence']], ['attention_mask', 'int64', ['batch', 'sequence']], ['token_type_ids', 'int64', ['batch', 'sequence']],
+    ]);
+    expect(ins.outputs).toEqual([{ name: 'logits', dtype: 'float32', shape: ['batch', 2] }]);
+    for (const t of fp32.tensors) {
+      const found = ins.initializers.find((x) => x.name === t.name)!;
+      expect(found).toMatchObject({ kind: 'dense', dtype: 'float32', shape: t.shape, nonZeros: t.nonZeros, bytes: t.bytes, location: 'raw_data' });
+    }
+    const weightBytes = fp32.tensors.reduce((a, t) => a + t.bytes, 0);
+    // Besides the weights, only small graph constants (shapes, scalars).
+    expect(ins.totals.bytes - weightBytes).toBeGreaterThan(0);
+    expect(ins.totals.bytes - weightBytes).toBeLessThan(200);
+    expect(ins.totals.sparse).toBe(0);
+    expect(ins.quantization.format).toBe('none');
+    expect(ins.opCounts.LayerNormalization).toBe(1 + 2 * CFG.numLayers);
+    expect(ins.opCounts.Erf).toBe(CFG.numLayers);
+  });
+
+  for (const act of ['gelu_tanh', 'relu'] as const) {
+    it(`matches tfjs with hiddenAct '${act}'`, async () => {
+      const snap = randomSnapshot({ ...CFG, hiddenAct: act }, 5);
+      const batch = randomBatch(16, 8, 6);
+      const got = await ortLogits(exportOnnx({ snapshot: snap, format: 'fp32' }).bytes, batch);
+      expect(maxAbsDiff(got, tfjsLogits(snap, batch))).toBeLessThan(1e-4);
+    });
+  }
+
+  it('exports an encoder without a classification head as last_hidden_state', async () => {
+    const cfg = { ...CFG, numLabels: 0 };
+    const snap = randomSnapshot(cfg, 7);
+    const batch = randomBatch(4, 6, 8);
+    const session = await createSession(exportOnnx({ snapshot: snap, format: 'fp32' }).bytes, { threads: THREADS });
+    const dims = [batch.batchSize, batch.seqLen];
+    const big = (a: ArrayLike<number>) => BigInt64Array.from(Array.from(a, (v) => BigInt(v)));
+    const { Tensor } = await import('onnxruntime-node');
+    const out = await session.run({
+      input_ids: new Tensor('int64', big(batch.inputIds), dims),
+      attention_mask: new Tensor('int64', big(batch.attentionMask), dims),
+      token_type_ids: new Tensor('int64', big(batch.tokenTypeIds), dims),
+    });
+    await expect(runLogits(session, batch)).rejects.toThrow(/no 'logits' output/);
+    await session.release();
+    const model = modelFromSnapshot(snap);
+    const expected = tf.tidy(() => encode(model, {
+      inputIds: tf.tensor2d(batch.inputIds, [4, 6], 'int32'), tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, [4, 6], 'int32'),
+      attentionMask: tf.tensor2d(batch.attentionMask, [4, 6]),
+    }, { training: false }).sequence.dataSync() as Float32Array);
+    disposeModel(model);
+    expect(out.last_hidden_state.dims).toEqual([4, 6, 32]);
+    expect(maxAbsDiff(out.last_hidden_state.data as Float32Array, expected)).toBeLessThan(1e-4);
+  });
+});
+
+describe('int8 export (85% sparse, QDQ)', () => {
+  const dense = randomSnapshot(CFG, 11);
+  const snapshot: ModelSnapshot = { config: dense.config, weights: new Map(dense.weights) };
+  const kernels = Array.from({ length: CFG.numLayers }, (_, i) => encoderLinearKernels(i)).flat();
+  // One kernel only half pruned, so that the dense-vs-sparse choice has to go both ways.
+  const halfPruned = kernels[kernels.length - 1];
+  for (const k of kernels) snapshot.weights.set(k, prune(dense.weights.get(k)!, k === halfPruned ? 0.5 : 0.85));
+  let q: ModelQuantization;
+  let int8: ExportResult;
+  const evalBatch = randomBatch(300, 12, 21);
+  let tmp: string;
+
+  beforeAll(() => {
+    tmp = tempDir('prune-once-onnx-');
+    // Calibrate activation ranges by running the float forward with a recording LinearFn.
+    const ranges = new Map<string, { min: number; max: number }>();
+    const record: LinearFn = (name, x, kernel, bias) => {
+      const [lo, hi] = [tf.min(x).dataSync()[0], tf.max(x).dataSync()[0]];
+      const r = ranges.get(name) ?? { min: Infinity, max: -Infinity };
+      ranges.set(name, { min: Math.min(r.min, lo), max: Math.max(r.max, hi) });
+      return denseLinear(name, x, kernel, bias);
+    };
+    tfjsLogits(snapshot, randomBatch(64, 12, 20), record);
+    q = {
+      weightSpec: INT8_WEIGHTS,
+      activationSpec: UINT8_ACTIVATIONS,
+      weights: Object.fromEntries(kernels.map((k) => [k, weightParams(snapshot.weights.get(k)!.data, snapshot.weights.get(k)!.shape, INT8_WEIGHTS)])),
+      inputs: Object.fromEntries(kernels.map((k) => [k, paramsFromRange([ranges.get(k)!.min], [ranges.get(k)!.max], UINT8_ACTIVATIONS, -1)])),
+      embeddings: {},
+      bias: 'float32',
+    };
+    int8 = exportOnnx({ snapshot, format: 'int8', quantization: q, metadata: { sparsity: '0.85', scheme: 'int8 per-channel QDQ' } });
+  });
+
+  it('agrees with the tfjs quantized forward (quantizedLinear)', async () => {
+    const expected = tfjsLogits(snapshot, evalBatch, quantizedLinear(q));
+    const got = await ortLogits(int8.bytes, evalBatch);
+    const float = tfjsLogits(snapshot, evalBatch);
+    const diff = maxAbsDiff(got, expected);
+    const quantError = maxAbsDiff(float, expected);
+    const off = Array.from(got).filter((v, i) => Math.abs(v - expected[i]) > 1e-4).length / got.length;
+    // Both sides compute the same integers, scales and zero points; they differ only where float
+    // rounding (LayerNorm, softmax, summation order) moves an activation across a quantization
+    // step, so one side rounds it up and the other down. That is rare (measured: 99% of logits
+    // agree within 1e-6) and moves a logit by about one activation step times a weight, well
+    // below the quantization error itself (float vs quantized forward). A wrong scale, zero
+    // point, axis or a missing QDQ would shift most logits by about the quantization error.
+    expect(off).toBeLessThanOrEqual(0.02);
+    expect(diff).toBeLessThan(quantError / 2);
+    const agreement = argmaxAgreement(got, expected, 2);
+    expect(agreement).toBeGreaterThanOrEqual(0.99);
+    console.info(`int8 ORT vs tfjs quantized forward: max |diff| ${diff.toExponential(2)}, ${(100 * off).toFixed(2)}% of logits off by > 1e-4; float vs quantized forward: max ${quantError.toExponential(2)}; argmax agreement ${agreement}`);
+  });
+
+  it('stores exactly the integers quantizeArray computes, sparse where that is smaller', () => {
+    for (const k of kernels) {
+      const w = snapshot.weights.get(k)!;
+      const ints = quantizeArray(w.data, w.shape, q.weights[k], INT8_WEIGHTS);
+      const stored = storedInts(int8.bytes, k);
+      expect(Array.from(stored.values)).toEqual(Array.from(ints));
+      const t = int8.tensors.find((x) => x.name === k)!;
+      const best = Math.min(t.numel, ...candidateFormats(w.shape).map((f) => sparseBytes(t.nonZeros, w.shape, f)));
+      expect(t.bytes).toBe(best);
+      expect(t.storage).toBe(k === halfPruned ? 'dense' : 'sparse');
+      if (stored.sparsePositions) {
+        expect(stored.layout).toBe(t.sparse!.layout);
+        // Kept weights are far above half a quantization step, so none rounds to 0 and the stored
+        // positions are exactly the pruning mask's.
+        expect(stored.sparsePositions).toEqual(nonZeroPositions(w.data));
+      }
+    }
+    for (const t of int8.tensors.filter((x) => !kernels.includes(x.name))) expect(t).toMatchObject({ dtype: 'float32', storage: 'dense' });
+  });
+
+  it('lets ONNX Runtime fuse integer matmuls', async () => {
+    const path = join(tmp, 'int8.optimized.onnx');
+    await ortLogits(int8.bytes, randomBatch(2, 4, 1), { optimizedModelFilePath: path });
+    const ins = inspectOnnx(readFileSync(path));
+    console.info(`ORT optimized int8 graph ops: ${JSON.stringify(ins.opCounts)}`);
+    const integerMatMuls = (ins.opCounts['com.microsoft.MatMulIntegerToFloat'] ?? 0) + (ins.opCounts['com.microsoft.DynamicQuantizeMatMul'] ?? 0) + (ins.opCounts.MatMulInteger ?? 0);
+    expect(integerMatMuls).toBe(kernels.length);
+  });
+
+  it('is inspected back to the exporter\'s figures', () => {
+    const ins = inspectOnnx(int8.bytes, { source: 'int8.onnx' });
+    expect(ins.metadata).toMatchObject({ format: 'int8', sparsity: '0.85' });
+    for (const t of int8.tensors) {
+      const found = ins.initializers.find((x) => x.name === t.name)!;
+      expect(found).toMatchObject({ dtype: t.dtype, shape: t.shape, nonZeros: t.nonZeros, bytes: t.bytes, kind: t.storage });
+      if (t.sparse) expect(found.sparse).toMatchObject({ layout: t.sparse.layout, indexDtype: t.sparse.indexDtype });
+    }
+    expect(ins.totals.sparse).toBe(kernels.length - 1);
+    const Q = ins.quantization;
+    expect(Q.format).toBe('qdq');
+    expect(Q.weights.map((w) => w.tensor).sort()).toEqual([...kernels].sort());
+    expect(Q.weights.every((w) => w.perChannel && w.axis === 1 && w.dtype === 'int8' && w.consumers.join() === 'MatMul')).toBe(true);
+    expect(Q.activations).toHaveLength(kernels.length);
+    expect(Q.activations.every((a) => a.qdq && a.dtype === 'uint8' && a.consumers.join() === 'MatMul')).toBe(true);
+    expect(Q.activationsQuantized).toBe(true);
+
+    const fp32 = exportOnnx({ snapshot, format: 'fp32' });
+    const kernelBytes = (r: ExportResult) => r.tensors.filter((t) => kernels.includes(t.name)).reduce((a, t) => a + t.bytes, 0);
+    const text = formatInspection(ins);
+    expect(text).toMatch(/sparse (linear|coo)\/int(8|16)/);
+    expect(text).toMatch(/per-channel axis 1/);
+    console.info(`tiny model: fp32 file ${fp32.bytes.length} B (encoder kernels ${kernelBytes(fp32)} B); int8 file ${int8.bytes.length} B (encoder kernels ${kernelBytes(int8)} B, +${int8.tensors.reduce((a, t) => a + (t.quantization?.paramBytes ?? 0), 0)} B scales/zero points)`);
+  });
+
+  it('quantizes embedding tables per row when asked', async () => {
+    const word = snapshot.weights.get(EMB.word)!;
+    const ep = weightParams(word.data, word.shape, INT8_WEIGHTS, 0);
+    const qe: ModelQuantization = { ...q, embeddings: { [EMB.word]: ep } };
+    const bytes = exportOnnx({ snapshot, format: 'int8', quantization: qe }).bytes;
+    // The reference: the same quantized forward with the table replaced by its dequantized integers.
+    const ref: ModelSnapshot = { config: snapshot.config, weights: new Map(snapshot.weights) };
+    ref.weights.set(EMB.word, { shape: word.shape, data: dequantizeArray(quantizeArray(word.data, word.shape, ep, INT8_WEIGHTS), word.shape, ep) });
+    const batch = randomBatch(32, 10, 30);
+    expect(maxAbsDiff(await ortLogits(bytes, batch), tfjsLogits(ref, batch, quantizedLinear(qe)))).toBeLessThan(5e-3);
+    const w = inspectOnnx(bytes).quantization.weights.find((x) => x.tensor === EMB.word)!;
+    expect(w).toMatchObject({ perChannel: true, axis: 0, channels: CFG.vocabSize, consumers: ['Gather'] });
+  });
+
+  it('measures latency', async () => {
+    const session: Session = await createSession(int8.bytes, { threads: THREADS });
+    const lat = await measureLatency(session, { batch: 2, seq: 16, warmup: 2, runs: 7, vocabSize: CFG.vocabSize });
+    await session.release();
+    expect(lat.medianMs).toBeGreaterThan(0);
+    expect(lat.p90Ms).toBeGreaterThanOrEqual(lat.medianMs);
+    expect(lat.throughputPerS).toBeCloseTo((2 * 1000) / lat.medianMs, 6);
+  });
+});
