@@ -1,0 +1,130 @@
+/**
+ * Loading a pipeline file: YAML, `use:` references to presets in configs/, `--set` overrides, then
+ * validation. Every error names the file, the field, what was found and what is allowed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { PipelineSchema, type Pipeline } from './schema.js';
+
+export class ConfigError extends Error {}
+
+type Json = unknown;
+
+function readYaml(path: string): Json {
+  if (!existsSync(path)) throw new ConfigError(`${path}: file not found`);
+  try {
+    return parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    if (e instanceof YAMLParseError) {
+      const pos = e.linePos?.[0];
+      throw new ConfigError(`${path}${pos ? `:${pos.line}:${pos.col}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`);
+    }
+    throw e;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Replaces every object's `use: <file>` with that file's content merged under the object's own
+ * fields (the object's fields win). Paths resolve from the referring file's directory, then from
+ * the working directory (so `configs/...` works from the repository root).
+ */
+function resolveUses(value: Json, file: string, seen: string[] = []): Json {
+  if (Array.isArray(value)) return value.map((v) => resolveUses(v, file, seen));
+  if (!isObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  if ('use' in value) {
+    const ref = value.use;
+    if (typeof ref !== 'string') throw new ConfigError(`${file}: 'use' must be a path to a YAML preset, found ${JSON.stringify(ref)}`);
+    const candidates = [resolve(dirname(file), ref), resolve(ref)];
+    const path = candidates.find((p) => existsSync(p));
+    if (!path) throw new ConfigError(`${file}: use: ${ref}: preset not found (looked in ${candidates.join(' and ')})`);
+    if (seen.includes(path)) throw new ConfigError(`${file}: use: ${ref}: circular reference (${[...seen, path].join(' -> ')})`);
+    const base = resolveUses(readYaml(path), path, [...seen, path]);
+    if (!isObject(base)) throw new ConfigError(`${path}: a preset must be a YAML mapping`);
+    Object.assign(out, base);
+  }
+  for (const [k, v] of Object.entries(value)) if (k !== 'use') out[k] = resolveUses(v, file, seen);
+  return out;
+}
+
+/** Applies `a.b.c=value` overrides; values are parsed as YAML scalars (numbers, booleans, lists). */
+export function applySets(config: Json, sets: string[], source = '--set'): Json {
+  const root = structuredClone(config) as Record<string, unknown>;
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`${source} ${s}: expected key=value, e.g. stages.teacher.train.steps=100`);
+    const keys = s.slice(0, eq).split('.');
+    const value = parseYaml(s.slice(eq + 1)) as unknown;
+    let node: Record<string, unknown> = root;
+    for (const k of keys.slice(0, -1)) {
+      if (!isObject(node[k])) node[k] = {};
+      node = node[k] as Record<string, unknown>;
+    }
+    node[keys.at(-1)!] = value;
+  }
+  return root;
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let v = raw;
+  for (const k of path) v = isObject(v) || Array.isArray(v) ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] | null {
+  // Walk the schema along the path to list the fields an object there may have.
+  let s: unknown = schema;
+  const unwrap = (x: unknown): unknown => {
+    let cur = x as { def?: { innerType?: unknown; in?: unknown; schema?: unknown }; shape?: unknown };
+    for (let i = 0; i < 10 && cur?.def && !cur.shape; i++) cur = (cur.def.innerType ?? cur.def.in ?? cur.def.schema ?? null) as typeof cur;
+    return cur;
+  };
+  s = unwrap(s);
+  for (const k of path) {
+    const shape = (s as { shape?: Record<string, unknown> })?.shape;
+    if (!shape || !(String(k) in shape)) return null;
+    s = unwrap(shape[String(k)]);
+  }
+  const shape = (s as { shape?: Record<string, unknown> })?.shape;
+  return shape ? Object.keys(shape) : null;
+}
+
+export function formatIssues(file: string, raw: unknown, error: z.ZodError, schema: z.ZodType): string {
+  const lines = error.issues.map((issue) => {
+    const field = issue.path.length ? issue.path.join('.') : '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeys(schema, issue.path);
+      return `${field}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}${allowed ? `; allowed: ${allowed.join(', ')}` : ''}`;
+    }
+    const found = valueAt(raw, issue.path);
+    const foundText = found === undefined ? 'nothing (the field is missing)' : JSON.stringify(found);
+    return `${field}: ${issue.message}; found ${foundText}`;
+  });
+  return `${file}: invalid pipeline:\n  - ${lines.join('\n  - ')}`;
+}
+
+/** Validates an already-resolved config object. */
+export function validatePipeline(raw: unknown, file: string): Pipeline {
+  const result = PipelineSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(file, raw, result.error, PipelineSchema));
+  return result.data;
+}
+
+export interface LoadedPipeline {
+  file: string;
+  pipeline: Pipeline;
+}
+
+export function loadPipeline(file: string, sets: string[] = []): LoadedPipeline {
+  const path = resolve(file);
+  const raw = readYaml(path);
+  if (!isObject(raw)) throw new ConfigError(`${file}: a pipeline must be a YAML mapping with at least 'name' and 'stages'`);
+  const resolved = applySets(resolveUses(raw, path), sets);
+  return { file: path, pipeline: validatePipeline(resolved, file) };
+}

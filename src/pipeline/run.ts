@@ -1,0 +1,157 @@
+/**
+ * Runs a pipeline: each stage writes into `<run>/<stage>/`, with a fingerprint of its settings and
+ * of its inputs' fingerprints. A stage whose result.json carries the same fingerprint is skipped;
+ * an interrupted stage resumes from its last periodic checkpoint; a changed setting changes that
+ * stage's fingerprint and so those of every stage after it, which rerun.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.js';
+import { writeJsonAtomic } from '../util/fs.js';
+import { TOOL_VERSION } from '../version.js';
+import { createContext, type RunContext } from './context.js';
+import { loadPipeline } from './load.js';
+import type { Pipeline, StageName } from './schema.js';
+import { STAGE_ORDER } from './schema.js';
+import { readResult, writeResult, type StageResult } from './stage-io.js';
+import { runExport } from './stages/export.js';
+import { runFinetuneTeacher, runTransfer } from './stages/finetune.js';
+import { runPruneDistill } from './stages/prune-distill.js';
+import { runQat } from './stages/qat.js';
+import { runTeacher } from './stages/teacher.js';
+import type { StageOutput, StageRun } from './stages/types.js';
+import { runReport } from '../report/stage.js';
+
+/** What each stage reads from earlier stages. */
+export const STAGE_INPUTS: Record<StageName, StageName[]> = {
+  teacher: [],
+  'prune-distill': ['teacher'],
+  'finetune-teacher': ['teacher'],
+  transfer: ['prune-distill', 'finetune-teacher'],
+  qat: ['transfer', 'finetune-teacher'],
+  export: ['transfer', 'qat'],
+  report: ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'],
+};
+
+/**
+ * Identity of an imported teacher (`teacher.from`): size and modification time of the checkpoint,
+ * or of each file of a Hugging Face directory, so replacing the files reruns the stage.
+ */
+function fromIdentity(from: string | undefined): unknown {
+  if (!from || !existsSync(from)) return null;
+  const st = statSync(from);
+  const files = st.isDirectory() ? readdirSync(from).sort().map((f) => join(from, f)) : [from];
+  return files.map((f) => {
+    const s = statSync(f);
+    return [f, s.size, s.mtimeMs];
+  });
+}
+
+/** Which parts of the shared settings each stage's output depends on. */
+function sharedInputs(p: Pipeline, stage: StageName): unknown {
+  const usesCorpus = stage === 'teacher' || stage === 'prune-distill';
+  const usesTask = !usesCorpus;
+  return {
+    teacherFrom: stage === 'teacher' ? fromIdentity(p.stages.teacher?.from) : null,
+    seed: p.seed,
+    tokenizer: p.tokenizer,
+    // The corpus-subset vocabulary is built from the corpus and the task, so both matter everywhere then.
+    corpus: usesCorpus || p.tokenizer.vocab === 'corpus-subset' ? p.corpus : null,
+    task: usesTask || p.tokenizer.vocab === 'corpus-subset' ? p.task : null,
+  };
+}
+
+const STAGE_FNS: { [S in StageName]: (run: StageRun<S>) => Promise<StageOutput> } = {
+  teacher: runTeacher,
+  'prune-distill': runPruneDistill,
+  'finetune-teacher': runFinetuneTeacher,
+  transfer: runTransfer,
+  qat: runQat,
+  export: runExport,
+  report: runReport,
+};
+
+function hash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
+
+function stageSeed(seed: number, stage: string): number {
+  return (seed * 1000003 + parseInt(hash(stage).slice(0, 6), 16)) >>> 0;
+}
+
+export interface RunOptions {
+  pipelinePath: string;
+  outDir?: string;
+  sets?: string[];
+  fresh?: boolean;
+  backend?: string;
+  quiet?: boolean;
+  /** Run only up to and including this stage. */
+  until?: StageName;
+}
+
+export interface RunSummary {
+  runDir: string;
+  pipeline: Pipeline;
+  backend: BackendInfo;
+  stages: Array<{ stage: StageName; status: 'ran' | 'up to date'; seconds: number; result: StageResult }>;
+}
+
+export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
+  const { pipeline } = loadPipeline(opts.pipelinePath, opts.sets ?? []);
+  const backend = await selectBackend(opts.backend ?? pipeline.backend);
+  const runDir = resolve(opts.outDir ?? join('artifacts', pipeline.name));
+  if (opts.fresh && existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const ctx: RunContext = createContext(runDir, pipeline, backend, opts.quiet);
+  ctx.log(`prune-once ${TOOL_VERSION}: pipeline '${pipeline.name}' -> ${runDir}; ${describeBackend(backend)}`);
+  writeJsonAtomic(join(runDir, 'pipeline.json'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+
+  const configured = STAGE_ORDER.filter((s) => pipeline.stages[s] !== undefined);
+  const fingerprints = new Map<StageName, string>();
+  const dirOf = (s: StageName) => join(runDir, s);
+  const summary: RunSummary = { runDir, pipeline, backend, stages: [] };
+
+  for (const stage of configured) {
+    const inputs: Record<string, string> = {};
+    for (const dep of STAGE_INPUTS[stage]) {
+      const fp = fingerprints.get(dep) ?? readResult(dirOf(dep))?.fingerprint;
+      if (fp) inputs[dep] = fp;
+      else if (stage !== 'report' && !(stage === 'export' && dep === 'qat' && !pipeline.stages.export!.formats.includes('int8'))) {
+        throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${dirOf(dep)} does not hold; add '${dep}' to the pipeline's stages`);
+      }
+    }
+    const settings = pipeline.stages[stage];
+    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, stage), inputs, tool: TOOL_VERSION });
+    fingerprints.set(stage, fingerprint);
+    const dir = dirOf(stage);
+    const previous = readResult(dir);
+    if (previous?.fingerprint === fingerprint) {
+      ctx.log(`${stage}: up to date (fingerprint ${fingerprint}), skipped`);
+      summary.stages.push({ stage, status: 'up to date', seconds: 0, result: previous });
+      if (stage === opts.until) break;
+      continue;
+    }
+    if (previous) ctx.log(`${stage}: settings or inputs changed; rerunning`);
+    mkdirSync(dir, { recursive: true });
+    ctx.log(`${stage}: running`);
+    const started = new Date();
+    const t0 = performance.now();
+    const fn = STAGE_FNS[stage] as (run: StageRun<typeof stage>) => Promise<StageOutput>;
+    const out = await fn({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings: settings as never, dirOf });
+    const seconds = (performance.now() - t0) / 1000;
+    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details };
+    writeResult(dir, result);
+    ctx.log(`${stage}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);
+    summary.stages.push({ stage, status: 'ran', seconds, result });
+    if (stage === opts.until) break;
+  }
+  return summary;
+}
+
+function formatMetrics(m: Record<string, number>): string {
+  const keys = ['mlm_accuracy', 'test_accuracy', 'dev_accuracy', 'sparsity', 'int8_ort_test_accuracy', 'int8_bytes'];
+  const parts = keys.filter((k) => m[k] !== undefined).map((k) => `${k}=${Number.isInteger(m[k]) ? m[k] : m[k].toFixed(4)}`);
+  return parts.length ? `(${parts.join(', ')})` : '';
+}

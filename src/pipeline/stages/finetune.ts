@@ -1,0 +1,99 @@
+/**
+ * Stages on the downstream task:
+ *  - `finetune-teacher`: the dense teacher fine-tuned on the task (the distillation source);
+ *  - `transfer`: the sparse student fine-tuned with its sparsity pattern locked and KD from the
+ *    fine-tuned teacher (Prune OFA's transfer-learning stage).
+ */
+import { clsBatches } from '../../data/index.js';
+import { distillationHook } from '../../distill/hook.js';
+import { addClassificationHead, disposeModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
+import { PrunerHook } from '../../prune/pruner.js';
+import type { TrainHook } from '../../train/loop.js';
+import { classificationObjective, type Batch } from '../../train/tasks.js';
+import type { RunContext } from '../context.js';
+import { predictTask } from '../evaluate.js';
+import type { TrainSettings } from '../schema.js';
+import { loadModel, saveModel } from '../stage-io.js';
+import { curve, trainStage } from './train.js';
+import type { StageOutput, StageRun } from './types.js';
+
+/** Dev and test accuracy of a classifier (optionally through quantized forward options). */
+export function taskAccuracy(ctx: RunContext, model: BertModel, forward: Partial<ForwardOptions> = {}): Record<string, number> {
+  const t = ctx.task();
+  const bs = ctx.pipeline.task.evalBatchSize;
+  const dev = predictTask(model, t.dev, bs, forward).metrics;
+  const test = predictTask(model, t.test, bs, forward).metrics;
+  return { dev_accuracy: dev.accuracy, test_accuracy: test.accuracy, dev_loss: dev.loss, test_loss: test.loss };
+}
+
+export function withTaskHead(ctx: RunContext, model: BertModel, seed: number): void {
+  const labels = ctx.task().data.labels;
+  if (model.config.numLabels !== labels.length) addClassificationHead(model, labels.length, seed);
+}
+
+interface FinetuneArgs {
+  run: StageRun<'finetune-teacher'> | StageRun<'transfer'>;
+  label: string;
+  model: BertModel;
+  train: TrainSettings;
+  hooks: TrainHook<Batch>[];
+  extraState: Record<string, unknown>;
+}
+
+export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
+  const { run } = a;
+  const { ctx } = run;
+  const task = ctx.task();
+  const evaluate = (m: BertModel, fwd: Partial<ForwardOptions>) => {
+    const dev = predictTask(m, task.dev, ctx.pipeline.task.evalBatchSize, fwd).metrics;
+    return { dev_accuracy: dev.accuracy, dev_loss: dev.loss };
+  };
+  const result = await trainStage({
+    ctx,
+    dir: run.dir,
+    fingerprint: run.fingerprint,
+    label: a.label,
+    seed: run.seed,
+    model: a.model,
+    objective: classificationObjective,
+    data: clsBatches(task.train, { batchSize: a.train.batchSize, seed: run.seed, padding: 'longest' }),
+    train: a.train,
+    hooks: a.hooks as never,
+    evaluate,
+  });
+  const metrics = { ...taskAccuracy(ctx, a.model), tokens_per_s: result.tokensPerSecond };
+  saveModel(run.dir, a.model, { stage: a.label, fingerprint: run.fingerprint, labels: task.data.labels, ...a.extraState });
+  return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
+}
+
+export async function runFinetuneTeacher(run: StageRun<'finetune-teacher'>): Promise<StageOutput> {
+  const { model } = loadModel(run.dirOf('teacher'), 'finetune-teacher needs the teacher');
+  withTaskHead(run.ctx, model, run.seed);
+  const out = await finetune({ run, label: 'finetune-teacher', model, train: run.settings.train, hooks: [], extraState: {} });
+  disposeModel(model);
+  return out;
+}
+
+export async function runTransfer(run: StageRun<'transfer'>): Promise<StageOutput> {
+  const { ctx, settings: s } = run;
+  const { model: student, checkpoint } = loadModel(run.dirOf('prune-distill'), 'transfer needs the sparse student from prune-distill');
+  const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
+  withTaskHead(ctx, student, run.seed);
+  const lock = new PrunerHook<Batch>(student, pruned, { method: 'pattern-lock' });
+  const hooks: TrainHook<Batch>[] = [lock];
+  let teacher: BertModel | null = null;
+  if (s.distill.enabled) {
+    teacher = loadModel(run.dirOf('finetune-teacher'), 'transfer with distillation needs the fine-tuned teacher').model;
+    hooks.unshift(distillationHook(teacher, s.distill, run.seed));
+  }
+  const out = await finetune({ run, label: 'transfer', model: student, train: s.train, hooks, extraState: { prunedWeights: pruned } });
+  const sp = lock.sparsity();
+  out.metrics.sparsity = sp.overall;
+  out.metrics.pruned_params = sp.params;
+  out.metrics.pruned_nonzeros = sp.nonZeros;
+  out.details.perTensorSparsity = sp.perTensor;
+  lock.dispose();
+  disposeModel(student);
+  if (teacher) disposeModel(teacher);
+  return out;
+}

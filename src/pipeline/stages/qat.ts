@@ -1,0 +1,98 @@
+/**
+ * Stage `qat`: quantization-aware training of the sparse fine-tuned student to 8 bits, with the
+ * sparsity pattern still locked and distillation from the fine-tuned teacher. The activation
+ * observers are first calibrated on a few training batches, then follow a moving average.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { clsBatches } from '../../data/index.js';
+import { distillationHook } from '../../distill/hook.js';
+import { disposeModel, type BertModel } from '../../model/bert.js';
+import { PrunerHook } from '../../prune/pruner.js';
+import { selectWeights } from '../../prune/select.js';
+import { quantizedForward } from '../../quant/linear.js';
+import { QatHook } from '../../quant/qat.js';
+import { quantizationToJson } from '../../quant/serialize.js';
+import type { TrainHook } from '../../train/loop.js';
+import { classificationObjective, type Batch } from '../../train/tasks.js';
+import { loadModel, saveModel } from '../stage-io.js';
+import { taskAccuracy } from './finetune.js';
+import { curve, trainStage } from './train.js';
+import type { StageOutput, StageRun } from './types.js';
+
+export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
+  const { ctx, settings: s } = run;
+  const { model: student, checkpoint } = loadModel(run.dirOf('transfer'), 'qat needs the fine-tuned sparse student from transfer');
+  const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
+  const task = ctx.task();
+  const q = s.quantization;
+  const qat = new QatHook<Batch>(student, selectWeights(student.params.keys()), {
+    weightSpec: { bits: 8, symmetric: true, perChannel: q.perChannel, narrowRange: q.narrowRange },
+    observerMomentum: q.observerMomentum,
+    quantizeEmbeddings: q.embeddings,
+  });
+  const floatAccuracy = taskAccuracy(ctx, student);
+
+  // Calibration: initial activation ranges from a few training batches (eval mode, no updates).
+  const calib = clsBatches(task.train, { batchSize: s.train.batchSize, seed: run.seed + 1, padding: 'longest' });
+  for (let i = 0; i < q.calibrationBatches; i++) {
+    const batch = calib.next();
+    qat.calibrate((opts) => tf.tidy(() => void classificationObjective.forward(student, batch, { ...opts, training: false })));
+  }
+
+  const lock = new PrunerHook<Batch>(student, pruned, { method: 'pattern-lock' });
+  const hooks: TrainHook<Batch>[] = [lock, qat];
+  let teacher: BertModel | null = null;
+  if (s.distill.enabled) {
+    teacher = loadModel(run.dirOf('finetune-teacher'), 'qat with distillation needs the fine-tuned teacher').model;
+    hooks.unshift(distillationHook(teacher, s.distill, run.seed));
+  }
+  const result = await trainStage({
+    ctx,
+    dir: run.dir,
+    fingerprint: run.fingerprint,
+    label: 'qat',
+    seed: run.seed,
+    model: student,
+    objective: classificationObjective,
+    data: clsBatches(task.train, { batchSize: s.train.batchSize, seed: run.seed, padding: 'longest' }),
+    train: s.train,
+    hooks: hooks as never,
+    evaluate: (m, fwd) => {
+      const acc = taskAccuracy(ctx, m, fwd);
+      return { dev_accuracy: acc.dev_accuracy };
+    },
+  });
+  const quantization = qat.quantization();
+  const int8 = taskAccuracy(ctx, student, quantizedForward(quantization));
+  const sp = lock.sparsity();
+  saveModel(run.dir, student, {
+    stage: 'qat',
+    fingerprint: run.fingerprint,
+    labels: task.data.labels,
+    prunedWeights: pruned,
+    quantization: quantizationToJson(quantization),
+  });
+  lock.dispose();
+  qat.dispose();
+  disposeModel(student);
+  if (teacher) disposeModel(teacher);
+  return {
+    metrics: {
+      ...int8,
+      float_dev_accuracy_before: floatAccuracy.dev_accuracy,
+      float_test_accuracy_before: floatAccuracy.test_accuracy,
+      sparsity: sp.overall,
+      tokens_per_s: result.tokensPerSecond,
+    },
+    details: {
+      curve: curve(result),
+      evaluations: result.evaluations,
+      scheme: {
+        weights: `int8 symmetric ${q.perChannel ? 'per output channel' : 'per tensor'}${q.narrowRange ? ' [-127, 127]' : ' [-128, 127]'}`,
+        activations: 'uint8 asymmetric per tensor, moving-average min/max observers',
+        biases: 'float32',
+        embeddings: q.embeddings ? 'int8 symmetric per row' : 'float32',
+      },
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/** Stage `teacher`: a dense BERT pre-trained with masked-LM on the corpus (or loaded from a checkpoint). */
+import { mlmBatches } from '../../data/index.js';
+import { createModel, disposeModel, modelFromSnapshot } from '../../model/bert.js';
+import { defaultConfig, presetShape } from '../../model/config.js';
+import { loadCheckpoint } from '../../checkpoint/format.js';
+import { writeHfTokenizer } from '../../import/hf-tokenizer.js';
+import { importHfDirectory, isHfDirectory } from '../../import/import-hf.js';
+import { mlmObjective } from '../../train/tasks.js';
+import { evaluateMlm, unigramBaseline } from '../evaluate.js';
+import { saveModel } from '../stage-io.js';
+import { curve, trainStage } from './train.js';
+import type { StageOutput, StageRun } from './types.js';
+
+export async function runTeacher(run: StageRun<'teacher'>): Promise<StageOutput> {
+  const { ctx, settings: s } = run;
+  const tok = ctx.tokenizer();
+  let model;
+  let imported: Record<string, unknown> | undefined;
+  let labels: string[] | undefined;
+  if (s.from && isHfDirectory(s.from)) {
+    // A Hugging Face BERT directory: the context's tokenizer is already its vocab.txt.
+    const hf = importHfDirectory(s.from, { seed: run.seed });
+    for (const w of hf.warnings) ctx.log(`teacher: ${w}`);
+    if (hf.snapshot.config.vocabSize !== tok.vocabSize) {
+      throw new Error(`teacher.from: ${s.from}: config.json has vocab_size ${hf.snapshot.config.vocabSize} but its vocab.txt has ${tok.vocabSize} entries; they must match`);
+    }
+    model = modelFromSnapshot(hf.snapshot);
+    labels = hf.labels.length ? hf.labels : undefined;
+    imported = { from: hf.dir, architectures: hf.architectures, heads: hf.heads, labels: hf.labels, dtypes: hf.dtypes, warnings: hf.warnings };
+    // Keep the tokenizer with the run, so `export --format safetensors` can write it back.
+    writeHfTokenizer(run.dir, hf.tokenizer.vocab, hf.tokenizer.lowercase, hf.snapshot.config.maxPositions);
+  } else if (s.from) {
+    const ckpt = loadCheckpoint(s.from);
+    if (ckpt.config.vocabSize !== tok.vocabSize) {
+      throw new Error(`teacher.from: ${s.from} has vocabSize ${ckpt.config.vocabSize} but the pipeline's tokenizer has ${tok.vocabSize}; set tokenizer.vocab to that model's vocabulary`);
+    }
+    model = modelFromSnapshot({ config: ckpt.config, weights: ckpt.weights });
+  } else {
+    const config = defaultConfig({
+      ...presetShape(s.model.preset),
+      vocabSize: tok.vocabSize,
+      maxPositions: s.model.maxPositions,
+      hiddenDropout: s.model.hiddenDropout,
+      attentionDropout: s.model.attentionDropout,
+    });
+    model = createModel(config, run.seed);
+  }
+  const corpus = ctx.corpus();
+  const details: Record<string, unknown> = {
+    config: model.config,
+    ...(imported ? { imported } : {}),
+    corpus: { source: ctx.pipeline.corpus.source, trainSequences: corpus.train.sequences.length, heldOutSequences: corpus.heldOut.sequences.length, seqLen: corpus.train.seqLen },
+  };
+  const evaluate = (m: typeof model) => ({ ...evaluateMlm(m, corpus.heldOut, ctx.pipeline.seed) });
+  let tokensPerSecond = 0;
+  if (s.train) {
+    const result = await trainStage({
+      ctx,
+      dir: run.dir,
+      fingerprint: run.fingerprint,
+      label: 'teacher',
+      seed: run.seed,
+      model,
+      objective: mlmObjective,
+      data: mlmBatches(corpus.train, { batchSize: s.train.batchSize, seed: run.seed }),
+      train: s.train,
+      hooks: [],
+      evaluate,
+    });
+    details.curve = curve(result);
+    details.evaluations = result.evaluations;
+    tokensPerSecond = result.tokensPerSecond;
+  }
+  const final = evaluate(model);
+  const unigram = unigramBaseline(corpus.train, corpus.heldOut, ctx.pipeline.seed);
+  saveModel(run.dir, model, { stage: 'teacher', fingerprint: run.fingerprint, ...(labels ? { labels } : {}) });
+  disposeModel(model);
+  return {
+    metrics: { ...final, unigram_accuracy: unigram.accuracy, tokens_per_s: tokensPerSecond },
+    details: { ...details, unigramToken: tok.idsToTokens([unigram.token])[0] },
+  };
+}

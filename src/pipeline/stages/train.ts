@@ -1,0 +1,98 @@
+/**
+ * Runs the training loop for a stage so that it survives a crash: a resume checkpoint (weights,
+ * optimizer moments, hook state, data position, RNG) is written every `checkpointEvery` steps and
+ * picked up on the next run when its fingerprint still matches the stage's settings and inputs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { BackendName } from '../../backend/select.js';
+import { loadCheckpoint, saveCheckpoint } from '../../checkpoint/format.js';
+import { snapshotModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
+import { trainLoop, type BatchSource, type LoopResult, type LoopState, type ResumePoint, type TrainHook } from '../../train/loop.js';
+import type { Batch, Objective } from '../../train/tasks.js';
+import type { RunContext } from '../context.js';
+import type { TrainSettings } from '../schema.js';
+import { resumePath } from '../stage-io.js';
+
+export interface StageTraining<B extends Batch> {
+  ctx: RunContext;
+  dir: string;
+  fingerprint: string;
+  label: string;
+  seed: number;
+  model: BertModel;
+  objective: Objective<B>;
+  data: BatchSource<B>;
+  train: TrainSettings;
+  hooks: TrainHook<B>[];
+  evaluate?: (model: BertModel, forward: Partial<ForwardOptions>) => Record<string, number>;
+}
+
+function tryResume<B extends Batch>(t: StageTraining<B>): ResumePoint | undefined {
+  const path = resumePath(t.dir);
+  if (!existsSync(path)) return undefined;
+  try {
+    const ckpt = loadCheckpoint(path);
+    if (ckpt.state.fingerprint !== t.fingerprint) {
+      t.ctx.log(`${t.label}: settings or inputs changed since the interrupted run; starting the stage over`);
+      return undefined;
+    }
+    for (const [name, w] of ckpt.weights) {
+      const v = t.model.params.get(name);
+      if (!v) throw new Error(`resume checkpoint has a weight '${name}' the model lacks`);
+      tf.tidy(() => v.assign(tf.tensor(w.data, w.shape)));
+    }
+    const state = ckpt.state.loop as LoopState;
+    t.ctx.log(`${t.label}: resuming from step ${state.step} of ${t.train.steps}`);
+    return { state, tensors: ckpt.tensors };
+  } catch (e) {
+    t.ctx.log(`${t.label}: resume checkpoint unusable (${(e as Error).message}); starting the stage over`);
+    return undefined;
+  }
+}
+
+/** Threads per step: native backends are multi-threaded already; wasm and cpu use one core each. */
+export function resolveThreads(setting: TrainSettings['threads'], backend: BackendName): number {
+  if (setting !== 'auto') return setting;
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, Math.min(4, availableParallelism())) : 1;
+}
+
+export async function trainStage<B extends Batch>(t: StageTraining<B>): Promise<LoopResult> {
+  const resume = tryResume(t);
+  const path = resumePath(t.dir);
+  return trainLoop(
+    t.model,
+    t.objective,
+    t.data,
+    {
+      steps: t.train.steps,
+      learningRate: t.train.learningRate,
+      warmupSteps: t.train.warmupSteps,
+      clipNorm: t.train.clipNorm,
+      optimizer: { weightDecay: t.train.weightDecay },
+      seed: t.seed,
+      evalEvery: t.train.evalEvery,
+      checkpointEvery: t.train.checkpointEvery,
+      label: t.label,
+      quiet: t.ctx.quiet,
+      threads: resolveThreads(t.train.threads, t.ctx.backend.name),
+    },
+    t.hooks,
+    {
+      evaluate: t.evaluate,
+      saveResume: (state, tensors) => {
+        const snap = snapshotModel(t.model);
+        saveCheckpoint(path, { config: snap.config, weights: snap.weights, tensors, state: { fingerprint: t.fingerprint, loop: state } });
+      },
+    },
+    resume,
+  );
+}
+
+/** Loss and metric curves, thinned to at most `points` entries, for the report. */
+export function curve(result: LoopResult, points = 50): Array<Record<string, number | undefined>> {
+  const h = result.history;
+  const every = Math.max(1, Math.ceil(h.length / points));
+  return h.filter((_, i) => i % every === 0 || i === h.length - 1);
+}

@@ -1,0 +1,175 @@
+/**
+ * Builds the report of a run from its artifacts only: the stages' result.json files, and the two
+ * exported ONNX files read back with the inspector (so sizes, non-zeros and storage are what the
+ * files really hold, not what the exporter meant to write).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { weightRole, weightShapes, type BertConfig } from '../model/config.js';
+import { inspectOnnx, type InitializerInfo, type OnnxInspection } from '../onnx/index.js';
+import { readResult, type StageResult } from '../pipeline/stage-io.js';
+import { REPORT_SCHEMA, REPORT_VERSION, type Report, type TensorRow } from './schema.js';
+
+export const FP32_FILE = 'model.fp32.onnx';
+export const INT8_FILE = 'model.int8.onnx';
+export const INT8_ALT_FILE = 'model.int8-alt-embeddings.onnx';
+
+const STAGES = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'] as const;
+
+export interface ReportInputs {
+  runDir: string;
+  name: string;
+  seed: number;
+  backend: string;
+  versions: Record<string, string>;
+  latency: Report['latency'];
+  /** Seconds of the report stage itself (not yet in a result.json when the report is built). */
+  extraStages?: Report['stages'];
+}
+
+function readOnnx(path: string): { inspection: OnnxInspection; bytes: number; gzipBytes: number } {
+  if (!existsSync(path)) throw new Error(`${path} not found: the report needs the export stage's files (run the export stage first)`);
+  const data = readFileSync(path);
+  return { inspection: inspectOnnx(data, { source: path }), bytes: data.length, gzipBytes: gzipSync(data, { level: 9 }).length };
+}
+
+/**
+ * The model's weights among a file's initializers (not scales, zero points or graph constants),
+ * found by the weight names of the model config the exporter wrote into the metadata.
+ */
+function weightsOf(ins: OnnxInspection): Map<string, InitializerInfo> {
+  const raw = ins.metadata.model_config;
+  if (!raw) throw new Error(`${ins.source}: no model_config in the metadata; was it exported by prune-once?`);
+  const names = weightShapes(JSON.parse(raw) as BertConfig, { mlmHead: false }).map(([n]) => n);
+  const byName = new Map(ins.initializers.filter((i) => i.graph === 'main').map((i) => [i.name, i]));
+  return new Map(names.map((n) => {
+    const i = byName.get(n);
+    if (!i) throw new Error(`${ins.source}: the weight '${n}' is missing`);
+    return [n, i];
+  }));
+}
+
+const ratio = (num: number, den: number) => (den > 0 ? num / den : NaN);
+
+function altFile(runDir: string, fp32Bytes: number, accuracy: number | null): Pick<Report['files'], 'int8AltEmbeddings'> {
+  const path = join(runDir, INT8_ALT_FILE);
+  if (!existsSync(path)) return {};
+  const alt = readOnnx(path);
+  const int8Tables = alt.inspection.quantization.weights.some((w) => w.tensor === 'embeddings/word_embeddings');
+  return {
+    int8AltEmbeddings: { path, bytes: alt.bytes, gzipBytes: alt.gzipBytes, embeddings: int8Tables ? 'int8' : 'float32', ortTestAccuracy: accuracy, fileRatio: ratio(fp32Bytes, alt.bytes) },
+  };
+}
+
+export function buildReport(inp: ReportInputs): Report {
+  const results = new Map<string, StageResult>();
+  for (const s of STAGES) {
+    const r = readResult(join(inp.runDir, s));
+    if (r) results.set(s, r);
+  }
+  const m = (stage: string, key: string): number | null => results.get(stage)?.metrics[key] ?? null;
+  const fp32 = readOnnx(join(inp.runDir, FP32_FILE));
+  const int8 = readOnnx(join(inp.runDir, INT8_FILE));
+  const fpWeights = weightsOf(fp32.inspection);
+  const qWeights = weightsOf(int8.inspection);
+  // Scale and zero-point initializers of each quantized weight (named <weight>/scale, <weight>/zero_point).
+  const paramBytes = (name: string) =>
+    int8.inspection.initializers.filter((i) => i.name === `${name}/scale` || i.name === `${name}/zero_point`).reduce((a, i) => a + i.bytes, 0);
+
+  const tensors: TensorRow[] = [];
+  for (const [name, f] of fpWeights) {
+    const q = qWeights.get(name);
+    if (!q) throw new Error(`${INT8_FILE} lacks the weight '${name}' that ${FP32_FILE} has`);
+    const nonZeros = q.nonZeros ?? 0;
+    tensors.push({
+      name,
+      shape: f.shape,
+      role: weightRole(name),
+      params: f.numel,
+      nonZeros,
+      sparsity: f.numel ? 1 - nonZeros / f.numel : 0,
+      int8File: {
+        dtype: q.dtype,
+        storage: q.kind === 'sparse' ? 'sparse' : 'dense',
+        ...(q.sparse ? { layout: q.sparse.layout, indexType: q.sparse.indexDtype } : {}),
+        bytes: q.bytes + paramBytes(name),
+      },
+      fp32Bytes: f.bytes,
+    });
+  }
+  const enc = tensors.filter((t) => t.role === 'encoder-linear');
+  const sum = (rows: TensorRow[], k: 'params' | 'nonZeros' | 'fp32Bytes') => rows.reduce((a, t) => a + t[k], 0);
+  const encParams = sum(enc, 'params');
+  const encNz = sum(enc, 'nonZeros');
+  const encStored = enc.reduce((a, t) => a + t.int8File.bytes, 0);
+  const allParams = sum(tensors, 'params');
+  const allNz = sum(tensors, 'nonZeros');
+
+  const teacherAcc = m('finetune-teacher', 'test_accuracy');
+  const acc = {
+    teacher: teacherAcc,
+    sparseStudent: m('transfer', 'test_accuracy'),
+    int8Tfjs: m('qat', 'test_accuracy'),
+    int8Ort: m('export', 'int8_ort_test_accuracy'),
+    fp32Ort: m('export', 'fp32_ort_test_accuracy'),
+  };
+  const delta = (v: number | null) => (v === null || teacherAcc === null ? null : (v - teacherAcc) * 100);
+  const exportDetails = results.get('export')?.details ?? {};
+  const qatDetails = (results.get('qat')?.details.scheme as Record<string, string> | undefined) ?? {};
+  const cpu = cpus();
+
+  return {
+    schema: REPORT_SCHEMA,
+    version: REPORT_VERSION,
+    run: {
+      name: inp.name,
+      dir: inp.runDir,
+      seed: inp.seed,
+      backend: inp.backend,
+      versions: inp.versions,
+      createdAt: new Date().toISOString(),
+      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), platform: `${process.platform}-${process.arch}` },
+    },
+    stages: [...[...results.values()].map((r) => ({ stage: r.stage, seconds: r.seconds, fingerprint: r.fingerprint })), ...(inp.extraStages ?? [])],
+    tensors,
+    totals: {
+      encoderLinear: { params: encParams, nonZeros: encNz, sparsity: encParams ? 1 - encNz / encParams : 0 },
+      model: { params: allParams, nonZeros: allNz, sparsity: allParams ? 1 - allNz / allParams : 0 },
+    },
+    ratios: {
+      encoder_theoretical: {
+        value: ratio(32 * encParams, 8 * encNz),
+        definition: 'paper-style: encoder Linear weights as dense fp32 (32 bits x params) over their non-zeros at 8 bits, ignoring index storage',
+      },
+      encoder_stored: {
+        value: ratio(4 * encParams, encStored),
+        definition: `fp32 bytes of the encoder Linear weights over the bytes they take in ${INT8_FILE}: int8 values, sparse indices and their scale/zero-point initializers`,
+      },
+      file: { value: ratio(fp32.bytes, int8.bytes), definition: `${FP32_FILE} bytes over ${INT8_FILE} bytes` },
+      file_gzip: { value: ratio(fp32.gzipBytes, int8.gzipBytes), definition: `the same after gzip -9 of each file` },
+    },
+    files: {
+      fp32: { path: join(inp.runDir, FP32_FILE), bytes: fp32.bytes, gzipBytes: fp32.gzipBytes },
+      int8: { path: join(inp.runDir, INT8_FILE), bytes: int8.bytes, gzipBytes: int8.gzipBytes },
+      ...altFile(inp.runDir, fp32.bytes, m('export', 'int8_alt_ort_test_accuracy')),
+    },
+    quantization: {
+      format: int8.inspection.quantization.format,
+      ...qatDetails,
+      perChannelWeights: String(int8.inspection.quantization.perChannel),
+      perTensorWeights: String(int8.inspection.quantization.perTensor),
+      activationsQuantized: String(int8.inspection.quantization.activationsQuantized),
+    },
+    accuracy: {
+      task: String((results.get('finetune-teacher')?.details.task as string | undefined)?.split('\n')[0] ?? 'task'),
+      split: 'test',
+      examples: Number((exportDetails.testExamples as number | undefined) ?? m('export', 'test_examples') ?? NaN),
+      ...acc,
+      deltaPoints: { sparseStudent: delta(acc.sparseStudent), int8Tfjs: delta(acc.int8Tfjs), int8Ort: delta(acc.int8Ort), fp32Ort: delta(acc.fp32Ort) },
+      mlm: { teacher: m('teacher', 'mlm_accuracy'), sparseStudent: m('prune-distill', 'mlm_accuracy'), unigramBaseline: m('teacher', 'unigram_accuracy') },
+    },
+    latency: inp.latency,
+  };
+}

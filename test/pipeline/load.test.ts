@@ -1,0 +1,64 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPipeline } from '../../src/pipeline/load.js';
+import { tempDir } from '../helpers.js';
+
+function write(dir: string, name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('pipeline files', () => {
+  it('loads the shipped pipelines with their presets', () => {
+    for (const f of ['pipelines/prune-once.yaml', 'pipelines/teacher.yaml', 'pipelines/smoke.yaml']) {
+      const { pipeline } = loadPipeline(f);
+      expect(pipeline.stages.teacher).toBeDefined();
+    }
+    const { pipeline } = loadPipeline('pipelines/prune-once.yaml');
+    expect(pipeline.stages.teacher!.train!.steps).toBe(400);
+    expect(pipeline.stages['prune-distill']!.pruning.finalSparsity).toBe(0.9);
+    expect(pipeline.corpus.source).toBe('sotu');
+  });
+
+  it('applies --set overrides, parsed as YAML scalars', () => {
+    const { pipeline } = loadPipeline('pipelines/prune-once.yaml', ['stages.teacher.train.steps=7', 'seed=3', 'stages.export.formats=[int8]']);
+    expect(pipeline.stages.teacher!.train!.steps).toBe(7);
+    expect(pipeline.seed).toBe(3);
+    expect(pipeline.stages.export!.formats).toEqual(['int8']);
+  });
+
+  it('names the file, the field, what was found and what is allowed', () => {
+    const dir = tempDir();
+    const bad = write(dir, 'bad.yaml', 'name: x\nstages:\n  teacher:\n    model: { preset: bert-huge }\n    train: { steps: -3, learningRate: 0.1, stepz: 1 }\n');
+    let msg = '';
+    try {
+      loadPipeline(bad);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain(bad);
+    expect(msg).toMatch(/stages\.teacher\.model\.preset: unknown preset; allowed: bert-tiny, .*L2-H128.*; found "bert-huge"/);
+    expect(msg).toMatch(/stages\.teacher\.train\.steps: .*; found -3/);
+    expect(msg).toMatch(/stages\.teacher\.train: unknown field 'stepz'; allowed: steps, batchSize, learningRate/);
+  });
+
+  it('rejects unknown stages, bad YAML, missing presets and bad --set', () => {
+    const dir = tempDir();
+    expect(() => loadPipeline(write(dir, 'a.yaml', 'name: x\nstages:\n  pretrain: {}\n'))).toThrow(/stages: unknown field 'pretrain'; allowed: teacher, prune-distill, finetune-teacher, transfer, qat, export, report/);
+    expect(() => loadPipeline(write(dir, 'b.yaml', 'name: x\nstages: [\n'))).toThrow(/b\.yaml:\d+:\d+: not valid YAML/);
+    expect(() => loadPipeline(write(dir, 'c.yaml', 'name: x\nstages:\n  teacher: { use: nowhere.yaml }\n'))).toThrow(/use: nowhere\.yaml: preset not found/);
+    expect(() => loadPipeline('pipelines/smoke.yaml', ['seed'])).toThrow(/--set seed: expected key=value/);
+    expect(() => loadPipeline(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml: file not found/);
+  });
+
+  it('merges a preset under the inline fields', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'configs'));
+    write(join(dir, 'configs'), 'train.yaml', 'steps: 100\nbatchSize: 4\nlearningRate: 0.01\n');
+    const p = write(dir, 'p.yaml', 'name: x\nstages:\n  teacher:\n    train: { use: configs/train.yaml, steps: 5 }\n');
+    const { pipeline } = loadPipeline(p);
+    expect(pipeline.stages.teacher!.train).toMatchObject({ steps: 5, batchSize: 4, learningRate: 0.01 });
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * End to end: the smoke pipeline runs every stage, writes every artifact, and its report's figures
+ * are recomputed here from the artifacts alone. A run killed with SIGKILL mid-stage and started
+ * again ends with the same figures as the uninterrupted run.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '../../src/checkpoint/format.js';
+import { encodeExamples, loadTask } from '../../src/data/index.js';
+import { weightRole } from '../../src/model/config.js';
+import { decodeOnnx, inspectOnnx } from '../../src/onnx/index.js';
+import { loadPipeline } from '../../src/pipeline/load.js';
+import { runPipeline } from '../../src/pipeline/run.js';
+import { ortPredict } from '../../src/pipeline/stages/export.js';
+import type { Report } from '../../src/report/schema.js';
+import { loadVocabFile, WordPieceTokenizer } from '../../src/tokenizer/index.js';
+import { tempDir, useTestBackend } from '../helpers.js';
+
+const PIPELINE = 'pipelines/smoke.yaml';
+const STAGES = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export', 'report'];
+let runDir = '';
+let report: Report;
+
+/** The figures that must not depend on timing. */
+function stableFigures(r: Report) {
+  return { tensors: r.tensors, totals: r.totals, ratios: r.ratios, accuracy: r.accuracy, files: { fp32: r.files.fp32.bytes, int8: r.files.int8.bytes } };
+}
+
+beforeAll(async () => {
+  await useTestBackend();
+  runDir = join(tempDir(), 'smoke');
+  await runPipeline({ pipelinePath: PIPELINE, outDir: runDir, quiet: true, backend: 'wasm' });
+  report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as Report;
+}, 600_000);
+
+describe('smoke pipeline', () => {
+  it('writes every stage and file', () => {
+    for (const s of STAGES) expect(existsSync(join(runDir, s, 'result.json')), s).toBe(true);
+    for (const s of ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat']) {
+      expect(existsSync(join(runDir, s, 'model.ckpt')), s).toBe(true);
+      expect(existsSync(join(runDir, s, 'resume.ckpt')), `${s} resume left behind`).toBe(false);
+    }
+    for (const f of ['model.fp32.onnx', 'model.int8.onnx', 'report.json', 'report.md', 'vocab.txt']) expect(existsSync(join(runDir, f)), f).toBe(true);
+  });
+
+  it('keeps the sparsity pattern of prune-distill through transfer and qat', () => {
+    const names = loadCheckpoint(join(runDir, 'prune-distill', 'model.ckpt')).state.prunedWeights as string[];
+    expect(names.length).toBe(12);
+    const zerosOf = (stage: string) => {
+      const c = loadCheckpoint(join(runDir, stage, 'model.ckpt'));
+      return names.map((n) => Array.from(c.weights.get(n)!.data).flatMap((v, i) => (v === 0 ? [i] : [])));
+    };
+    const pd = zerosOf('prune-distill');
+    for (const z of pd) expect(z.length).toBeGreaterThan(0);
+    expect(zerosOf('transfer')).toEqual(pd);
+    expect(zerosOf('qat')).toEqual(pd);
+    const total = names.reduce((a, n) => a + loadCheckpoint(join(runDir, 'prune-distill', 'model.ckpt')).weights.get(n)!.data.length, 0);
+    expect(pd.reduce((a, z) => a + z.length, 0) / total).toBeCloseTo(0.9, 2);
+  });
+
+  it('reports per-tensor figures that the int8 file really holds', () => {
+    const bytes = readFileSync(join(runDir, 'model.int8.onnx'));
+    const model = decodeOnnx(bytes);
+    const sparse = new Map(model.graph!.sparseInitializer!.map((s) => [s.values!.name!, s]));
+    for (const row of report.tensors) {
+      expect(row.role).toBe(weightRole(row.name));
+      expect(row.params).toBe(row.shape.reduce((a, b) => a * b, 1));
+      const s = sparse.get(row.name);
+      if (row.int8File.storage === 'sparse') {
+        expect(s, row.name).toBeDefined();
+        // Every stored value of a sparse initializer is a non-zero, and they are all the non-zeros.
+        const values = s!.values!.rawData!;
+        expect(values.length).toBe(row.nonZeros);
+        expect(Array.from(values).every((v) => v !== 0)).toBe(true);
+      }
+    }
+    const enc = report.tensors.filter((t) => t.role === 'encoder-linear');
+    const params = enc.reduce((a, t) => a + t.params, 0);
+    const nz = enc.reduce((a, t) => a + t.nonZeros, 0);
+    expect(report.totals.encoderLinear).toEqual({ params, nonZeros: nz, sparsity: 1 - nz / params });
+    // Each tensor has exactly floor(0.9 n) pruned weights; int8 rounding may zero a few more.
+    expect(nz).toBeLessThanOrEqual(enc.reduce((a, t) => a + t.params - Math.floor(0.9 * t.params), 0));
+    const ins = inspectOnnx(bytes);
+    expect(ins.quantization.perChannel).toBe(12);
+    expect(ins.quantization.activationsQuantized).toBe(true);
+  });
+
+  it('has ratios that recompute from the files', () => {
+    const enc = report.tensors.filter((t) => t.role === 'encoder-linear');
+    const params = enc.reduce((a, t) => a + t.params, 0);
+    const nz = enc.reduce((a, t) => a + t.nonZeros, 0);
+    const stored = enc.reduce((a, t) => a + t.int8File.bytes, 0);
+    expect(report.ratios.encoder_theoretical.value).toBeCloseTo((32 * params) / (8 * nz), 10);
+    expect(report.ratios.encoder_stored.value).toBeCloseTo((4 * params) / stored, 10);
+    const fp32 = readFileSync(join(runDir, 'model.fp32.onnx'));
+    const int8 = readFileSync(join(runDir, 'model.int8.onnx'));
+    expect(report.files.fp32.bytes).toBe(statSync(join(runDir, 'model.fp32.onnx')).size);
+    expect(report.ratios.file.value).toBeCloseTo(fp32.length / int8.length, 10);
+    expect(report.ratios.file_gzip.value).toBeCloseTo(gzipSync(fp32, { level: 9 }).length / gzipSync(int8, { level: 9 }).length, 10);
+    for (const r of Object.values(report.ratios)) expect(r.definition.length).toBeGreaterThan(20);
+  });
+
+  it('reports the accuracy ONNX Runtime really gets on the test split', async () => {
+    const { pipeline } = loadPipeline(PIPELINE);
+    const task = loadTask({ kind: 'spam-assassin', seed: pipeline.seed, maxPerSplit: pipeline.task.maxPerSplit });
+    const tok = new WordPieceTokenizer(loadVocabFile(join(runDir, 'vocab.txt')), { lowercase: true, vocabSource: 'run' });
+    const test = encodeExamples(tok, task.test, pipeline.task.seqLen);
+    const ortAccuracy = async (file: string) => {
+      const { predictions } = await ortPredict(join(runDir, file), test, 16, task.labels.length);
+      return predictions.reduce((a, p, i) => a + (p === test.examples[i].label ? 1 : 0), 0) / predictions.length;
+    };
+    expect(report.accuracy.int8Ort).toBeCloseTo(await ortAccuracy('model.int8.onnx'), 10);
+    expect(report.accuracy.fp32Ort).toBeCloseTo(await ortAccuracy('model.fp32.onnx'), 10);
+    // The variant with int8 embedding tables: smaller, and its accuracy is what ONNX Runtime gets.
+    const alt = report.files.int8AltEmbeddings!;
+    expect(alt.embeddings).toBe('int8');
+    expect(alt.bytes).toBe(statSync(alt.path).size);
+    expect(alt.bytes).toBeLessThan(report.files.int8.bytes);
+    expect(alt.ortTestAccuracy).toBeCloseTo(await ortAccuracy('model.int8-alt-embeddings.onnx'), 10);
+    expect(report.accuracy.examples).toBe(test.examples.length);
+    const teacher = JSON.parse(readFileSync(join(runDir, 'finetune-teacher', 'result.json'), 'utf8'));
+    expect(report.accuracy.teacher).toBe(teacher.metrics.test_accuracy);
+    expect(report.accuracy.deltaPoints.int8Ort).toBeCloseTo((report.accuracy.int8Ort! - report.accuracy.teacher!) * 100, 10);
+    expect(report.latency.map((l) => `${l.file}@${l.batch}`)).toEqual(['fp32@1', 'fp32@4', 'int8@1', 'int8@4']);
+  });
+
+  it('skips every stage on a rerun with the same settings, and reruns from a changed one', async () => {
+    const again = await runPipeline({ pipelinePath: PIPELINE, outDir: runDir, quiet: true, backend: 'wasm', until: 'transfer' });
+    expect(again.stages.map((s) => s.status)).toEqual(['up to date', 'up to date', 'up to date', 'up to date']);
+    const changed = await runPipeline({ pipelinePath: PIPELINE, outDir: runDir, quiet: true, backend: 'wasm', until: 'finetune-teacher', sets: ['stages.prune-distill.train.steps=8'] });
+    expect(changed.stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['teacher:up to date', 'prune-distill:ran', 'finetune-teacher:up to date']);
+  });
+
+  it('finishes with the same figures after a SIGKILL in the middle of a stage', async () => {
+    const dir = join(tempDir(), 'killed');
+    const child = spawn(process.execPath, ['dist/cli/main.js', 'run', PIPELINE, '--out', dir, '--quiet', '--backend', 'wasm'], { stdio: 'ignore' });
+    // Wait until prune-distill has written a periodic checkpoint, then kill without warning.
+    const resume = join(dir, 'prune-distill', 'resume.ckpt');
+    const deadline = Date.now() + 300_000;
+    while (!existsSync(resume) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(resume)).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(existsSync(join(dir, 'prune-distill', 'result.json'))).toBe(false);
+    await runPipeline({ pipelinePath: PIPELINE, outDir: dir, quiet: true, backend: 'wasm' });
+    const resumed = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
+    const a = stableFigures(report);
+    const b = stableFigures(resumed);
+    expect(b).toEqual(a);
+  }, 600_000);
+});
