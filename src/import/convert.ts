@@ -1,0 +1,53 @@
+/**
+ * `prune-once import`: a Hugging Face BERT directory -> one prune-once checkpoint, converted once.
+ * The checkpoint carries the tokenizer (vocabulary + casing) and the class names in its state, so
+ * `export --format safetensors` can write a complete directory back from it alone.
+ */
+import { resolve } from 'node:path';
+import { saveCheckpoint } from '../checkpoint/format.js';
+import type { BertConfig } from '../model/config.js';
+import type { StoredTokenizer } from './export-source.js';
+import { importHfDirectory, type HfImport, type ImportOptions } from './import-hf.js';
+
+export interface ImportSummary {
+  source: string;
+  checkpoint: string;
+  config: BertConfig;
+  architectures: string[];
+  heads: HfImport['heads'];
+  labels: string[];
+  tokenizer: { vocabSize: number; lowercase: boolean; vocabFile: string };
+  dtypes: Record<string, number>;
+  parameters: number;
+  warnings: string[];
+}
+
+export function summarize(imp: HfImport, checkpoint: string): ImportSummary {
+  let parameters = 0;
+  for (const w of imp.snapshot.weights.values()) parameters += w.data.length;
+  return {
+    source: imp.dir,
+    checkpoint,
+    config: imp.snapshot.config,
+    architectures: imp.architectures,
+    heads: imp.heads,
+    labels: imp.labels,
+    tokenizer: { vocabSize: imp.tokenizer.vocabSize, lowercase: imp.tokenizer.lowercase, vocabFile: imp.tokenizer.vocabSource },
+    dtypes: imp.dtypes,
+    parameters,
+    warnings: imp.warnings,
+  };
+}
+
+export function importToCheckpoint(dir: string, out: string, opts: ImportOptions = {}): ImportSummary {
+  const imp = importHfDirectory(dir, opts);
+  const checkpoint = resolve(out);
+  const tokenizer: StoredTokenizer = { vocab: [...imp.tokenizer.vocab], lowercase: imp.tokenizer.lowercase, source: imp.tokenizer.vocabSource };
+  saveCheckpoint(checkpoint, {
+    config: imp.snapshot.config,
+    weights: imp.snapshot.weights,
+    tensors: new Map(),
+    state: { stage: 'import', source: { kind: 'huggingface', dir: imp.dir, architectures: imp.architectures }, labels: imp.labels, tokenizer, importWarnings: imp.warnings },
+  });
+  return summarize(imp, checkpoint);
+}
