@@ -1,0 +1,111 @@
+/**
+ * Inference benchmark: latency (median, p90) and throughput of an ONNX model in onnxruntime-node,
+ * in this process, on random full-length inputs. Any BERT-style ONNX file with int64 inputs
+ * input_ids / attention_mask / token_type_ids works, ours (fp32 or sparse int8) or another tool's.
+ */
+import { statSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { createSession, measureLatency } from '../onnx/runtime.js';
+import { machineFacts, rssPeakMb, round, type MachineFacts } from './memory.js';
+
+export interface InferenceBenchOptions {
+  batch: number;
+  seq: number;
+  /** Timed runs. */
+  runs: number;
+  /** Untimed runs first (ORT allocates its arenas and picks kernels on the first runs). */
+  warmup: number;
+  /** ORT intra-op threads; default ORT's own (one per core). */
+  threads?: number;
+}
+
+export const INFERENCE_DEFAULTS = { batch: 1, seq: 128, runs: 20, warmup: 3 } as const;
+
+export interface InferenceBenchResult extends MachineFacts {
+  bench: 'inference';
+  model: string;
+  model_bytes: number;
+  outputs: string[];
+  batch: number;
+  seq: number;
+  runs: number;
+  warmup: number;
+  /** 0 = ORT's default. */
+  threads: number;
+  median_ms: number;
+  p90_ms: number;
+  /** Sequences per second at the median latency. */
+  sequences_per_s: number;
+  tokens_per_s: number;
+  /** Session creation, including ORT's graph optimizations (and densifying sparse initializers). */
+  load_ms: number;
+  rss_peak_mb: number;
+  ort_version: string;
+}
+
+export function inferenceIssues(o: Partial<InferenceBenchOptions>, flag: (key: string) => string = (k) => k): string[] {
+  const out: string[] = [];
+  for (const k of ['batch', 'seq', 'runs'] as const) {
+    const v = o[k];
+    if (!Number.isInteger(v) || (v as number) < 1) out.push(`${flag(k)} must be a positive integer, got ${v}`);
+  }
+  if (!Number.isInteger(o.warmup) || (o.warmup as number) < 0) out.push(`${flag('warmup')} must be an integer >= 0, got ${o.warmup}`);
+  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 0)) out.push(`${flag('threads')} must be an integer >= 0 (0: ORT's default), got ${o.threads}`);
+  return out;
+}
+
+export async function runInferenceBench(modelPath: string, opts: InferenceBenchOptions): Promise<InferenceBenchResult> {
+  const issues = inferenceIssues(opts);
+  if (issues.length) throw new Error(`inference bench: ${issues.join('; ')}`);
+  let bytes: number;
+  try {
+    bytes = statSync(modelPath).size;
+  } catch {
+    throw new Error(`${modelPath}: no such file (give the path of an .onnx model, e.g. from 'prune-once export')`);
+  }
+  const t0 = performance.now();
+  const session = await createSession(modelPath, { threads: opts.threads || undefined });
+  const loadMs = performance.now() - t0;
+  try {
+    const missing = ['input_ids', 'attention_mask', 'token_type_ids'].filter((n) => !session.inputNames.includes(n));
+    if (missing.length) {
+      throw new Error(`${modelPath}: the model has no input ${missing.join(', ')} (its inputs: ${session.inputNames.join(', ')}); the bench feeds BERT's three int64 [batch, seq] inputs`);
+    }
+    let latency;
+    try {
+      latency = await measureLatency(session, { batch: opts.batch, seq: opts.seq, runs: opts.runs, warmup: opts.warmup });
+    } catch (e) {
+      throw new Error(`${modelPath}: ONNX Runtime failed on a [${opts.batch}, ${opts.seq}] batch (is --seq above the model's position embeddings?): ${(e as Error).message}`);
+    }
+    return {
+      bench: 'inference',
+      model: modelPath,
+      model_bytes: bytes,
+      outputs: [...session.outputNames],
+      batch: opts.batch,
+      seq: opts.seq,
+      runs: opts.runs,
+      warmup: opts.warmup,
+      threads: opts.threads ?? 0,
+      median_ms: round(latency.medianMs, 2),
+      p90_ms: round(latency.p90Ms, 2),
+      sequences_per_s: round(latency.throughputPerS, 1),
+      tokens_per_s: Math.round(latency.throughputPerS * opts.seq),
+      load_ms: round(loadMs, 1),
+      rss_peak_mb: rssPeakMb(),
+      ort_version: ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown',
+      ...machineFacts(),
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+export function formatInferenceResult(r: InferenceBenchResult): string {
+  const threads = r.threads ? `${r.threads} threads` : 'default threads';
+  return [
+    `inference of ${r.model} (${(r.model_bytes / 2 ** 20).toFixed(2)} MB) in onnxruntime-node ${r.ort_version}, ${threads}, ${r.cpu_count} x ${r.cpu_model}, load ${r.load_avg_1m}`,
+    `batch ${r.batch} x seq ${r.seq}: median ${r.median_ms} ms, p90 ${r.p90_ms} ms over ${r.runs} runs after ${r.warmup} warm-up`,
+    `${r.sequences_per_s} sequences/s (${r.tokens_per_s} tokens/s); session load ${r.load_ms} ms; peak RSS ${r.rss_peak_mb} MB`,
+  ].join('\n');
+}

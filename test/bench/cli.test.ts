@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import yargs from 'yargs';
+import { benchCommand } from '../../src/cli/commands/bench.js';
+
+/** Runs `prune-once <args>` with the bench command only, in this process; returns stdout or the failure. */
+async function cli(args: string[]): Promise<{ out: string; error?: string }> {
+  let out = '';
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  // yargs prints --help through console.log.
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    out += `${a.join(' ')}\n`;
+  });
+  try {
+    await yargs(args)
+      .scriptName('prune-once')
+      .command(benchCommand)
+      .strict()
+      .exitProcess(false)
+      .fail((msg, err) => {
+        throw err ?? new Error(msg);
+      })
+      .parseAsync();
+    return { out };
+  } catch (e) {
+    return { out, error: (e as Error).message };
+  } finally {
+    write.mockRestore();
+    log.mockRestore();
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('prune-once bench', () => {
+  it('train-step --json prints one JSON line with the arguments it was given', async () => {
+    const backend = process.env.PRUNE_ONCE_BACKEND || 'wasm';
+    const { out, error } = await cli(['bench', 'train-step', '--student-layers', '1', '--student-hidden', '16', '--teacher-layers', '1', '--teacher-hidden', '32',
+      '--vocab', '60', '--seq', '8', '--batch', '2', '--steps', '1', '--backend', backend, '--json']);
+    expect(error).toBeUndefined();
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const r = JSON.parse(lines[0]);
+    expect(r).toMatchObject({ bench: 'train-step', student_layers: 1, student_hidden: 16, teacher_layers: 1, teacher_hidden: 32, vocab: 60, seq: 8, batch: 2, steps: 1, sparsity: 0.9 });
+    expect(r.tokens_per_s).toBeGreaterThan(0);
+  });
+
+  it('rejects bad flags naming each one, before doing any work', async () => {
+    const { error } = await cli(['bench', 'train-step', '--batch', '0', '--seq', 'x', '--student-hidden', '200', '--warmup', '-2']);
+    expect(error).toMatch(/--batch must be a positive integer, got 0/);
+    expect(error).toMatch(/--seq must be a positive integer, got NaN/);
+    expect(error).toMatch(/--student-hidden must be divisible/);
+    expect(error).toMatch(/--warmup must be an integer >= 0/);
+    expect((await cli(['bench', 'inference', 'm.onnx', '--runs', '0'])).error).toMatch(/--runs must be a positive integer/);
+    expect((await cli(['bench', 'nonsense'])).error).toMatch(/train-step or inference/);
+  });
+
+  it('--help describes every flag and gives examples', async () => {
+    const { out } = await cli(['bench', 'train-step', '--help']);
+    for (const f of ['--student-layers', '--student-hidden', '--teacher-layers', '--teacher-hidden', '--vocab', '--seq', '--batch', '--steps', '--sparsity', '--backend', '--json', '--profile']) {
+      expect(out).toContain(f);
+    }
+    expect(out).toMatch(/Examples:/);
+    expect(out).toMatch(/torch_ref/);
+  });
+});
