@@ -1,0 +1,133 @@
+/**
+ * `prune-once bench <kind>`: speed measurements, as commands (tests never assert speed).
+ *   bench train-step        one prune-and-distill pre-training step, the work of shared/peers/torch_ref.py
+ *   bench inference <model> ONNX Runtime latency and throughput of an exported model
+ * Thin: parse, validate (messages name the flag), call src/bench, print.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, runInferenceBench } from '../../bench/inference.js';
+import { formatProfile, formatTrainStepResult, runTrainStepBench, TRAIN_STEP_DEFAULTS, trainStepIssues } from '../../bench/train-step.js';
+
+/** camelCase option -> its --kebab-case flag, for error messages. */
+const flag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Fails the command with every problem at once (the CLI's fail handler prints it). */
+function check(issues: string[]): void {
+  if (issues.length) throw new Error(issues.join('\n       '));
+}
+
+interface TrainStepArgs {
+  studentLayers: number;
+  studentHidden: number;
+  teacherLayers: number;
+  teacherHidden: number;
+  vocab: number;
+  seq: number;
+  batch: number;
+  steps: number;
+  warmup: number;
+  sparsity: number;
+  backend: string;
+  json: boolean;
+  profile: boolean;
+}
+
+const d = TRAIN_STEP_DEFAULTS;
+
+const trainStepCommand: CommandModule<object, TrainStepArgs> = {
+  command: 'train-step',
+  describe: 'Time one prune-and-distill pre-training step (teacher forward, student forward+backward with MLM + KD loss, AdamW, magnitude masks re-applied), the same work as the PyTorch peer shared/peers/torch_ref.py with the same arguments',
+  builder: (y: Argv) =>
+    y
+      .option('student-layers', { type: 'number', default: d.studentLayers, describe: 'encoder layers of the student (torch_ref --layers)' })
+      .option('student-hidden', { type: 'number', default: d.studentHidden, describe: 'hidden size of the student; heads = hidden/64, FFN = 4 x hidden (torch_ref --hidden)' })
+      .option('teacher-layers', { type: 'number', default: d.teacherLayers, describe: 'encoder layers of the frozen teacher (torch_ref --tlayers)' })
+      .option('teacher-hidden', { type: 'number', default: d.teacherHidden, describe: 'hidden size of the teacher (torch_ref --thidden)' })
+      .option('vocab', { type: 'number', default: d.vocab, describe: 'vocabulary size: the MLM head projects every selected position onto it, usually the largest matmul' })
+      .option('seq', { type: 'number', default: d.seq, describe: 'sequence length (tokens per row)' })
+      .option('batch', { type: 'number', default: d.batch, describe: 'rows per batch; tokens/s counts batch x seq per step. On wasm the heap is 32-bit (4 GB max): lower it if a step fails with "memory access out of bounds"' })
+      .option('steps', { type: 'number', default: d.steps, describe: 'timed steps (after the warm-up)' })
+      .option('warmup', { type: 'number', default: d.warmupSteps, describe: 'untimed steps first (as torch_ref: 1)' })
+      .option('sparsity', { type: 'number', default: d.sparsity, describe: 'final sparsity of the ramp: masks are recomputed after every step i to sparsity x min(1, i/10), as torch_ref does' })
+      .option('backend', { type: 'string', default: 'auto', describe: 'tensorflow.js backend: gpu, node, wasm, cpu, or auto (the best that loads)' })
+      .option('profile', { type: 'boolean', default: false, describe: 'also profile one step with tf.profile: time per kernel, summed by kernel name, and the slowest calls' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON line (every argument, tokens_per_s, step_ms, peak RSS, wasm heap, versions, CPU; the profile under "profile")' })
+      .example('$0 bench train-step --backend wasm --json', 'torch_ref\'s default configuration; compare with: python3 shared/peers/torch_ref.py --steps 10 --threads 2')
+      .example('$0 bench train-step --batch 8 --steps 5 --profile', 'a smaller batch, with the kernels that take the time')
+      .example('$0 bench train-step --student-layers 4 --student-hidden 256 --teacher-layers 12 --teacher-hidden 768', 'a BERT-Base teacher distilling into L4-H256') as unknown as Argv<TrainStepArgs>,
+  handler: async (a) => {
+    const opts = {
+      studentLayers: a.studentLayers,
+      studentHidden: a.studentHidden,
+      teacherLayers: a.teacherLayers,
+      teacherHidden: a.teacherHidden,
+      vocab: a.vocab,
+      seq: a.seq,
+      batch: a.batch,
+      steps: a.steps,
+      sparsity: a.sparsity,
+      warmupSteps: a.warmup,
+      backend: a.backend,
+      profile: a.profile,
+    };
+    check(trainStepIssues(opts, (k) => flag(k === 'warmupSteps' ? 'warmup' : k)));
+    const r = await runTrainStepBench(opts);
+    if (a.json) {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      return;
+    }
+    process.stdout.write(`${formatTrainStepResult(r)}\n`);
+    if (r.profile) process.stdout.write(`\n${formatProfile(r.profile)}\n`);
+  },
+};
+
+interface InferenceArgs {
+  model: string;
+  batch: number;
+  seq: number;
+  runs: number;
+  warmup: number;
+  threads: number;
+  json: boolean;
+}
+
+const inferenceCommand: CommandModule<object, InferenceArgs> = {
+  command: 'inference <model>',
+  describe: 'Latency (median, p90) and throughput of an ONNX model in onnxruntime-node, on random full-length inputs',
+  builder: (y: Argv) =>
+    y
+      .positional('model', { type: 'string', demandOption: true, describe: 'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export)' })
+      .option('batch', { type: 'number', default: INFERENCE_DEFAULTS.batch, describe: 'rows per run' })
+      .option('seq', { type: 'number', default: INFERENCE_DEFAULTS.seq, describe: 'sequence length; at most the model\'s position embeddings' })
+      .option('runs', { type: 'number', default: INFERENCE_DEFAULTS.runs, describe: 'timed runs; latency is their median and 90th percentile' })
+      .option('warmup', { type: 'number', default: INFERENCE_DEFAULTS.warmup, describe: 'untimed runs first' })
+      .option('threads', { type: 'number', default: 0, describe: 'ONNX Runtime intra-op threads (0: its default, one per core)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON line instead of text' })
+      .example('$0 bench inference artifacts/prune-once/model.int8.onnx --batch 8 --seq 128', 'the int8 model on 8 x 128 tokens')
+      .example('$0 bench inference model.fp32.onnx --batch 1 --runs 100 --json', 'single-sequence latency of the fp32 baseline, as JSON') as unknown as Argv<InferenceArgs>,
+  handler: async (a) => {
+    const opts = { batch: a.batch, seq: a.seq, runs: a.runs, warmup: a.warmup, threads: a.threads };
+    check(inferenceIssues(opts, flag));
+    const r = await runInferenceBench(a.model, opts);
+    process.stdout.write(`${a.json ? JSON.stringify(r) : formatInferenceResult(r)}\n`);
+  },
+};
+
+const KINDS = ['train-step', 'inference'];
+
+export const benchCommand: CommandModule = {
+  command: 'bench <kind>',
+  describe: 'Measure speed: a training step (comparable with the PyTorch peer) or ONNX Runtime inference',
+  builder: (y: Argv) =>
+    y
+      .command(trainStepCommand)
+      .command(inferenceCommand)
+      // No .positional('kind'): declared here it would show up in each subcommand's --help too.
+      .demandCommand(1, `name a bench kind: ${KINDS.join(' or ')}`)
+      .example('$0 bench train-step --batch 8 --json', 'tokens/s of a training step on this machine')
+      .example('$0 bench inference model.int8.onnx', 'latency of an exported model') as Argv,
+  handler: (a) => {
+    // Reached only when <kind> is not a subcommand (yargs runs the subcommand's handler otherwise).
+    throw new Error(`unknown bench kind '${String(a.kind)}'; choose one of: ${KINDS.join(', ')}`);
+  },
+};

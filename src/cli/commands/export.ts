@@ -1,0 +1,26 @@
+import type { Argv, CommandModule } from 'yargs';
+import { exportModel, type ExportFormatOption } from '../../export-model.js';
+
+interface ExportArgs {
+  input: string;
+  format: ExportFormatOption;
+  out?: string;
+}
+
+export const exportCommand: CommandModule<object, ExportArgs> = {
+  command: 'export <input>',
+  describe: 'Write ONNX files from a run directory (fp32 from transfer, int8 from qat) or from one checkpoint; or a Hugging Face directory (--format safetensors)',
+  builder: (y: Argv) =>
+    y
+      .positional('input', { type: 'string', demandOption: true, describe: 'a run directory (artifacts/<name>) or a model.ckpt' })
+      .option('format', { choices: ['int8', 'fp32', 'both', 'safetensors'] as const, default: 'both' as const, describe: 'which files to write (safetensors: a Hugging Face BERT directory from transfer, or from the checkpoint given)' })
+      .option('out', { type: 'string', describe: 'output directory (default: the run directory, or . for a checkpoint; for safetensors: huggingface/ in the run directory or next to the checkpoint)' })
+      .example('$0 export artifacts/prune-once --format int8 --out dist-model', 'the sparse int8 model for onnxruntime-node / onnxruntime-web')
+      .example('$0 export artifacts/prune-once --format safetensors --out my-bert-hf', 'the sparse fine-tuned model as a Hugging Face directory, for transformers') as unknown as Argv<ExportArgs>,
+  handler: (args) => {
+    for (const f of exportModel(args.input, args.format, args.out)) {
+      process.stdout.write(`${f.format}: ${f.path} (${f.bytes.toLocaleString('en-US')} bytes) from ${f.source}\n`);
+      for (const w of f.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+    }
+  },
+};

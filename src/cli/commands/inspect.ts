@@ -1,0 +1,21 @@
+import type { Argv, CommandModule } from 'yargs';
+import { inspectPath } from '../../inspect.js';
+
+interface InspectArgs {
+  target: string;
+  json: boolean;
+}
+
+export const inspectCommand: CommandModule<object, InspectArgs> = {
+  command: 'inspect <target>',
+  describe: 'Show a run\'s compression report, or what any ONNX file holds (per-tensor dtype, shape, non-zeros, sparsity, bytes, quantization)',
+  builder: (y: Argv) =>
+    y
+      .positional('target', { type: 'string', demandOption: true, describe: 'a run directory, a report.json, or a .onnx file (any ONNX model, not only ours)' })
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable JSON instead of tables' })
+      .example('$0 inspect artifacts/prune-once', 'the compression and accuracy report of a run')
+      .example('$0 inspect artifacts/prune-once/model.int8.onnx --json', 'per-initializer facts of the int8 file as JSON') as unknown as Argv<InspectArgs>,
+  handler: (args) => {
+    process.stdout.write(`${inspectPath(args.target, args.json)}\n`);
+  },
+};

@@ -1,0 +1,34 @@
+import type { Argv, CommandModule } from 'yargs';
+import { runPipeline } from '../../pipeline/run.js';
+import { STAGE_ORDER, type StageName } from '../../pipeline/schema.js';
+
+interface RunArgs {
+  pipeline: string;
+  out?: string;
+  set: string[];
+  fresh: boolean;
+  backend?: string;
+  until?: string;
+  quiet: boolean;
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run <pipeline>',
+  describe: 'Run a pipeline file: teacher -> prune-distill -> finetune-teacher -> transfer -> qat -> export -> report',
+  builder: (y: Argv) =>
+    y
+      .positional('pipeline', { type: 'string', demandOption: true, describe: 'pipeline YAML file, e.g. pipelines/prune-once.yaml' })
+      .option('out', { type: 'string', describe: 'run directory (default: artifacts/<pipeline name>)' })
+      .option('set', { type: 'string', array: true, default: [], describe: 'override a setting, key=value (repeatable), e.g. --set stages.teacher.train.steps=100' })
+      .option('fresh', { type: 'boolean', default: false, describe: 'delete the run directory and start over (default: skip finished stages, resume interrupted ones)' })
+      .option('backend', { type: 'string', describe: 'tfjs backend: auto, gpu, node, wasm or cpu (default: the pipeline\'s, else the best that loads)' })
+      .option('until', { type: 'string', choices: [...STAGE_ORDER], describe: 'stop after this stage' })
+      .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
+      .example('$0 run pipelines/prune-once.yaml', 'the main job: compress a BERT and write the sparse int8 ONNX model and the report')
+      .example('$0 run pipelines/smoke.yaml --out /tmp/smoke --fresh', 'every stage on tiny settings in about a minute')
+      .example('$0 run pipelines/prune-once.yaml --set stages.prune-distill.pruning.finalSparsity=0.85', 'rerun from prune-distill with another target') as unknown as Argv<RunArgs>,
+  handler: async (args) => {
+    const summary = await runPipeline({ pipelinePath: args.pipeline, outDir: args.out, sets: args.set, fresh: args.fresh, backend: args.backend, until: args.until as StageName | undefined, quiet: args.quiet });
+    process.stderr.write(`run directory: ${summary.runDir}\n`);
+  },
+};
