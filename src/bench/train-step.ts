@@ -29,7 +29,8 @@
  *   decay on biases and LayerNorm (torch_ref: decays all); neither changes the work.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../backend/select.js';
+import { availableParallelism } from 'node:os';
+import { selectBackend, type BackendName } from '../backend/select.js';
 import type { MlmBatch } from '../data/types.js';
 import { distillationHook } from '../distill/hook.js';
 import { defaultConfig, type BertConfig } from '../model/config.js';
@@ -38,8 +39,10 @@ import { PrunerHook } from '../prune/pruner.js';
 import { scheduleRegistry, type Schedule, type ScheduleConfig, type ScheduleKind } from '../prune/schedules.js';
 import { selectWeights } from '../prune/select.js';
 import { trainLoop, type BatchSource, type TrainHook } from '../train/loop.js';
+import { resolveThreads } from '../train/parallel.js';
 import { mlmObjective } from '../train/tasks.js';
 import { Rng } from '../util/rng.js';
+import { runTorchPeer, type PeerResult } from './peer.js';
 import { machineFacts, rssPeakMb, round, tfjsTensorMb, wasmHeapMb, type MachineFacts } from './memory.js';
 
 export interface TrainStepBenchOptions {
@@ -60,6 +63,12 @@ export interface TrainStepBenchOptions {
   warmupSteps?: number;
   /** Also profile one steady-state step (kernel times by kernel name). */
   profile?: boolean;
+  /** Threads sharing each batch, as the pipeline's train.threads (default 'auto': one per core on wasm). */
+  threads?: 'auto' | number;
+  /** Gradient accumulation: rows per forward/backward within a thread's share (0: all at once). */
+  microBatch?: number;
+  /** Path of shared/peers/torch_ref.py: run it first with the same arguments, one thread per core. */
+  peer?: string;
   seed?: number;
 }
 
@@ -124,6 +133,10 @@ export interface TrainStepBenchResult extends MachineFacts {
   vocab: number;
   seq: number;
   batch: number;
+  /** Threads that shared each batch (main + gradient workers). */
+  threads: number;
+  /** Rows per forward/backward (0: each thread's share at once). */
+  micro_batch: number;
   sparsity: number;
   /** MLM positions per batch (the rows of the vocabulary projection and of the KD loss). */
   masked_positions: number;
@@ -139,9 +152,12 @@ export interface TrainStepBenchResult extends MachineFacts {
   wasm_simd?: boolean;
   wasm_threads?: number;
   profile?: TrainStepProfile;
+  /** The PyTorch peer's figures, measured just before, and tokens_per_s / the peer's. */
+  peer?: PeerResult;
+  ratio_to_peer?: number;
 }
 
-type Resolved = Required<Omit<TrainStepBenchOptions, 'backend'>> & { backend?: string };
+type Resolved = Required<Omit<TrainStepBenchOptions, 'backend' | 'threads' | 'peer'>> & { backend?: string; threads: number; peer?: string };
 
 const INTEGER_OPTIONS = ['studentLayers', 'studentHidden', 'teacherLayers', 'teacherHidden', 'vocab', 'seq', 'batch', 'steps'] as const;
 
@@ -163,16 +179,21 @@ export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: s
   }
   if (Number.isInteger(o.vocab) && (o.vocab as number) < 6) out.push(`${flag('vocab')} must be at least 6 (ids are drawn from [5, vocab)), got ${o.vocab}`);
   if (o.sparsity !== undefined && !(o.sparsity >= 0 && o.sparsity < 1)) out.push(`${flag('sparsity')} must be a number in [0, 1), got ${o.sparsity}`);
+  if (o.threads !== undefined && o.threads !== 'auto' && !(Number.isInteger(o.threads) && o.threads >= 1)) {
+    out.push(`${flag('threads')} must be 'auto' or a positive integer, got ${o.threads}`);
+  }
+  if (o.microBatch !== undefined && !(Number.isInteger(o.microBatch) && o.microBatch >= 0)) {
+    out.push(`${flag('microBatch')} must be an integer >= 0 (0: no accumulation), got ${o.microBatch}`);
+  }
   if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0)) {
     out.push(`${flag('warmupSteps')} must be an integer >= 0, got ${o.warmupSteps}`);
   }
   return out;
 }
 
-function resolve(opts: TrainStepBenchOptions): Resolved {
-  const issues = trainStepIssues(opts);
-  if (issues.length) throw new Error(`train-step bench: ${issues.join('; ')}`);
-  return { sparsity: TRAIN_STEP_DEFAULTS.sparsity, warmupSteps: TRAIN_STEP_DEFAULTS.warmupSteps, profile: false, seed: 0, ...opts };
+function resolve(opts: TrainStepBenchOptions, backend: BackendName): Resolved {
+  const threads = resolveThreads(opts.threads ?? 'auto', backend);
+  return { sparsity: TRAIN_STEP_DEFAULTS.sparsity, warmupSteps: TRAIN_STEP_DEFAULTS.warmupSteps, profile: false, seed: 0, microBatch: 0, ...opts, threads };
 }
 
 /** torch_ref's heads: max(1, hidden // 64). */
@@ -305,7 +326,19 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
       student,
       mlmObjective,
       repeat(batch),
-      { steps, learningRate: LEARNING_RATE, warmupSteps: 0, clipNorm: 0, seed: o.seed, evalEvery: 0, checkpointEvery: 0, quiet: true, label: 'bench' },
+      {
+        steps,
+        learningRate: LEARNING_RATE,
+        warmupSteps: 0,
+        clipNorm: 0,
+        seed: o.seed,
+        evalEvery: 0,
+        checkpointEvery: 0,
+        quiet: true,
+        label: 'bench',
+        threads: o.threads,
+        microBatch: o.microBatch,
+      },
       [distill, pruner, clock],
     );
   } catch (e) {
@@ -398,7 +431,8 @@ async function profileStep(student: BertModel, teacher: BertModel, batch: MlmBat
   let info: Awaited<ReturnType<typeof tf.profile>>;
   try {
     info = await tf.profile(async () => {
-      run = await runSteps(student, teacher, batch, o, 2);
+      // One thread: tf.profile sees only this thread's kernels, so the profile is of the whole step.
+      run = await runSteps(student, teacher, batch, { ...o, threads: 1 }, 2);
       return [];
     });
   } finally {
@@ -436,8 +470,14 @@ async function wasmFacts(): Promise<Pick<TrainStepBenchResult, 'wasm_simd' | 'wa
 
 /** Runs the bench: warm-up steps, then `steps` timed steps (and, with `profile`, one profiled step). */
 export async function runTrainStepBench(options: TrainStepBenchOptions): Promise<TrainStepBenchResult> {
-  const o = resolve(options);
-  const info = await selectBackend(o.backend);
+  const issues = trainStepIssues(options);
+  if (issues.length) throw new Error(`train-step bench: ${issues.join('; ')}`);
+  // The peer first, while this process holds no models: the two runs never overlap.
+  const peer = options.peer
+    ? await runTorchPeer(options.peer, { ...TRAIN_STEP_DEFAULTS, ...options, threads: availableParallelism() })
+    : undefined;
+  const info = await selectBackend(options.backend);
+  const o = resolve(options, info.name);
   const student = createModel(benchConfig(o.studentLayers, o.studentHidden, o.vocab, o.seq), o.seed + 1);
   const teacher = createModel(benchConfig(o.teacherLayers, o.teacherHidden, o.vocab, o.seq), o.seed + 2);
   const batch = randomMlmBatch(o.vocab, o.batch, o.seq, o.seed + 3);
@@ -465,6 +505,8 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
       vocab: o.vocab,
       seq: o.seq,
       batch: o.batch,
+      threads: o.threads,
+      micro_batch: o.microBatch,
       sparsity: o.sparsity,
       masked_positions: batch.maskedPositions.length,
       target_sparsity: round(torchRefRamp(o.sparsity)(total).sparsity, 4),
@@ -476,6 +518,7 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
       ...(await wasmFacts()),
       ...machineFacts(),
       ...(profile ? { profile } : {}),
+      ...(peer ? { peer, ratio_to_peer: round((o.batch * o.seq * o.steps) / seconds / peer.tokens_per_s, 3) } : {}),
     };
   } finally {
     disposeModel(student);
@@ -511,7 +554,10 @@ export function formatTrainStepResult(r: TrainStepBenchResult): string {
   return [
     `train-step on ${r.backend} (tfjs ${r.tfjs_version}, node ${r.node_version}, ${r.cpu_count} x ${r.cpu_model}, load ${r.load_avg_1m})`,
     `student L${r.student_layers}-H${r.student_hidden}, teacher L${r.teacher_layers}-H${r.teacher_hidden}, vocab ${r.vocab}, batch ${r.batch} x seq ${r.seq} (${r.masked_positions} MLM positions)`,
-    `${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step over ${r.steps} steps after ${r.warmup_steps} warm-up`,
+    `${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step over ${r.steps} steps after ${r.warmup_steps} warm-up, ${r.threads} thread(s)${r.micro_batch ? `, micro-batches of ${r.micro_batch} rows` : ''}`,
     `sparsity ${r.final_sparsity} (ramp target ${r.target_sparsity} of ${r.sparsity}), peak RSS ${r.rss_peak_mb} MB${heap}`,
+    ...(r.peer
+      ? [`PyTorch peer (torch ${r.peer.torch_version}, ${r.peer.threads} threads): ${r.peer.tokens_per_s} tokens/s, ${r.peer.step_ms} ms/step; ratio ${r.ratio_to_peer}x`, `  ${r.peer.command}`]
+      : []),
   ].join('\n');
 }

@@ -26,6 +26,11 @@ export const TrainSchema = z.strictObject({
    * wasm and cpu backends): 'auto' = one per core, at most 4; 1 = no workers.
    */
   threads: z.union([z.literal('auto'), positiveInt]).default('auto'),
+  /**
+   * Gradient accumulation: rows per forward/backward within each thread's share (0: all at once).
+   * Lower it when a step fails for memory; the optimizer still takes one step per batch.
+   */
+  microBatch: nonNegInt.default(0),
 });
 
 export const ModelSchema = z.strictObject({

@@ -9,7 +9,7 @@ import { selectBackend } from '../backend/select.js';
 import { distillationHook } from '../distill/hook.js';
 import { createModel, modelFromSnapshot } from '../model/bert.js';
 import { Rng } from '../util/rng.js';
-import { computeGradients } from './gradients.js';
+import { accumulateGradients } from './gradients.js';
 import type { LoopContext, TrainHook } from './loop.js';
 import type { WorkerRecipe } from './parallel.js';
 import { classificationObjective, mlmObjective, type Batch } from './tasks.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
         tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
       }
       const rng = new Rng(m.dropoutSeed);
-      const r = computeGradients(ctx, m.batch, hooks, { training: true, rng }, model.params);
+      const r = accumulateGradients(ctx, m.batch, hooks, { training: true, rng }, model.params, recipe.microBatch);
       const grads: Array<[string, Float32Array]> = [...r.grads].map(([k, g]) => [k, g.dataSync() as Float32Array]);
       const metrics: Array<[string, number]> = [...r.metrics].map(([k, t]) => [k, t.dataSync()[0]]);
       const loss = r.loss.dataSync()[0];

@@ -9,7 +9,7 @@ import type { WeightData } from '../model/snapshot.js';
 import { Rng } from '../util/rng.js';
 import { startProgress } from '../util/progress.js';
 import { AdamW, clipByGlobalNorm, linearWarmupDecay, type AdamWSettings } from './optimizer.js';
-import { computeGradients } from './gradients.js';
+import { accumulateGradients } from './gradients.js';
 import { GradientWorker, type HookRecipe, type WorkerRecipe } from './parallel.js';
 import { lossRows, splitBatch } from './split.js';
 import type { Batch, ForwardResult, Objective } from './tasks.js';
@@ -76,6 +76,11 @@ export interface LoopSettings {
   quiet?: boolean;
   /** Split each batch over this many threads (main + workers); 1 = no workers. */
   threads?: number;
+  /**
+   * Rows per forward/backward within each thread's share (0: all at once). Lower it when a batch
+   * does not fit in memory: the micro-batches' gradients are summed into one optimizer step.
+   */
+  microBatch?: number;
 }
 
 export interface LoopState {
@@ -164,7 +169,8 @@ export async function trainLoop<B extends Batch>(
 
   const trainable = new Map<string, tf.Variable>(model.params);
   for (const h of hooks) for (const [k, v] of h.variables?.() ?? []) trainable.set(`hook/${h.name}/${k}`, v);
-  const workers = startWorkers(model, objective, hooks, settings.threads ?? 1);
+  const microBatch = settings.microBatch ?? 0;
+  const workers = startWorkers(model, objective, hooks, settings.threads ?? 1, microBatch);
   await Promise.all(workers.map((w) => w.ready));
 
   const runEvaluation = () => {
@@ -191,8 +197,8 @@ export async function trainLoop<B extends Batch>(
       const lr = linearWarmupDecay(ctx.step, settings.learningRate, settings.warmupSteps, settings.steps);
       const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, ...mergeForward(ctx, hooks, true) });
       const { loss: value, grads: named, metrics } = workers.length
-        ? await parallelGradients(ctx, batch, hooks, fwd, trainable, workers)
-        : computeGradients(ctx, batch, hooks, fwd(rng), trainable);
+        ? await parallelGradients(ctx, batch, hooks, fwd, trainable, workers, microBatch)
+        : accumulateGradients(ctx, batch, hooks, fwd(rng), trainable, microBatch);
       const clipped = clipByGlobalNorm(named, settings.clipNorm);
       const loss = value.dataSync()[0];
       const gradNorm = clipped.norm.dataSync()[0];
@@ -236,7 +242,7 @@ export async function trainLoop<B extends Batch>(
 }
 
 /** Workers for data-parallel steps, when asked for and when every hook can run in a worker. */
-function startWorkers<B extends Batch>(model: BertModel, objective: Objective<B>, hooks: TrainHook<B>[], threads: number): GradientWorker[] {
+function startWorkers<B extends Batch>(model: BertModel, objective: Objective<B>, hooks: TrainHook<B>[], threads: number, microBatch: number): GradientWorker[] {
   if (threads <= 1) return [];
   const recipes: HookRecipe[] = [];
   for (const h of hooks) {
@@ -246,7 +252,7 @@ function startWorkers<B extends Batch>(model: BertModel, objective: Objective<B>
     if (!r) return [];
     recipes.push(r);
   }
-  const recipe: WorkerRecipe = { objective: objective.kind, config: model.config, hooks: recipes };
+  const recipe: WorkerRecipe = { objective: objective.kind, config: model.config, hooks: recipes, microBatch };
   return Array.from({ length: threads - 1 }, () => new GradientWorker(recipe));
 }
 
@@ -261,6 +267,7 @@ async function parallelGradients<B extends Batch>(
   fwd: (rng: Rng) => ForwardOptions,
   trainable: Map<string, tf.Variable>,
   workers: GradientWorker[],
+  microBatch: number,
 ): Promise<{ loss: tf.Scalar; grads: Map<string, tf.Tensor>; metrics: Map<string, tf.Scalar> }> {
   const n = Math.min(workers.length + 1, batch.batchSize);
   const parts: B[] = [];
@@ -277,7 +284,7 @@ async function parallelGradients<B extends Batch>(
   // Each worker gets its own copy, made before any is posted (posting transfers, detaching the buffers).
   const copies = parts.slice(1).map((_, i) => (i === 0 ? weights : weights.map(([k, d]): [string, Float32Array] => [k, d.slice()])));
   const remote = parts.slice(1).map((p, i) => workers[i].compute(copies[i], p, seeds[i]));
-  const local = computeGradients(ctx, parts[0], hooks, fwd(ctx.rng), trainable);
+  const local = accumulateGradients(ctx, parts[0], hooks, fwd(ctx.rng), trainable, microBatch);
   const results = await Promise.all(remote);
   const rows = parts.map(lossRows);
   const total = rows.reduce((a, b) => a + b, 0);

@@ -10,11 +10,23 @@
  * loop on one thread.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { BackendName } from '../backend/select.js';
 import type { BertConfig } from '../model/config.js';
 import type { Batch } from './tasks.js';
+
+/**
+ * Threads per step for a `threads` setting: a number is taken as is; 'auto' means one per core (at
+ * most 4) on wasm and cpu, which run single-threaded in Node, and 1 on the native backends, which
+ * are multi-threaded already.
+ */
+export function resolveThreads(setting: 'auto' | number, backend: BackendName): number {
+  if (setting !== 'auto') return setting;
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, Math.min(4, availableParallelism())) : 1;
+}
 
 /** What a hook needs rebuilt in a worker, as plain data. */
 export type HookRecipe = { kind: 'distill'; teacherConfig: BertConfig; teacherWeights: Array<[string, number[], Float32Array]>; settings: Record<string, number>; seed: number };
@@ -23,6 +35,8 @@ export interface WorkerRecipe {
   objective: 'mlm' | 'classification';
   config: BertConfig;
   hooks: HookRecipe[];
+  /** Gradient accumulation within the worker's share (0: all at once). */
+  microBatch: number;
 }
 
 export interface WorkerResult {

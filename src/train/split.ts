@@ -39,3 +39,17 @@ export function splitBatch<B extends Batch>(batch: B, k: number): [B, B] {
   const c: ClsBatch = { ...part(k, cb.batchSize), labels: cb.labels.slice(k) };
   return [a as unknown as B, c as unknown as B];
 }
+
+/** Consecutive parts of at most `rows` rows each (the micro-batches of gradient accumulation). */
+export function splitRows<B extends Batch>(batch: B, rows: number): B[] {
+  if (!(Number.isInteger(rows) && rows >= 1)) throw new Error(`micro-batch rows must be a positive integer, got ${rows}`);
+  const parts: B[] = [];
+  let rest = batch;
+  while (rest.batchSize > rows) {
+    const [head, tail] = splitBatch(rest, rows);
+    parts.push(head);
+    rest = tail;
+  }
+  parts.push(rest);
+  return parts;
+}

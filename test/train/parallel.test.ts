@@ -6,7 +6,10 @@ import { defaultConfig } from '../../src/model/config.js';
 import { PrunerHook } from '../../src/prune/pruner.js';
 import { selectWeights } from '../../src/prune/select.js';
 import { trainLoop, type LoopSettings } from '../../src/train/loop.js';
-import { lossRows, splitBatch } from '../../src/train/split.js';
+import { accumulateGradients, computeGradients } from '../../src/train/gradients.js';
+import type { LoopContext } from '../../src/train/loop.js';
+import { lossRows, splitBatch, splitRows } from '../../src/train/split.js';
+import { Rng } from '../../src/util/rng.js';
 import { classificationObjective, mlmObjective, type Batch } from '../../src/train/tasks.js';
 import { useTestBackend } from '../helpers.js';
 import { cycle, fixedClsBatch, fixedMlmBatch } from './fixtures.js';
@@ -16,7 +19,7 @@ beforeAll(async () => {
 });
 
 const cfg = defaultConfig({ vocabSize: 70, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 2, hiddenDropout: 0, attentionDropout: 0 });
-const settings = (threads: number): LoopSettings => ({ steps: 8, learningRate: 3e-3, warmupSteps: 1, clipNorm: 1, seed: 4, evalEvery: 0, checkpointEvery: 0, quiet: true, threads });
+const settings = (threads: number, microBatch = 0): LoopSettings => ({ steps: 8, learningRate: 3e-3, warmupSteps: 1, clipNorm: 1, seed: 4, evalEvery: 0, checkpointEvery: 0, quiet: true, threads, microBatch });
 
 function maxDiff(a: Map<string, { data: Float32Array }>, b: Map<string, { data: Float32Array }>): number {
   let m = 0;
@@ -74,5 +77,56 @@ describe('data-parallel training over a worker thread', () => {
       return s;
     };
     expect(maxDiff((await run(1)).weights, (await run(3)).weights)).toBeLessThan(2e-5);
+  });
+});
+
+describe('gradient accumulation', () => {
+  it('splits a batch into micro-batches of at most the given rows, in order', () => {
+    const b = fixedMlmBatch(70, 7, 12, 3);
+    const parts = splitRows(b, 3);
+    expect(parts.map((p) => p.batchSize)).toEqual([3, 3, 1]);
+    expect(parts.reduce((a, p) => a + lossRows(p), 0)).toBe(lossRows(b));
+    expect(parts.flatMap((p) => Array.from(p.inputIds))).toEqual(Array.from(b.inputIds));
+    expect(() => splitRows(b, 0)).toThrow(/positive integer/);
+  });
+
+  it('gives the full batch\'s loss and gradients (MLM with distillation)', () => {
+    const model = createModel(cfg, 3);
+    const teacher = createModel(cfg, 9);
+    const hooks = [distillationHook(teacher, {}, 1)] as never[];
+    const ctx = { model, objective: mlmObjective, step: 0, totalSteps: 1, rng: new Rng(1) } as unknown as LoopContext<Batch>;
+    const batch = fixedMlmBatch(70, 7, 12, 5);
+    const fwd = { training: true, rng: new Rng(2) };
+    const before = tf.memory().numTensors;
+    const whole = computeGradients(ctx, batch, hooks, fwd, model.params);
+    const parts = accumulateGradients(ctx, batch, hooks, fwd, model.params, 2);
+    expect(parts.loss.dataSync()[0]).toBeCloseTo(whole.loss.dataSync()[0], 5);
+    expect(parts.metrics.get('kd_loss')!.dataSync()[0]).toBeCloseTo(whole.metrics.get('kd_loss')!.dataSync()[0], 5);
+    expect([...parts.grads.keys()].sort()).toEqual([...whole.grads.keys()].sort());
+    let worst = 0;
+    for (const [k, g] of whole.grads) {
+      const a = g.dataSync();
+      const b = parts.grads.get(k)!.dataSync();
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    }
+    expect(worst).toBeLessThan(1e-6);
+    tf.dispose([whole.loss, parts.loss, ...whole.grads.values(), ...parts.grads.values(), ...whole.metrics.values(), ...parts.metrics.values()]);
+    expect(tf.memory().numTensors).toBe(before);
+    disposeModel(model);
+    disposeModel(teacher);
+  });
+
+  it('trains to the same weights with micro-batches, on one thread and on two', async () => {
+    const batches = [fixedClsBatch(70, 7, 12, 1)];
+    const run = async (threads: number, microBatch: number) => {
+      const model = createModel(cfg, 5);
+      await trainLoop(model, classificationObjective, cycle(batches), settings(threads, microBatch), []);
+      const s = snapshotModel(model);
+      disposeModel(model);
+      return s;
+    };
+    const reference = (await run(1, 0)).weights;
+    expect(maxDiff(reference, (await run(1, 2)).weights)).toBeLessThan(2e-5);
+    expect(maxDiff(reference, (await run(2, 1)).weights)).toBeLessThan(2e-5);
   });
 });

@@ -28,6 +28,9 @@ interface TrainStepArgs {
   warmup: number;
   sparsity: number;
   backend: string;
+  threads: string;
+  microBatch: number;
+  peer?: string;
   json: boolean;
   profile: boolean;
 }
@@ -50,9 +53,13 @@ const trainStepCommand: CommandModule<object, TrainStepArgs> = {
       .option('warmup', { type: 'number', default: d.warmupSteps, describe: 'untimed steps first (as torch_ref: 1)' })
       .option('sparsity', { type: 'number', default: d.sparsity, describe: 'final sparsity of the ramp: masks are recomputed after every step i to sparsity x min(1, i/10), as torch_ref does' })
       .option('backend', { type: 'string', default: 'auto', describe: 'tensorflow.js backend: gpu, node, wasm, cpu, or auto (the best that loads)' })
+      .option('threads', { type: 'string', default: 'auto', describe: "threads sharing each batch (data parallelism over worker threads, as the pipeline's train.threads): auto = one per core on wasm/cpu, 1 = single-threaded" })
+      .option('micro-batch', { type: 'number', default: 0, describe: 'gradient accumulation: rows per forward/backward within each thread\'s share (0: all at once); lower it if a step runs out of memory' })
+      .option('peer', { type: 'string', describe: 'path of shared/peers/torch_ref.py: run the PyTorch peer first with the same arguments (one thread per core; python from PRUNE_ONCE_PYTHON, default /usr/bin/python3) and report both and their ratio' })
       .option('profile', { type: 'boolean', default: false, describe: 'also profile one step with tf.profile: time per kernel, summed by kernel name, and the slowest calls' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line (every argument, tokens_per_s, step_ms, peak RSS, wasm heap, versions, CPU; the profile under "profile")' })
-      .example('$0 bench train-step --backend wasm --json', 'torch_ref\'s default configuration; compare with: python3 shared/peers/torch_ref.py --steps 10 --threads 2')
+      .example('$0 bench train-step --steps 5 --peer ../shared/peers/torch_ref.py', 'torch_ref\'s default configuration, beside torch_ref itself in the same run, with the ratio')
+      .example('$0 bench train-step --backend wasm --json', 'the same without the peer, as one JSON line')
       .example('$0 bench train-step --batch 8 --steps 5 --profile', 'a smaller batch, with the kernels that take the time')
       .example('$0 bench train-step --student-layers 4 --student-hidden 256 --teacher-layers 12 --teacher-hidden 768', 'a BERT-Base teacher distilling into L4-H256') as unknown as Argv<TrainStepArgs>,
   handler: async (a) => {
@@ -68,6 +75,9 @@ const trainStepCommand: CommandModule<object, TrainStepArgs> = {
       sparsity: a.sparsity,
       warmupSteps: a.warmup,
       backend: a.backend,
+      threads: a.threads === 'auto' ? ('auto' as const) : Number(a.threads),
+      microBatch: a.microBatch,
+      peer: a.peer,
       profile: a.profile,
     };
     check(trainStepIssues(opts, (k) => flag(k === 'warmupSteps' ? 'warmup' : k)));

@@ -5,10 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import type { BackendName } from '../../backend/select.js';
 import { loadCheckpoint, saveCheckpoint } from '../../checkpoint/format.js';
 import { snapshotModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
+import { resolveThreads } from '../../train/parallel.js';
 import { trainLoop, type BatchSource, type LoopResult, type LoopState, type ResumePoint, type TrainHook } from '../../train/loop.js';
 import type { Batch, Objective } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
@@ -52,12 +51,6 @@ function tryResume<B extends Batch>(t: StageTraining<B>): ResumePoint | undefine
   }
 }
 
-/** Threads per step: native backends are multi-threaded already; wasm and cpu use one core each. */
-export function resolveThreads(setting: TrainSettings['threads'], backend: BackendName): number {
-  if (setting !== 'auto') return setting;
-  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, Math.min(4, availableParallelism())) : 1;
-}
-
 export async function trainStage<B extends Batch>(t: StageTraining<B>): Promise<LoopResult> {
   const resume = tryResume(t);
   const path = resumePath(t.dir);
@@ -77,6 +70,7 @@ export async function trainStage<B extends Batch>(t: StageTraining<B>): Promise<
       label: t.label,
       quiet: t.ctx.quiet,
       threads: resolveThreads(t.train.threads, t.ctx.backend.name),
+      microBatch: t.train.microBatch,
     },
     t.hooks,
     {
