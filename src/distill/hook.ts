@@ -62,7 +62,7 @@ export function distillationHook<B extends Batch>(teacher: BertModel, settings: 
     prepare(ctx, batch) {
       release();
       const out = tf.tidy(() => {
-        const r = ctx.objective.forward(teacher, batch, { training: false });
+        const r = ctx.objective.logits(teacher, batch, { training: false });
         return { logits: r.logits, hidden: s.hiddenWeight > 0 ? r.hidden : [] };
       });
       teacherLogits = out.logits;

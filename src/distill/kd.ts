@@ -4,14 +4,29 @@
  * The T^2 factor keeps the gradient scale independent of the temperature.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { softmaxParts } from '../util/softmax.js';
 
+/**
+ * The loss with its gradient written out, d KD / d student = T (p_student - p_teacher) / rows, so
+ * that the [rows, vocab] work is two exps (one per model) and a few elementwise ops; the composed
+ * version (logSoftmax twice, exp, their gradients) runs five exps over the vocabulary. The teacher
+ * is frozen: no gradient flows to its logits.
+ */
 export function kdLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, temperature: number): tf.Scalar {
-  return tf.tidy(() => {
-    const logPs = tf.logSoftmax(tf.div(studentLogits, temperature));
-    const logPt = tf.logSoftmax(tf.div(teacherLogits, temperature));
-    const kl = tf.sum(tf.mul(tf.exp(logPt), tf.sub(logPt, logPs)), -1);
-    return tf.mul(tf.mean(kl), temperature * temperature) as tf.Scalar;
+  const T = temperature;
+  const rows = studentLogits.shape[0];
+  const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    const s = softmaxParts(tf.div(x, T) as tf.Tensor2D);
+    const t = softmaxParts(tf.div(teacherLogits, T) as tf.Tensor2D);
+    const kl = tf.sum(tf.mul(t.p, tf.sub(t.logP, s.logP)), -1);
+    save([s.p, t.p]);
+    return {
+      value: tf.mul(tf.mean(kl), T * T) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0], saved[1]), tf.mul(dy, T / rows)),
+    };
   });
+  return fused(studentLogits) as tf.Scalar;
 }
 
 /** Mean squared error between two hidden-state tensors of the same shape. */

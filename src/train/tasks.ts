@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ClsBatch, MlmBatch } from '../data/types.js';
+import { softmaxParts } from '../util/softmax.js';
 import { classifierLogits, encode, mlmLogits, type BertModel, type EncoderInputs, type ForwardOptions } from '../model/bert.js';
 
 export type Batch = MlmBatch | ClsBatch;
@@ -17,6 +18,8 @@ export interface ForwardResult {
 
 export interface Objective<B extends Batch> {
   kind: 'mlm' | 'classification';
+  /** Logits and hidden states without the loss (a frozen teacher needs no loss over the vocabulary). */
+  logits(model: BertModel, batch: B, opts: ForwardOptions): Omit<ForwardResult, 'loss'>;
   forward(model: BertModel, batch: B, opts: ForwardOptions): ForwardResult;
   /** Labels of the rows of `logits` (masked-token ids, or class ids). */
   labels(batch: B): Int32Array;
@@ -33,22 +36,37 @@ export function encoderInputs(batch: Batch): EncoderInputs {
   };
 }
 
-/** Mean cross-entropy of integer labels, without materialising one-hot rows over the vocabulary. */
+/**
+ * Mean cross-entropy of integer labels, with its gradient written out, (softmax - one_hot) / rows:
+ * one exp over [rows, vocab] where tf.logSoftmax and its gradient run two (on wasm each is ~150 ms
+ * at the MLM head's size).
+ */
 export function sparseCrossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
   const [n, v] = logits.shape;
-  const logp = tf.logSoftmax(logits);
   const flat = new Int32Array(n);
   for (let i = 0; i < n; i++) flat[i] = i * v + labels[i];
-  const picked = tf.gather(tf.reshape(logp, [n * v]), tf.tensor1d(flat, 'int32'));
-  return tf.neg(tf.mean(picked)) as tf.Scalar;
+  const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    const { p, logP } = softmaxParts(x);
+    const picked = tf.gather(tf.reshape(logP, [n * v]), tf.tensor1d(flat, 'int32'));
+    save([p]);
+    return {
+      value: tf.neg(tf.mean(picked)) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0], tf.oneHot(tf.tensor1d(labels, 'int32'), v)), tf.div(dy, n)),
+    };
+  });
+  return fused(logits) as tf.Scalar;
 }
 
 export const mlmObjective: Objective<MlmBatch> = {
   kind: 'mlm',
-  forward(model, batch, opts) {
+  logits(model, batch, opts) {
     const out = encode(model, encoderInputs(batch), opts);
-    const logits = mlmLogits(model, out.sequence, tf.tensor1d(batch.maskedPositions, 'int32'));
-    return { logits, hidden: out.hidden, loss: sparseCrossEntropy(logits, batch.maskedLabels) };
+    return { logits: mlmLogits(model, out.sequence, tf.tensor1d(batch.maskedPositions, 'int32')), hidden: out.hidden };
+  },
+  forward(model, batch, opts) {
+    const out = mlmObjective.logits(model, batch, opts);
+    return { ...out, loss: sparseCrossEntropy(out.logits, batch.maskedLabels) };
   },
   labels: (batch) => batch.maskedLabels,
   tokens: (batch) => batch.batchSize * batch.seqLen,
@@ -56,10 +74,13 @@ export const mlmObjective: Objective<MlmBatch> = {
 
 export const classificationObjective: Objective<ClsBatch> = {
   kind: 'classification',
-  forward(model, batch, opts) {
+  logits(model, batch, opts) {
     const out = encode(model, encoderInputs(batch), opts);
-    const logits = classifierLogits(model, out.sequence, opts);
-    return { logits, hidden: out.hidden, loss: sparseCrossEntropy(logits, batch.labels) };
+    return { logits: classifierLogits(model, out.sequence, opts), hidden: out.hidden };
+  },
+  forward(model, batch, opts) {
+    const out = classificationObjective.logits(model, batch, opts);
+    return { ...out, loss: sparseCrossEntropy(out.logits, batch.labels) };
   },
   labels: (batch) => batch.labels,
   tokens: (batch) => batch.batchSize * batch.seqLen,

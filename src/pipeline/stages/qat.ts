@@ -36,7 +36,7 @@ export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
   const calib = clsBatches(task.train, { batchSize: s.train.batchSize, seed: run.seed + 1, padding: 'longest' });
   for (let i = 0; i < q.calibrationBatches; i++) {
     const batch = calib.next();
-    qat.calibrate((opts) => tf.tidy(() => void classificationObjective.forward(student, batch, { ...opts, training: false })));
+    qat.calibrate((opts) => tf.tidy(() => void classificationObjective.logits(student, batch, { ...opts, training: false })));
   }
 
   const lock = new PrunerHook<Batch>(student, pruned, { method: 'pattern-lock' });
