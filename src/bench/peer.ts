@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-export interface PeerOptions {
+/** The work of one training step, in torch_ref's terms: what the bench and its peer share. */
+export interface StepShape {
   studentLayers: number;
   studentHidden: number;
   teacherLayers: number;
@@ -14,7 +15,11 @@ export interface PeerOptions {
   vocab: number;
   seq: number;
   batch: number;
+  /** Timed steps, after the warm-up ones. */
   steps: number;
+}
+
+export interface PeerOptions extends StepShape {
   /** torch.set_num_threads. */
   threads: number;
 }

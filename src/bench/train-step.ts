@@ -42,19 +42,10 @@ import { trainLoop, type BatchSource, type TrainHook } from '../train/loop.js';
 import { resolveThreads } from '../train/parallel.js';
 import { mlmObjective } from '../train/tasks.js';
 import { Rng } from '../util/rng.js';
-import { runTorchPeer, type PeerResult } from './peer.js';
+import { runTorchPeer, type PeerResult, type StepShape } from './peer.js';
 import { machineFacts, rssPeakMb, round, tfjsTensorMb, wasmHeapMb, type MachineFacts } from './memory.js';
 
-export interface TrainStepBenchOptions {
-  studentLayers: number;
-  studentHidden: number;
-  teacherLayers: number;
-  teacherHidden: number;
-  vocab: number;
-  seq: number;
-  batch: number;
-  /** Timed steps, after the warm-up ones. */
-  steps: number;
+export interface TrainStepBenchOptions extends StepShape {
   /** Final sparsity of the ramp (default 0.9, as torch_ref). */
   sparsity?: number;
   /** Backend name as for --backend (default: the best that loads). */

@@ -2,10 +2,13 @@
  * `prune-once bench <kind>`: speed measurements, as commands (tests never assert speed).
  *   bench train-step        one prune-and-distill pre-training step, the work of shared/peers/torch_ref.py
  *   bench inference <model> ONNX Runtime latency and throughput of an exported model
+ *   bench sparse-linear     dense vs sparse products of the encoder's Linear shapes at given sparsities
  * Thin: parse, validate (messages name the flag), call src/bench, print.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, runInferenceBench } from '../../bench/inference.js';
+import type { StepShape } from '../../bench/peer.js';
+import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
 import { formatProfile, formatTrainStepResult, runTrainStepBench, TRAIN_STEP_DEFAULTS, trainStepIssues } from '../../bench/train-step.js';
 
 /** camelCase option -> its --kebab-case flag, for error messages. */
@@ -16,15 +19,7 @@ function check(issues: string[]): void {
   if (issues.length) throw new Error(issues.join('\n       '));
 }
 
-interface TrainStepArgs {
-  studentLayers: number;
-  studentHidden: number;
-  teacherLayers: number;
-  teacherHidden: number;
-  vocab: number;
-  seq: number;
-  batch: number;
-  steps: number;
+interface TrainStepArgs extends StepShape {
   warmup: number;
   sparsity: number;
   backend: string;
@@ -123,15 +118,47 @@ const inferenceCommand: CommandModule<object, InferenceArgs> = {
   },
 };
 
-const KINDS = ['train-step', 'inference'];
+interface SparseLinearArgs {
+  hidden: number;
+  tokens: number;
+  sparsity: number[];
+  runs: number;
+  backend: string;
+  json: boolean;
+}
+
+const sparseLinearCommand: CommandModule<object, SparseLinearArgs> = {
+  command: 'sparse-linear',
+  describe: "Does pruning speed up training here? Times the encoder's Linear products dense (the backend's matMul) and sparse (only the non-zeros, compressed rows in JavaScript) at each sparsity",
+  builder: (y: Argv) =>
+    y
+      .option('hidden', { type: 'number', default: 128, describe: 'hidden size H: the products are [tokens,H]x[H,H], [tokens,H]x[H,4H] and [tokens,4H]x[4H,H]' })
+      .option('tokens', { type: 'number', default: 4096, describe: 'rows of the activation (batch x seq; the bench train-step default is 32 x 128)' })
+      .option('sparsity', { type: 'array', number: true, default: [0.5, 0.9], describe: 'weight sparsities to time (magnitude-pruned random weights)' })
+      .option('runs', { type: 'number', default: 5, describe: 'timed runs per product; the median is reported' })
+      .option('backend', { type: 'string', default: 'auto', describe: 'tensorflow.js backend for the dense products' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON line' })
+      .example('$0 bench sparse-linear --hidden 256 --sparsity 0.9 0.95', 'the teacher-sized products at 90% and 95%') as unknown as Argv<SparseLinearArgs>,
+  handler: async (a) => {
+    const issues: string[] = [];
+    for (const k of ['hidden', 'tokens', 'runs'] as const) if (!Number.isInteger(a[k]) || a[k] < 1) issues.push(`${flag(k)} must be a positive integer, got ${a[k]}`);
+    for (const s of a.sparsity) if (!(s >= 0 && s < 1)) issues.push(`--sparsity values must be in [0, 1), got ${s}`);
+    check(issues);
+    const r = await runSparseLinearBench({ hidden: a.hidden, tokens: a.tokens, sparsities: a.sparsity, runs: a.runs, backend: a.backend });
+    process.stdout.write(`${a.json ? JSON.stringify(r) : formatSparseLinearResult(r)}\n`);
+  },
+};
+
+const KINDS = ['train-step', 'inference', 'sparse-linear'];
 
 export const benchCommand: CommandModule = {
   command: 'bench <kind>',
-  describe: 'Measure speed: a training step (comparable with the PyTorch peer) or ONNX Runtime inference',
+  describe: 'Measure speed: a training step (comparable with the PyTorch peer), ONNX Runtime inference, or dense vs sparse Linear products',
   builder: (y: Argv) =>
     y
       .command(trainStepCommand)
       .command(inferenceCommand)
+      .command(sparseLinearCommand)
       // No .positional('kind'): declared here it would show up in each subcommand's --help too.
       .demandCommand(1, `name a bench kind: ${KINDS.join(' or ')}`)
       .example('$0 bench train-step --batch 8 --json', 'tokens/s of a training step on this machine')
