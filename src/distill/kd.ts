@@ -8,8 +8,8 @@ import { softmaxParts } from '../util/softmax.js';
 
 /**
  * The loss with its gradient written out, d KD / d student = T (p_student - p_teacher) / rows, so
- * that the [rows, vocab] work is two exps (one per model) and a few elementwise ops; the composed
- * version (logSoftmax twice, exp, their gradients) runs five exps over the vocabulary. The teacher
+ * that the [rows, vocab] work is two softmaxes (one per model) and a few elementwise ops; the
+ * composed version (logSoftmax twice, exp, their gradients) runs five exps over the vocabulary. The teacher
  * is frozen: no gradient flows to its logits.
  */
 export function kdLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, temperature: number): tf.Scalar {
@@ -17,9 +17,12 @@ export function kdLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, t
   const rows = studentLogits.shape[0];
   const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-    const s = softmaxParts(tf.div(x, T) as tf.Tensor2D);
-    const t = softmaxParts(tf.div(teacherLogits, T) as tf.Tensor2D);
-    const kl = tf.sum(tf.mul(t.p, tf.sub(t.logP, s.logP)), -1);
+    const xs = tf.div(x, T) as tf.Tensor2D;
+    const xt = tf.div(teacherLogits, T) as tf.Tensor2D;
+    const s = softmaxParts(xs);
+    const t = softmaxParts(xt);
+    // KL = sum p_t (log p_t - log p_s) = sum p_t (xt - xs) - lse_t + lse_s, as sum p_t = 1.
+    const kl = tf.add(tf.sum(tf.mul(t.p, tf.sub(xt, xs)), -1), tf.reshape(tf.sub(s.lse, t.lse), [-1]));
     save([s.p, t.p]);
     return {
       value: tf.mul(tf.mean(kl), T * T) as tf.Scalar,

@@ -38,8 +38,8 @@ export function encoderInputs(batch: Batch): EncoderInputs {
 
 /**
  * Mean cross-entropy of integer labels, with its gradient written out, (softmax - one_hot) / rows:
- * one exp over [rows, vocab] where tf.logSoftmax and its gradient run two (on wasm each is ~150 ms
- * at the MLM head's size).
+ * one softmax over [rows, vocab] where tf.logSoftmax and its gradient run two exps (on wasm each
+ * is ~150 ms at the MLM head's size).
  */
 export function sparseCrossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
   const [n, v] = logits.shape;
@@ -47,8 +47,9 @@ export function sparseCrossEntropy(logits: tf.Tensor2D, labels: Int32Array): tf.
   for (let i = 0; i < n; i++) flat[i] = i * v + labels[i];
   const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-    const { p, logP } = softmaxParts(x);
-    const picked = tf.gather(tf.reshape(logP, [n * v]), tf.tensor1d(flat, 'int32'));
+    const { p, lse } = softmaxParts(x);
+    // log p[label] = x[label] - lse, on n entries instead of n x vocab.
+    const picked = tf.sub(tf.gather(tf.reshape(x, [n * v]), tf.tensor1d(flat, 'int32')), tf.reshape(lse, [n]));
     save([p]);
     return {
       value: tf.neg(tf.mean(picked)) as tf.Scalar,

@@ -61,6 +61,14 @@ describe('fused losses', () => {
     }
   });
 
+  it('stays finite and exact for confidently wrong rows (where softmax underflows to 0)', () => {
+    const logits = tf.tensor2d([[0, 200, -50], [3, 1, 2]]);
+    const ce = sparseCrossEntropy(logits, Int32Array.from([0, 0])).dataSync()[0];
+    const second = 3 - Math.log(Math.exp(0) + Math.exp(-2) + Math.exp(-1)) - 3; // log p of the right class in row 2
+    expect(ce).toBeCloseTo((200 - second) / 2, 3);
+    expect(Number.isFinite(kdLoss(logits, tf.tensor2d([[200, 0, 0], [1, 2, 3]]), 2).dataSync()[0])).toBe(true);
+  });
+
   it('keeps no tensor behind once the gradients are disposed', () => {
     const before = tf.memory().numTensors;
     const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => tf.add(sparseCrossEntropy(x as tf.Tensor2D, labels), kdLoss(x as tf.Tensor2D, teacher, 2)) as tf.Scalar)(student);
