@@ -23,8 +23,6 @@
  * - the embeddings add a 2-row token-type table (all zeros here), which torch_ref has not.
  * - the loop computes the global gradient norm every step (for its divergence check) even with
  *   clipping off.
- * - the distillation hook runs the teacher through the MLM objective, which also computes the
- *   teacher's (unused) cross-entropy: one more log-softmax over [positions, vocab] per step.
  * - AdamW's learning rate follows the loop's linear decay (torch_ref: constant) and skips weight
  *   decay on biases and LayerNorm (torch_ref: decays all); neither changes the work.
  */
@@ -105,6 +103,20 @@ export interface TrainStepProfile {
   saved_for_backward: { ms: number; calls: number };
   /** The slowest single calls, with their input shapes (which matmul is the expensive one). */
   slowest: Array<{ kernel: string; ms: number; input_shapes: number[][] }>;
+  /** The step's phases in the order the loop runs them (summed over micro-batches). */
+  phases: PhaseTime[];
+}
+
+/** The parts of a step, in loop order; each ends at a hook call of the loop. */
+export const STEP_PHASES = ['teacher forward', 'student forward + losses', 'backward', 'clip + optimizer', 'masks'] as const;
+export type StepPhase = (typeof STEP_PHASES)[number];
+
+export interface PhaseTime {
+  phase: StepPhase;
+  /** Wall-clock time, profiling overhead included. */
+  wall_ms: number;
+  /** Summed time of the phase's top-level kernels. */
+  kernel_ms: number;
 }
 
 export interface TrainStepBenchResult extends MachineFacts {
@@ -280,13 +292,15 @@ function rampSchedule(finalSparsity: number): ScheduleConfig {
 
 // ---- hooks that observe the loop -----------------------------------------------------------------
 
+// While tf.profile runs, the engine appends each kernel to activeProfile.kernels: its length at
+// each mark splits the profile into steps and phases.
+const profiledKernels = (): number => tf.engine().state.activeProfile.kernels?.length ?? 0;
+
 /** Marks the time after init and after every step (last hook: after pruning, so pruning is timed). */
 function stepClock(): TrainHook<MlmBatch> & { marks: number[]; kernelMarks: number[] } {
   const marks: number[] = [];
   const kernelMarks: number[] = [];
-  // While tf.profile runs, the engine appends each kernel to activeProfile.kernels: its length at
-  // each mark splits the profile into steps.
-  const kernels = () => tf.engine().state.activeProfile.kernels?.length ?? 0;
+  const kernels = profiledKernels;
   return {
     name: 'bench-clock',
     marks,
@@ -302,16 +316,51 @@ function stepClock(): TrainHook<MlmBatch> & { marks: number[]; kernelMarks: numb
   };
 }
 
+interface PhaseMark {
+  phase: StepPhase;
+  t: number;
+  /** Kernels recorded by tf.profile so far. */
+  k: number;
+}
+
+/**
+ * Marks the end of each phase of a step at the hook calls that bound it: `prepare` after the
+ * teacher's forward, `loss` at the end of the student's forward (inside the tape), `release` once
+ * the gradients are out, `afterStep` before the pruner (optimizer done) and after it (masks done).
+ * Profiling only: hooks with prepare/loss keep the loop on one thread.
+ */
+function phaseClock(): { marks: PhaseMark[]; beforePruner: TrainHook<MlmBatch>; afterPruner: TrainHook<MlmBatch> } {
+  const marks: PhaseMark[] = [];
+  const mark = (phase: StepPhase) => marks.push({ phase, t: performance.now(), k: profiledKernels() });
+  return {
+    marks,
+    beforePruner: { name: 'bench-phase-optimizer', afterStep: () => mark('clip + optimizer') },
+    afterPruner: {
+      name: 'bench-phases',
+      prepare: () => mark('teacher forward'),
+      loss: (_ctx, _batch, _out, total) => {
+        mark('student forward + losses');
+        return total;
+      },
+      release: () => mark('backward'),
+      afterStep: () => mark('masks'),
+    },
+  };
+}
+
 interface Run {
   clock: ReturnType<typeof stepClock>;
   pruner: PrunerHook<MlmBatch>;
+  phases?: PhaseMark[];
 }
 
 /** One trainLoop run of `steps` steps of the bench's work on (student, teacher). */
-async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch, o: Resolved, steps: number): Promise<Run> {
+async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch, o: Resolved, steps: number, withPhases = false): Promise<Run> {
   const pruner = new PrunerHook<MlmBatch>(student, selectWeights(student.params.keys()), { method: 'magnitude', schedule: rampSchedule(o.sparsity) });
   const distill = distillationHook<MlmBatch>(teacher, { temperature: 2, alphaTask: 1, alphaKd: 1 });
   const clock = stepClock();
+  const phases = withPhases ? phaseClock() : undefined;
+  const hooks: TrainHook<MlmBatch>[] = phases ? [distill, phases.beforePruner, pruner, phases.afterPruner, clock] : [distill, pruner, clock];
   try {
     await trainLoop(
       student,
@@ -330,13 +379,13 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
         threads: o.threads,
         microBatch: o.microBatch,
       },
-      [distill, pruner, clock],
+      hooks,
     );
   } catch (e) {
     pruner.dispose();
     throw explainFailure(e as Error, Math.max(1, clock.marks.length), o);
   }
-  return { clock, pruner };
+  return { clock, pruner, phases: phases?.marks };
 }
 
 /**
@@ -423,13 +472,13 @@ async function profileStep(student: BertModel, teacher: BertModel, batch: MlmBat
   try {
     info = await tf.profile(async () => {
       // One thread: tf.profile sees only this thread's kernels, so the profile is of the whole step.
-      run = await runSteps(student, teacher, batch, { ...o, threads: 1 }, 2);
+      run = await runSteps(student, teacher, batch, { ...o, threads: 1 }, 2, true);
       return [];
     });
   } finally {
     copies.restore();
   }
-  const { clock, pruner } = run!;
+  const { clock, pruner, phases } = run!;
   pruner.dispose();
   const backend = tf.getBackend();
   let identity = 0;
@@ -449,7 +498,33 @@ async function profileStep(student: BertModel, teacher: BertModel, batch: MlmBat
     kernels,
     saved_for_backward: { ms: saved?.ms ?? 0, calls: saved?.calls ?? 0 },
     slowest: calls.sort((a, b) => b.ms - a.ms).slice(0, 10),
+    phases: await phaseTimes(phases ?? [], clock, tagged.map((e) => ({ k: e.k, top: !e.nested && tf.getKernel(e.k.name, backend) !== undefined }))),
   };
+}
+
+/**
+ * Wall and kernel time per phase of the profiled (second) step: each stretch from one mark to the
+ * next is the phase the later mark ends; a phase that recurs (one per micro-batch) is summed.
+ */
+async function phaseTimes(
+  marks: PhaseMark[],
+  clock: { marks: number[]; kernelMarks: number[] },
+  kernels: Array<{ k: { kernelTimeMs: unknown }; top: boolean }>,
+): Promise<PhaseTime[]> {
+  const totals = new Map<StepPhase, { wall: number; kernel: number }>(STEP_PHASES.map((p) => [p, { wall: 0, kernel: 0 }]));
+  let prev = { t: clock.marks[1], k: clock.kernelMarks[1] };
+  for (const m of marks.filter((x) => x.t > clock.marks[1] && x.t <= clock.marks[2])) {
+    let kernel = 0;
+    for (const e of kernels.slice(prev.k, m.k)) {
+      const t = e.top ? await e.k.kernelTimeMs : 0;
+      kernel += typeof t === 'number' ? t : 0;
+    }
+    const sum = totals.get(m.phase)!;
+    sum.wall += m.t - prev.t;
+    sum.kernel += kernel;
+    prev = m;
+  }
+  return STEP_PHASES.map((phase) => ({ phase, wall_ms: round(totals.get(phase)!.wall, 1), kernel_ms: round(totals.get(phase)!.kernel, 1) }));
 }
 
 async function wasmFacts(): Promise<Pick<TrainStepBenchResult, 'wasm_simd' | 'wasm_threads'>> {
@@ -530,8 +605,15 @@ export function formatProfile(p: TrainStepProfile, limit = 20): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const slow = p.slowest.map((c) => `  ${c.ms.toFixed(1).padStart(8)} ms  ${c.kernel} ${c.input_shapes.map((x) => `[${x?.join(',') ?? ''}]`).join(' ')}`);
+  const phaseHead = ['phase', 'wall ms', 'kernel ms'];
+  const phaseRows = p.phases.map((x) => [x.phase, x.wall_ms.toFixed(1), x.kernel_ms.toFixed(1)]);
+  const phaseWidths = phaseHead.map((h, i) => Math.max(h.length, ...phaseRows.map((r) => r[i].length)));
+  const phaseLine = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(phaseWidths[i]) : c.padStart(phaseWidths[i]))).join('  ');
   return [
     `one step, profiled: ${p.step_ms} ms wall, ${p.kernel_ms} ms in kernels, of which ${p.saved_for_backward.ms} ms copying ${p.saved_for_backward.calls} tensors saved for the backward pass`,
+    phaseLine(phaseHead),
+    ...phaseRows.map(phaseLine),
+    '',
     line(head),
     ...rows.map(line),
     'slowest calls:',

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  aggregateKernels, benchConfig, formatProfile, formatTrainStepResult, randomMlmBatch, runTrainStepBench, torchRefRamp, trainStepIssues,
+  aggregateKernels, benchConfig, formatProfile, formatTrainStepResult, randomMlmBatch, runTrainStepBench, STEP_PHASES, torchRefRamp, trainStepIssues,
   type TrainStepBenchOptions, type TrainStepBenchResult,
 } from '../../src/bench/train-step.js';
 import { weightShapes } from '../../src/model/config.js';
@@ -83,8 +83,22 @@ describe('train-step bench', () => {
     expect(p.saved_for_backward.calls).toBeGreaterThan(0);
     expect(p.kernel_ms).toBeLessThanOrEqual(p.step_ms * 1.01);
     expect(formatProfile(p)).toMatch(/BatchMatMul/);
+    // Phases in loop order; their kernels are the step's kernels, each counted once.
+    expect(p.phases.map((x) => x.phase)).toEqual([...STEP_PHASES]);
+    for (const x of p.phases.filter((y) => y.phase !== 'masks')) expect(x.kernel_ms).toBeGreaterThan(0);
+    expect(p.phases.reduce((a, x) => a + x.kernel_ms, 0)).toBeCloseTo(p.kernel_ms, 0);
+    expect(p.phases.reduce((a, x) => a + x.wall_ms, 0)).toBeLessThanOrEqual(p.step_ms + 0.5);
+    expect(formatProfile(p)).toMatch(/student forward \+ losses/);
     // One step at 0.5 final: 0.05 after it.
     expect(r.final_sparsity).toBeCloseTo(expectedSparsity({ ...TINY, sparsity: 0.5 }, 1), 4);
+  });
+
+  it('sums each phase over micro-batches', async () => {
+    const r = await runTrainStepBench({ ...TINY, steps: 1, warmupSteps: 0, microBatch: 2, profile: true, backend: process.env.PRUNE_ONCE_BACKEND || 'wasm' });
+    const p = r.profile!;
+    expect(p.phases.map((x) => x.phase)).toEqual([...STEP_PHASES]);
+    expect(p.phases.reduce((a, x) => a + x.kernel_ms, 0)).toBeCloseTo(p.kernel_ms, 0);
+    expect(p.phases.find((x) => x.phase === 'backward')!.kernel_ms).toBeGreaterThan(0);
   });
 });
 
