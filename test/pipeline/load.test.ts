@@ -1,4 +1,4 @@
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../src/pipeline/load.js';
@@ -12,14 +12,24 @@ function write(dir: string, name: string, text: string): string {
 
 describe('pipeline files', () => {
   it('loads the shipped pipelines with their presets', () => {
-    for (const f of ['pipelines/prune-once.yaml', 'pipelines/teacher.yaml', 'pipelines/smoke.yaml']) {
-      const { pipeline } = loadPipeline(f);
+    const files = readdirSync('pipelines').filter((f) => f.endsWith('.yaml'));
+    expect(files).toEqual(expect.arrayContaining(['prune-once.yaml', 'teacher.yaml', 'smoke.yaml', 'sotu-party.yaml']));
+    for (const f of files) {
+      const { pipeline } = loadPipeline(join('pipelines', f));
       expect(pipeline.stages.teacher).toBeDefined();
     }
     const { pipeline } = loadPipeline('pipelines/prune-once.yaml');
     expect(pipeline.stages.teacher!.train!.steps).toBe(400);
     expect(pipeline.stages['prune-distill']!.pruning.finalSparsity).toBe(0.9);
     expect(pipeline.corpus.source).toBe('sotu');
+  });
+
+  it('runs the SOTU-party variant with the main job\'s settings, only the task differs', () => {
+    const main = loadPipeline('pipelines/prune-once.yaml').pipeline;
+    const party = loadPipeline('pipelines/sotu-party.yaml').pipeline;
+    expect(party.task.kind).toBe('sotu-party');
+    expect(party.stages).toEqual(main.stages);
+    expect({ ...party, name: main.name, description: main.description, task: main.task }).toEqual(main);
   });
 
   it('applies --set overrides, parsed as YAML scalars', () => {
