@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadCheckpoint } from './checkpoint/format.js';
 import { exportSafetensors } from './import/export-source.js';
-import { exportOnnx } from './onnx/index.js';
+import { consumerMetadata, exportOnnx } from './onnx/index.js';
 import { quantizationFromJson } from './quant/serialize.js';
 import { writeFileAtomic } from './util/fs.js';
 import { TOOL_VERSION } from './version.js';
@@ -60,7 +60,14 @@ export function exportModel(input: string, format: ExportFormatOption, outDir?: 
       snapshot: { config: ckpt.config, weights: ckpt.weights },
       format: s.format,
       quantization: s.format === 'int8' ? q : undefined,
-      metadata: { tool_version: TOOL_VERSION, labels: JSON.stringify(labels), model_config: JSON.stringify(ckpt.config), source_checkpoint: basename(s.checkpoint) },
+      metadata: consumerMetadata({
+        toolVersion: TOOL_VERSION,
+        config: ckpt.config,
+        labels,
+        tokenizer: ckpt.state.tokenizer,
+        maxSequenceLength: ckpt.state.maxSequenceLength as number | undefined,
+        sourceCheckpoint: basename(s.checkpoint),
+      }),
     });
     const path = join(dir, `model.${s.format}.onnx`);
     writeFileAtomic(path, bytes);

@@ -8,6 +8,7 @@
  * layer's uint8 activation params, which lets ONNX Runtime run the MatMul on integers. Quantized
  * embedding tables are int8 behind a per-row DequantizeLinear (axis 0) before the Gather. Every int8
  * initializer is stored sparse (SparseTensorProto) when that takes fewer bytes than dense.
+ * metadata_props get the encoder sparsity and quantization scheme of what was stored (metadata.ts).
  */
 import { weightRole, type WeightRole } from '../model/config.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
@@ -15,7 +16,7 @@ import { quantizeArray } from '../quant/quantize.js';
 import type { ModelQuantization, QuantizerSpec, QuantParams } from '../quant/types.js';
 import { checkExportInput, graphWeightShapes, type ExportFormat } from './checks.js';
 import { buildBertGraph, GraphBuilder, type GraphWeights } from './graph.js';
-import { metadataProps, PRODUCER_NAME } from './metadata.js';
+import { encoderSparsity, metadataProps, PRODUCER_NAME, quantizationScheme } from './metadata.js';
 import { bytesOf, DT, encodeModel, floatTensor, rawTensor } from './proto.js';
 import { chooseStorage, countNonZeros, sparseTensor, type IndexDtype, type SparseLayout, type SparsePolicy } from './sparse.js';
 
@@ -96,6 +97,9 @@ export function exportOnnx(input: ExportInput): ExportResult {
 
   const b = new GraphBuilder();
   const io = buildBertGraph(b, cfg, weights);
+  // Report in the fixed order of weightShapes, not graph-walk order.
+  const tensors = [...shapes.keys()].map((n) => storage.get(n)).filter((t): t is TensorStorage => !!t);
+  const derived = { encoder_sparsity: encoderSparsity(tensors).toFixed(6), ...(q ? { quantization: quantizationScheme(q) } : {}) };
   const model = {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET }],
@@ -110,10 +114,8 @@ export function exportOnnx(input: ExportInput): ExportResult {
       input: io.inputs,
       output: io.outputs,
     },
-    metadataProps: metadataProps(format, input.metadata),
+    metadataProps: metadataProps(format, derived, input.metadata),
   };
-  // Report in the fixed order of weightShapes, not graph-walk order.
-  const tensors = [...shapes.keys()].map((n) => storage.get(n)).filter((t): t is TensorStorage => !!t);
   return { bytes: encodeModel(model), tensors };
 }
 

@@ -6,5 +6,5 @@ export {
   type OnnxInspection, type InitializerInfo, type QuantizedWeightInfo, type QuantizedActivationInfo,
 } from './inspect.js';
 export { createSession, runLogits, measureLatency, type Session, type SessionOptions, type Batch, type LatencyOptions, type Latency } from './runtime.js';
-export { metadataProps, readMetadata, PRODUCER_NAME } from './metadata.js';
+export { consumerMetadata, encoderSparsity, metadataProps, quantizationScheme, readMetadata, PRODUCER_NAME } from './metadata.js';
 export { chooseStorage, candidateFormats, sparseBytes, type SparsePolicy, type SparseFormat, type StorageChoice, type IndexDtype, type SparseLayout } from './sparse.js';

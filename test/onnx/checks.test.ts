@@ -103,5 +103,6 @@ describe('exporter checks', () => {
     q.inputs[Q_KERNEL] = paramsFromRange(new Float32Array(32).fill(-1), new Float32Array(32).fill(1), { ...UINT8_ACTIVATIONS, perChannel: true }, 1);
     expect(exportError({ snapshot: s, format: 'int8', quantization: q }).message).toMatch(/input params must be per tensor \(axis -1\), got axis 1/);
     expect(exportError({ snapshot: s, format: 'fp32', metadata: { format: 'int8' } }).message).toMatch(/metadata 'format' is set by the exporter/);
+    expect(exportError({ snapshot: s, format: 'fp32', metadata: { encoder_sparsity: '0.9' } }).message).toMatch(/metadata 'encoder_sparsity' is written by the exporter from what it stores/);
   });
 });

@@ -162,7 +162,11 @@ describe('fp32 export', () => {
   it('is inspected back to the same figures', () => {
     const ins = inspectOnnx(fp32.bytes, { source: 'fp32.onnx' });
     expect(ins).toMatchObject({ irVersion: 8, opset: 17, producer: { name: 'prune-once', version: '0.1.0' } });
-    expect(ins.metadata).toEqual({ producer_name: 'prune-once', format: 'fp32', labels: 'neg,pos', tool_version: '0.1.0' });
+    // The exporter adds the encoder sparsity of what it stored, recomputed here from the weights.
+    const kernels = Array.from({ length: CFG.numLayers }, (_, i) => encoderLinearKernels(i)).flat();
+    const zeros = kernels.reduce((a, k) => a + Array.from(snapshot.weights.get(k)!.data).filter((v) => v === 0).length, 0);
+    const params = kernels.reduce((a, k) => a + snapshot.weights.get(k)!.data.length, 0);
+    expect(ins.metadata).toEqual({ producer_name: 'prune-once', format: 'fp32', encoder_sparsity: (zeros / params).toFixed(6), labels: 'neg,pos', tool_version: '0.1.0' });
     expect(ins.inputs.map((i) => [i.name, i.dtype, i.shape])).toEqual([
       ['input_ids', 'int64', ['batch', 'sequence']], ['attention_mask', 'int64', ['batch', 'sequence']], ['token_type_ids', 'int64', ['batch', 'sequence']],
     ]);
@@ -302,6 +306,12 @@ describe('int8 export (85% sparse, QDQ)', () => {
   it('is inspected back to the exporter\'s figures', () => {
     const ins = inspectOnnx(int8.bytes, { source: 'int8.onnx' });
     expect(ins.metadata).toMatchObject({ format: 'int8', sparsity: '0.85' });
+    // The exporter's own entries: the sparsity of the stored integers, and the scheme it used.
+    const zeros = kernels.reduce((a, k) => a + Array.from(storedInts(int8.bytes, k).values).filter((v) => v === 0).length, 0);
+    const params = kernels.reduce((a, k) => a + snapshot.weights.get(k)!.data.length, 0);
+    expect(Number(ins.metadata.encoder_sparsity)).toBeGreaterThan(0.5);
+    expect(ins.metadata.encoder_sparsity).toBe((zeros / params).toFixed(6));
+    expect(ins.metadata.quantization).toBe('QDQ int8 weights (per-channel symmetric, [-127, 127]), uint8 activations (per-tensor asymmetric), float32 biases, float32 embeddings');
     for (const t of int8.tensors) {
       const found = ins.initializers.find((x) => x.name === t.name)!;
       expect(found).toMatchObject({ dtype: t.dtype, shape: t.shape, nonZeros: t.nonZeros, bytes: t.bytes, kind: t.storage });

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
 import { encodeExamples, loadTask } from '../../src/data/index.js';
+import { exportModel } from '../../src/export-model.js';
 import { weightRole } from '../../src/model/config.js';
 import { decodeOnnx, inspectOnnx } from '../../src/onnx/index.js';
 import { loadPipeline } from '../../src/pipeline/load.js';
@@ -125,6 +126,28 @@ describe('smoke pipeline', () => {
     expect(report.accuracy.teacher).toBe(teacher.metrics.test_accuracy);
     expect(report.accuracy.deltaPoints.int8Ort).toBeCloseTo((report.accuracy.int8Ort! - report.accuracy.teacher!) * 100, 10);
     expect(report.latency.map((l) => `${l.file}@${l.batch}`)).toEqual(['fp32@1', 'fp32@4', 'int8@1', 'int8@4']);
+  });
+
+  it('exports the same model again from the run directory or one checkpoint, with the metadata a consumer needs', () => {
+    const out = tempDir();
+    const files = exportModel(runDir, 'both', out);
+    expect(files.map((f) => [f.format, f.source])).toEqual([['fp32', join(runDir, 'transfer', 'model.ckpt')], ['int8', join(runDir, 'qat', 'model.ckpt')]]);
+    for (const f of files) {
+      const again = inspectOnnx(readFileSync(f.path));
+      const inRun = inspectOnnx(readFileSync(join(runDir, `model.${f.format}.onnx`)));
+      expect(f.bytes).toBe(statSync(f.path).size);
+      expect(again.initializers).toEqual(inRun.initializers);
+      // The checkpoint alone carries what the run knew: labels, tokenizer, sequence length.
+      expect(again.metadata).toEqual({ ...inRun.metadata, source_checkpoint: 'model.ckpt' });
+      expect(JSON.parse(again.metadata.tokenizer)).toMatchObject({ kind: 'wordpiece', lowercase: true, vocabSize: 2048 });
+      expect(again.metadata.max_sequence_length).toBe('32');
+      expect(JSON.parse(again.metadata.labels)).toEqual(['ham', 'spam']);
+    }
+    const int8 = inspectOnnx(readFileSync(join(out, 'model.int8.onnx')));
+    expect(Number(int8.metadata.encoder_sparsity)).toBeCloseTo(report.totals.encoderLinear.sparsity, 6);
+    expect(int8.metadata.quantization).toMatch(/^QDQ int8 weights \(per-channel symmetric/);
+    expect(() => exportModel(join(runDir, 'transfer', 'model.ckpt'), 'int8', out)).toThrow(/has no quantization parameters, so it cannot be exported as int8/);
+    expect(() => exportModel(join(runDir, 'nowhere'), 'fp32', out)).toThrow(/nowhere: no such run directory or checkpoint/);
   });
 
   it('skips every stage on a rerun with the same settings, and reruns from a changed one', async () => {

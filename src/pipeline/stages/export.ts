@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { clsEvalBatches } from '../../data/index.js';
 import type { EncodedExamples } from '../../data/types.js';
 import { disposeModel, snapshotModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
-import { createSession, exportOnnx, runLogits, type TensorStorage } from '../../onnx/index.js';
+import { consumerMetadata, createSession, encoderSparsity, exportOnnx, runLogits } from '../../onnx/index.js';
 import { quantizedForward } from '../../quant/linear.js';
 import { quantizationFromJson } from '../../quant/serialize.js';
 import type { ModelQuantization } from '../../quant/types.js';
@@ -19,7 +19,6 @@ import { weightParams } from '../../quant/quantize.js';
 import { EMB } from '../../model/config.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { TOOL_VERSION } from '../../version.js';
-import type { RunContext } from '../context.js';
 import { predictTask } from '../evaluate.js';
 import { loadModel } from '../stage-io.js';
 import type { StageOutput, StageRun } from './types.js';
@@ -40,19 +39,6 @@ export function otherEmbeddingChoice(model: BertModel, q: ModelQuantization): Mo
     embeddings[name] = weightParams(v.dataSync() as Float32Array, [...v.shape], q.weightSpec, 0);
   }
   return { ...q, embeddings };
-}
-
-/** Metadata that lets a consumer use the file alone. */
-export function exportMetadata(ctx: RunContext, model: BertModel, labels: string[], extra: Record<string, string>): Record<string, string> {
-  const tok = ctx.tokenizer().describe();
-  return {
-    tool_version: TOOL_VERSION,
-    labels: JSON.stringify(labels),
-    tokenizer: JSON.stringify(tok),
-    max_sequence_length: String(ctx.pipeline.task.seqLen),
-    model_config: JSON.stringify(model.config),
-    ...extra,
-  };
 }
 
 /** ONNX Runtime predictions and logits over a split. */
@@ -80,13 +66,6 @@ function fileFacts(path: string) {
   return { bytes: statSync(path).size, gzipBytes: gzipSync(bytes, { level: 9 }).length };
 }
 
-function sparsityOfStorage(tensors: TensorStorage[]) {
-  const enc = tensors.filter((t) => t.role === 'encoder-linear');
-  const params = enc.reduce((a, t) => a + t.numel, 0);
-  const nz = enc.reduce((a, t) => a + t.nonZeros, 0);
-  return params ? 1 - nz / params : 0;
-}
-
 export async function runExport(run: StageRun<'export'>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const task = ctx.task();
@@ -103,20 +82,18 @@ export async function runExport(run: StageRun<'export'>): Promise<StageOutput> {
   const exportOne = async (format: 'fp32' | 'int8' | 'int8_alt', model: BertModel, quantization: ModelQuantization | undefined, forward: Partial<ForwardOptions>) => {
     const file = format === 'fp32' ? FP32_FILE : format === 'int8' ? INT8_FILE : INT8_ALT_FILE;
     const path = join(ctx.runDir, file);
-    const embeddings = quantization && Object.keys(quantization.embeddings).length ? 'int8 per-row embeddings' : 'float32 embeddings';
-    const scheme = format === 'fp32' ? 'float32' : `QDQ int8 weights (per-channel symmetric), uint8 activations, ${embeddings}`;
     const out = exportOnnx({
       snapshot: snapshotModel(model),
       format: format === 'fp32' ? 'fp32' : 'int8',
       quantization,
-      metadata: exportMetadata(ctx, model, labels, { quantization: scheme }),
+      metadata: consumerMetadata({ toolVersion: TOOL_VERSION, config: model.config, labels, tokenizer: ctx.tokenizer().describe(), maxSequenceLength: ctx.pipeline.task.seqLen }),
     });
     writeFileAtomic(path, out.bytes);
     const facts = fileFacts(path);
     metrics[`${format}_bytes`] = facts.bytes;
     metrics[`${format}_gzip_bytes`] = facts.gzipBytes;
-    metrics[`${format}_encoder_sparsity`] = sparsityOfStorage(out.tensors);
-    if (format !== 'fp32') metrics[`${format}_int8_embeddings`] = embeddings.startsWith('int8') ? 1 : 0;
+    metrics[`${format}_encoder_sparsity`] = encoderSparsity(out.tensors);
+    if (quantization) metrics[`${format}_int8_embeddings`] = Object.keys(quantization.embeddings).length ? 1 : 0;
     details[`${format}_tensors`] = out.tensors;
     ctx.log(`export: wrote ${path} (${facts.bytes} bytes, gzip ${facts.gzipBytes})`);
     if (s.verify) {

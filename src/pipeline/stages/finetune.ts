@@ -17,6 +17,14 @@ import { loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import type { StageOutput, StageRun } from './types.js';
 
+/**
+ * What a task checkpoint carries for using the model outside this run (`prune-once export` of the
+ * checkpoint alone writes it into the ONNX metadata): labels, tokenizer settings, sequence length.
+ */
+export function taskState(ctx: RunContext): { labels: string[]; tokenizer: unknown; maxSequenceLength: number } {
+  return { labels: ctx.task().data.labels, tokenizer: ctx.tokenizer().describe(), maxSequenceLength: ctx.pipeline.task.seqLen };
+}
+
 /** Dev and test accuracy of a classifier (optionally through quantized forward options). */
 export function taskAccuracy(ctx: RunContext, model: BertModel, forward: Partial<ForwardOptions> = {}): Record<string, number> {
   const t = ctx.task();
@@ -62,7 +70,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     evaluate,
   });
   const metrics = { ...taskAccuracy(ctx, a.model), tokens_per_s: result.tokensPerSecond };
-  saveModel(run.dir, a.model, { stage: a.label, fingerprint: run.fingerprint, labels: task.data.labels, ...a.extraState });
+  saveModel(run.dir, a.model, { stage: a.label, fingerprint: run.fingerprint, ...taskState(ctx), ...a.extraState });
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }
 

@@ -15,7 +15,7 @@ import { quantizationToJson } from '../../quant/serialize.js';
 import type { TrainHook } from '../../train/loop.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import { loadModel, saveModel } from '../stage-io.js';
-import { taskAccuracy } from './finetune.js';
+import { taskAccuracy, taskState } from './finetune.js';
 import { curve, trainStage } from './train.js';
 import type { StageOutput, StageRun } from './types.js';
 
@@ -68,7 +68,7 @@ export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
   saveModel(run.dir, student, {
     stage: 'qat',
     fingerprint: run.fingerprint,
-    labels: task.data.labels,
+    ...taskState(ctx),
     prunedWeights: pruned,
     quantization: quantizationToJson(quantization),
   });
