@@ -20,7 +20,7 @@ export function quantizationScheme(q: ModelQuantization): string {
   return `QDQ int8 weights (${w.perChannel ? 'per-channel' : 'per-tensor'} symmetric, ${range}), uint8 activations (per-tensor asymmetric), ${q.bias} biases, ${embeddings}`;
 }
 
-/** Non-zero fraction of the encoder's Linear kernels as stored (int8 integers in an int8 file). */
+/** Sparsity (zero fraction) of the encoder's Linear kernels as stored (the int8 integers in an int8 file). */
 export function encoderSparsity(tensors: ReadonlyArray<{ role: string; numel: number; nonZeros: number }>): number {
   const enc = tensors.filter((t) => t.role === 'encoder-linear');
   const params = enc.reduce((a, t) => a + t.numel, 0);
