@@ -184,7 +184,9 @@ mlm = h @ t('bert.embeddings.word_embeddings.weight').T + t('cls.predictions.bia
 print(json.dumps({'seq': x.tolist(), 'cls': lin(pooled, 'classifier').tolist(), 'mlm': mlm.tolist()}))
 `;
 
-const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+// Debian's python3 with python3-numpy (what .ci/run installs), else whatever python3 is on PATH.
+const PYTHON = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0);
+const hasNumpy = PYTHON !== undefined;
 
 describe('the exported directory read by an independent implementation', () => {
   it.skipIf(!hasNumpy)('a NumPy BERT (transformers semantics) computes the same outputs as the tfjs model', () => {
@@ -193,7 +195,7 @@ describe('the exported directory read by an independent implementation', () => {
     exportHfDirectory(snap, out, { tokenizer: { vocab: TINY_VOCAB, lowercase: true } });
     const ids = [[2, 10, 11, 12, 3], [2, 40, 41, 3, 50]];
     const types = [[0, 0, 0, 0, 0], [0, 0, 0, 1, 1]];
-    const r = spawnSync('python3', ['-c', NUMPY_BERT, out, JSON.stringify(ids), JSON.stringify(types)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = spawnSync(PYTHON!, ['-c', NUMPY_BERT, out, JSON.stringify(ids), JSON.stringify(types)], { encoding: 'utf8', maxBuffer: 1 << 26 });
     expect(r.stderr).toBe('');
     const np = JSON.parse(r.stdout) as { seq: number[][][]; cls: number[][]; mlm: number[][][] };
     const model = modelFromSnapshot(snap);
