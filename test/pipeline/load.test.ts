@@ -13,7 +13,7 @@ function write(dir: string, name: string, text: string): string {
 describe('pipeline files', () => {
   it('loads the shipped pipelines with their presets', () => {
     const files = readdirSync('pipelines').filter((f) => f.endsWith('.yaml'));
-    expect(files).toEqual(expect.arrayContaining(['prune-once.yaml', 'teacher.yaml', 'smoke.yaml', 'sotu-party.yaml']));
+    expect(files).toEqual(expect.arrayContaining(['prune-once.yaml', 'teacher.yaml', 'smoke.yaml']));
     for (const f of files) {
       const { pipeline } = loadPipeline(join('pipelines', f));
       expect(pipeline.stages.teacher).toBeDefined();
@@ -22,14 +22,6 @@ describe('pipeline files', () => {
     expect(pipeline.stages.teacher!.train!.steps).toBe(400);
     expect(pipeline.stages['prune-distill']!.pruning.finalSparsity).toBe(0.9);
     expect(pipeline.corpus.source).toBe('sotu');
-  });
-
-  it('runs the SOTU-party variant with the main job\'s settings, only the task differs', () => {
-    const main = loadPipeline('pipelines/prune-once.yaml').pipeline;
-    const party = loadPipeline('pipelines/sotu-party.yaml').pipeline;
-    expect(party.task.kind).toBe('sotu-party');
-    expect(party.stages).toEqual(main.stages);
-    expect({ ...party, name: main.name, description: main.description, task: main.task }).toEqual(main);
   });
 
   it('applies --set overrides, parsed as YAML scalars', () => {
