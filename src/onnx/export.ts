@@ -6,9 +6,12 @@
  * `quantizeArray`, the function QAT trained with) behind DequantizeLinear (per output channel,
  * axis 1, or per tensor), and its Linear input passes QuantizeLinear/DequantizeLinear with the
  * layer's uint8 activation params, which lets ONNX Runtime run the MatMul on integers. Quantized
- * embedding tables are int8 behind a per-row DequantizeLinear (axis 0) before the Gather. Every int8
- * initializer is stored sparse (SparseTensorProto) when that takes fewer bytes than dense.
- * metadata_props get the encoder sparsity and quantization scheme of what was stored (metadata.ts).
+ * embedding tables are int8 behind a per-row DequantizeLinear (axis 0) before the Gather. Each int8
+ * weight is stored as `storage` says (storage.ts): by default the smallest of dense, packed mask
+ * and gap encoding, decoded in-graph by standard ops that ONNX Runtime folds at load
+ * (compact-graph.ts); every compact weight is decoded back and compared before the bytes are
+ * returned. metadata_props get the encoder sparsity, quantization scheme and weight storage of
+ * what was stored (metadata.ts).
  */
 import { weightRole, type WeightRole } from '../model/config.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
@@ -17,8 +20,12 @@ import type { ModelQuantization, QuantizerSpec, QuantParams } from '../quant/typ
 import { checkExportInput, graphWeightShapes, type ExportFormat } from './checks.js';
 import { buildBertGraph, GraphBuilder, type GraphWeights } from './graph.js';
 import { encoderSparsity, metadataProps, PRODUCER_NAME, quantizationScheme } from './metadata.js';
+import { countNonZeros } from '../prune/sparsity.js';
+import { CompactEncodingError, decodeCompact, type IntValues } from './compact.js';
+import { addCompactWeight } from './compact-graph.js';
 import { bytesOf, DT, encodeModel, floatTensor, rawTensor } from './proto.js';
-import { chooseStorage, countNonZeros, sparseTensor, type IndexDtype, type SparseLayout, type SparsePolicy } from './sparse.js';
+import { sparseTensor, type IndexDtype, type SparseLayout } from './sparse.js';
+import { chooseWeightStorage, type StorageKind, type WeightStorage } from './storage.js';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
@@ -29,8 +36,8 @@ export interface ExportInput {
   /** Required for 'int8'; ignored for 'fp32'. */
   quantization?: ModelQuantization;
   metadata?: Record<string, string>;
-  /** Storage of int8 initializers: 'auto' (default), 'auto-int64' (onnx.checker-clean indices), 'off' (dense). */
-  sparse?: SparsePolicy;
+  /** Storage of int8 weights (storage.ts): 'compact' (default), 'sparse-initializer' (ONNX Runtime only), 'sparse-initializer-int64', 'dense'. */
+  storage?: WeightStorage;
 }
 
 /** How one exported weight is stored in the file. */
@@ -42,10 +49,11 @@ export interface TensorStorage {
   /** Non-zeros of the stored values (for int8: of the integers, so weights that round to 0 count as zero). */
   nonZeros: number;
   dtype: 'float32' | 'int8' | 'uint8';
-  storage: 'dense' | 'sparse';
+  /** dense; mask or gaps (compact.ts, decoded in-graph); sparse (a COO sparse_initializer). */
+  storage: StorageKind;
   /** Set when storage is 'sparse'. */
   sparse?: { layout: SparseLayout; indexDtype: IndexDtype };
-  /** Raw data bytes in the file: values, plus indices when sparse. */
+  /** Raw data bytes in the file: values, plus mask, gaps or indices. */
   bytes: number;
   /** What dense storage of the same dtype would take. */
   denseBytes: number;
@@ -64,7 +72,7 @@ export function exportOnnx(input: ExportInput): ExportResult {
   const cfg = snapshot.config;
   const shapes = new Map(graphWeightShapes(snapshot));
   const q = format === 'int8' ? input.quantization! : undefined;
-  const policy = input.sparse ?? 'auto';
+  const policy = input.storage ?? 'compact';
   const storage = new Map<string, TensorStorage>();
   const dequantized = new Map<string, string>();
 
@@ -99,7 +107,10 @@ export function exportOnnx(input: ExportInput): ExportResult {
   const io = buildBertGraph(b, cfg, weights);
   // Report in the fixed order of weightShapes, not graph-walk order.
   const tensors = [...shapes.keys()].map((n) => storage.get(n)).filter((t): t is TensorStorage => !!t);
-  const derived = { encoder_sparsity: encoderSparsity(tensors).toFixed(6), ...(q ? { quantization: quantizationScheme(q) } : {}) };
+  const derived = {
+    encoder_sparsity: encoderSparsity(tensors).toFixed(6),
+    ...(q ? { quantization: quantizationScheme(q), weight_storage: weightStorageNote(tensors) } : {}),
+  };
   const model = {
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET }],
@@ -142,13 +153,34 @@ export function quantizedValues(data: Float32Array, shape: number[], p: QuantPar
   return p.dtype === 'uint8' ? Uint8Array.from(ints) : Int8Array.from(ints);
 }
 
+/** The `weight_storage` metadata entry: the encodings used and, with sparse initializers, that the file is ONNX Runtime only. */
+export function weightStorageNote(tensors: readonly TensorStorage[]): string {
+  const counts = new Map<string, number>();
+  for (const t of tensors) if (t.dtype !== 'float32') counts.set(t.storage, (counts.get(t.storage) ?? 0) + 1);
+  const parts = [...counts].map(([k, n]) => `${k} ${n}`).join(', ');
+  const sparse = tensors.filter((t) => t.sparse);
+  if (!sparse.length) return `${parts}; standard ONNX (opset 17 ops only)`;
+  const types = [...new Set(sparse.map((t) => t.sparse!.indexDtype))].join('/');
+  return `${parts}; ONNX Runtime only: sparse_initializer with ${types} indices (onnx.checker accepts int64 indices only, and its full check rejects sparse initializers that feed DequantizeLinear)`;
+}
+
+/** The exporter's self-check: the compact parts decode to exactly the integers it meant to store. */
+export function checkCompactRoundTrip(name: string, shape: readonly number[], encoded: Parameters<typeof decodeCompact>[2], expected: IntValues): void {
+  const decoded = decodeCompact(name, shape, encoded);
+  const bad = decoded.findIndex((v, i) => v !== expected[i]);
+  if (bad >= 0) throw new CompactEncodingError(name, `decodes to ${decoded[bad]} at flat index ${bad}, expected ${expected[bad]} (internal error in the ${encoded.encoding} encoder)`);
+}
+
 function addQuantized(
-  b: GraphBuilder, name: string, shape: number[], snapshot: ModelSnapshot, p: QuantParams, spec: QuantizerSpec, policy: SparsePolicy,
+  b: GraphBuilder, name: string, shape: number[], snapshot: ModelSnapshot, p: QuantParams, spec: QuantizerSpec, policy: WeightStorage,
 ): { storage: TensorStorage; dq: string } {
   const values = quantizedValues(snapshot.weights.get(name)!.data, shape, p, spec);
   const dataType = p.dtype === 'uint8' ? DT.UINT8 : DT.INT8;
-  const choice = chooseStorage(values, shape, policy);
-  if (choice.storage === 'sparse') b.addSparseInitializer(sparseTensor(name, dataType, values, shape, choice.format!));
+  const choice = chooseWeightStorage(values, shape, policy);
+  if (choice.encoded) {
+    checkCompactRoundTrip(name, shape, choice.encoded, values);
+    addCompactWeight(b, name, dataType, shape, choice.encoded);
+  } else if (choice.kind === 'sparse') b.addSparseInitializer(sparseTensor(name, dataType, values, shape, choice.format!));
   else b.addInitializer(rawTensor(name, dataType, shape, bytesOf(values)));
 
   const perChannel = p.axis !== -1;
@@ -161,7 +193,7 @@ function addQuantized(
     dq,
     storage: {
       name, shape: [...shape], role: weightRole(name), numel: values.length, nonZeros: choice.nonZeros, dtype: p.dtype,
-      storage: choice.storage, ...(choice.format ? { sparse: { ...choice.format } } : {}),
+      storage: choice.kind, ...(choice.format ? { sparse: { ...choice.format } } : {}),
       bytes: choice.bytes, denseBytes: choice.denseBytes,
       quantization: { axis: p.axis, channels, paramBytes: channels * 5 },
     },

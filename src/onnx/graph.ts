@@ -72,6 +72,11 @@ export class GraphBuilder {
     return this.cached(`i0:${v}`, () => int64Tensor(this.unique(`const/int64_scalar_${v}`), [], [v]));
   }
 
+  /** An initializer shared by every caller with the same `key`, named `base` (made unique). */
+  cachedInitializer(key: string, make: (name: string) => onnx.ITensorProto, base: string): string {
+    return this.cached(`t:${key}`, () => make(this.unique(base)));
+  }
+
   private cached(key: string, make: () => onnx.ITensorProto): string {
     let name = this.constants.get(key);
     if (!name) {

@@ -1,7 +1,7 @@
 /**
  * ONNX `metadata_props`: free-form string pairs that travel with the file, so that a consumer can
  * use it alone. The exporter itself writes what it can derive from what it stores (`producer_name`,
- * `format`, `encoder_sparsity`, and for int8 the `quantization` scheme); callers add the rest
+ * `format`, `encoder_sparsity`, and for int8 the `quantization` scheme and `weight_storage`); callers add the rest
  * (labels, tokenizer, sequence length, model config, tool version) through `consumerMetadata`.
  */
 import type { BertConfig } from '../model/config.js';
@@ -10,7 +10,7 @@ import type { onnx } from './proto.js';
 
 export const PRODUCER_NAME = 'prune-once';
 /** Keys the exporter writes. A caller may repeat the first two with the same value, never the rest. */
-export const EXPORTER_KEYS = ['producer_name', 'format', 'encoder_sparsity', 'quantization'] as const;
+export const EXPORTER_KEYS = ['producer_name', 'format', 'encoder_sparsity', 'quantization', 'weight_storage'] as const;
 
 /** The quantization scheme of an int8 file, in words (the `quantization` metadata entry). */
 export function quantizationScheme(q: ModelQuantization): string {

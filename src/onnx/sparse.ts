@@ -10,6 +10,7 @@
  * DequantizeLinear (it types it as sparse_tensor); policy 'auto-int64' passes the structural check
  * at 9 bytes per non-zero instead of 3-5.
  */
+import { countNonZeros } from '../prune/sparsity.js';
 import { bytesOf, DT, type onnx } from './proto.js';
 
 export type IndexDtype = 'int8' | 'int16' | 'int32' | 'int64';
@@ -50,12 +51,6 @@ export function smallestIndexDtype(max: number, allowed: readonly IndexDtype[] =
   const t = allowed.find((d) => max <= INDEX_MAX[d]);
   if (!t) throw new Error(`index ${max} does not fit any of ${allowed.join(', ')}`);
   return t;
-}
-
-export function countNonZeros(values: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] !== 0) n++;
-  return n;
 }
 
 /** Bytes of one sparse format for `nnz` non-zeros of 1-byte values in a tensor of `shape`. */

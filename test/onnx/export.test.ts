@@ -10,9 +10,10 @@ import { dequantizeArray, INT8_WEIGHTS, paramsFromRange, quantizeArray, UINT8_AC
 import type { ModelQuantization } from '../../src/quant/types.js';
 import { Rng } from '../../src/util/rng.js';
 import {
-  candidateFormats, createSession, decodeOnnx, exportOnnx, formatInspection, inspectOnnx, measureLatency, runLogits, sparseBytes,
+  createSession, decodeGaps, decodeMask, decodeOnnx, exportOnnx, formatInspection, inspectOnnx, measureLatency, runLogits,
   type Batch, type ExportResult, type Session,
 } from '../../src/onnx/index.js';
+import { gapEntries, gapsBytesFor, maskBytesFor } from '../../src/onnx/compact.js';
 import { toNumber, type Long } from '../../src/onnx/proto.js';
 import { tempDir, useTestBackend } from '../helpers.js';
 
@@ -109,13 +110,21 @@ async function ortLogits(bytes: Uint8Array, batch: Batch, opts: { optimizedModel
   }
 }
 
-/** Dense integer values of an initializer in the decoded file, with its sparse non-zero positions if sparse. */
+/** Dense integer values of a weight in the decoded file, with its sparse non-zero positions if sparse. */
 function storedInts(bytes: Uint8Array, name: string): { values: Int8Array; sparsePositions?: number[]; layout?: string } {
   const g = decodeOnnx(bytes).graph!;
   const dense = g.initializer!.find((t) => t.name === name);
   // Decoded bytes are views into the file's buffer: copy before reinterpreting.
   const copy = (u: Uint8Array) => new Uint8Array(u).buffer;
   if (dense) return { values: new Int8Array(copy(dense.rawData!)) };
+  const part = (suffix: string) => g.initializer!.find((t) => t.name === `${name}/${suffix}`);
+  const [mask, gaps, valuesPart] = [part('mask'), part('gaps'), part('values')];
+  if (valuesPart && (mask || gaps)) {
+    const shape = weightShapes(CFG, { mlmHead: false }).find(([n]) => n === name)![1];
+    const values = new Int8Array(copy(valuesPart.rawData!));
+    const index = new Uint8Array(copy((mask ?? gaps)!.rawData!));
+    return { values: (mask ? decodeMask(name, shape, index, values) : decodeGaps(name, shape, index, values)) as Int8Array };
+  }
   const sp = g.sparseInitializer!.find((s) => s.values!.name === name);
   if (!sp) throw new Error(`no initializer '${name}' in the file`);
   const dims = sp.dims!.map((d) => toNumber(d as number | Long));
@@ -138,10 +147,10 @@ beforeAll(async () => {
 
 describe('fp32 export', () => {
   const snapshot = randomSnapshot(CFG, 1);
-  let fp32: ExportResult;
+  // Pure and deterministic: each test reads the same export, none depends on another having run.
+  const fp32 = exportOnnx({ snapshot, format: 'fp32', metadata: { labels: 'neg,pos', tool_version: '0.1.0' } });
 
   it('matches the tfjs forward within 1e-4 (padding, both token types, two sequence lengths)', async () => {
-    fp32 = exportOnnx({ snapshot, format: 'fp32', metadata: { labels: 'neg,pos', tool_version: '0.1.0' } });
     for (const [rows, seq, seed] of [[64, 12, 2], [16, 5, 3]]) {
       const batch = randomBatch(rows, seq, seed);
       const expected = tfjsLogits(snapshot, batch);
@@ -220,13 +229,14 @@ describe('fp32 export', () => {
   });
 });
 
-describe('int8 export (85% sparse, QDQ)', () => {
+describe('int8 export (85-95% sparse, QDQ, compact storage)', () => {
   const dense = randomSnapshot(CFG, 11);
   const snapshot: ModelSnapshot = { config: dense.config, weights: new Map(dense.weights) };
   const kernels = Array.from({ length: CFG.numLayers }, (_, i) => encoderLinearKernels(i)).flat();
-  // One kernel only half pruned, so that the dense-vs-sparse choice has to go both ways.
+  // One kernel barely pruned (dense is smallest) and one 95% pruned (gaps beat the mask), so the choice goes every way.
   const halfPruned = kernels[kernels.length - 1];
-  for (const k of kernels) snapshot.weights.set(k, prune(dense.weights.get(k)!, k === halfPruned ? 0.5 : 0.85));
+  const mostPruned = kernels[0];
+  for (const k of kernels) snapshot.weights.set(k, prune(dense.weights.get(k)!, k === halfPruned ? 0.05 : k === mostPruned ? 0.95 : 0.85));
   let q: ModelQuantization;
   let int8: ExportResult;
   const evalBatch = randomBatch(300, 12, 21);
@@ -274,33 +284,62 @@ describe('int8 export (85% sparse, QDQ)', () => {
     console.info(`int8 ORT vs tfjs quantized forward: max |diff| ${diff.toExponential(2)}, ${(100 * off).toFixed(2)}% of logits off by > 1e-4; float vs quantized forward: max ${quantError.toExponential(2)}; argmax agreement ${agreement}`);
   });
 
-  it('stores exactly the integers quantizeArray computes, sparse where that is smaller', () => {
+  it('stores exactly the integers quantizeArray computes, in the smallest of dense, mask and gaps, with no sparse_initializer', () => {
     for (const k of kernels) {
       const w = snapshot.weights.get(k)!;
       const ints = quantizeArray(w.data, w.shape, q.weights[k], INT8_WEIGHTS);
       const stored = storedInts(int8.bytes, k);
       expect(Array.from(stored.values)).toEqual(Array.from(ints));
       const t = int8.tensors.find((x) => x.name === k)!;
-      const best = Math.min(t.numel, ...candidateFormats(w.shape).map((f) => sparseBytes(t.nonZeros, w.shape, f)));
-      expect(t.bytes).toBe(best);
-      expect(t.storage).toBe(k === halfPruned ? 'dense' : 'sparse');
-      if (stored.sparsePositions) {
-        expect(stored.layout).toBe(t.sparse!.layout);
-        // Kept weights are far above half a quantization step, so none rounds to 0 and the stored
-        // positions are exactly the pruning mask's.
-        expect(stored.sparsePositions).toEqual(nonZeroPositions(w.data));
-      }
+      const mask = maskBytesFor(t.numel, t.nonZeros);
+      const gaps = gapsBytesFor(gapEntries(ints));
+      expect(t.bytes).toBe(Math.min(t.numel, mask, gaps));
+      expect(t.storage).toBe(k === halfPruned ? 'dense' : mask <= gaps ? 'mask' : 'gaps');
+      // Kept weights are far above half a quantization step, so none rounds to 0.
+      expect(nonZeroPositions(stored.values)).toEqual(nonZeroPositions(w.data));
     }
+    expect(int8.tensors.filter((t) => kernels.includes(t.name)).map((t) => t.storage)).toEqual(['gaps', ...Array(kernels.length - 2).fill('mask'), 'dense']);
+    expect(decodeOnnx(int8.bytes).graph!.sparseInitializer ?? []).toHaveLength(0);
     for (const t of int8.tensors.filter((x) => !kernels.includes(x.name))) expect(t).toMatchObject({ dtype: 'float32', storage: 'dense' });
+    const dense = exportOnnx({ snapshot, format: 'int8', quantization: q, storage: 'dense' });
+    expect(dense.tensors.every((t) => t.storage === 'dense')).toBe(true);
   });
 
-  it('lets ONNX Runtime fuse integer matmuls', async () => {
+  it('is folded by ONNX Runtime: one MatMulIntegerToFloat per encoder Linear, on an int8 initializer holding the integers', async () => {
     const path = join(tmp, 'int8.optimized.onnx');
     await ortLogits(int8.bytes, randomBatch(2, 4, 1), { optimizedModelFilePath: path });
-    const ins = inspectOnnx(readFileSync(path));
+    const opt = readFileSync(path);
+    const ins = inspectOnnx(opt);
     console.info(`ORT optimized int8 graph ops: ${JSON.stringify(ins.opCounts)}`);
-    const integerMatMuls = (ins.opCounts['com.microsoft.MatMulIntegerToFloat'] ?? 0) + (ins.opCounts['com.microsoft.DynamicQuantizeMatMul'] ?? 0) + (ins.opCounts.MatMulInteger ?? 0);
-    expect(integerMatMuls).toBe(kernels.length);
+    expect(ins.opCounts['com.microsoft.MatMulIntegerToFloat']).toBe(kernels.length);
+    // Nothing of the decoding subgraphs is left to run per inference.
+    for (const op of ['CumSum', 'ScatterElements', 'Expand', 'Mod', 'DequantizeLinear']) expect(ins.opCounts[op]).toBeUndefined();
+    const g = decodeOnnx(opt).graph!;
+    const inits = new Map(g.initializer!.map((t) => [t.name!, t]));
+    const weightsSeen: string[] = [];
+    for (const n of g.node!.filter((x) => x.opType === 'MatMulIntegerToFloat')) {
+      const w = inits.get(n.input![1])!;
+      expect(w.dataType).toBe(3); // int8
+      const k = kernels.find((name) => name === n.input![1])!;
+      const data = snapshot.weights.get(k)!;
+      const folded = new Int8Array(new Uint8Array(w.rawData!).buffer);
+      expect(Array.from(folded)).toEqual(Array.from(quantizeArray(data.data, data.shape, q.weights[k], INT8_WEIGHTS)));
+      weightsSeen.push(k);
+    }
+    expect(weightsSeen.sort()).toEqual([...kernels].sort());
+  });
+
+  it('keeps the COO sparse_initializer as an opt-in, marked ONNX Runtime only', async () => {
+    const coo = exportOnnx({ snapshot, format: 'int8', quantization: q, storage: 'sparse-initializer' });
+    expect(decodeOnnx(coo.bytes).graph!.sparseInitializer!.length).toBe(kernels.length - 1);
+    expect(maxAbsDiff(await ortLogits(coo.bytes, evalBatch), await ortLogits(int8.bytes, evalBatch))).toBe(0);
+    const ins = inspectOnnx(coo.bytes);
+    expect(ins.metadata.weight_storage).toMatch(/^sparse 11, dense 1; ONNX Runtime only: sparse_initializer with int(8|16)/);
+    expect(ins.portability.standard).toBe(false);
+    expect(ins.portability.reasons[0]).toMatch(/sparse initializer 'encoder\/layer_0\/attention\/query\/kernel' has int(8|16) indices: ONNX Runtime only/);
+    expect(formatInspection(ins)).toMatch(/ONNX Runtime only:/);
+    for (const k of kernels) expect(Array.from(storedInts(coo.bytes, k).values)).toEqual(Array.from(storedInts(int8.bytes, k).values));
+    expect(inspectOnnx(int8.bytes).portability).toEqual({ standard: true, reasons: [] });
   });
 
   it('is inspected back to the exporter\'s figures', () => {
@@ -312,12 +351,18 @@ describe('int8 export (85% sparse, QDQ)', () => {
     expect(Number(ins.metadata.encoder_sparsity)).toBeGreaterThan(0.5);
     expect(ins.metadata.encoder_sparsity).toBe((zeros / params).toFixed(6));
     expect(ins.metadata.quantization).toBe('QDQ int8 weights (per-channel symmetric, [-127, 127]), uint8 activations (per-tensor asymmetric), float32 biases, float32 embeddings');
+    expect(ins.metadata.weight_storage).toBe('gaps 1, mask 10, dense 1; standard ONNX (opset 17 ops only)');
     for (const t of int8.tensors) {
       const found = ins.initializers.find((x) => x.name === t.name)!;
-      expect(found).toMatchObject({ dtype: t.dtype, shape: t.shape, nonZeros: t.nonZeros, bytes: t.bytes, kind: t.storage });
-      if (t.sparse) expect(found.sparse).toMatchObject({ layout: t.sparse.layout, indexDtype: t.sparse.indexDtype });
+      const compact = t.storage === 'mask' || t.storage === 'gaps';
+      expect(found).toMatchObject({ dtype: t.dtype, shape: t.shape, nonZeros: t.nonZeros, bytes: t.bytes, kind: compact ? 'compact' : t.storage });
+      if (compact) expect(found.compact).toMatchObject({ encoding: t.storage, values: `${t.name}/values`, index: `${t.name}/${t.storage}` });
     }
-    expect(ins.totals.sparse).toBe(kernels.length - 1);
+    // The parts of a compact weight are listed once, as the weight.
+    expect(ins.initializers.filter((x) => x.name.endsWith('/values') || x.name.endsWith('/gaps') || x.name.endsWith('/mask'))).toEqual([]);
+    expect(ins.totals.compact).toBe(kernels.length - 1);
+    expect(ins.totals.sparse).toBe(0);
+    expect(ins.errors).toEqual([]);
     const Q = ins.quantization;
     expect(Q.format).toBe('qdq');
     expect(Q.weights.map((w) => w.tensor).sort()).toEqual([...kernels].sort());
@@ -329,7 +374,8 @@ describe('int8 export (85% sparse, QDQ)', () => {
     const fp32 = exportOnnx({ snapshot, format: 'fp32' });
     const kernelBytes = (r: ExportResult) => r.tensors.filter((t) => kernels.includes(t.name)).reduce((a, t) => a + t.bytes, 0);
     const text = formatInspection(ins);
-    expect(text).toMatch(/sparse (linear|coo)\/int(8|16)/);
+    expect(text).toMatch(/gaps \(\d+ \+ \d+ B\)/);
+    expect(text).toMatch(/mask \(\d+ \+ \d+ B\)/);
     expect(text).toMatch(/per-channel axis 1/);
     console.info(`tiny model: fp32 file ${fp32.bytes.length} B (encoder kernels ${kernelBytes(fp32)} B); int8 file ${int8.bytes.length} B (encoder kernels ${kernelBytes(int8)} B, +${int8.tensors.reduce((a, t) => a + (t.quantization?.paramBytes ?? 0), 0)} B scales/zero points)`);
   });

@@ -151,13 +151,13 @@ describe.skipIf(!hasOnnxChecker)('onnx.checker (python3-onnx)', () => {
       return join(dir, name);
     };
     expect(check(write('fp32.onnx', exportOnnx({ snapshot, format: 'fp32' }).bytes), true)).toBe('OK');
-    expect(check(write('dense.onnx', exportOnnx({ snapshot, format: 'int8', quantization, sparse: 'off' }).bytes), true)).toBe('OK');
-    const int64 = write('int64.onnx', exportOnnx({ snapshot, format: 'int8', quantization, sparse: 'auto-int64' }).bytes);
+    expect(check(write('dense.onnx', exportOnnx({ snapshot, format: 'int8', quantization, storage: 'dense' }).bytes), true)).toBe('OK');
+    const int64 = write('int64.onnx', exportOnnx({ snapshot, format: 'int8', quantization, storage: 'sparse-initializer-int64' }).bytes);
     expect(check(int64, false)).toBe('OK');
     // Known limits of the reference checker, which ONNX Runtime does not share (it loads both):
     // it requires int64 sparse indices, and its shape inference types a sparse initializer as
     // sparse_tensor, which DequantizeLinear does not accept.
     expect(check(int64, true)).toMatch(/FAIL.*sparse_tensor\(int8\)/);
-    expect(check(write('auto.onnx', exportOnnx({ snapshot, format: 'int8', quantization }).bytes), false)).toMatch(/FAIL.*must have INT64 type/);
+    expect(check(write('auto.onnx', exportOnnx({ snapshot, format: 'int8', quantization, storage: 'sparse-initializer' }).bytes), false)).toMatch(/FAIL.*must have INT64 type/);
   });
 });
