@@ -1,77 +1,112 @@
 /**
- * `prune-once export`: ONNX files from a run directory (fp32 from the transfer stage, int8 from the
- * qat stage) or from a single checkpoint file.
+ * `prune-once export`: ONNX files from a run directory or from a single checkpoint, through the
+ * same exporter and checks as the pipeline's export stage (src/export/model-files.ts). From a run
+ * directory it writes what the stage writes: the dense teacher (finetune-teacher), the sparse fp32
+ * student (transfer), the int8 student and its other-embedding variant (qat). The checks run on a
+ * seeded probe batch (the CLI has no task data): ONNX Runtime against the tfjs forward, and
+ * onnxruntime-web against onnxruntime-node for the int8 files.
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadCheckpoint } from './checkpoint/format.js';
+import { selectBackend } from './backend/select.js';
+import { loadCheckpoint, type Checkpoint } from './checkpoint/format.js';
+import { MODEL_FILES, probeBatch, writeModelFiles, type FileCheck, type ModelFileKind, type ModelSources } from './export/model-files.js';
 import { exportSafetensors } from './import/export-source.js';
-import { consumerMetadata, exportOnnx } from './onnx/index.js';
+import { consumerMetadata } from './onnx/index.js';
 import { quantizationFromJson } from './quant/serialize.js';
-import { writeFileAtomic } from './util/fs.js';
 import { TOOL_VERSION } from './version.js';
 
-/** 'safetensors': a Hugging Face BERT directory (see src/import/export-source.ts). */
+/** 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see src/import/export-source.ts). */
 export type ExportFormatOption = 'int8' | 'fp32' | 'both' | 'safetensors';
 
 export interface ExportedFile {
-  format: 'fp32' | 'int8' | 'safetensors';
+  /** Which file: teacher (dense fp32), fp32, int8, int8_alt (the other embedding choice); or safetensors. */
+  format: ModelFileKind | 'safetensors';
   path: string;
   bytes: number;
   source: string;
+  check?: Omit<FileCheck, 'logits' | 'predictions' | 'tfjsPredictions'>;
   /** Things the user should know about this file (safetensors: e.g. the tokenizer was not found). */
   warnings?: string[];
 }
 
-function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetensors'>): Array<{ format: 'fp32' | 'int8'; checkpoint: string }> {
-  const path = resolve(input);
-  if (!existsSync(path)) throw new Error(`${input}: no such run directory or checkpoint`);
-  const formats: Array<'fp32' | 'int8'> = format === 'both' ? ['fp32', 'int8'] : [format];
-  if (statSync(path).isDirectory()) {
-    return formats.map((f) => {
-      const checkpoint = join(path, f === 'fp32' ? 'transfer' : 'qat', 'model.ckpt');
-      if (!existsSync(checkpoint)) {
-        throw new Error(`${input}: ${checkpoint} not found; ${f === 'fp32' ? 'the transfer stage' : 'the qat stage'} of this run has not finished (run the pipeline first)`);
-      }
-      return { format: f, checkpoint };
-    });
-  }
-  return formats.map((f) => ({ format: f, checkpoint: path }));
+interface Loaded { checkpoint: Checkpoint; path: string }
+
+function load(path: string): Loaded {
+  return { checkpoint: loadCheckpoint(path), path };
 }
 
-export function exportModel(input: string, format: ExportFormatOption, outDir?: string): ExportedFile[] {
+/** Checkpoints per role: from a run directory (by stage) or one checkpoint file. */
+function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetensors'>): { teacher?: Loaded; student?: Loaded; qat?: Loaded } {
+  const path = resolve(input);
+  if (!existsSync(path)) throw new Error(`${input}: no such run directory or checkpoint`);
+  const wantFp32 = format !== 'int8';
+  const wantInt8 = format !== 'fp32';
+  if (statSync(path).isDirectory()) {
+    const stage = (name: string, what: string) => {
+      const ckpt = join(path, name, 'model.ckpt');
+      if (!existsSync(ckpt)) throw new Error(`${input}: ${ckpt} not found; ${what} of this run has not finished (run the pipeline first)`);
+      return load(ckpt);
+    };
+    const teacherPath = join(path, 'finetune-teacher', 'model.ckpt');
+    return {
+      ...(format === 'both' && existsSync(teacherPath) ? { teacher: load(teacherPath) } : {}),
+      ...(wantFp32 ? { student: stage('transfer', 'the transfer stage') } : {}),
+      ...(wantInt8 ? { qat: stage('qat', 'the qat stage') } : {}),
+    };
+  }
+  const one = load(path);
+  const quantized = !!one.checkpoint.state.quantization;
+  if (format === 'int8' && !quantized) {
+    throw new Error(`${path}: checkpoint has no quantization parameters, so it cannot be exported as int8; export the qat stage's checkpoint, or use --format fp32`);
+  }
+  return { ...(wantFp32 ? { student: one } : {}), ...(wantInt8 && quantized ? { qat: one } : {}) };
+}
+
+export async function exportModel(input: string, format: ExportFormatOption, outDir?: string, opts: { backend?: string } = {}): Promise<ExportedFile[]> {
   // Hugging Face directory (config.json, model.safetensors, vocab.txt): one entry per file written.
   if (format === 'safetensors') {
     const r = exportSafetensors(input, outDir);
     return r.files.map((f, i) => ({ format: 'safetensors' as const, path: f.path, bytes: f.bytes, source: r.checkpoint, ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}) }));
   }
-  const sources = sourcesFor(input, format);
+  const loaded = sourcesFor(input, format);
   const dir = resolve(outDir ?? (statSync(resolve(input)).isDirectory() ? input : '.'));
-  const out: ExportedFile[] = [];
-  for (const s of sources) {
-    const ckpt = loadCheckpoint(s.checkpoint);
-    if (ckpt.config.numLabels === 0) throw new Error(`${s.checkpoint}: the model has no classification head; export a fine-tuned checkpoint (transfer or qat)`);
-    const q = ckpt.state.quantization ? quantizationFromJson(ckpt.state.quantization) : undefined;
-    if (s.format === 'int8' && !q) {
-      throw new Error(`${s.checkpoint}: checkpoint has no quantization parameters, so it cannot be exported as int8; export the qat stage's checkpoint, or use --format fp32`);
-    }
-    const labels = (ckpt.state.labels as string[] | undefined) ?? [];
-    const { bytes } = exportOnnx({
-      snapshot: { config: ckpt.config, weights: ckpt.weights },
-      format: s.format,
-      quantization: s.format === 'int8' ? q : undefined,
-      metadata: consumerMetadata({
+  const snap = (l: Loaded) => ({ config: l.checkpoint.config, weights: l.checkpoint.weights });
+  const sources: ModelSources = {
+    ...(loaded.teacher ? { teacher: snap(loaded.teacher) } : {}),
+    ...(loaded.student ? { student: snap(loaded.student) } : {}),
+    ...(loaded.qat ? { qat: { snapshot: snap(loaded.qat), quantization: quantizationFromJson(loaded.qat.checkpoint.state.quantization) } } : {}),
+  };
+  const origin = new Map<ModelFileKind, Loaded>();
+  if (loaded.teacher) origin.set('teacher', loaded.teacher);
+  if (loaded.student) origin.set('fp32', loaded.student);
+  if (loaded.qat) { origin.set('int8', loaded.qat); origin.set('int8_alt', loaded.qat); }
+  // Metadata from the checkpoint each file comes from (the teacher's carries no tokenizer state of its own).
+  const ofConfig = new Map([...origin.values()].map((l) => [l.checkpoint.config, l]));
+  const labelsFallback = (loaded.student ?? loaded.qat)?.checkpoint.state;
+
+  await selectBackend(opts.backend ?? 'auto');
+  const files = await writeModelFiles({
+    outDir: dir,
+    sources,
+    metadata: (s) => {
+      const l = ofConfig.get(s.config)!;
+      const st = l.checkpoint.state;
+      return consumerMetadata({
         toolVersion: TOOL_VERSION,
-        config: ckpt.config,
-        labels,
-        tokenizer: ckpt.state.tokenizer,
-        maxSequenceLength: ckpt.state.maxSequenceLength as number | undefined,
-        sourceCheckpoint: basename(s.checkpoint),
-      }),
-    });
-    const path = join(dir, `model.${s.format}.onnx`);
-    writeFileAtomic(path, bytes);
-    out.push({ format: s.format, path, bytes: bytes.length, source: s.checkpoint });
-  }
-  return out;
+        config: s.config,
+        labels: (st.labels as string[] | undefined) ?? (labelsFallback?.labels as string[] | undefined) ?? [],
+        tokenizer: st.tokenizer ?? labelsFallback?.tokenizer,
+        maxSequenceLength: (st.maxSequenceLength ?? labelsFallback?.maxSequenceLength) as number | undefined,
+        sourceCheckpoint: basename(l.path),
+      });
+    },
+    checkBatches: () => [probeBatch((sources.qat?.snapshot ?? sources.student ?? sources.teacher)!)],
+  });
+  return files.map((f) => {
+    const { logits: _l, predictions: _p, tfjsPredictions: _t, ...check } = f.check!;
+    return { format: f.kind, path: f.path, bytes: f.bytes, source: origin.get(f.kind)!.path, check };
+  });
 }
+
+export { MODEL_FILES };

@@ -30,7 +30,7 @@ export const STAGE_INPUTS: Record<StageName, StageName[]> = {
   'finetune-teacher': ['teacher'],
   transfer: ['prune-distill', 'finetune-teacher'],
   qat: ['transfer', 'finetune-teacher'],
-  export: ['transfer', 'qat'],
+  export: ['transfer', 'qat', 'finetune-teacher'],
   report: ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'],
 };
 
@@ -118,7 +118,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     for (const dep of STAGE_INPUTS[stage]) {
       const fp = fingerprints.get(dep) ?? readResult(dirOf(dep))?.fingerprint;
       if (fp) inputs[dep] = fp;
-      else if (stage !== 'report' && !(stage === 'export' && dep === 'qat' && !pipeline.stages.export!.formats.includes('int8'))) {
+      // export writes the dense teacher's file only when finetune-teacher ran.
+      else if (stage !== 'report' && !(stage === 'export' && dep === 'qat' && !pipeline.stages.export!.formats.includes('int8')) && !(stage === 'export' && dep === 'finetune-teacher')) {
         throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${dirOf(dep)} does not hold; add '${dep}' to the pipeline's stages`);
       }
     }

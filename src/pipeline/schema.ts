@@ -68,7 +68,8 @@ export const PruningSchema = z.strictObject({
 export const QuantizationSchema = z.strictObject({
   perChannel: z.boolean().default(true),
   narrowRange: z.boolean().default(true),
-  embeddings: z.boolean().default(false),
+  /** int8 word / position / token-type tables (per-row scales), as Q8BERT; false keeps them float32 as Prune OFA's reference code. */
+  embeddings: z.boolean().default(true),
   observerMomentum: fraction.default(0.9),
   calibrationBatches: positiveInt.default(8),
 });

@@ -1,20 +1,23 @@
 /**
- * Builds the report of a run from its artifacts only: the stages' result.json files, and the two
+ * Builds the report of a run from its artifacts only: the stages' result.json files, and the
  * exported ONNX files read back with the inspector (so sizes, non-zeros and storage are what the
- * files really hold, not what the exporter meant to write).
+ * files really hold, not what the exporter meant to write). Sizes are what a user pays: raw,
+ * gzip -9 and brotli (quality 11) bytes of each file, with the dense fine-tuned teacher's file as
+ * the baseline of the headline ratios.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { weightRole, weightShapes, type BertConfig } from '../model/config.js';
 import { inspectOnnx, type InitializerInfo, type OnnxInspection } from '../onnx/index.js';
+import { MODEL_FILES } from '../export/model-files.js';
 import { readResult, type StageResult } from '../pipeline/stage-io.js';
 import { REPORT_SCHEMA, REPORT_VERSION, type Report, type TensorRow } from './schema.js';
 
-export const FP32_FILE = 'model.fp32.onnx';
-export const INT8_FILE = 'model.int8.onnx';
-export const INT8_ALT_FILE = 'model.int8-alt-embeddings.onnx';
+export const FP32_FILE = MODEL_FILES.fp32;
+export const INT8_FILE = MODEL_FILES.int8;
+export const INT8_ALT_FILE = MODEL_FILES.int8_alt;
+export const TEACHER_FILE = MODEL_FILES.teacher;
 
 const STAGES = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'] as const;
 
@@ -29,10 +32,16 @@ export interface ReportInputs {
   extraStages?: Report['stages'];
 }
 
-function readOnnx(path: string): { inspection: OnnxInspection; bytes: number; gzipBytes: number } {
+function readOnnx(path: string): { inspection: OnnxInspection; bytes: number; gzipBytes: number; brotliBytes: number } {
   if (!existsSync(path)) throw new Error(`${path} not found: the report needs the export stage's files (run the export stage first)`);
   const data = readFileSync(path);
-  return { inspection: inspectOnnx(data, { source: path }), bytes: data.length, gzipBytes: gzipSync(data, { level: 9 }).length };
+  const inspection = inspectOnnx(data, { source: path, sizes: true });
+  return { inspection, bytes: data.length, gzipBytes: inspection.sizes!.gzip, brotliBytes: inspection.sizes!.brotli };
+}
+
+/** A file's entry in the report: sizes and where its bytes go. */
+function fileEntry(path: string, f: ReturnType<typeof readOnnx>): Report['files']['int8'] {
+  return { path, bytes: f.bytes, gzipBytes: f.gzipBytes, brotliBytes: f.brotliBytes, parts: f.inspection.parts };
 }
 
 /**
@@ -57,10 +66,17 @@ function altFile(runDir: string, fp32Bytes: number, accuracy: number | null): Pi
   const path = join(runDir, INT8_ALT_FILE);
   if (!existsSync(path)) return {};
   const alt = readOnnx(path);
-  const int8Tables = alt.inspection.quantization.weights.some((w) => w.tensor === 'embeddings/word_embeddings');
   return {
-    int8AltEmbeddings: { path, bytes: alt.bytes, gzipBytes: alt.gzipBytes, embeddings: int8Tables ? 'int8' : 'float32', ortTestAccuracy: accuracy, fileRatio: ratio(fp32Bytes, alt.bytes) },
+    int8AltEmbeddings: { ...fileEntry(path, alt), embeddings: tablesOf(alt.inspection), ortTestAccuracy: accuracy, fileRatio: ratio(fp32Bytes, alt.bytes) },
   };
+}
+
+const tablesOf = (ins: OnnxInspection): 'int8' | 'float32' => (ins.quantization.weights.some((w) => w.tensor === 'embeddings/word_embeddings') ? 'int8' : 'float32');
+
+/** The dense teacher's file, when the export stage wrote it (it needs the finetune-teacher stage). */
+function teacherFile(runDir: string): ReturnType<typeof readOnnx> | null {
+  const path = join(runDir, TEACHER_FILE);
+  return existsSync(path) ? readOnnx(path) : null;
 }
 
 export function buildReport(inp: ReportInputs): Report {
@@ -72,6 +88,7 @@ export function buildReport(inp: ReportInputs): Report {
   const m = (stage: string, key: string): number | null => results.get(stage)?.metrics[key] ?? null;
   const fp32 = readOnnx(join(inp.runDir, FP32_FILE));
   const int8 = readOnnx(join(inp.runDir, INT8_FILE));
+  const teacher = teacherFile(inp.runDir);
   const fpWeights = weightsOf(fp32.inspection);
   const qWeights = weightsOf(int8.inspection);
   // Scale and zero-point initializers of each quantized weight (named <weight>/scale, <weight>/zero_point).
@@ -92,7 +109,7 @@ export function buildReport(inp: ReportInputs): Report {
       sparsity: f.numel ? 1 - nonZeros / f.numel : 0,
       int8File: {
         dtype: q.dtype,
-        storage: q.kind === 'sparse' ? 'sparse' : 'dense',
+        storage: q.compact ? q.compact.encoding : q.kind === 'sparse' ? 'sparse' : 'dense',
         ...(q.sparse ? { layout: q.sparse.layout, indexType: q.sparse.indexDtype } : {}),
         bytes: q.bytes + paramBytes(name),
       },
@@ -114,6 +131,7 @@ export function buildReport(inp: ReportInputs): Report {
     int8Tfjs: m('qat', 'test_accuracy'),
     int8Ort: m('export', 'int8_ort_test_accuracy'),
     fp32Ort: m('export', 'fp32_ort_test_accuracy'),
+    teacherOrt: m('export', 'teacher_fp32_ort_test_accuracy'),
   };
   const delta = (v: number | null) => (v === null || teacherAcc === null ? null : (v - teacherAcc) * 100);
   const exportDetails = results.get('export')?.details ?? {};
@@ -145,14 +163,22 @@ export function buildReport(inp: ReportInputs): Report {
       },
       encoder_stored: {
         value: ratio(4 * encParams, encStored),
-        definition: `fp32 bytes of the encoder Linear weights over the bytes they take in ${INT8_FILE}: int8 values, sparse indices and their scale/zero-point initializers`,
+        definition: `fp32 bytes of the encoder Linear weights over the bytes they take in ${INT8_FILE}: int8 values, masks, gaps or sparse indices, and their scale/zero-point initializers`,
       },
-      file: { value: ratio(fp32.bytes, int8.bytes), definition: `${FP32_FILE} bytes over ${INT8_FILE} bytes` },
+      ...(teacher
+        ? {
+          teacher_file: { value: ratio(teacher.bytes, int8.bytes), definition: `${TEACHER_FILE} (the dense fine-tuned teacher, what the user started from) bytes over ${INT8_FILE} bytes` },
+          teacher_file_gzip: { value: ratio(teacher.gzipBytes, int8.gzipBytes), definition: 'the same after gzip -9 of each file' },
+          teacher_file_brotli: { value: ratio(teacher.brotliBytes, int8.brotliBytes), definition: 'the same after brotli (node:zlib, quality 11) of each file' },
+        }
+        : {}),
+      file: { value: ratio(fp32.bytes, int8.bytes), definition: `${FP32_FILE} (the sparse student in dense fp32 storage) bytes over ${INT8_FILE} bytes` },
       file_gzip: { value: ratio(fp32.gzipBytes, int8.gzipBytes), definition: `the same after gzip -9 of each file` },
     },
     files: {
-      fp32: { path: join(inp.runDir, FP32_FILE), bytes: fp32.bytes, gzipBytes: fp32.gzipBytes },
-      int8: { path: join(inp.runDir, INT8_FILE), bytes: int8.bytes, gzipBytes: int8.gzipBytes },
+      ...(teacher ? { teacher: fileEntry(join(inp.runDir, TEACHER_FILE), teacher) } : {}),
+      fp32: fileEntry(join(inp.runDir, FP32_FILE), fp32),
+      int8: { ...fileEntry(join(inp.runDir, INT8_FILE), int8), embeddings: tablesOf(int8.inspection) },
       ...altFile(inp.runDir, fp32.bytes, m('export', 'int8_alt_ort_test_accuracy')),
     },
     quantization: {
@@ -167,7 +193,7 @@ export function buildReport(inp: ReportInputs): Report {
       split: 'test',
       examples: Number((exportDetails.testExamples as number | undefined) ?? m('export', 'test_examples') ?? NaN),
       ...acc,
-      deltaPoints: { sparseStudent: delta(acc.sparseStudent), int8Tfjs: delta(acc.int8Tfjs), int8Ort: delta(acc.int8Ort), fp32Ort: delta(acc.fp32Ort) },
+      deltaPoints: { sparseStudent: delta(acc.sparseStudent), int8Tfjs: delta(acc.int8Tfjs), int8Ort: delta(acc.int8Ort), fp32Ort: delta(acc.fp32Ort), teacherOrt: delta(acc.teacherOrt) },
       mlm: { teacher: m('teacher', 'mlm_accuracy'), sparseStudent: m('prune-distill', 'mlm_accuracy'), unigramBaseline: m('teacher', 'unigram_accuracy') },
     },
     latency: inp.latency,

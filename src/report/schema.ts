@@ -3,6 +3,7 @@
  * artifacts (stage result.json files and the exported ONNX files), so a test can recompute it.
  */
 import type { WeightRole } from '../model/config.js';
+import type { PartBreakdown } from '../onnx/sizes.js';
 
 export const REPORT_SCHEMA = 'prune-once/report';
 export const REPORT_VERSION = 1;
@@ -20,10 +21,19 @@ export interface TensorRow {
   /** Non-zeros of the weight as shipped in model.int8.onnx (int8 values; float where not quantized). */
   nonZeros: number;
   sparsity: number;
-  /** How the tensor is stored in model.int8.onnx. */
-  int8File: { dtype: string; storage: 'dense' | 'sparse'; layout?: string; indexType?: string; bytes: number };
+  /** How the tensor is stored in model.int8.onnx (mask / gaps: compact encodings decoded in-graph; sparse: a COO sparse_initializer). */
+  int8File: { dtype: string; storage: 'dense' | 'sparse' | 'mask' | 'gaps'; layout?: string; indexType?: string; bytes: number };
   /** Bytes in model.fp32.onnx. */
   fp32Bytes: number;
+}
+
+/** A file's sizes (raw, gzip -9, brotli quality 11) and its bytes by part. */
+export interface FileEntry {
+  path: string;
+  bytes: number;
+  gzipBytes: number;
+  brotliBytes?: number;
+  parts?: PartBreakdown;
 }
 
 export interface Report {
@@ -44,10 +54,18 @@ export interface Report {
     encoderLinear: { params: number; nonZeros: number; sparsity: number };
     model: { params: number; nonZeros: number; sparsity: number };
   };
-  ratios: { encoder_theoretical: Ratio; encoder_stored: Ratio; file: Ratio; file_gzip: Ratio };
-  files: Record<'fp32' | 'int8', { path: string; bytes: number; gzipBytes: number }> & {
+  /** teacher_file*: the dense teacher's file over the int8 file (present when the export wrote the teacher). */
+  ratios: {
+    encoder_theoretical: Ratio; encoder_stored: Ratio; file: Ratio; file_gzip: Ratio;
+    teacher_file?: Ratio; teacher_file_gzip?: Ratio; teacher_file_brotli?: Ratio;
+  };
+  files: {
+    /** model.teacher.fp32.onnx: the dense fine-tuned teacher, baseline of the teacher_file ratios. */
+    teacher?: FileEntry;
+    fp32: FileEntry;
+    int8: FileEntry & { embeddings?: 'int8' | 'float32' };
     /** The int8 model with the other embedding choice, when the export wrote it. */
-    int8AltEmbeddings?: { path: string; bytes: number; gzipBytes: number; embeddings: 'int8' | 'float32'; ortTestAccuracy: number | null; fileRatio: number };
+    int8AltEmbeddings?: FileEntry & { embeddings: 'int8' | 'float32'; ortTestAccuracy: number | null; fileRatio: number };
   };
   quantization: Record<string, string>;
   accuracy: {
@@ -59,6 +77,8 @@ export interface Report {
     int8Tfjs: number | null;
     int8Ort: number | null;
     fp32Ort: number | null;
+    /** The dense teacher's file in ONNX Runtime. */
+    teacherOrt?: number | null;
     /** Each model's accuracy minus the dense teacher's, in points (x100). */
     deltaPoints: Record<string, number | null>;
     mlm: { teacher: number | null; sparseStudent: number | null; unigramBaseline: number | null };

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
 import { encodeExamples, loadTask } from '../../src/data/index.js';
@@ -44,7 +44,7 @@ describe('smoke pipeline', () => {
       expect(existsSync(join(runDir, s, 'model.ckpt')), s).toBe(true);
       expect(existsSync(join(runDir, s, 'resume.ckpt')), `${s} resume left behind`).toBe(false);
     }
-    for (const f of ['model.fp32.onnx', 'model.int8.onnx', 'report.json', 'report.md', 'vocab.txt']) expect(existsSync(join(runDir, f)), f).toBe(true);
+    for (const f of ['model.teacher.fp32.onnx', 'model.fp32.onnx', 'model.int8.onnx', 'model.int8-alt-embeddings.onnx', 'report.json', 'report.md', 'vocab.txt']) expect(existsSync(join(runDir, f)), f).toBe(true);
   });
 
   it('keeps the sparsity pattern of prune-distill through transfer and qat', () => {
@@ -65,19 +65,20 @@ describe('smoke pipeline', () => {
   it('reports per-tensor figures that the int8 file really holds', () => {
     const bytes = readFileSync(join(runDir, 'model.int8.onnx'));
     const model = decodeOnnx(bytes);
-    const sparse = new Map(model.graph!.sparseInitializer!.map((s) => [s.values!.name!, s]));
+    expect(model.graph!.sparseInitializer ?? []).toHaveLength(0);
+    const inits = new Map(model.graph!.initializer!.map((t) => [t.name!, t]));
     for (const row of report.tensors) {
       expect(row.role).toBe(weightRole(row.name));
       expect(row.params).toBe(row.shape.reduce((a, b) => a * b, 1));
-      const s = sparse.get(row.name);
-      if (row.int8File.storage === 'sparse') {
-        expect(s, row.name).toBeDefined();
-        // Every stored value of a sparse initializer is a non-zero, and they are all the non-zeros.
-        const values = s!.values!.rawData!;
-        expect(values.length).toBe(row.nonZeros);
-        expect(Array.from(values).every((v) => v !== 0)).toBe(true);
+      if (row.int8File.storage === 'mask' || row.int8File.storage === 'gaps') {
+        // The values initializer holds the non-zeros (gaps: plus zero fillers), and the parts' bytes are what the row says.
+        const values = inits.get(`${row.name}/values`)!.rawData!;
+        const index = inits.get(`${row.name}/${row.int8File.storage}`)!.rawData!;
+        expect(Array.from(values).filter((v) => v !== 0).length).toBe(row.nonZeros);
+        expect(values.length + index.length + 5 * row.shape[1]).toBe(row.int8File.bytes);
       }
     }
+    expect(report.tensors.filter((t) => t.role === 'encoder-linear').every((t) => t.int8File.storage === 'mask' || t.int8File.storage === 'gaps')).toBe(true);
     const enc = report.tensors.filter((t) => t.role === 'encoder-linear');
     const params = enc.reduce((a, t) => a + t.params, 0);
     const nz = enc.reduce((a, t) => a + t.nonZeros, 0);
@@ -102,6 +103,19 @@ describe('smoke pipeline', () => {
     expect(report.ratios.file.value).toBeCloseTo(fp32.length / int8.length, 10);
     expect(report.ratios.file_gzip.value).toBeCloseTo(gzipSync(fp32, { level: 9 }).length / gzipSync(int8, { level: 9 }).length, 10);
     for (const r of Object.values(report.ratios)) expect(r.definition.length).toBeGreaterThan(20);
+    // The headline ratios: the dense teacher a user starts from over the int8 file a user ships.
+    const teacher = readFileSync(join(runDir, 'model.teacher.fp32.onnx'));
+    const brotli = (b: Uint8Array) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }).length;
+    expect(report.ratios.teacher_file!.value).toBeCloseTo(teacher.length / int8.length, 10);
+    expect(report.ratios.teacher_file_gzip!.value).toBeCloseTo(gzipSync(teacher, { level: 9 }).length / gzipSync(int8, { level: 9 }).length, 10);
+    expect(report.ratios.teacher_file_brotli!.value).toBeCloseTo(brotli(teacher) / brotli(int8), 10);
+    expect(report.files.int8.brotliBytes).toBe(brotli(int8));
+    expect(report.ratios.teacher_file!.value).toBeGreaterThan(3);
+    // Bytes by part add up to the file, and bits per encoder weight follow from them.
+    const parts = report.files.int8.parts!;
+    expect(Object.values(parts.bytes).reduce((a, b) => a + b, 0)).toBe(int8.length);
+    expect(parts.encoderBitsPerWeight).toBeCloseTo((8 * stored) / params, 10);
+    expect(report.ratios.encoder_stored.value).toBeGreaterThan(12);
   });
 
   it('reports the accuracy ONNX Runtime really gets on the test split', async () => {
@@ -115,11 +129,17 @@ describe('smoke pipeline', () => {
     };
     expect(report.accuracy.int8Ort).toBeCloseTo(await ortAccuracy('model.int8.onnx'), 10);
     expect(report.accuracy.fp32Ort).toBeCloseTo(await ortAccuracy('model.fp32.onnx'), 10);
-    // The variant with int8 embedding tables: smaller, and its accuracy is what ONNX Runtime gets.
+    expect(report.accuracy.teacherOrt).toBeCloseTo(await ortAccuracy('model.teacher.fp32.onnx'), 10);
+    // The default has int8 tables; the variant with float32 tables is bigger, and its accuracy is what ONNX Runtime gets.
+    expect(report.files.int8.embeddings).toBe('int8');
     const alt = report.files.int8AltEmbeddings!;
-    expect(alt.embeddings).toBe('int8');
+    expect(alt.embeddings).toBe('float32');
     expect(alt.bytes).toBe(statSync(alt.path).size);
-    expect(alt.bytes).toBeLessThan(report.files.int8.bytes);
+    expect(alt.bytes).toBeGreaterThan(report.files.int8.bytes);
+    // onnxruntime-web (wasm) predicted what onnxruntime-node predicted on the whole test split.
+    const exported = JSON.parse(readFileSync(join(runDir, 'export', 'result.json'), 'utf8'));
+    expect(exported.metrics.int8_web_node_agreement).toBe(1);
+    expect(exported.metrics.int8_alt_web_node_agreement).toBe(1);
     expect(alt.ortTestAccuracy).toBeCloseTo(await ortAccuracy('model.int8-alt-embeddings.onnx'), 10);
     expect(report.accuracy.examples).toBe(test.examples.length);
     const teacher = JSON.parse(readFileSync(join(runDir, 'finetune-teacher', 'result.json'), 'utf8'));
@@ -128,13 +148,16 @@ describe('smoke pipeline', () => {
     expect(report.latency.map((l) => `${l.file}@${l.batch}`)).toEqual(['fp32@1', 'fp32@4', 'int8@1', 'int8@4']);
   });
 
-  it('exports the same model again from the run directory or one checkpoint, with the metadata a consumer needs', () => {
+  it('exports the same files again from the run directory or one checkpoint, with the same checks and the metadata a consumer needs', async () => {
     const out = tempDir();
-    const files = exportModel(runDir, 'both', out);
-    expect(files.map((f) => [f.format, f.source])).toEqual([['fp32', join(runDir, 'transfer', 'model.ckpt')], ['int8', join(runDir, 'qat', 'model.ckpt')]]);
+    const files = await exportModel(runDir, 'both', out, { backend: 'wasm' });
+    const ckpt = (stage: string) => join(runDir, stage, 'model.ckpt');
+    expect(files.map((f) => [f.format, f.source])).toEqual([['teacher', ckpt('finetune-teacher')], ['fp32', ckpt('transfer')], ['int8', ckpt('qat')], ['int8_alt', ckpt('qat')]]);
     for (const f of files) {
+      expect(f.check!.ortTfjsAgreement, f.format).toBeGreaterThanOrEqual(0.9);
+      if (f.format.startsWith('int8')) expect(f.check!.web!.agreement, f.format).toBe(1);
       const again = inspectOnnx(readFileSync(f.path));
-      const inRun = inspectOnnx(readFileSync(join(runDir, `model.${f.format}.onnx`)));
+      const inRun = inspectOnnx(readFileSync(join(runDir, f.path.split('/').pop()!)));
       expect(f.bytes).toBe(statSync(f.path).size);
       expect(again.initializers).toEqual(inRun.initializers);
       // The checkpoint alone carries what the run knew: labels, tokenizer, sequence length.
@@ -146,8 +169,8 @@ describe('smoke pipeline', () => {
     const int8 = inspectOnnx(readFileSync(join(out, 'model.int8.onnx')));
     expect(Number(int8.metadata.encoder_sparsity)).toBeCloseTo(report.totals.encoderLinear.sparsity, 6);
     expect(int8.metadata.quantization).toMatch(/^QDQ int8 weights \(per-channel symmetric/);
-    expect(() => exportModel(join(runDir, 'transfer', 'model.ckpt'), 'int8', out)).toThrow(/has no quantization parameters, so it cannot be exported as int8/);
-    expect(() => exportModel(join(runDir, 'nowhere'), 'fp32', out)).toThrow(/nowhere: no such run directory or checkpoint/);
+    await expect(exportModel(join(runDir, 'transfer', 'model.ckpt'), 'int8', out)).rejects.toThrow(/has no quantization parameters, so it cannot be exported as int8/);
+    await expect(exportModel(join(runDir, 'nowhere'), 'fp32', out)).rejects.toThrow(/nowhere: no such run directory or checkpoint/);
   });
 
   it('skips every stage on a rerun with the same settings, and reruns from a changed one', async () => {

@@ -1,47 +1,91 @@
 /**
- * Stage `export`: writes `model.fp32.onnx` (the sparse student before QAT, dense float storage:
- * the size of the uncompressed model) and `model.int8.onnx` (the QAT student, QDQ int8 with sparse
- * initializers where smaller) into the run directory, then checks both in ONNX Runtime against the
- * tfjs model on the test split.
+ * Stage `export`: the run's ONNX files through the one exporter (src/export/model-files.ts):
+ * `model.teacher.fp32.onnx` (the dense fine-tuned teacher, the baseline of the size ratios),
+ * `model.fp32.onnx` (the sparse student before QAT), `model.int8.onnx` (the QAT student, compact
+ * int8 storage) and `model.int8-alt-embeddings.onnx` (the other embedding-table choice). With
+ * `verify`, each file runs in ONNX Runtime on the test split against the tfjs model it came from,
+ * and the int8 files in onnxruntime-web too.
  */
-import { statSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { clsEvalBatches } from '../../data/index.js';
+import { EMBEDDING_TABLES, MODEL_FILES, otherEmbeddingChoice, writeModelFiles, type ModelSources } from '../../export/model-files.js';
+import { snapshotModel, disposeModel } from '../../model/bert.js';
+import type { ModelSnapshot } from '../../model/snapshot.js';
 import type { EncodedExamples } from '../../data/types.js';
-import { disposeModel, snapshotModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
-import { consumerMetadata, createSession, encoderSparsity, exportOnnx, runLogits } from '../../onnx/index.js';
-import { quantizedForward } from '../../quant/linear.js';
+import { consumerMetadata, createSession, encoderSparsity, runLogits } from '../../onnx/index.js';
 import { quantizationFromJson } from '../../quant/serialize.js';
-import type { ModelQuantization } from '../../quant/types.js';
-import { weightParams } from '../../quant/quantize.js';
-import { EMB } from '../../model/config.js';
-import { writeFileAtomic } from '../../util/fs.js';
 import { TOOL_VERSION } from '../../version.js';
-import { predictTask } from '../evaluate.js';
-import { loadModel } from '../stage-io.js';
+import { loadModel, modelPath } from '../stage-io.js';
 import type { StageOutput, StageRun } from './types.js';
 
-export const FP32_FILE = 'model.fp32.onnx';
-export const INT8_FILE = 'model.int8.onnx';
-/** The int8 model with the other embedding choice (int8 per-row tables if QAT kept them float). */
-export const INT8_ALT_FILE = 'model.int8-alt-embeddings.onnx';
+export { MODEL_FILES, otherEmbeddingChoice, EMBEDDING_TABLES };
+export const TEACHER_FILE = MODEL_FILES.teacher;
+export const FP32_FILE = MODEL_FILES.fp32;
+export const INT8_FILE = MODEL_FILES.int8;
+export const INT8_ALT_FILE = MODEL_FILES.int8_alt;
 
-const EMBEDDING_TABLES = [EMB.word, EMB.position, EMB.tokenType];
+/** Metric prefix of each file (the teacher's is new; the others keep the names reports already read). */
+const PREFIX = { teacher: 'teacher_fp32', fp32: 'fp32', int8: 'int8', int8_alt: 'int8_alt' } as const;
 
-/** The same quantization with the embedding tables switched between float32 and int8 (per row). */
-export function otherEmbeddingChoice(model: BertModel, q: ModelQuantization): ModelQuantization {
-  if (Object.keys(q.embeddings).length) return { ...q, embeddings: {} };
-  const embeddings: ModelQuantization['embeddings'] = {};
-  for (const name of EMBEDDING_TABLES) {
-    const v = model.params.get(name)!;
-    embeddings[name] = weightParams(v.dataSync() as Float32Array, [...v.shape], q.weightSpec, 0);
-  }
-  return { ...q, embeddings };
+function snapshotOf(dir: string, why: string): { snapshot: ModelSnapshot; state: Record<string, unknown> } {
+  const { model, checkpoint } = loadModel(dir, why);
+  const snapshot = snapshotModel(model);
+  disposeModel(model);
+  return { snapshot, state: checkpoint.state };
 }
 
-/** ONNX Runtime predictions and logits over a split. */
+export async function runExport(run: StageRun<'export'>): Promise<StageOutput> {
+  const { ctx, settings: s } = run;
+  const task = ctx.task();
+  const labels = task.data.labels;
+  const metrics: Record<string, number> = {};
+  const details: Record<string, unknown> = {};
+
+  const sources: ModelSources = {};
+  const teacherDir = run.dirOf('finetune-teacher');
+  if (existsSync(modelPath(teacherDir))) sources.teacher = snapshotOf(teacherDir, 'export of the dense teacher').snapshot;
+  else ctx.log(`export: ${modelPath(teacherDir)} not found; no ${TEACHER_FILE} (the size ratios need the finetune-teacher stage)`);
+  if (s.formats.includes('fp32')) sources.student = snapshotOf(run.dirOf('transfer'), 'export fp32 needs the transfer stage').snapshot;
+  if (s.formats.includes('int8')) {
+    const qat = snapshotOf(run.dirOf('qat'), 'export int8 needs the qat stage (it holds the quantization parameters)');
+    if (!qat.state.quantization) throw new Error(`${join(run.dirOf('qat'), 'model.ckpt')}: checkpoint has no quantization parameters; rerun the qat stage`);
+    sources.qat = { snapshot: qat.snapshot, quantization: quantizationFromJson(qat.state.quantization) };
+  }
+
+  const bs = ctx.pipeline.task.evalBatchSize;
+  const files = await writeModelFiles({
+    outDir: ctx.runDir,
+    sources,
+    metadata: (snap) => consumerMetadata({ toolVersion: TOOL_VERSION, config: snap.config, labels, tokenizer: ctx.tokenizer().describe(), maxSequenceLength: ctx.pipeline.task.seqLen }),
+    checkBatches: s.verify ? () => clsEvalBatches(task.test, { batchSize: bs, padding: 'longest' }) : undefined,
+    log: (m) => ctx.log(m),
+  });
+
+  const accuracyOf = (pred: Int32Array) => (pred.length ? pred.reduce((a, p, i) => a + (p === task.test.examples[i].label ? 1 : 0), 0) / pred.length : NaN);
+  for (const f of files) {
+    const p = PREFIX[f.kind];
+    metrics[`${p}_bytes`] = f.bytes;
+    metrics[`${p}_encoder_sparsity`] = encoderSparsity(f.tensors);
+    if (f.int8Embeddings !== undefined) metrics[`${p}_int8_embeddings`] = f.int8Embeddings ? 1 : 0;
+    details[`${p}_tensors`] = f.tensors;
+    const c = f.check;
+    if (c) {
+      metrics[`${p}_ort_test_accuracy`] = accuracyOf(c.predictions);
+      metrics[`${p}_tfjs_test_accuracy`] = accuracyOf(c.tfjsPredictions);
+      metrics[`${p}_ort_tfjs_agreement`] = c.ortTfjsAgreement;
+      metrics[`${p}_ort_tfjs_max_logit_diff`] = c.ortTfjsMaxLogitDiff;
+      if (c.web) {
+        metrics[`${p}_web_node_agreement`] = c.web.agreement;
+        metrics[`${p}_web_node_max_logit_diff`] = c.web.maxLogitDiff;
+      }
+      metrics.test_examples = c.examples;
+    }
+  }
+  return { metrics, details };
+}
+
+/** ONNX Runtime predictions and logits over a split (an independent recomputation for tests and tools). */
 export async function ortPredict(path: string, split: EncodedExamples, batchSize: number, numLabels: number): Promise<{ predictions: Int32Array; logits: Float32Array }> {
   const session = await createSession(path);
   const n = split.examples.length;
@@ -54,77 +98,7 @@ export async function ortPredict(path: string, split: EncodedExamples, batchSize
   await session.release();
   const predictions = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < numLabels; c++) if (logits[i * numLabels + c] > logits[i * numLabels + best]) best = c;
-    predictions[i] = best;
+    for (let c = 1; c < numLabels; c++) if (logits[i * numLabels + c] > logits[i * numLabels + predictions[i]]) predictions[i] = c;
   }
   return { predictions, logits };
-}
-
-function fileFacts(path: string) {
-  const bytes = readFileSync(path);
-  return { bytes: statSync(path).size, gzipBytes: gzipSync(bytes, { level: 9 }).length };
-}
-
-export async function runExport(run: StageRun<'export'>): Promise<StageOutput> {
-  const { ctx, settings: s } = run;
-  const task = ctx.task();
-  const labels = task.data.labels;
-  const metrics: Record<string, number> = {};
-  const details: Record<string, unknown> = {};
-  const bs = ctx.pipeline.task.evalBatchSize;
-  const accuracyOf = (pred: Int32Array) => {
-    let ok = 0;
-    pred.forEach((p, i) => (ok += p === task.test.examples[i].label ? 1 : 0));
-    return pred.length ? ok / pred.length : NaN;
-  };
-
-  const exportOne = async (format: 'fp32' | 'int8' | 'int8_alt', model: BertModel, quantization: ModelQuantization | undefined, forward: Partial<ForwardOptions>) => {
-    const file = format === 'fp32' ? FP32_FILE : format === 'int8' ? INT8_FILE : INT8_ALT_FILE;
-    const path = join(ctx.runDir, file);
-    const out = exportOnnx({
-      snapshot: snapshotModel(model),
-      format: format === 'fp32' ? 'fp32' : 'int8',
-      quantization,
-      metadata: consumerMetadata({ toolVersion: TOOL_VERSION, config: model.config, labels, tokenizer: ctx.tokenizer().describe(), maxSequenceLength: ctx.pipeline.task.seqLen }),
-    });
-    writeFileAtomic(path, out.bytes);
-    const facts = fileFacts(path);
-    metrics[`${format}_bytes`] = facts.bytes;
-    metrics[`${format}_gzip_bytes`] = facts.gzipBytes;
-    metrics[`${format}_encoder_sparsity`] = encoderSparsity(out.tensors);
-    if (quantization) metrics[`${format}_int8_embeddings`] = Object.keys(quantization.embeddings).length ? 1 : 0;
-    details[`${format}_tensors`] = out.tensors;
-    ctx.log(`export: wrote ${path} (${facts.bytes} bytes, gzip ${facts.gzipBytes})`);
-    if (s.verify) {
-      const tfjs = predictTask(model, task.test, bs, forward);
-      const ort = await ortPredict(path, task.test, bs, labels.length);
-      let agree = 0;
-      let maxDiff = 0;
-      for (let i = 0; i < ort.predictions.length; i++) agree += ort.predictions[i] === tfjs.predictions[i] ? 1 : 0;
-      for (let i = 0; i < ort.logits.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ort.logits[i] - tfjs.logits[i]));
-      metrics[`${format}_ort_test_accuracy`] = accuracyOf(ort.predictions);
-      metrics[`${format}_tfjs_test_accuracy`] = tfjs.metrics.accuracy;
-      metrics[`${format}_ort_tfjs_agreement`] = ort.predictions.length ? agree / ort.predictions.length : NaN;
-      metrics[`${format}_ort_tfjs_max_logit_diff`] = maxDiff;
-      metrics.test_examples = ort.predictions.length;
-    }
-  };
-
-  if (s.formats.includes('fp32')) {
-    const { model } = loadModel(run.dirOf('transfer'), 'export fp32 needs the transfer stage');
-    await exportOne('fp32', model, undefined, {});
-    disposeModel(model);
-  }
-  if (s.formats.includes('int8')) {
-    const { model, checkpoint } = loadModel(run.dirOf('qat'), 'export int8 needs the qat stage (it holds the quantization parameters)');
-    if (!checkpoint.state.quantization) throw new Error(`${join(run.dirOf('qat'), 'model.ckpt')}: checkpoint has no quantization parameters; rerun the qat stage`);
-    const q = quantizationFromJson(checkpoint.state.quantization);
-    await exportOne('int8', model, q, quantizedForward(q));
-    // Small BERTs are mostly embedding table: also show the file with the other embedding choice.
-    const alt = otherEmbeddingChoice(model, q);
-    await exportOne('int8_alt', model, alt, quantizedForward(alt));
-    disposeModel(model);
-  }
-  return { metrics, details };
 }
