@@ -1,7 +1,8 @@
 /** `prune-once inspect`: a run directory, a report.json, or any ONNX file, as tables or JSON. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatInspection, inspectOnnxFile } from './onnx/index.js';
+import { formatInspection, inspectOnnxFile, sizeRatios } from './onnx/index.js';
+import { formatBaselineRatios } from './onnx/inspect/format.js';
 import { renderMarkdown } from './report/markdown.js';
 import { REPORT_SCHEMA, type Report } from './report/schema.js';
 
@@ -16,7 +17,8 @@ export function readReport(path: string): Report {
   return parsed as Report;
 }
 
-export function inspectPath(path: string, json: boolean): string {
+/** `baseline`: a dense model file (e.g. model.teacher.fp32.onnx) to give the file's size ratios against. */
+export function inspectPath(path: string, json: boolean, baseline?: string): string {
   if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
   if (statSync(path).isDirectory()) {
     const report = join(path, 'report.json');
@@ -27,6 +29,14 @@ export function inspectPath(path: string, json: boolean): string {
     const r = readReport(path);
     return json ? JSON.stringify(r, null, 2) : renderMarkdown(r);
   }
-  const ins = inspectOnnxFile(path);
-  return json ? JSON.stringify(ins, null, 2) : formatInspection(ins);
+  const ins = inspectOnnxFile(path, true);
+  let text = json ? '' : formatInspection(ins);
+  let ratios: ReturnType<typeof sizeRatios> | undefined;
+  if (baseline) {
+    const base = inspectOnnxFile(baseline, true);
+    ratios = sizeRatios({ sizes: base.sizes! }, { sizes: ins.sizes!, parts: ins.parts }, 0);
+    text += `\n${formatBaselineRatios(baseline, ratios)}`;
+  }
+  if (ins.errors.length) process.exitCode = 1;
+  return json ? JSON.stringify(ratios ? { ...ins, baseline: { path: baseline, raw: ratios.raw, gzip: ratios.gzip, brotli: ratios.brotli } } : ins, null, 2) : text;
 }

@@ -18,7 +18,9 @@ const POWERS_OF_TWO = [1, 2, 4, 8, 16, 32, 64, 128];
 
 /** Adds the parts (`<name>/mask` or `<name>/gaps`, and `<name>/values`) and the decoding subgraph; returns `name`. */
 export function addCompactWeight(b: GraphBuilder, name: string, dataType: number, shape: readonly number[], e: CompactEncoded): string {
-  const s = `${name}/decode`;
+  // Short node and value names: about 13 nodes per weight, each name written up to three times
+  // (node, output, next input), would otherwise cost ~2 KB a weight in a file where bytes matter.
+  const s = b.unique('dec');
   const numel = shape.reduce((a, c) => a * c, 1);
   const values = b.addInitializer(rawTensor(`${name}/values`, dataType, [e.values.length], bytesOf(e.values)));
   const zero = b.cachedInitializer(`zero:${dataType}`, (n) => rawTensor(n, dataType, [1], new Uint8Array(1)), `const/zero_${dataType === DT.INT8 ? 'int8' : 'uint8'}`);

@@ -186,8 +186,10 @@ function addQuantized(
   const perChannel = p.axis !== -1;
   const dims = perChannel ? [p.scale.length] : [];
   const scale = b.addInitializer(floatTensor(`${name}/scale`, dims, Float32Array.from(p.scale)));
-  const zp = b.addInitializer(zeroPointTensor(`${name}/zero_point`, dims, p));
-  const dq = b.op('DequantizeLinear', [name, scale, zp], `${name}_dq`, perChannel ? { axis: p.axis } : {});
+  // A symmetric int8 weight's zero points are all 0, ONNX's default for an omitted zero point: leave it out (1 byte a channel).
+  const zeroZp = p.dtype === 'int8' && p.zeroPoint.every((z) => z === 0);
+  const zp = zeroZp ? [] : [b.addInitializer(zeroPointTensor(`${name}/zero_point`, dims, p))];
+  const dq = b.op('DequantizeLinear', [name, scale, ...zp], `${name}_dq`, perChannel ? { axis: p.axis } : {});
   const channels = p.scale.length;
   return {
     dq,
@@ -195,7 +197,7 @@ function addQuantized(
       name, shape: [...shape], role: weightRole(name), numel: values.length, nonZeros: choice.nonZeros, dtype: p.dtype,
       storage: choice.kind, ...(choice.format ? { sparse: { ...choice.format } } : {}),
       bytes: choice.bytes, denseBytes: choice.denseBytes,
-      quantization: { axis: p.axis, channels, paramBytes: channels * 5 },
+      quantization: { axis: p.axis, channels, paramBytes: channels * (zeroZp ? 4 : 5) },
     },
   };
 }

@@ -3,9 +3,11 @@
  *   bench train-step        one prune-and-distill pre-training step, the work of shared/peers/torch_ref.py
  *   bench inference <model> ONNX Runtime latency and throughput of an exported model
  *   bench sparse-linear     dense vs sparse products of the encoder's Linear shapes at given sparsities
+ *   bench compression       file sizes of a model of a given shape (random weights), pruned, quantized and exported
  * Thin: parse, validate (messages name the flag), call src/bench, print.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { COMPRESSION_DEFAULTS, compressionIssues, formatCompressionResult, runCompressionBench } from '../../bench/compression.js';
 import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, runInferenceBench } from '../../bench/inference.js';
 import type { StepShape } from '../../bench/peer.js';
 import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
@@ -149,20 +151,57 @@ const sparseLinearCommand: CommandModule<object, SparseLinearArgs> = {
   },
 };
 
-const KINDS = ['train-step', 'inference', 'sparse-linear'];
+interface CompressionArgs {
+  preset: string;
+  sparsity: number;
+  vocab: number;
+  seed: number;
+  brotliQuality: number;
+  out?: string;
+  load: boolean;
+  json: boolean;
+}
+
+const cd = COMPRESSION_DEFAULTS;
+
+const compressionCommand: CommandModule<object, CompressionArgs> = {
+  command: 'compression',
+  describe: "File sizes at a model's shape: builds a BERT of the preset's shape with random weights, prunes (magnitude) and quantizes it with the pipeline's code, exports the dense teacher and the int8 files, and prints raw / gzip / brotli bytes, bytes by part and the ratios",
+  builder: (y: Argv) =>
+    y
+      .option('preset', { type: 'string', default: cd.preset, describe: 'model shape: bert-tiny ... bert-base, or L{2..12}-H{128..768}' })
+      .option('sparsity', { type: 'number', default: cd.sparsity, describe: 'fraction of each encoder Linear kernel pruned (magnitude, per tensor)' })
+      .option('vocab', { type: 'number', default: cd.vocab, describe: 'vocabulary size (rows of the word-embedding table); the pipeline uses 8192, BERT 30522' })
+      .option('seed', { type: 'number', default: cd.seed, describe: 'seed of the random weights' })
+      .option('brotli-quality', { type: 'number', default: cd.brotliQuality, describe: 'brotli quality (11 is what the report uses; it compresses ~0.5 MB/s, so the 440 MB BERT-Base teacher takes many minutes: lower it to trade accuracy of that one figure for time)' })
+      .option('out', { type: 'string', describe: 'keep the files in this directory (default: a temporary directory, removed at the end)' })
+      .option('load', { type: 'boolean', default: cd.load, describe: 'time ONNX Runtime session creation on the int8 file (--no-load to skip)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON line' })
+      .example('$0 bench compression --preset L12-H768 --sparsity 0.9', 'BERT-Base shape at 90% sparsity (the paper\'s setting)')
+      .example('$0 bench compression --preset bert-tiny --vocab 8192', 'the shape of the main job\'s model') as unknown as Argv<CompressionArgs>,
+  handler: async (a) => {
+    check(compressionIssues(a));
+    const r = await runCompressionBench({ ...a, log: a.json ? undefined : (m) => process.stderr.write(`${m}\n`) });
+    process.stdout.write(`${a.json ? JSON.stringify(r) : formatCompressionResult(r)}\n`);
+  },
+};
+
+const KINDS = ['train-step', 'inference', 'sparse-linear', 'compression'];
 
 export const benchCommand: CommandModule = {
   command: 'bench <kind>',
-  describe: 'Measure speed: a training step (comparable with the PyTorch peer), ONNX Runtime inference, or dense vs sparse Linear products',
+  describe: 'Measure: a training step (comparable with the PyTorch peer), ONNX Runtime inference, dense vs sparse Linear products, or file sizes at a model shape',
   builder: (y: Argv) =>
     y
       .command(trainStepCommand)
       .command(inferenceCommand)
       .command(sparseLinearCommand)
+      .command(compressionCommand)
       // No .positional('kind'): declared here it would show up in each subcommand's --help too.
       .demandCommand(1, `name a bench kind: ${KINDS.join(' or ')}`)
       .example('$0 bench train-step --batch 8 --json', 'tokens/s of a training step on this machine')
-      .example('$0 bench inference model.int8.onnx', 'latency of an exported model') as Argv,
+      .example('$0 bench inference model.int8.onnx', 'latency of an exported model')
+      .example('$0 bench compression --preset L12-H768 --sparsity 0.9', 'file sizes at BERT-Base shape') as Argv,
   handler: (a) => {
     // Reached only when <kind> is not a subcommand (yargs runs the subcommand's handler otherwise).
     throw new Error(`unknown bench kind '${String(a.kind)}'; choose one of: ${KINDS.join(', ')}`);

@@ -1,4 +1,6 @@
 /** `inspect` output for a terminal: file facts, a table of tensors, totals, sizes and quantization. */
+import { weightRole } from '../../model/config.js';
+import type { SizeRatios } from '../sizes.js';
 import type { OnnxInspection } from './analyse.js';
 
 /** Left-aligned text, right-aligned numbers, two spaces between columns. */
@@ -72,8 +74,20 @@ export function formatParts(ins: OnnxInspection): string {
   const lines = [
     `  by part: embeddings ${share(P.bytes.embeddings)}, encoder Linear ${share(P.bytes.encoderLinear)}, heads ${share(P.bytes.heads)}, other ${share(P.bytes.other)}`,
   ];
-  if (P.encoderBitsPerWeight !== null) lines.push(`  encoder Linear: ${P.encoderParams} weights at ${P.encoderBitsPerWeight.toFixed(2)} bits each (fp32: 32)`);
+  if (P.encoderBitsPerWeight !== null) {
+    const enc = ins.initializers.filter((t) => t.graph === 'main' && weightRole(t.name) === 'encoder-linear');
+    const nz = enc.every((t) => t.nonZeros !== null) ? enc.reduce((a, t) => a + t.nonZeros!, 0) : null;
+    lines.push(
+      `  encoder Linear: ${P.encoderParams} weights at ${P.encoderBitsPerWeight.toFixed(2)} bits each (fp32: 32): encoder_stored ${(32 / P.encoderBitsPerWeight).toFixed(2)}x` +
+        (nz ? `, encoder_theoretical ${((32 * P.encoderParams) / (8 * nz)).toFixed(2)}x (non-zeros at 8 bits, no index cost)` : ''),
+    );
+  }
   const S = ins.sizes;
   if (S) lines.push(`  file: ${S.raw} bytes raw, ${S.gzip} gzip -9, ${S.brotli} brotli (quality ${S.brotliQuality})`);
   return lines.join('\n');
+}
+
+/** Ratios of a dense baseline file (e.g. model.teacher.fp32.onnx) over the inspected file. */
+export function formatBaselineRatios(baseline: string, r: Pick<SizeRatios, 'raw' | 'gzip' | 'brotli'>): string {
+  return `  ${baseline} over this file: ${r.raw.toFixed(2)}x raw, ${r.gzip.toFixed(2)}x gzip -9, ${r.brotli.toFixed(2)}x brotli`;
 }
