@@ -11,7 +11,7 @@ const CONFIG = {
   font: FONT,
   view: { stroke: '#d9dee7' },
   axis: { labelColor: '#3b4452', titleColor: '#1d2430', gridColor: '#edf0f5', labelFontSize: 11, titleFontSize: 12 },
-  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' as const },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' as const, labelLimit: 0 },
   header: { labelFontSize: 12, labelFontWeight: 600, titleFontSize: 12 },
   range: { category: ['#2f6fdf', '#e8743b', '#19a979', '#945ecf', '#ed4a7b', '#13a4b4', '#6c7a89'] },
 };
@@ -167,7 +167,7 @@ export function latencySpec(rows: LatencyRow[]): TopLevelSpec {
     data: { values: rows },
     mark: { type: 'bar', cornerRadiusEnd: 2 },
     encoding: {
-      y: { field: 'case', type: 'nominal', title: null, sort: null },
+      y: { field: 'case', type: 'nominal', title: null, sort: null, axis: { labelLimit: 260 } },
       yOffset: { field: 'runtime', type: 'nominal' },
       x: { field: 'medianMs', type: 'quantitative', title: 'median latency (ms)' },
       color: { field: 'runtime', type: 'nominal', title: null },

@@ -120,7 +120,7 @@ function accuracyTable(r: Report, browser: BrowserMetrics | null): string {
     const d = a.teacher === null ? null : (browser.accuracy.browser - a.teacher) * 100;
     rows.push([td(`sparse int8 student (onnxruntime-web, ${browser.browser.name})`), cell('browser.accuracy.browser', browser.accuracy.browser, pct(browser.accuracy.browser)), cell('browser.deltaPoints', d, d === null ? 'n/a' : `${d >= 0 ? '+' : ''}${d.toFixed(2)}`)]);
   }
-  return `<p class="note">${esc(`Task: ${a.task}. Accuracy on the ${a.split} split, ${int(a.examples)} examples.`)}</p>` + table(['model', 'accuracy', 'vs dense teacher (points)'], rows);
+  return `<p class="note">${esc(`Task: ${a.task.replace(/\.+$/, '')}. Accuracy on the ${a.split} split, ${int(a.examples)} examples.`)}</p>` + table(['model', 'accuracy', 'vs dense teacher (points)'], rows);
 }
 
 function browserSection(m: BrowserMetrics): string {
@@ -200,8 +200,8 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
   ]);
   const latencyRows: LatencyRow[] = r.latency.map((l) => ({ runtime: `onnxruntime-node ${l.file}`, case: `batch ${l.batch} × seq ${l.seq}`, medianMs: l.medianMs }));
   if (browser) {
-    latencyRows.push({ runtime: 'onnxruntime-node int8', case: 'one example, unpadded', medianMs: browser.latency.ortNodeMedianMs });
-    latencyRows.push({ runtime: `onnxruntime-web int8 (${browser.browser.name})`, case: 'one example, unpadded', medianMs: browser.latency.browserMedianMs });
+    latencyRows.push({ runtime: 'onnxruntime-node int8', case: 'batch 1, test texts', medianMs: browser.latency.ortNodeMedianMs });
+    latencyRows.push({ runtime: `onnxruntime-web int8 (${browser.browser.name})`, case: 'batch 1, test texts', medianMs: browser.latency.browserMedianMs });
   }
 
   const charts: string[] = [];

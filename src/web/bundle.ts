@@ -25,6 +25,8 @@ export const APP_FILE = 'app.js';
 /** onnxruntime-web's single-threaded-capable wasm build (threads need cross-origin isolation, which a plain static host lacks). */
 export const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 const REPORT_FILES = ['report.html', 'report.md', 'report.json'] as const;
+/** What `bundle --measure` keeps in <run>/web besides the bundle: kept when the bundle there is rebuilt. */
+const MEASUREMENTS = ['browser-metrics.json', 'screenshots'];
 
 export interface BundleOptions {
   runDir: string;
@@ -148,7 +150,7 @@ function runName(runDir: string): string {
 function checkOutDir(outDir: string): void {
   if (!existsSync(outDir)) return;
   if (!statSync(outDir).isDirectory()) throw new Error(`${outDir}: exists and is a file; give --out a new or empty directory`);
-  const entries = readdirSync(outDir).filter((f) => f !== 'browser-metrics.json');
+  const entries = readdirSync(outDir).filter((f) => !MEASUREMENTS.includes(f));
   if (entries.length && !entries.includes(MANIFEST_FILE)) {
     throw new Error(`${outDir}: exists, is not empty and is not a prune-once bundle (no ${MANIFEST_FILE}); give --out a new or empty directory`);
   }
@@ -222,9 +224,8 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
       report,
     };
     writeJsonAtomic(join(stage, MANIFEST_FILE), manifest);
-    // Browser measurements of an earlier bundle in the same place belong to the run, not the bundle: keep them.
-    const metrics = join(outDir, 'browser-metrics.json');
-    if (existsSync(metrics)) cpSync(metrics, join(stage, 'browser-metrics.json'));
+    // Browser measurements in the same place belong to the run, not to the bundle: keep them.
+    for (const f of MEASUREMENTS) if (existsSync(join(outDir, f))) cpSync(join(outDir, f), join(stage, f), { recursive: true });
     rmSync(outDir, { recursive: true, force: true });
     renameSync(stage, outDir);
     return { outDir, manifest };
