@@ -56,6 +56,15 @@ export function renderIndexHtml(opts: { title: string }): string {
     <dl id="facts"></dl>
   </div>
 </main>
+<script>
+  // Browsers refuse module scripts and fetches from file:// pages: say so instead of loading forever.
+  if (location.protocol === 'file:') {
+    var box = document.getElementById('error');
+    box.style.display = 'block';
+    box.textContent = 'This page must be served over HTTP: browsers do not let a page opened from a file load its scripts and model. Run \`prune-once serve <this folder>\` (or any static web server) and open the address it prints.';
+    document.getElementById('status').textContent = 'not loaded';
+  }
+</script>
 <script type="module" src="app.js"></script>
 </body>
 </html>

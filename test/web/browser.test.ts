@@ -30,12 +30,14 @@ let bundleDir = '';
 let manifest: BundleManifest;
 let report: Report;
 let measured: MeasureResult | null = null;
+let stageWroteHtml = false;
 
 beforeAll(async () => {
   await useTestBackend();
   runDir = join(tempDir('prune-once-web-'), 'smoke');
   await runPipeline({ pipelinePath: 'pipelines/smoke.yaml', outDir: runDir, quiet: true, backend: 'wasm' });
   report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as Report;
+  stageWroteHtml = existsSync(join(runDir, 'report.html'));
   bundleDir = join(runDir, 'web');
   // Brotli quality 5 keeps the test's CPU low (quality 11 spends ~30 s on the runtime's wasm).
   manifest = (await bundleRun({ runDir, outDir: bundleDir, brotliQuality: 5 })).manifest;
@@ -150,6 +152,10 @@ describe('serve', () => {
 });
 
 describe('report.html', () => {
+  it('is written by the report stage', () => {
+    expect(stageWroteHtml).toBe(true);
+  });
+
   it('holds the report.json figures in its tables', async () => {
     const html = await renderHtmlReport(runDir);
     const cells = new Map([...html.matchAll(/data-key="([^"]+)" data-value="([^"]+)"/g)].map((m) => [m[1].replace(/&#47;/g, '/'), m[2]]));
