@@ -63,10 +63,10 @@ function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetens
   return { ...(wantFp32 ? { student: one } : {}), ...(wantInt8 && quantized ? { qat: one } : {}) };
 }
 
-export async function exportModel(input: string, format: ExportFormatOption, outDir?: string, opts: { backend?: string } = {}): Promise<ExportedFile[]> {
+export async function exportModel(input: string, format: ExportFormatOption, outDir?: string, opts: { backend?: string; dtype?: 'F32' | 'F16' | 'BF16' } = {}): Promise<ExportedFile[]> {
   // Hugging Face directory (config.json, model.safetensors, vocab.txt): one entry per file written.
   if (format === 'safetensors') {
-    const r = exportSafetensors(input, outDir);
+    const r = exportSafetensors(input, outDir, opts.dtype);
     return r.files.map((f, i) => ({ format: 'safetensors' as const, path: f.path, bytes: f.bytes, source: r.checkpoint, ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}) }));
   }
   const loaded = sourcesFor(input, format);
