@@ -105,7 +105,7 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
       const { bytes } = exportOnnx({ ...j.input, metadata });
       const path = join(dir, j.file);
       writeFileAtomic(path, bytes);
-      log(`wrote ${path} (${bytes.length} bytes); compressing (brotli quality ${o.brotliQuality} runs ~0.5 MB/s at 11)`);
+      log(`wrote ${path} (${bytes.length} bytes); compressing (gzip -9 and brotli quality ${o.brotliQuality}; quality 11 runs ~0.5 MB/s)`);
       const ins = inspectOnnx(bytes, { source: path, sizes: true, brotliQuality: o.brotliQuality });
       if (ins.errors.length) throw new Error(ins.errors.join('; '));
       files.push({ file: j.file, what: j.what, raw: ins.sizes!.raw, gzip: ins.sizes!.gzip, brotli: ins.sizes!.brotli, parts: ins.parts });
