@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseLinear, type ForwardOptions, type LinearFn } from '../model/bert.js';
 import { EMB } from '../model/config.js';
-import type { TrainHook } from '../train/loop.js';
+import type { TrainHook } from '../train/hooks.js';
 import type { Batch } from '../train/tasks.js';
 import { quantizedForward } from './linear.js';
 import { fakeQuantizeWith, INT8_WEIGHTS, paramsFromRange, qRange, UINT8_ACTIVATIONS, weightParams } from './quantize.js';

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  aggregateKernels, benchConfig, formatProfile, formatTrainStepResult, randomMlmBatch, runTrainStepBench, STEP_PHASES, torchRefRamp, trainStepIssues,
-  type TrainStepBenchOptions, type TrainStepBenchResult,
-} from '../../src/bench/train-step.js';
+import { benchConfig, randomMlmBatch, torchRefRamp } from '../../src/bench/fixtures.js';
+import { aggregateKernels, formatProfile, STEP_PHASES } from '../../src/bench/profiler.js';
+import { formatTrainStepResult, runTrainStepBench, trainStepIssues, type TrainStepBenchOptions, type TrainStepBenchResult } from '../../src/bench/train-step.js';
 import { weightShapes } from '../../src/model/config.js';
 import { pruneCount } from '../../src/prune/masks.js';
 import { selectWeights } from '../../src/prune/select.js';
