@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classifierLogits, createModel, disposeModel, encode } from '../../src/model/bert.js';
 import { defaultConfig } from '../../src/model/config.js';
+import { PatternLockHook } from '../../src/prune/pattern-lock.js';
 import { PrunerHook } from '../../src/prune/pruner.js';
 import { selectWeights } from '../../src/prune/select.js';
 import { quantizedForward } from '../../src/quant/linear.js';
@@ -31,7 +32,7 @@ describe('QAT hook', () => {
     const qat = new QatHook<Batch>(model, names);
     expect(() => qat.quantization()).toThrow(/calibrate before training/);
     for (const b of batches) qat.calibrate((opts) => tf.tidy(() => void classificationObjective.forward(model, b, { ...opts, training: false })));
-    const lock = new PrunerHook<Batch>(model, names, { method: 'pattern-lock' });
+    const lock = new PatternLockHook<Batch>(model, names);
     const result = await trainLoop(model, classificationObjective, cycle(batches), { steps: 30, learningRate: 3e-3, warmupSteps: 0, clipNorm: 1, seed: 1, evalEvery: 0, checkpointEvery: 0, quiet: true }, [lock, qat]);
     expect(result.history.at(-1)!.loss!).toBeLessThan(result.history[0].loss!);
 
