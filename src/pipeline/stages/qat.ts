@@ -11,6 +11,7 @@ import { PatternLockHook } from '../../prune/pattern-lock.js';
 import { selectWeights } from '../../prune/select.js';
 import { quantizedForward } from '../../quant/linear.js';
 import { QatHook } from '../../quant/qat.js';
+import { describeQuantization } from '../../quant/scheme.js';
 import { quantizationToJson } from '../../quant/serialize.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
@@ -87,12 +88,7 @@ export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
     details: {
       curve: curve(result),
       evaluations: result.evaluations,
-      scheme: {
-        weights: `int8 symmetric ${q.perChannel ? 'per output channel' : 'per tensor'}${q.narrowRange ? ' [-127, 127]' : ' [-128, 127]'}`,
-        activations: 'uint8 asymmetric per tensor, moving-average min/max observers',
-        biases: 'float32',
-        embeddings: q.embeddings ? 'int8 symmetric per row' : 'float32',
-      },
+      scheme: describeQuantization(quantization, 'moving-average min/max observers'),
     },
   };
 }
