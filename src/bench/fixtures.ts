@@ -11,7 +11,7 @@ import type { BatchSource } from '../train/loop.js';
 import { Rng } from '../util/rng.js';
 
 /** torch_ref reaches the final sparsity at step 10. */
-export const RAMP_STEPS = 10;
+const RAMP_STEPS = 10;
 /** torch_ref selects each position for MLM with this probability. */
 const MASK_FRACTION = 0.15;
 
@@ -69,7 +69,7 @@ export function repeatBatch<B>(batch: B): BatchSource<B> {
 // ---- the ramp schedule -------------------------------------------------------------------------
 
 /** The schedule kind name; registered on first use, so configs never see it unless a bench ran. */
-export const TORCH_REF_RAMP = 'torch-ref-ramp';
+const TORCH_REF_RAMP = 'torch-ref-ramp';
 
 export type TorchRefRampConfig = { kind: typeof TORCH_REF_RAMP; finalSparsity: number; rampSteps: number };
 

@@ -25,7 +25,7 @@ export interface DistillSettings {
 export const DISTILL_DEFAULTS: DistillSettings = { temperature: 2, alphaTask: 0.5, alphaKd: 0.5, hiddenWeight: 0 };
 
 /** Student layer i (1-based) learns from teacher layer round(i * Lt / Ls); 0 maps to the embeddings. */
-export function layerMap(studentLayers: number, teacherLayers: number): number[] {
+function layerMap(studentLayers: number, teacherLayers: number): number[] {
   return Array.from({ length: studentLayers + 1 }, (_, i) => Math.round((i * teacherLayers) / studentLayers));
 }
 

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { maskRegistry } from './masks.js';
 import type { PrunerSettings } from './pruner.js';
-import { PIPELINE_SCHEDULE_KINDS, PipelineScheduleSchema, scheduleForSteps, type ScheduleConfig } from './schedules.js';
+import { PipelineScheduleSchema, scheduleForSteps, type ScheduleConfig } from './schedules.js';
 import { DEFAULT_INCLUDE } from './select.js';
 
 const positiveInt = z.number().int().positive();
@@ -56,9 +56,6 @@ export const PruningSchema = z.preprocess(
 );
 
 export type PruningConfig = z.infer<typeof PruningSchema>;
-
-/** The schedule kinds a pipeline file may name. */
-export const PIPELINE_SCHEDULES = PIPELINE_SCHEDULE_KINDS;
 
 /** The default group's schedule in steps, for a stage of `steps` steps. */
 export function pruningSchedule(p: PruningConfig, steps: number): ScheduleConfig {

@@ -76,7 +76,7 @@ function locate(hist: Uint32Array, k: number): { bin: number; before: number } {
  * sort takes ~300 ms), and it scales to a global threshold over every encoder weight without
  * concatenating them.
  */
-export function pruneSmallest(arrays: readonly Float32Array[], k: number): Uint8Array[] {
+function pruneSmallest(arrays: readonly Float32Array[], k: number): Uint8Array[] {
   const masks = arrays.map((a) => new Uint8Array(a.length).fill(1));
   if (k <= 0) return masks;
   const views = arrays.map((a) => new Uint32Array(a.buffer, a.byteOffset, a.length));

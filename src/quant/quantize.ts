@@ -88,7 +88,7 @@ export function weightParamTensors(w: tf.Tensor, spec: QuantizerSpec, channelAxi
 }
 
 /** Min and max of a [rows, cols] matrix per column (axis 1), per row (axis 0) or overall (-1). */
-export function observeRange(data: Float32Array, shape: number[], axis: number): { min: Float32Array; max: Float32Array } {
+function observeRange(data: Float32Array, shape: number[], axis: number): { min: Float32Array; max: Float32Array } {
   if (axis === -1) {
     let lo = Infinity;
     let hi = -Infinity;

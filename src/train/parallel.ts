@@ -45,7 +45,7 @@ export interface WorkerResult {
 }
 
 /** dist/train/grad-worker.js, also when this module runs from the TypeScript sources (tests). */
-export function workerScript(): string {
+function workerScript(): string {
   const here = fileURLToPath(import.meta.url);
   const sibling = join(dirname(here), 'grad-worker.js');
   if (!here.endsWith('.ts') && existsSync(sibling)) return sibling;
