@@ -30,6 +30,9 @@ describe('pipeline pruning config', () => {
     expect(flat).toEqual(nested);
     expect(load('{ finalSparsity: 0.9, endFraction: 0.5, frequency: 2 }').schedule).toEqual({ kind: 'cubic', initialSparsity: 0, finalSparsity: 0.9, beginFraction: 0, endFraction: 0.5, frequency: 2 });
     expect(load('{}')).toEqual(PruningSchema.parse({}));
+    // `--set` on the flat field of a shipped pipeline still reaches the schedule.
+    const set = loadPipeline('pipelines/prune-once.yaml', ['stages.prune-distill.pruning.finalSparsity=0.85']).pipeline;
+    expect(set.stages['prune-distill']!.pruning.schedule).toMatchObject({ kind: 'cubic', finalSparsity: 0.85 });
   });
 
   it('gives the pruner the step schedule the stage used before the registry owned it', () => {
