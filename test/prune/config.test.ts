@@ -35,6 +35,23 @@ describe('pipeline pruning config', () => {
     expect(set.stages['prune-distill']!.pruning.schedule).toMatchObject({ kind: 'cubic', finalSparsity: 0.85 });
   });
 
+  it('gives the shipped pipelines the step schedules the stage computed before the registry owned it', () => {
+    for (const file of ['pipelines/prune-once.yaml', 'pipelines/smoke.yaml']) {
+      const stage = loadPipeline(file).pipeline.stages['prune-distill']!;
+      const steps = stage.train.steps;
+      // The stage's former scheduleFor, verbatim, on the former flat fields.
+      const beginStep = Math.round(0 * steps);
+      const endStep = Math.max(beginStep + 1, Math.round(0.5 * steps));
+      const frequency = file.includes('smoke') ? 2 : 10;
+      expect(prunerSettings(stage.pruning, steps), file).toEqual({
+        method: 'magnitude',
+        schedule: { kind: 'cubic', initialSparsity: 0, finalSparsity: 0.9, beginStep, endStep, frequency },
+        block: undefined,
+        groups: [],
+      });
+    }
+  });
+
   it('gives the pruner the step schedule the stage used before the registry owned it', () => {
     // The main job: 240 steps, 0 -> 0.9 over the first half, every 10 steps.
     const main = load('{ method: magnitude, schedule: cubic, finalSparsity: 0.9, beginFraction: 0, endFraction: 0.5, frequency: 10 }');
