@@ -3,6 +3,7 @@
  * exactly zero. The masks are the non-zero pattern at `init`, re-applied to the weights and to
  * Adam's moments after every optimizer step; nothing is ever re-selected.
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import type { BertModel } from '../model/bert.js';
 import type { HookState, LoopContext, TrainHook } from '../train/hooks.js';
 import type { Batch } from '../train/tasks.js';
@@ -19,7 +20,7 @@ export class PatternLockHook<B extends Batch = Batch> implements TrainHook<B> {
     this.set = new MaskSet(model, weights, 'pattern lock');
   }
 
-  get masks(): ReadonlyMap<string, import('@tensorflow/tfjs-core').Tensor> {
+  get masks(): ReadonlyMap<string, tf.Tensor> {
     return this.set.masks;
   }
 
