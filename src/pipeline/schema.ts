@@ -4,6 +4,7 @@
  * task. Every field has a default that works, and every object is strict so a typo is an error.
  */
 import { z } from 'zod';
+import { TASK_KINDS } from '../data/tasks.js';
 import { presetNames } from '../model/config.js';
 import { PruningSchema } from '../prune/config.js';
 
@@ -138,7 +139,7 @@ export const CorpusSchema = z.strictObject({
 });
 
 export const TaskSchema = z.strictObject({
-  kind: z.enum(['spam-assassin', 'sotu-party', 'tsv', 'jsonl']).default('spam-assassin'),
+  kind: z.enum(TASK_KINDS).default('spam-assassin'),
   train: z.string().optional(),
   dev: z.string().optional(),
   test: z.string().optional(),
