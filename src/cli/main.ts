@@ -10,6 +10,7 @@ import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
+import { badNumberFlags, UsageError } from './number-flags.js';
 
 async function main(): Promise<void> {
   const { benchCommand } = await import('./commands/bench.js');
@@ -24,14 +25,20 @@ async function main(): Promise<void> {
     .command(benchCommand)
     .demandCommand(1, 'name a command: run, export, import, inspect or bench (see --help)')
     .strict()
+    // Every command: a number flag given something that is not a number fails here (exit 2).
+    .check((argv) => {
+      const bad = badNumberFlags(argv as Record<string, unknown>, hideBin(process.argv));
+      if (bad.length) throw new UsageError(bad.join('\n       '));
+      return true;
+    }, true)
     .recommendCommands()
     .version(TOOL_VERSION)
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 110))
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`error: ${msg}\n(run with --help for usage)\n`);
+      if (err && !(err instanceof UsageError)) throw err;
+      process.stderr.write(`error: ${msg ?? err?.message}\n(run with --help for usage)\n`);
       process.exit(2);
     })
     .parseAsync();
