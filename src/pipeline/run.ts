@@ -14,7 +14,7 @@ import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
 import { acquireRunLock } from './lock.js';
 import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, writeRunMarker } from './run-dir.js';
-import { recordOutputs, verifyOutputs } from './verify.js';
+import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
 import type { Pipeline, StageName } from './schema.js';
 import { STAGE_ORDER } from './schema.js';
 import { readResult, writeResult, type StageResult } from './stage-io.js';
@@ -165,13 +165,12 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
     mkdirSync(dir, { recursive: true });
     ctx.log(`${stage}: running`);
     const started = new Date();
-    // Top-level files count as this stage's outputs from here (coarse file-system clocks: 2 s slack).
-    const outputsSince = started.getTime() - 2000;
+    const topLevelBefore = snapshotTopLevel(runDir);
     const t0 = performance.now();
     const fn = STAGE_FNS[stage] as (run: StageRun<typeof stage>) => Promise<StageOutput>;
     const out = await fn({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings: settings as never, dirOf });
     const seconds = (performance.now() - t0) / 1000;
-    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details, outputs: recordOutputs(runDir, dir, outputsSince) };
+    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details, outputs: recordOutputs(runDir, dir, topLevelBefore) };
     writeResult(dir, result);
     ctx.log(`${stage}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);
     summary.stages.push({ stage, status: 'ran', seconds, result });

@@ -35,11 +35,22 @@ function record(runDir: string, path: string): OutputRecord {
   return { path: relative(runDir, path).split('\\').join('/'), bytes: statSync(path).size, sha256: sha256File(path) };
 }
 
+/** Identity of each top-level file (inode, mtime, size), taken before a stage runs. */
+export function snapshotTopLevel(runDir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of readdirSync(runDir)) {
+    const st = statSync(join(runDir, f));
+    if (st.isFile()) out.set(f, `${st.ino}:${st.mtimeMs}:${st.size}`);
+  }
+  return out;
+}
+
 /**
  * What a stage wrote: every file in its directory, and the files at the run directory's top level
- * written since the stage started (the exported ONNX files, the report, the run's vocabulary).
+ * that are new or changed since `before` (the exported ONNX files, the report, the run's
+ * vocabulary). Atomic writes rename a new file into place, so a rewritten file has a new inode.
  */
-export function recordOutputs(runDir: string, stageDir: string, startedAtMs: number): OutputRecord[] {
+export function recordOutputs(runDir: string, stageDir: string, before: Map<string, string>): OutputRecord[] {
   const out: OutputRecord[] = [];
   for (const f of readdirSync(stageDir).sort()) {
     const p = join(stageDir, f);
@@ -49,7 +60,7 @@ export function recordOutputs(runDir: string, stageDir: string, startedAtMs: num
     const p = join(runDir, f);
     if (NOT_OUTPUTS.has(f) || isTemp(f)) continue;
     const st = statSync(p);
-    if (st.isFile() && st.mtimeMs >= startedAtMs) out.push(record(runDir, p));
+    if (st.isFile() && before.get(f) !== `${st.ino}:${st.mtimeMs}:${st.size}`) out.push(record(runDir, p));
   }
   return out;
 }
