@@ -114,17 +114,17 @@ describe('reports', () => {
 });
 
 describe('numbers in flags', () => {
-  it('import --seed abc is rejected naming the flag (exit 2)', () => {
-    const r = cli(['import', '/nonexistent', '--out', '/tmp/x.ckpt', '--seed', 'abc']);
+  it('import --seed abc is rejected naming the flag (exit 2)', async () => {
+    const r = await cli(['import', '/nonexistent', '--out', '/tmp/x.ckpt', '--seed', 'abc']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--seed.*abc.*number/);
   });
 
-  it('bench sparse-linear --hidden abc and bench inference --runs 1e400 are rejected too', () => {
-    const a = cli(['bench', 'sparse-linear', '--hidden', 'abc']);
+  it('bench sparse-linear --hidden abc and bench inference --runs 1e400 are rejected too', async () => {
+    const a = await cli(['bench', 'sparse-linear', '--hidden', 'abc']);
     expect(a.status).toBe(2);
     expect(a.stderr).toMatch(/--hidden.*abc.*number/);
-    const b = cli(['bench', 'inference', '/nonexistent.onnx', '--runs', '1e400']);
+    const b = await cli(['bench', 'inference', '/nonexistent.onnx', '--runs', '1e400']);
     expect(b.status).toBe(2);
     expect(b.stderr).toMatch(/--runs.*1e400.*number/);
   });

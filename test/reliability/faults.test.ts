@@ -38,7 +38,7 @@ describe('faults', () => {
     const out = join(mnt, 'run');
     const sets = [...TINY_SETS, 'stages.prune-distill.train.steps=4', 'stages.prune-distill.train.checkpointEvery=2'];
     // Interrupted in prune-distill right after its first resume checkpoint (step 2).
-    const killed = cli(['run', SMOKE, '--out', out, '--quiet', '--backend', 'wasm', '--until', 'prune-distill', ...sets.flatMap((s) => ['--set', s])], { env: { PRUNE_ONCE_TEST_FAULT: 'after-write:prune-distill/resume.ckpt:SIGKILL' } });
+    const killed = await cli(['run', SMOKE, '--out', out, '--quiet', '--backend', 'wasm', '--until', 'prune-distill', ...sets.flatMap((s) => ['--set', s])], { env: { PRUNE_ONCE_TEST_FAULT: 'after-write:prune-distill/resume.ckpt:SIGKILL' } });
     expect(killed.signal).toBe('SIGKILL');
     const teacherFiles = ['teacher/model.ckpt', 'teacher/result.json'].map((f) => [f, sha(join(out, f))]);
     const resume = join(out, 'prune-distill', 'resume.ckpt');
@@ -65,16 +65,20 @@ describe('faults', () => {
 
   it('Ctrl-C in the middle of a checkpoint write leaves a loadable checkpoint, no temp file and no lock', async () => {
     const out = join(tempDir('prune-once-sigint-'), 'run');
-    const sets = [...TINY_SETS, 'stages.teacher.train.steps=4', 'stages.teacher.train.checkpointEvery=1'];
-    const r = cli(['run', SMOKE, '--out', out, '--backend', 'wasm', '--until', 'teacher', ...sets.flatMap((s) => ['--set', s])], { env: { PRUNE_ONCE_TEST_FAULT: 'during-write:teacher/resume.ckpt#2:SIGINT' } });
+    const sets = [...TINY_SETS, 'stages.teacher.train.steps=6', 'stages.teacher.train.checkpointEvery=1'];
+    const r = await cli(['run', SMOKE, '--out', out, '--backend', 'wasm', '--until', 'teacher', ...sets.flatMap((s) => ['--set', s])], { env: { PRUNE_ONCE_TEST_FAULT: 'during-write:teacher/resume.ckpt#2:SIGINT' } });
     expect(r.status).toBe(130);
     expect(r.stderr).toMatch(/interrupted \(SIGINT\)/);
     const resume = join(out, 'teacher', 'resume.ckpt');
-    expect(loadCheckpoint(resume).state.loop).toMatchObject({ step: 2 });
+    // The signal is handled between steps, after the write in progress completed: the checkpoint is
+    // that of step 2 (or a later one, when a busy machine delivers the signal a step late).
+    const step = (loadCheckpoint(resume).state.loop as { step: number }).step;
+    expect(step).toBeGreaterThanOrEqual(2);
+    expect(step).toBeLessThan(6);
     expect(tmpFiles(out)).toEqual([]);
     expect(existsSync(join(out, '.prune-once.lock'))).toBe(false);
     const again = await runLogged({ pipelinePath: SMOKE, outDir: out, sets, until: 'teacher' });
     expect(again.error).toBeUndefined();
-    expect(again.log).toMatch(/teacher: resuming from step 2/);
+    expect(again.log).toContain(`teacher: resuming from step ${step} `);
   }, 300_000);
 });

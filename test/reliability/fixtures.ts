@@ -2,7 +2,7 @@
  * Small, fast fixtures for the run-directory tests: the smoke pipeline cut down with --set to a
  * couple of steps per stage, and a way to watch what a run logs.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runPipeline, type RunOptions, type RunSummary } from '../../src/pipeline/run.js';
@@ -53,8 +53,18 @@ export function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** Runs the built CLI (dist/) to the end. */
-export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: 300_000 });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+/**
+ * Runs the built CLI (dist/) to the end. Asynchronously: a synchronous spawn would block the test
+ * worker's event loop for the whole run, and vitest's worker RPC times out on a busy machine.
+ */
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (status, signal) => resolvePromise({ status, signal, stdout, stderr }));
+  });
 }

@@ -30,9 +30,9 @@ function lockedDir(pid: number, host = hostname()): string {
 }
 
 describe('one writer per run directory', () => {
-  it('a second run fails at once, naming the holder (CLI, non-zero exit)', () => {
+  it('a second run fails at once, naming the holder (CLI, non-zero exit)', async () => {
     const dir = lockedDir(holder.pid!);
-    const r = cli(['run', SMOKE, '--out', dir, '--quiet', '--backend', 'wasm', '--until', 'teacher', ...TINY_SETS.flatMap((s) => ['--set', s])]);
+    const r = await cli(['run', SMOKE, '--out', dir, '--quiet', '--backend', 'wasm', '--until', 'teacher', ...TINY_SETS.flatMap((s) => ['--set', s])]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`pid ${holder.pid}`);
     expect(r.stderr).toContain(hostname());
