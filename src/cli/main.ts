@@ -6,10 +6,12 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TOOL_VERSION } from '../version.js';
+import { bundleCommand } from './commands/bundle.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
 import { badNumberFlags, UsageError } from './number-flags.js';
 
 async function main(): Promise<void> {
@@ -23,7 +25,9 @@ async function main(): Promise<void> {
     .command(importCommand)
     .command(inspectCommand)
     .command(benchCommand)
-    .demandCommand(1, 'name a command: run, export, import, inspect or bench (see --help)')
+    .command(bundleCommand)
+    .command(serveCommand)
+    .demandCommand(1, 'name a command: run, export, import, inspect, bench, bundle or serve (see --help)')
     .strict()
     // Every command: a number flag given something that is not a number fails here (exit 2).
     .check((argv) => {
