@@ -14,6 +14,7 @@ import { MODEL_FILES, probeBatch, writeModelFiles, type FileCheck, type ModelFil
 import { exportSafetensors } from './import/export-source.js';
 import { consumerMetadata } from './onnx/index.js';
 import { quantizationFromJson } from './quant/serialize.js';
+import { checkOutputDirectory } from './util/fs.js';
 import { TOOL_VERSION } from './version.js';
 
 /** 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see src/import/export-source.ts). */
@@ -71,6 +72,7 @@ export async function exportModel(input: string, format: ExportFormatOption, out
   }
   const loaded = sourcesFor(input, format);
   const dir = resolve(outDir ?? (statSync(resolve(input)).isDirectory() ? input : '.'));
+  checkOutputDirectory(dir, '--out');
   const snap = (l: Loaded) => ({ config: l.checkpoint.config, weights: l.checkpoint.weights });
   const sources: ModelSources = {
     ...(loaded.teacher ? { teacher: snap(loaded.teacher) } : {}),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { formatInspection, inspectOnnxFile, sizeRatios } from './onnx/index.js';
 import { formatBaselineRatios } from './onnx/inspect/format.js';
 import { renderMarkdown } from './report/markdown.js';
-import { REPORT_SCHEMA, type Report } from './report/schema.js';
+import { validateReport, type Report } from './report/schema.js';
 
 export function readReport(path: string): Report {
   let parsed: unknown;
@@ -13,8 +13,7 @@ export function readReport(path: string): Report {
   } catch (e) {
     throw new Error(`${path}: not a JSON report (${(e as Error).message})`);
   }
-  if ((parsed as { schema?: string })?.schema !== REPORT_SCHEMA) throw new Error(`${path}: not a prune-once report (schema field is not '${REPORT_SCHEMA}')`);
-  return parsed as Report;
+  return validateReport(parsed, path);
 }
 
 /** `baseline`: a dense model file (e.g. model.teacher.fp32.onnx) to give the file's size ratios against. */
