@@ -9,7 +9,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MLM } from '../model/config.js';
+import { MLM } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';

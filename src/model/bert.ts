@@ -1,13 +1,14 @@
 /**
  * BERT encoder in TensorFlow.js ops (post-LN, as in the original BERT), with a tied MLM head and a
  * [CLS] sequence-classification head. Weights live in a Map of tf.Variables under the stable names
- * of ./config.ts; nothing here owns training state, so pruning, distillation and QAT can act on the
+ * of ./weights.ts; nothing here owns training state, so pruning, distillation and QAT can act on the
  * same variables from the outside (masks after the optimizer step, a `linear` override for QAT).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng.js';
 import { makeVariable } from '../util/tensors.js';
-import { CLS, EMB, MLM, layerNames, validateConfig, weightShapes, type BertConfig } from './config.js';
+import { validateConfig, type BertConfig } from './config.js';
+import { CLS, EMB, MLM, layerNames, weightShapes } from './weights.js';
 import type { ModelSnapshot, WeightData } from './snapshot.js';
 
 export interface BertModel {

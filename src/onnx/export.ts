@@ -10,7 +10,7 @@
  * initializer is stored sparse (SparseTensorProto) when that takes fewer bytes than dense.
  * metadata_props get the encoder sparsity and quantization scheme of what was stored (metadata.ts).
  */
-import { weightRole, type WeightRole } from '../model/config.js';
+import { weightRole, type WeightRole } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
 import { quantizeArray } from '../quant/quantize.js';
 import type { ModelQuantization, QuantizerSpec, QuantParams } from '../quant/types.js';

@@ -14,7 +14,7 @@ import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
 import type { Pipeline, StageName } from './schema.js';
 import { STAGE_ORDER } from './schema.js';
-import { readResult, writeResult, type StageResult } from './stage-io.js';
+import { readResult, writeResult, type StageResult } from '../run/result.js';
 import { runExport } from './stages/export.js';
 import { runFinetuneTeacher, runTransfer } from './stages/finetune.js';
 import { runPruneDistill } from './stages/prune-distill.js';

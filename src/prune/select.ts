@@ -1,6 +1,6 @@
 /**
  * Weights are chosen by name: glob patterns (picomatch; `*` stays within one `/` segment, `**`
- * crosses them, `{a,b}` alternates) over the stable weight names of src/model/config.ts.
+ * crosses them, `{a,b}` alternates) over the stable weight names of src/model/weights.ts.
  */
 import picomatch from 'picomatch';
 

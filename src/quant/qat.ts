@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { denseLinear, type ForwardOptions, type LinearFn } from '../model/bert.js';
-import { EMB } from '../model/config.js';
+import { EMB } from '../model/weights.js';
 import type { TrainHook } from '../train/loop.js';
 import type { Batch } from '../train/tasks.js';
 import { quantizedForward } from './linear.js';

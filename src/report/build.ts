@@ -7,9 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { weightRole, weightShapes, type BertConfig } from '../model/config.js';
+import { type BertConfig } from '../model/config.js';
+import { weightRole, weightShapes } from '../model/weights.js';
 import { inspectOnnx, type InitializerInfo, type OnnxInspection } from '../onnx/index.js';
-import { readResult, type StageResult } from '../pipeline/stage-io.js';
+import { readResult, type StageResult } from '../run/result.js';
 import { REPORT_SCHEMA, REPORT_VERSION, type Report, type TensorRow } from './schema.js';
 
 export const FP32_FILE = 'model.fp32.onnx';

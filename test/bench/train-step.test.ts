@@ -4,7 +4,7 @@ import {
   aggregateKernels, benchConfig, formatProfile, formatTrainStepResult, randomMlmBatch, runTrainStepBench, STEP_PHASES, torchRefRamp, trainStepIssues,
   type TrainStepBenchOptions, type TrainStepBenchResult,
 } from '../../src/bench/train-step.js';
-import { weightShapes } from '../../src/model/config.js';
+import { weightShapes } from '../../src/model/weights.js';
 import { pruneCount } from '../../src/prune/masks.js';
 import { selectWeights } from '../../src/prune/select.js';
 import { useTestBackend } from '../helpers.js';

@@ -16,7 +16,7 @@ import { quantizedForward } from '../../quant/linear.js';
 import { quantizationFromJson } from '../../quant/serialize.js';
 import type { ModelQuantization } from '../../quant/types.js';
 import { weightParams } from '../../quant/quantize.js';
-import { EMB } from '../../model/config.js';
+import { EMB } from '../../model/weights.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { TOOL_VERSION } from '../../version.js';
 import { predictTask } from '../evaluate.js';
