@@ -5,72 +5,31 @@
  * stage's fingerprint and so those of every stage after it, which rerun.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.js';
+import { runFile, stageDir } from '../run/layout.js';
+import { readResult, writeResult, type StageResult } from '../run/result.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
 import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
-import type { Pipeline, StageName } from './schema.js';
-import { STAGE_ORDER } from './schema.js';
-import { readResult, writeResult, type StageResult } from '../run/result.js';
-import { runExport } from './stages/export.js';
-import { runFinetuneTeacher, runTransfer } from './stages/finetune.js';
-import { runPruneDistill } from './stages/prune-distill.js';
-import { runQat } from './stages/qat.js';
-import { runTeacher } from './stages/teacher.js';
-import type { StageOutput, StageRun } from './stages/types.js';
-import { runReport } from '../report/stage.js';
+import type { Pipeline } from './pipeline-schema.js';
+import { STAGES, type StageName } from './stages/index.js';
+import type { StageDefinition } from './stages/types.js';
 
-/** What each stage reads from earlier stages. */
-export const STAGE_INPUTS: Record<StageName, StageName[]> = {
-  teacher: [],
-  'prune-distill': ['teacher'],
-  'finetune-teacher': ['teacher'],
-  transfer: ['prune-distill', 'finetune-teacher'],
-  qat: ['transfer', 'finetune-teacher'],
-  export: ['transfer', 'qat'],
-  report: ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'],
-};
-
-/**
- * Identity of an imported teacher (`teacher.from`): size and modification time of the checkpoint,
- * or of each file of a Hugging Face directory, so replacing the files reruns the stage.
- */
-function fromIdentity(from: string | undefined): unknown {
-  if (!from || !existsSync(from)) return null;
-  const st = statSync(from);
-  const files = st.isDirectory() ? readdirSync(from).sort().map((f) => join(from, f)) : [from];
-  return files.map((f) => {
-    const s = statSync(f);
-    return [f, s.size, s.mtimeMs];
-  });
-}
-
-/** Which parts of the shared settings each stage's output depends on. */
-function sharedInputs(p: Pipeline, stage: StageName): unknown {
-  const usesCorpus = stage === 'teacher' || stage === 'prune-distill';
-  const usesTask = !usesCorpus;
+/** Which parts of the shared settings a stage's output depends on (they enter its fingerprint). */
+function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown): unknown {
   return {
-    teacherFrom: stage === 'teacher' ? fromIdentity(p.stages.teacher?.from) : null,
+    // Historical key: the identity of files outside the run (only the teacher's `from` has any).
+    teacherFrom: stage.externalFiles ? stage.externalFiles(settings) : null,
     seed: p.seed,
     tokenizer: p.tokenizer,
     // The corpus-subset vocabulary is built from the corpus and the task, so both matter everywhere then.
-    corpus: usesCorpus || p.tokenizer.vocab === 'corpus-subset' ? p.corpus : null,
-    task: usesTask || p.tokenizer.vocab === 'corpus-subset' ? p.task : null,
+    corpus: stage.data === 'corpus' || p.tokenizer.vocab === 'corpus-subset' ? p.corpus : null,
+    task: stage.data === 'task' || p.tokenizer.vocab === 'corpus-subset' ? p.task : null,
   };
 }
-
-const STAGE_FNS: { [S in StageName]: (run: StageRun<S>) => Promise<StageOutput> } = {
-  teacher: runTeacher,
-  'prune-distill': runPruneDistill,
-  'finetune-teacher': runFinetuneTeacher,
-  transfer: runTransfer,
-  qat: runQat,
-  export: runExport,
-  report: runReport,
-};
 
 function hash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
@@ -106,24 +65,26 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   mkdirSync(runDir, { recursive: true });
   const ctx: RunContext = createContext(runDir, pipeline, backend, opts.quiet);
   ctx.log(`prune-once ${TOOL_VERSION}: pipeline '${pipeline.name}' -> ${runDir}; ${describeBackend(backend)}`);
-  writeJsonAtomic(join(runDir, 'pipeline.json'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+  writeJsonAtomic(runFile(runDir, 'pipeline'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
 
-  const configured = STAGE_ORDER.filter((s) => pipeline.stages[s] !== undefined);
-  const fingerprints = new Map<StageName, string>();
-  const dirOf = (s: StageName) => join(runDir, s);
+  const configured = (STAGES as readonly StageDefinition[]).filter((s) => pipeline.stages[s.name as StageName] !== undefined);
+  const fingerprints = new Map<string, string>();
+  const dirOf = (s: string) => stageDir(runDir, s);
   const summary: RunSummary = { runDir, pipeline, backend, stages: [] };
 
-  for (const stage of configured) {
+  for (const def of configured) {
+    const stage = def.name as StageName;
+    const settings = pipeline.stages[stage];
+    const optional = def.optionalInputs?.(settings) ?? [];
     const inputs: Record<string, string> = {};
-    for (const dep of STAGE_INPUTS[stage]) {
+    for (const dep of def.inputs) {
       const fp = fingerprints.get(dep) ?? readResult(dirOf(dep))?.fingerprint;
       if (fp) inputs[dep] = fp;
-      else if (stage !== 'report' && !(stage === 'export' && dep === 'qat' && !pipeline.stages.export!.formats.includes('int8'))) {
+      else if (!optional.includes(dep)) {
         throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${dirOf(dep)} does not hold; add '${dep}' to the pipeline's stages`);
       }
     }
-    const settings = pipeline.stages[stage];
-    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, stage), inputs, tool: TOOL_VERSION });
+    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, def, settings), inputs, tool: TOOL_VERSION });
     fingerprints.set(stage, fingerprint);
     const dir = dirOf(stage);
     const previous = readResult(dir);
@@ -138,9 +99,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     ctx.log(`${stage}: running`);
     const started = new Date();
     const t0 = performance.now();
-    const fn = STAGE_FNS[stage] as (run: StageRun<typeof stage>) => Promise<StageOutput>;
-    const out = await fn({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings: settings as never, dirOf });
+    const out = await def.run({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings, dirOf });
     const seconds = (performance.now() - t0) / 1000;
+    const missing = def.outputs(settings).filter((f) => !existsSync(join(runDir, f)));
+    if (missing.length) throw new Error(`stage '${stage}' finished without writing ${missing.join(', ')} in ${runDir} (its entry in the stage table says it writes them)`);
     const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details };
     writeResult(dir, result);
     ctx.log(`${stage}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);

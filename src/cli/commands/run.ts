@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runPipeline } from '../../pipeline/run.js';
-import { STAGE_ORDER, type StageName } from '../../pipeline/schema.js';
+import { STAGE_ORDER, type StageName } from '../../pipeline/stages/index.js';
 
 interface RunArgs {
   pipeline: string;

@@ -5,6 +5,7 @@
  * tfjs model on the test split.
  */
 import { statSync } from 'node:fs';
+import { z } from 'zod';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,16 +18,22 @@ import { quantizationFromJson } from '../../quant/serialize.js';
 import type { ModelQuantization } from '../../quant/types.js';
 import { weightParams } from '../../quant/quantize.js';
 import { EMB } from '../../model/weights.js';
+import { MODEL_SOURCE_STAGE, ONNX_FILES } from '../../run/layout.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { TOOL_VERSION } from '../../version.js';
 import { predictTask } from '../evaluate.js';
 import { loadModel } from '../stage-io.js';
-import type { StageOutput, StageRun } from './types.js';
+import { defineStage, type StageOutput, type StageRun } from './types.js';
 
-export const FP32_FILE = 'model.fp32.onnx';
-export const INT8_FILE = 'model.int8.onnx';
-/** The int8 model with the other embedding choice (int8 per-row tables if QAT kept them float). */
-export const INT8_ALT_FILE = 'model.int8-alt-embeddings.onnx';
+// The file names are the run layout's (src/run/layout.ts).
+const { fp32: FP32_FILE, int8: INT8_FILE, int8_alt: INT8_ALT_FILE } = ONNX_FILES;
+
+export const ExportSettings = z.strictObject({
+  formats: z.array(z.enum(['fp32', 'int8'])).min(1).default(['fp32', 'int8']),
+  /** Check the exported files in ONNX Runtime against tfjs on the test split. */
+  verify: z.boolean().default(true),
+});
+export type ExportSettings = z.infer<typeof ExportSettings>;
 
 const EMBEDDING_TABLES = [EMB.word, EMB.position, EMB.tokenType];
 
@@ -66,7 +73,7 @@ function fileFacts(path: string) {
   return { bytes: statSync(path).size, gzipBytes: gzipSync(bytes, { level: 9 }).length };
 }
 
-export async function runExport(run: StageRun<'export'>): Promise<StageOutput> {
+export async function runExport(run: StageRun<ExportSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const task = ctx.task();
   const labels = task.data.labels;
@@ -128,3 +135,15 @@ export async function runExport(run: StageRun<'export'>): Promise<StageOutput> {
   }
   return { metrics, details };
 }
+
+export const exportStage = defineStage({
+  name: 'export',
+  describe: 'model.fp32.onnx (the sparse student) and model.int8.onnx (the QAT student), checked in ONNX Runtime',
+  schema: ExportSettings,
+  inputs: [MODEL_SOURCE_STAGE.fp32, MODEL_SOURCE_STAGE.int8],
+  // Without the int8 format the qat stage is not needed.
+  optionalInputs: (s) => (s.formats.includes('int8') ? [] : [MODEL_SOURCE_STAGE.int8]),
+  data: 'task',
+  outputs: (s) => [...(s.formats.includes('fp32') ? [FP32_FILE] : []), ...(s.formats.includes('int8') ? [INT8_FILE, INT8_ALT_FILE] : [])],
+  run: runExport,
+});
