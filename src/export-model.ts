@@ -5,13 +5,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadCheckpoint } from './checkpoint/format.js';
-import { exportSafetensors } from './import/export-source.js';
+import { exportSafetensors } from './export/hf-source.js';
 import { consumerMetadata, exportOnnx } from './onnx/index.js';
 import { quantizationFromJson } from './quant/serialize.js';
 import { writeFileAtomic } from './util/fs.js';
 import { TOOL_VERSION } from './version.js';
 
-/** 'safetensors': a Hugging Face BERT directory (see src/import/export-source.ts). */
+/** 'safetensors': a Hugging Face BERT directory (see src/export/hf-source.ts). */
 export type ExportFormatOption = 'int8' | 'fp32' | 'both' | 'safetensors';
 
 export interface ExportedFile {

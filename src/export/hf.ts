@@ -13,10 +13,10 @@ import { MLM } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
-import { toHfConfig } from './hf-config.js';
-import { hfLayout, transpose2d, type EncoderPrefix } from './hf-names.js';
-import { writeHfTokenizer } from './hf-tokenizer.js';
-import { writeSafetensors, type TensorToWrite } from './safetensors.js';
+import { toHfConfig } from '../import/hf-config.js';
+import { hfLayout, transpose2d, type EncoderPrefix } from '../import/hf-names.js';
+import { writeHfTokenizer } from '../import/hf-tokenizer.js';
+import { writeSafetensors, type TensorToWrite } from '../import/safetensors.js';
 
 export interface HfExportOptions {
   tokenizer?: { vocab: readonly string[]; lowercase: boolean; padTokenId?: number };
