@@ -123,7 +123,15 @@ describe('the packed package', () => {
 
   it('type-checks a TypeScript consumer against the shipped declarations (and rejects a wrong call)', async () => {
     const app = join(work, 'app');
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, include: ['*.ts'] }));
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022', 'DOM'], strict: true, noEmit: true, skipLibCheck: true, types: [] }, include: ['*.ts'] }),
+    );
+    // The README's example, as written there.
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const example = /### As a library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme);
+    expect(example, 'a ```ts block under "### As a library" in README.md').not.toBeNull();
+    writeFileSync(join(app, 'readme.ts'), example![1]);
     writeFileSync(
       join(app, 'good.ts'),
       `import { runPipeline, loadPipeline, magnitudeMask, type RunSummary, type TrainHook } from 'prune-once';
@@ -141,5 +149,6 @@ export async function go(path: string): Promise<number> {
     const bad = await sh(process.execPath, [tsc, '-p', 'tsconfig.json'], app, 300_000);
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toMatch(/bad\.ts.*TS2322/s);
+    expect(bad.stdout).not.toMatch(/(good|readme)\.ts/);
   });
 });
