@@ -39,7 +39,7 @@ function architectureOf(s: ModelSnapshot): { architectures: string[]; mlmHead: b
 }
 
 /** The snapshot's weights under their Hugging Face names and layout, in the project's weight order. */
-export function hfTensors(snapshot: ModelSnapshot): { architectures: string[]; tensors: Array<[string, TensorToWrite]> } {
+function hfTensors(snapshot: ModelSnapshot): { architectures: string[]; tensors: Array<[string, TensorToWrite]> } {
   const { architectures, mlmHead, prefix } = architectureOf(snapshot);
   const layout = hfLayout(snapshot.config, { mlmHead, prefix });
   const expected = new Set(layout.map((t) => t.ours));

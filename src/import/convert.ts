@@ -35,7 +35,7 @@ export interface ImportSummary {
   warnings: string[];
 }
 
-export function summarize(imp: HfImport, checkpoint: string): ImportSummary {
+function summarize(imp: HfImport, checkpoint: string): ImportSummary {
   let parameters = 0;
   for (const w of imp.snapshot.weights.values()) parameters += w.data.length;
   return {

@@ -97,7 +97,7 @@ export function disposeModel(model: BertModel): void {
   model.params.clear();
 }
 
-export function param(model: BertModel, name: string): tf.Variable {
+function param(model: BertModel, name: string): tf.Variable {
   const v = model.params.get(name);
   if (!v) throw new Error(`model has no weight named '${name}'`);
   return v;

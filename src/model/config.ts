@@ -19,8 +19,8 @@ export interface BertConfig {
   numLabels: number;
 }
 
-export const GRID_LAYERS = [2, 4, 6, 8, 10, 12] as const;
-export const GRID_HIDDEN = [128, 256, 512, 768] as const;
+const GRID_LAYERS = [2, 4, 6, 8, 10, 12] as const;
+const GRID_HIDDEN = [128, 256, 512, 768] as const;
 
 const NAMED: Record<string, [number, number]> = {
   'bert-tiny': [2, 128],

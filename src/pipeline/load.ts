@@ -54,7 +54,7 @@ function resolveUses(value: Json, file: string, seen: string[] = []): Json {
 }
 
 /** Applies `a.b.c=value` overrides; values are parsed as YAML scalars (numbers, booleans, lists). */
-export function applySets(config: Json, sets: string[], source = '--set'): Json {
+function applySets(config: Json, sets: string[], source = '--set'): Json {
   const root = structuredClone(config) as Record<string, unknown>;
   for (const s of sets) {
     const eq = s.indexOf('=');
@@ -95,7 +95,7 @@ function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] | null {
   return shape ? Object.keys(shape) : null;
 }
 
-export function formatIssues(file: string, raw: unknown, error: z.ZodError, schema: z.ZodType): string {
+function formatIssues(file: string, raw: unknown, error: z.ZodError, schema: z.ZodType): string {
   const lines = error.issues.map((issue) => {
     const field = issue.path.length ? issue.path.join('.') : '(top level)';
     if (issue.code === 'unrecognized_keys') {

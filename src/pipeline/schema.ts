@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { presetNames } from '../model/config.js';
 
 export const positiveInt = z.number().int().positive();
-export const nonNegInt = z.number().int().nonnegative();
-export const fraction = z.number().min(0).max(1);
+const nonNegInt = z.number().int().nonnegative();
+const fraction = z.number().min(0).max(1);
 
 export const TrainSchema = z.strictObject({
   steps: positiveInt,

@@ -6,7 +6,7 @@ const pts = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : `${v 
 const int = (v: number) => v.toLocaleString('en-US');
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : 'n/a');
 
-export function mdTable(header: string[], rows: Array<Array<string | number>>): string {
+function mdTable(header: string[], rows: Array<Array<string | number>>): string {
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
   return lines.join('\n');

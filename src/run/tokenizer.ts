@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readHfTokenizer } from '../import/hf-tokenizer.js';
-import { BERT_UNCASED_SOURCE, bertUncasedVocab, buildSubVocabulary, loadVocabFile, saveVocab, WordPieceTokenizer } from '../tokenizer/index.js';
+import { buildSubVocabulary, loadTokenizer, loadVocabFile, saveVocab, WordPieceTokenizer } from '../tokenizer/index.js';
 import { runFile } from './layout.js';
 
 export interface TokenizerSettings {
@@ -41,13 +41,12 @@ export function runTokenizer(o: RunTokenizerOptions): WordPieceTokenizer {
     if (v !== 'corpus-subset') o.log?.(`tokenizer: tokenizer.vocab '${v}' ignored; using ${hf.vocabFile} (the Hugging Face teacher's vocabulary)`);
     return hf.tokenizer;
   }
-  if (v === 'bert-base-uncased') return new WordPieceTokenizer(bertUncasedVocab(), { lowercase: true, vocabSource: BERT_UNCASED_SOURCE });
+  if (v === 'bert-base-uncased') return loadTokenizer();
   if (v === 'corpus-subset') {
     const path = runFile(o.runDir, 'vocab');
     if (!existsSync(path)) {
       if (!o.subsetTexts) throw new Error(`${path} not found: the run's corpus-subset vocabulary is made by its first stage (run the pipeline)`);
-      const base = new WordPieceTokenizer(bertUncasedVocab(), { lowercase: true, vocabSource: BERT_UNCASED_SOURCE });
-      saveVocab(path, buildSubVocabulary(base, o.subsetTexts(), o.settings.size));
+      saveVocab(path, buildSubVocabulary(loadTokenizer(), o.subsetTexts(), o.settings.size));
     }
     return new WordPieceTokenizer(loadVocabFile(path), { lowercase: true, vocabSource: `bert-base-uncased subset (${o.settings.size})` });
   }

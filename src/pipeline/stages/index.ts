@@ -13,7 +13,6 @@ import { pruneDistillStage } from './prune-distill.js';
 import { qatStage } from './qat.js';
 import { reportStage } from './report.js';
 import { teacherStage } from './teacher.js';
-import type { StageDefinition } from './types.js';
 
 export const STAGES = [teacherStage, pruneDistillStage, finetuneTeacherStage, transferStage, qatStage, exportStage, reportStage] as const;
 
@@ -21,12 +20,3 @@ export type StageName = (typeof STAGES)[number]['name'];
 
 /** Stage names in run order. */
 export const STAGE_ORDER: readonly StageName[] = STAGES.map((s) => s.name);
-
-export function isStageName(name: string): name is StageName {
-  return (STAGE_ORDER as readonly string[]).includes(name);
-}
-
-/** The table's entry of a stage (its settings type erased: the runner passes the parsed settings). */
-export function stageDefinition(name: StageName): StageDefinition {
-  return STAGES.find((s) => s.name === name) as unknown as StageDefinition;
-}

@@ -21,7 +21,7 @@ export type ReportSettings = z.infer<typeof ReportSettings>;
 /** The stages whose results the report reads (each may be absent: its figures are then null). */
 const REPORTED = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'] as const;
 
-export async function measureFileLatency(runDir: string, batches: number[], seq: number, runs: number, vocabSize: number): Promise<Report['latency']> {
+async function measureFileLatency(runDir: string, batches: number[], seq: number, runs: number, vocabSize: number): Promise<Report['latency']> {
   const out: Report['latency'] = [];
   for (const file of ['fp32', 'int8'] as const) {
     const session = await createSession(onnxPath(runDir, file));
