@@ -2,12 +2,16 @@
  * The building blocks of the pipeline file schema: training, model, distillation, pruning and
  * quantization settings that stages use, and the shared tokenizer, corpus and task. Each stage's
  * own settings schema is in its module (src/pipeline/stages/); the stage table assembles them
- * (src/pipeline/pipeline-schema.ts). Every field has a default that works, said once here (nested
- * defaults via `prefault`, which parses the default through the schema), and every object is strict
- * so a typo is an error.
+ * (src/pipeline/pipeline-schema.ts). Every field has a default that works, said once: where the code
+ * that uses a setting has a default (AdamW, distillation, QAT), the schema takes it from there;
+ * nested defaults use `prefault`, which parses the default through the schema. Every object is
+ * strict, so a typo is an error.
  */
 import { z } from 'zod';
+import { DISTILL_DEFAULTS } from '../distill/hook.js';
 import { presetNames } from '../model/config.js';
+import { QAT_DEFAULTS } from '../quant/qat.js';
+import { ADAMW_DEFAULTS } from '../train/optimizer.js';
 
 export const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -18,7 +22,7 @@ export const TrainSchema = z.strictObject({
   batchSize: positiveInt.default(32),
   learningRate: z.number().positive(),
   warmupSteps: nonNegInt.default(0),
-  weightDecay: z.number().nonnegative().default(0.01),
+  weightDecay: z.number().nonnegative().default(ADAMW_DEFAULTS.weightDecay),
   clipNorm: z.number().nonnegative().default(1),
   /** Evaluate every N steps (0: only at the end). */
   evalEvery: nonNegInt.default(0),
@@ -46,10 +50,10 @@ export const ModelSchema = z.strictObject({
 
 export const DistillSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  temperature: z.number().positive().default(2),
-  alphaTask: z.number().nonnegative().default(0.5),
-  alphaKd: z.number().nonnegative().default(0.5),
-  hiddenWeight: z.number().nonnegative().default(0),
+  temperature: z.number().positive().default(DISTILL_DEFAULTS.temperature),
+  alphaTask: z.number().nonnegative().default(DISTILL_DEFAULTS.alphaTask),
+  alphaKd: z.number().nonnegative().default(DISTILL_DEFAULTS.alphaKd),
+  hiddenWeight: z.number().nonnegative().default(DISTILL_DEFAULTS.hiddenWeight),
 });
 
 export const PruningSchema = z.strictObject({
@@ -69,10 +73,10 @@ export const PruningSchema = z.strictObject({
 });
 
 export const QuantizationSchema = z.strictObject({
-  perChannel: z.boolean().default(true),
-  narrowRange: z.boolean().default(true),
-  embeddings: z.boolean().default(false),
-  observerMomentum: fraction.default(0.9),
+  perChannel: z.boolean().default(QAT_DEFAULTS.weightSpec.perChannel),
+  narrowRange: z.boolean().default(QAT_DEFAULTS.weightSpec.narrowRange),
+  embeddings: z.boolean().default(QAT_DEFAULTS.quantizeEmbeddings),
+  observerMomentum: fraction.default(QAT_DEFAULTS.observerMomentum),
   calibrationBatches: positiveInt.default(8),
 });
 
