@@ -24,7 +24,8 @@ export { exportSafetensors, type SafetensorsExport } from './export/hf-source.js
 export { exportHfDirectory, type HfExportOptions, type HfExportResult } from './export/hf.js';
 export { importToCheckpoint, type ImportSummary } from './import/convert.js';
 export { importHfDirectory, type HfImport } from './import/import-hf.js';
-export { inspectPath, readReport } from './inspect.js';
+export { inspectPath } from './inspect.js';
+export { readReport } from './report/read.js';
 export { formatInspection, inspectOnnx, inspectOnnxFile, type OnnxInspection } from './onnx/index.js';
 export { renderMarkdown } from './report/markdown.js';
 export type { Report } from './report/schema.js';
@@ -39,7 +40,8 @@ export { EMBEDDING_TABLES, ENCODER_LINEAR_GLOBS, encoderLinearKernels, isEncoder
 export { bertUncasedVocab, WordPieceTokenizer, type Tokenizer } from './tokenizer/index.js';
 
 // Custom training loops: the loop, its hook contract, and the hooks and mask functions the stages use.
-export { trainLoop, type BatchSource, type LoopContext, type LoopResult, type LoopSettings, type TrainHook } from './train/loop.js';
+export { trainLoop, type BatchSource, type LoopResult, type LoopSettings } from './train/loop.js';
+export type { LoopContext, TrainHook } from './train/hooks.js';
 export { classificationObjective, mlmObjective, type Batch, type Objective } from './train/tasks.js';
 export { AdamW } from './train/optimizer.js';
 export { distillationHook, type DistillSettings } from './distill/hook.js';

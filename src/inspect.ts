@@ -2,23 +2,12 @@
  * `prune-once inspect`: a run directory (its report, or, before the report stage has run, where each
  * stage of the stage table stands), a report.json, or any ONNX file, as tables or JSON.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { formatInspection, inspectOnnxFile } from './onnx/index.js';
 import { formatRunStatus, runStatus } from './pipeline/status.js';
 import { renderMarkdown } from './report/markdown.js';
-import { REPORT_SCHEMA, type Report } from './report/schema.js';
+import { readReport } from './report/read.js';
 import { RUN_FILES, runFile } from './run/layout.js';
-
-export function readReport(path: string): Report {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: not a JSON report (${(e as Error).message})`);
-  }
-  if ((parsed as { schema?: string })?.schema !== REPORT_SCHEMA) throw new Error(`${path}: not a prune-once report (schema field is not '${REPORT_SCHEMA}')`);
-  return parsed as Report;
-}
 
 export function inspectPath(path: string, json: boolean): string {
   if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);

@@ -62,7 +62,7 @@ export interface SafetensorsExport extends HfExportResult {
  * in float32) or one checkpoint, as a Hugging Face directory. Default output: `<run>/huggingface`,
  * or `huggingface/` next to the checkpoint.
  */
-export function exportSafetensors(input: string, outDir?: string): SafetensorsExport {
+export function exportSafetensors(input: string, outDir?: string, dtype?: HfExportOptions['dtype']): SafetensorsExport {
   const path = resolve(input);
   if (!existsSync(path)) throw new Error(`${input}: no such run directory or checkpoint`);
   const isRun = statSync(path).isDirectory();
@@ -81,6 +81,6 @@ export function exportSafetensors(input: string, outDir?: string): SafetensorsEx
   }
   const labels = Array.isArray(ckpt.state.labels) ? (ckpt.state.labels as unknown[]).map(String) : undefined;
   const out = resolve(outDir ?? join(isRun ? path : dirname(checkpoint), HF_EXPORT_DIR));
-  const result = exportHfDirectory({ config: ckpt.config, weights: ckpt.weights }, out, { tokenizer: tokenizer ?? undefined, labels });
+  const result = exportHfDirectory({ config: ckpt.config, weights: ckpt.weights }, out, { tokenizer: tokenizer ?? undefined, labels, dtype });
   return { ...result, warnings: [...warnings, ...result.warnings], checkpoint, tokenizerSource: tokenizer?.source ?? null };
 }

@@ -8,6 +8,7 @@
  * strict, so a typo is an error.
  */
 import { z } from 'zod';
+import { TASK_KINDS } from '../data/tasks.js';
 import { DISTILL_DEFAULTS } from '../distill/hook.js';
 import { presetNames } from '../model/config.js';
 import { QAT_DEFAULTS } from '../quant/qat.js';
@@ -56,22 +57,6 @@ export const DistillSchema = z.strictObject({
   hiddenWeight: z.number().nonnegative().default(DISTILL_DEFAULTS.hiddenWeight),
 });
 
-export const PruningSchema = z.strictObject({
-  method: z.enum(['magnitude', 'global-magnitude', 'block']).default('magnitude'),
-  block: z.tuple([positiveInt, positiveInt]).optional(),
-  schedule: z.enum(['cubic', 'constant', 'one-shot']).default('cubic'),
-  initialSparsity: z.number().min(0).lt(1).default(0),
-  finalSparsity: z.number().min(0).lt(1).default(0.9),
-  /** Fractions of the stage's steps (Prune OFA: 0 -> 0.5, then hold). */
-  beginFraction: fraction.default(0),
-  endFraction: fraction.default(0.5),
-  /** Recompute masks every N steps while ramping. */
-  frequency: positiveInt.default(10),
-  include: z.array(z.string()).optional(),
-  exclude: z.array(z.string()).default([]),
-  overrides: z.array(z.strictObject({ match: z.string(), finalSparsity: z.number().min(0).lt(1) })).default([]),
-});
-
 export const QuantizationSchema = z.strictObject({
   perChannel: z.boolean().default(QAT_DEFAULTS.weightSpec.perChannel),
   narrowRange: z.boolean().default(QAT_DEFAULTS.weightSpec.narrowRange),
@@ -101,7 +86,7 @@ export const CorpusSchema = z.strictObject({
 });
 
 export const TaskSchema = z.strictObject({
-  kind: z.enum(['spam-assassin', 'sotu-party', 'tsv', 'jsonl']).default('spam-assassin'),
+  kind: z.enum(TASK_KINDS).default('spam-assassin'),
   train: z.string().optional(),
   dev: z.string().optional(),
   test: z.string().optional(),
@@ -128,6 +113,6 @@ export const SharedShape = {
 export type SharedSettings = z.infer<z.ZodObject<typeof SharedShape>>;
 export type TrainSettings = z.infer<typeof TrainSchema>;
 export type DistillConfig = z.infer<typeof DistillSchema>;
-export type PruningConfig = z.infer<typeof PruningSchema>;
+export type { PruningConfig } from '../prune/config.js';
 export type QuantizationConfig = z.infer<typeof QuantizationSchema>;
 export type ModelSpec = z.infer<typeof ModelSchema>;

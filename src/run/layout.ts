@@ -10,7 +10,7 @@
  * <run>/<stage>/result.json           fingerprint, metrics, details: written last, marks the stage done
  * <run>/teacher/vocab.txt, tokenizer_config.json   a Hugging Face teacher's tokenizer
  * <run>/model.fp32.onnx, model.int8.onnx, model.int8-alt-embeddings.onnx   the export stage's files
- * <run>/report.json, report.md        the report stage's files
+ * <run>/report.json, report.md, report.html   the report stage's files
  * <run>/huggingface/                  `export --format safetensors` of a run, by default
  * ```
  */
@@ -29,6 +29,7 @@ export const RUN_FILES = {
   vocab: 'vocab.txt',
   reportJson: 'report.json',
   reportMd: 'report.md',
+  reportHtml: 'report.html',
 } as const;
 
 /** The exported ONNX files, by format. */

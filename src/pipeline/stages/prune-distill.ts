@@ -9,26 +9,16 @@ import { distillationHook } from '../../distill/hook.js';
 import { createModel, disposeModel, modelFromSnapshot, snapshotModel } from '../../model/bert.js';
 import { defaultConfig, presetShape } from '../../model/config.js';
 import { PrunerHook } from '../../prune/pruner.js';
-import type { ScheduleConfig } from '../../prune/schedules.js';
-import { DEFAULT_INCLUDE, selectWeights } from '../../prune/select.js';
-import type { TrainHook } from '../../train/loop.js';
+import { prunerSettings, pruningInclude, PruningSchema, pruningSchedule } from '../../prune/config.js';
+import { selectWeights } from '../../prune/select.js';
+import type { TrainHook } from '../../train/hooks.js';
 import { mlmObjective, type Batch } from '../../train/tasks.js';
 import { evaluateMlm } from '../evaluate.js';
 import { inStage } from '../../run/layout.js';
-import { DistillSchema, PruningSchema, TrainSchema, type PruningConfig } from '../schema.js';
+import { DistillSchema, TrainSchema } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
-
-export function scheduleFor(p: PruningConfig, steps: number): ScheduleConfig {
-  if (p.schedule === 'cubic') {
-    const beginStep = Math.round(p.beginFraction * steps);
-    const endStep = Math.max(beginStep + 1, Math.round(p.endFraction * steps));
-    return { kind: 'cubic', initialSparsity: p.initialSparsity, finalSparsity: p.finalSparsity, beginStep, endStep, frequency: p.frequency };
-  }
-  if (p.schedule === 'constant') return { kind: 'constant', sparsity: p.finalSparsity, beginStep: Math.round(p.beginFraction * steps) };
-  return { kind: 'one-shot', sparsity: p.finalSparsity, step: Math.round(p.beginFraction * steps) };
-}
 
 export const PruneDistillSettings = z.strictObject({
   /** 'teacher' (Prune OFA: a copy of the teacher) or a preset name (Well-Read Students' compact student). */
@@ -50,14 +40,9 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
     student = createModel(cfg, run.seed);
   }
   const corpus = ctx.corpus();
-  const names = selectWeights(student.params.keys(), s.pruning.include ?? DEFAULT_INCLUDE, s.pruning.exclude);
+  const names = selectWeights(student.params.keys(), pruningInclude(s.pruning), s.pruning.exclude);
   if (names.length === 0) throw new Error('prune-distill.pruning.include selects no weights of the student; see the weight names in `prune-once inspect`');
-  const pruner = new PrunerHook<Batch>(student, names, {
-    method: s.pruning.method,
-    schedule: scheduleFor(s.pruning, s.train.steps),
-    block: s.pruning.block,
-    overrides: s.pruning.overrides,
-  });
+  const pruner = new PrunerHook<Batch>(student, names, prunerSettings(s.pruning, s.train.steps));
   const hooks: TrainHook<Batch>[] = [];
   if (s.distill.enabled) hooks.push(distillationHook(teacher, s.distill, run.seed));
   hooks.push(pruner);
@@ -72,7 +57,7 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
     objective: mlmObjective,
     data: mlmBatches(corpus.train, { batchSize: s.train.batchSize, seed: run.seed }),
     train: s.train,
-    hooks: hooks as never,
+    hooks,
     evaluate,
   });
   const sparsity = pruner.sparsity();
@@ -83,7 +68,7 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
   disposeModel(teacher);
   return {
     metrics: { ...final, sparsity: sparsity.overall, pruned_params: sparsity.params, pruned_nonzeros: sparsity.nonZeros, tokens_per_s: result.tokensPerSecond },
-    details: { perTensorSparsity: sparsity.perTensor, prunedWeights: names, curve: curve(result), evaluations: result.evaluations, schedule: scheduleFor(s.pruning, s.train.steps) },
+    details: { perTensorSparsity: sparsity.perTensor, prunedWeights: names, curve: curve(result), evaluations: result.evaluations, schedule: pruningSchedule(s.pruning, s.train.steps) },
   };
 }
 

@@ -8,12 +8,13 @@ import { z } from 'zod';
 import { clsBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
 import { disposeModel, type BertModel } from '../../model/bert.js';
-import { PrunerHook } from '../../prune/pruner.js';
+import { PatternLockHook } from '../../prune/pattern-lock.js';
 import { selectWeights } from '../../prune/select.js';
 import { quantizedForward } from '../../quant/linear.js';
 import { QatHook } from '../../quant/qat.js';
+import { describeQuantization } from '../../quant/scheme.js';
 import { quantizationToJson } from '../../quant/serialize.js';
-import type { TrainHook } from '../../train/loop.js';
+import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import { inStage } from '../../run/layout.js';
 import { DistillSchema, QuantizationSchema, TrainSchema } from '../schema.js';
@@ -49,7 +50,7 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
     qat.calibrate((opts) => tf.tidy(() => void classificationObjective.logits(student, batch, { ...opts, training: false })));
   }
 
-  const lock = new PrunerHook<Batch>(student, pruned, { method: 'pattern-lock' });
+  const lock = new PatternLockHook<Batch>(student, pruned);
   const hooks: TrainHook<Batch>[] = [lock, qat];
   let teacher: BertModel | null = null;
   if (s.distill.enabled) {
@@ -66,7 +67,7 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
     objective: classificationObjective,
     data: clsBatches(task.train, { batchSize: s.train.batchSize, seed: run.seed, padding: 'longest' }),
     train: s.train,
-    hooks: hooks as never,
+    hooks,
     evaluate: (m, fwd) => {
       const acc = taskAccuracy(ctx, m, fwd);
       return { dev_accuracy: acc.dev_accuracy };
@@ -97,12 +98,7 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
     details: {
       curve: curve(result),
       evaluations: result.evaluations,
-      scheme: {
-        weights: `int8 symmetric ${q.perChannel ? 'per output channel' : 'per tensor'}${q.narrowRange ? ' [-127, 127]' : ' [-128, 127]'}`,
-        activations: 'uint8 asymmetric per tensor, moving-average min/max observers',
-        biases: 'float32',
-        embeddings: q.embeddings ? 'int8 symmetric per row' : 'float32',
-      },
+      scheme: describeQuantization(quantization, 'moving-average min/max observers'),
     },
   };
 }

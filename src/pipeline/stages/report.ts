@@ -1,8 +1,9 @@
-/** Stage `report`: measures ONNX Runtime latency of both files, then writes report.json and report.md. */
+/** Stage `report`: measures ONNX Runtime latency of both files, then writes report.json, report.md and report.html. */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { createSession, measureLatency } from '../../onnx/index.js';
 import { buildReport } from '../../report/build.js';
+import { writeHtmlReport } from '../../report/html.js';
 import { renderMarkdown } from '../../report/markdown.js';
 import type { Report } from '../../report/schema.js';
 import { onnxPath, RUN_FILES, runFile } from '../../run/layout.js';
@@ -52,6 +53,7 @@ export async function runReport(run: StageRun<ReportSettings>): Promise<StageOut
   writeJsonAtomic(runFile(ctx.runDir, 'reportJson'), report);
   const md = renderMarkdown(report);
   writeFileAtomic(runFile(ctx.runDir, 'reportMd'), md);
+  await writeHtmlReport(ctx.runDir); // report.html (charts), and the in-browser section of report.md when measured
   if (!ctx.quiet) process.stdout.write(`\n${md}\n`);
   return {
     metrics: {
@@ -66,12 +68,12 @@ export async function runReport(run: StageRun<ReportSettings>): Promise<StageOut
 
 export const reportStage = defineStage({
   name: 'report',
-  describe: 'report.json and report.md: accuracy, per-tensor sparsity and storage, compression ratios, ONNX Runtime latency',
+  describe: 'report.json, report.md and report.html: accuracy, per-tensor sparsity and storage, compression ratios, ONNX Runtime latency',
   schema: ReportSettings,
   inputs: REPORTED,
   // The report says what the run has: a missing stage's figures are null, not an error.
   optionalInputs: () => REPORTED,
   data: 'task',
-  outputs: () => [RUN_FILES.reportJson, RUN_FILES.reportMd],
+  outputs: () => [RUN_FILES.reportJson, RUN_FILES.reportMd, RUN_FILES.reportHtml],
   run: runReport,
 });
