@@ -5,7 +5,7 @@
  * stage's fingerprint and so those of every stage after it, which rerun.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.js';
 import { runFile, stageDir } from '../run/layout.js';
@@ -14,9 +14,12 @@ import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
 import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
+import { acquireRunLock } from './lock.js';
 import type { Pipeline } from './pipeline-schema.js';
+import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, writeRunMarker } from './run-dir.js';
 import { STAGES, type StageName } from './stages/index.js';
 import type { StageDefinition } from './stages/types.js';
+import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
 
 /** Which parts of the shared settings a stage's output depends on (they enter its fingerprint). */
 function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown): unknown {
@@ -60,12 +63,31 @@ export interface RunSummary {
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   const { pipeline } = loadPipeline(opts.pipelinePath, opts.sets ?? []);
   const backend = await selectBackend(opts.backend ?? pipeline.backend);
-  const runDir = resolve(opts.outDir ?? join('artifacts', pipeline.name));
-  if (opts.fresh && existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
+  // --- run directory: marker, lock, safe --fresh (run-dir.ts, lock.ts) ---
+  const runDir = resolveRunDir(pipeline.name, opts.outDir, opts.fresh ?? false);
+  prepareRunDir(runDir, opts.fresh ?? false);
   const ctx: RunContext = createContext(runDir, pipeline, backend, opts.quiet);
+  const lock = acquireRunLock(runDir, ctx.log);
+  try {
+    removeStaleTempFiles(runDir);
+    if (opts.fresh) {
+      const kept = cleanRunDir(runDir);
+      writeRunMarker(runDir);
+      if (kept.length) ctx.log(`--fresh: kept ${kept.length} file${kept.length > 1 ? 's' : ''} not made by prune-once: ${kept.join(', ')}`);
+    }
+    const summary = await runStages(opts, pipeline, backend, runDir, ctx);
+    // The settings of the last run that finished (a failed run leaves the previous ones).
+    writeJsonAtomic(runFile(runDir, 'pipeline'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+    return summary;
+  } finally {
+    lock.release();
+  }
+  // --- end run directory ---
+}
+
+async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendInfo, runDir: string, ctx: RunContext): Promise<RunSummary> {
   ctx.log(`prune-once ${TOOL_VERSION}: pipeline '${pipeline.name}' -> ${runDir}; ${describeBackend(backend)}`);
-  writeJsonAtomic(runFile(runDir, 'pipeline'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+  const redone = new Set<string>();
 
   const configured = (STAGES as readonly StageDefinition[]).filter((s) => pipeline.stages[s.name as StageName] !== undefined);
   const fingerprints = new Map<string, string>();
@@ -89,21 +111,28 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     const dir = dirOf(stage);
     const previous = readResult(dir);
     if (previous?.fingerprint === fingerprint) {
-      ctx.log(`${stage}: up to date (fingerprint ${fingerprint}), skipped`);
-      summary.stages.push({ stage, status: 'up to date', seconds: 0, result: previous });
-      if (stage === opts.until) break;
-      continue;
-    }
-    if (previous) ctx.log(`${stage}: settings or inputs changed; rerunning`);
+      // Reuse only what verifies (verify.ts), and nothing made from a stage redone in this run.
+      const redoneInput = def.inputs.find((d) => redone.has(d));
+      const problem = redoneInput ? null : verifyOutputs(runDir, previous.outputs);
+      if (!redoneInput && !problem) {
+        ctx.log(`${stage}: up to date (fingerprint ${fingerprint}), skipped`);
+        summary.stages.push({ stage, status: 'up to date', seconds: 0, result: previous });
+        if (stage === opts.until) break;
+        continue;
+      }
+      ctx.log(`${stage}: ${redoneInput ? `its input '${redoneInput}' was redone` : problem}; redoing the stage`);
+    } else if (previous) ctx.log(`${stage}: settings or inputs changed; rerunning`);
+    redone.add(stage);
     mkdirSync(dir, { recursive: true });
     ctx.log(`${stage}: running`);
     const started = new Date();
+    const topLevelBefore = snapshotTopLevel(runDir);
     const t0 = performance.now();
     const out = await def.run({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings, dirOf });
     const seconds = (performance.now() - t0) / 1000;
     const missing = def.outputs(settings).filter((f) => !existsSync(join(runDir, f)));
     if (missing.length) throw new Error(`stage '${stage}' finished without writing ${missing.join(', ')} in ${runDir} (its entry in the stage table says it writes them)`);
-    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details };
+    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details, outputs: recordOutputs(runDir, dir, topLevelBefore) };
     writeResult(dir, result);
     ctx.log(`${stage}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);
     summary.stages.push({ stage, status: 'ran', seconds, result });

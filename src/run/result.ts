@@ -16,6 +16,16 @@ export interface StageResult {
   metrics: Record<string, number>;
   /** Anything else the report needs (evaluations over time, per-tensor sparsity, files). */
   details: Record<string, unknown>;
+  /** The files the stage wrote, with size and sha256, checked before the stage is reused (pipeline/verify.ts). */
+  outputs?: OutputRecord[];
+}
+
+/** One output file of a stage as recorded in its result.json. */
+export interface OutputRecord {
+  /** Relative to the run directory, '/'-separated. */
+  path: string;
+  bytes: number;
+  sha256: string;
 }
 
 /** The stage's result, or null when it has none (or an unreadable one: the stage then reruns). */

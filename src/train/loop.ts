@@ -188,6 +188,9 @@ export async function trainLoop<B extends Batch>(
       const last = ctx.step === settings.steps;
       if (settings.evalEvery > 0 && ctx.step % settings.evalEvery === 0 && !last) runEvaluation();
       if (settings.checkpointEvery > 0 && ctx.step % settings.checkpointEvery === 0 && !last) saveResume();
+      // Let the event loop turn once per step, so Ctrl-C (the run lock's SIGINT handler) is handled
+      // between steps rather than only when the stage ends.
+      await new Promise<void>((r) => setImmediate(r));
     }
   } finally {
     progress.stop();
