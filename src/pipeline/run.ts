@@ -22,6 +22,7 @@ import { runQat } from './stages/qat.js';
 import { runTeacher } from './stages/teacher.js';
 import type { StageOutput, StageRun } from './stages/types.js';
 import { runReport } from '../report/stage.js';
+import { restoreStage, storeStage } from './stage-cache.js';
 
 /** What each stage reads from earlier stages. */
 export const STAGE_INPUTS: Record<StageName, StageName[]> = {
@@ -80,6 +81,37 @@ function stageSeed(seed: number, stage: string): number {
   return (seed * 1000003 + parseInt(hash(stage).slice(0, 6), 16)) >>> 0;
 }
 
+export interface PlannedStage {
+  stage: StageName;
+  fingerprint: string;
+  /** Fingerprints of the earlier stages this one reads. */
+  inputs: Record<string, string>;
+}
+
+/**
+ * Every configured stage's fingerprint, computed without running anything (the runner and the sweep
+ * planner share it). `existing` gives the fingerprint of a stage the pipeline does not run but whose
+ * output is already in the run directory `runDir`.
+ */
+export function planStages(pipeline: Pipeline, existing: (stage: StageName) => string | undefined = () => undefined, runDir = 'the run directory'): PlannedStage[] {
+  const fingerprints = new Map<StageName, string>();
+  const plan: PlannedStage[] = [];
+  for (const stage of STAGE_ORDER.filter((s) => pipeline.stages[s] !== undefined)) {
+    const inputs: Record<string, string> = {};
+    for (const dep of STAGE_INPUTS[stage]) {
+      const fp = fingerprints.get(dep) ?? existing(dep);
+      if (fp) inputs[dep] = fp;
+      else if (stage !== 'report' && !(stage === 'export' && dep === 'qat' && !pipeline.stages.export!.formats.includes('int8'))) {
+        throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${join(runDir, dep)} does not hold; add '${dep}' to the pipeline's stages`);
+      }
+    }
+    const fingerprint = hash({ stage, settings: pipeline.stages[stage], shared: sharedInputs(pipeline, stage), inputs, tool: TOOL_VERSION });
+    fingerprints.set(stage, fingerprint);
+    plan.push({ stage, fingerprint, inputs });
+  }
+  return plan;
+}
+
 export interface RunOptions {
   pipelinePath: string;
   outDir?: string;
@@ -89,13 +121,15 @@ export interface RunOptions {
   quiet?: boolean;
   /** Run only up to and including this stage. */
   until?: StageName;
+  /** Shared stage cache (issue 17): reuse stored stage outputs, store the ones computed here. */
+  cacheDir?: string;
 }
 
 export interface RunSummary {
   runDir: string;
   pipeline: Pipeline;
   backend: BackendInfo;
-  stages: Array<{ stage: StageName; status: 'ran' | 'up to date'; seconds: number; result: StageResult }>;
+  stages: Array<{ stage: StageName; status: 'ran' | 'up to date' | 'from cache'; seconds: number; result: StageResult }>;
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
@@ -108,23 +142,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   ctx.log(`prune-once ${TOOL_VERSION}: pipeline '${pipeline.name}' -> ${runDir}; ${describeBackend(backend)}`);
   writeJsonAtomic(join(runDir, 'pipeline.json'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
 
-  const configured = STAGE_ORDER.filter((s) => pipeline.stages[s] !== undefined);
-  const fingerprints = new Map<StageName, string>();
   const dirOf = (s: StageName) => join(runDir, s);
   const summary: RunSummary = { runDir, pipeline, backend, stages: [] };
 
-  for (const stage of configured) {
-    const inputs: Record<string, string> = {};
-    for (const dep of STAGE_INPUTS[stage]) {
-      const fp = fingerprints.get(dep) ?? readResult(dirOf(dep))?.fingerprint;
-      if (fp) inputs[dep] = fp;
-      else if (stage !== 'report' && !(stage === 'export' && dep === 'qat' && !pipeline.stages.export!.formats.includes('int8'))) {
-        throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${dirOf(dep)} does not hold; add '${dep}' to the pipeline's stages`);
-      }
-    }
+  for (const { stage, fingerprint } of planStages(pipeline, (dep) => readResult(dirOf(dep))?.fingerprint, runDir)) {
     const settings = pipeline.stages[stage];
-    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, stage), inputs, tool: TOOL_VERSION });
-    fingerprints.set(stage, fingerprint);
     const dir = dirOf(stage);
     const previous = readResult(dir);
     if (previous?.fingerprint === fingerprint) {
@@ -133,6 +155,15 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       if (stage === opts.until) break;
       continue;
     }
+    // --- stage cache (issue 17): a stored output with this fingerprint replaces the computation ---
+    const cached = opts.cacheDir ? restoreStage(opts.cacheDir, fingerprint, runDir, stage) : null;
+    if (cached) {
+      ctx.log(`${stage}: restored from the cache ${opts.cacheDir} (fingerprint ${fingerprint})`);
+      summary.stages.push({ stage, status: 'from cache', seconds: 0, result: cached });
+      if (stage === opts.until) break;
+      continue;
+    }
+    // --- end stage cache ---
     if (previous) ctx.log(`${stage}: settings or inputs changed; rerunning`);
     mkdirSync(dir, { recursive: true });
     ctx.log(`${stage}: running`);
@@ -143,6 +174,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     const seconds = (performance.now() - t0) / 1000;
     const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details };
     writeResult(dir, result);
+    if (opts.cacheDir) storeStage(opts.cacheDir, fingerprint, runDir, stage); // stage cache (issue 17)
     ctx.log(`${stage}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);
     summary.stages.push({ stage, status: 'ran', seconds, result });
     if (stage === opts.until) break;
