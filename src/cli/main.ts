@@ -10,6 +10,8 @@ import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
+import { sweepCommand } from './commands/sweep.js';
+import { workerCommand } from './commands/worker.js';
 
 async function main(): Promise<void> {
   const { benchCommand } = await import('./commands/bench.js');
@@ -22,7 +24,10 @@ async function main(): Promise<void> {
     .command(importCommand)
     .command(inspectCommand)
     .command(benchCommand)
-    .demandCommand(1, 'name a command: run, export, import, inspect or bench (see --help)')
+    // Sweeps as stage jobs on a shared stage cache, locally or on BullMQ workers (issue 17).
+    .command(sweepCommand)
+    .command(workerCommand)
+    .demandCommand(1, 'name a command: run, sweep, worker, export, import, inspect or bench (see --help)')
     .strict()
     .recommendCommands()
     .version(TOOL_VERSION)
