@@ -12,6 +12,7 @@ import { writeJsonAtomic } from '../util/fs.js';
 import { runPipeline } from '../pipeline/run.js';
 import { openCache, readEntry, workDir } from '../pipeline/stage-cache.js';
 import type { Pipeline, StageName } from '../pipeline/schema.js';
+import { brotliBytesMemo, SWEEP_FILES } from './report.js';
 
 export interface StageJobData {
   stage: StageName;
@@ -42,6 +43,8 @@ export async function executeStageJob(cacheDir: string, job: StageJobData, opts:
     throw new Error(`stage job ${job.stage} ${job.fingerprint}: the worker computed fingerprint ${last?.result.fingerprint} instead; workers must run the same prune-once version (${summary.pipeline.name}) and see the same input files`);
   }
   if (!readEntry(cacheDir, job.fingerprint)) throw new Error(`stage job ${job.stage} ${job.fingerprint}: finished but not in the cache ${cacheDir}`);
+  // The report's slow figure, computed here so it runs on the workers, in parallel.
+  if (job.stage === 'export') for (const f of SWEEP_FILES) if (existsSync(join(work, f))) brotliBytesMemo(cacheDir, join(work, f));
   rmSync(work, { recursive: true, force: true });
   return { fingerprint: job.fingerprint, stage: job.stage, outcome: last.status === 'ran' ? 'ran' : 'cached', seconds: (performance.now() - t0) / 1000 };
 }

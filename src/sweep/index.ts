@@ -43,7 +43,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     outcomes = await runLocal(plan.jobs, { ...base, workers: o.workers ?? 2 });
   }
   const dirs = assemblePoints(plan, cacheDir, outDir);
-  const report = buildSweepReport(plan, dirs);
+  const report = buildSweepReport(plan, dirs, cacheDir);
   const files = writeSweepReport(report, outDir);
   log(`sweep report: ${files.markdown} and ${files.json}`);
   return { plan, outDir, outcomes, report, files };

@@ -5,6 +5,7 @@
  * against int8 brotli size marked. Every figure is read or recomputed from the points' run
  * directories, which are assembled from the cache (links) under `<out>/points/<id>/`.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
@@ -59,8 +60,27 @@ export interface SweepReport {
   groups: SweepGroup[];
 }
 
-export const brotliBytes = (path: string) =>
-  brotliCompressSync(readFileSync(path), { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: readFileSync(path).length } }).length;
+export const brotliBytes = (path: string) => {
+  const bytes = readFileSync(path);
+  return brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length;
+};
+
+/**
+ * Brotli size of a file, remembered in `<cache>/brotli/<sha256>.json`: quality 11 is slow (seconds
+ * per MB), so each distinct file is compressed once, by the worker that exported it (see
+ * execute.ts), and the report and later sweeps read the figure; the same bytes give the same size.
+ */
+export function brotliBytesMemo(cacheDir: string, path: string): number {
+  const sha = createHash('sha256').update(readFileSync(path)).digest('hex');
+  const memo = join(cacheDir, 'brotli', `${sha}.json`);
+  if (existsSync(memo)) return (JSON.parse(readFileSync(memo, 'utf8')) as { brotliBytes: number }).brotliBytes;
+  const n = brotliBytes(path);
+  writeJsonAtomic(memo, { sha256: sha, quality: 11, brotliBytes: n });
+  return n;
+}
+
+/** The exported files whose sizes the sweep report gives. */
+export const SWEEP_FILES = ['model.fp32.onnx', 'model.int8.onnx'];
 
 const isSeedKey = (k: string) => k === 'seed';
 
@@ -86,11 +106,11 @@ function spread(xs: number[]): Spread {
   return { mean: ok.reduce((a, b) => a + b, 0) / ok.length, min: Math.min(...ok), max: Math.max(...ok), n: ok.length };
 }
 
-export function pointFigures(p: SweepPoint, runDir: string): PointFigures {
+export function pointFigures(p: SweepPoint, runDir: string, cacheDir: string): PointFigures {
   const metric = (stage: StageName, key: string) => readResult(join(runDir, stage))?.metrics[key] ?? NaN;
   const file = (name: string) => join(runDir, name);
   const size = (name: string) => (existsSync(file(name)) ? readFileSync(file(name)).length : NaN);
-  const brotli = (name: string) => (existsSync(file(name)) ? brotliBytes(file(name)) : NaN);
+  const brotli = (name: string) => (existsSync(file(name)) ? brotliBytesMemo(cacheDir, file(name)) : NaN);
   return {
     id: p.id,
     values: p.values,
@@ -118,8 +138,8 @@ function markPareto(groups: SweepGroup[]): void {
   }
 }
 
-export function buildSweepReport(plan: SweepPlan, dirs: Map<string, string>): SweepReport {
-  const points = plan.points.map((p) => pointFigures(p, dirs.get(p.id)!));
+export function buildSweepReport(plan: SweepPlan, dirs: Map<string, string>, cacheDir: string): SweepReport {
+  const points = plan.points.map((p) => pointFigures(p, dirs.get(p.id)!, cacheDir));
   const groups = new Map<string, { p: SweepPoint; figs: PointFigures[] }>();
   for (const [i, p] of plan.points.entries()) {
     const key = JSON.stringify(Object.entries(p.values).filter(([k]) => !isSeedKey(k)));

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runPipeline } from '../../pipeline/run.js';
+import { openCache } from '../../pipeline/stage-cache.js';
 import { STAGE_ORDER, type StageName } from '../../pipeline/schema.js';
 
 interface RunArgs {
@@ -31,6 +32,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example('$0 run pipelines/prune-once.yaml --set stages.prune-distill.pruning.finalSparsity=0.85', 'rerun from prune-distill with another target')
       .example('$0 run pipelines/smoke.yaml --out /tmp/a --cache /tmp/stage-cache', 'a second run with --cache and another --out reuses every stage but the report') as unknown as Argv<RunArgs>,
   handler: async (args) => {
+    if (args.cache) openCache(args.cache); // an unusable cache fails now, not after a stage has run
     const summary = await runPipeline({ pipelinePath: args.pipeline, outDir: args.out, sets: args.set, fresh: args.fresh, backend: args.backend, until: args.until as StageName | undefined, quiet: args.quiet, cacheDir: args.cache });
     process.stderr.write(`run directory: ${summary.runDir}\n`);
   },
