@@ -69,7 +69,11 @@ export function openCache(cacheDir: string): void {
     writeFileSync(probe, 'ok');
     unlinkSync(probe);
   } catch (e) {
-    rmSync(probe, { force: true });
+    try {
+      rmSync(probe, { force: true });
+    } catch {
+      // the probe could not be made either
+    }
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new CacheError(`stage cache ${cacheDir}: not writable (${code}: ${(e as Error).message}); give --cache a directory this user can create and write (on a filesystem every worker shares), or fix its permissions`);
   }

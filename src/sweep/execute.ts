@@ -4,7 +4,7 @@
  * interrupted (a worker killed mid-stage) its resume.ckpt is there for the retry, on whichever
  * machine shares the cache. A job whose output is already cached does nothing.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,8 @@ function childEntry(): string {
   return existsSync(js) ? js : resolve(here, '../../dist/sweep/stage-child.js');
 }
 
+const HAS_SETPRIV = process.platform === 'linux' && spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
+
 export interface ChildHandle {
   promise: Promise<StageJobOutcome>;
   kill(): void;
@@ -67,7 +69,10 @@ export interface ChildHandle {
  * so a killed worker leaves no orphan writing into the work area while the retry resumes there.
  */
 export function executeInChild(cacheDir: string, job: StageJobData, opts: { backend?: string; verbose?: boolean } = {}): ChildHandle {
-  const child = fork(childEntry(), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // setpriv --pdeathsig (Linux): the kernel kills the child the moment this process dies, even while
+  // the child computes without yielding (when the IPC 'disconnect' event could not run).
+  const stdio: StdioOptions = ['ignore', 'ignore', 'inherit', 'ipc'];
+  const child = HAS_SETPRIV ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', process.execPath, childEntry()], { stdio }) : fork(childEntry(), [], { stdio });
   const promise = new Promise<StageJobOutcome>((resolvePromise, reject) => {
     let settled = false;
     child.once('message', (m: { ok: boolean; outcome?: StageJobOutcome; error?: string }) => {

@@ -102,7 +102,9 @@ describe('sweep planning', () => {
     expect(() => planSweep(file)).toThrow(ConfigError);
     expect(() => planSweep(file)).toThrow(/bad-key\.yaml: grid point .*pruning.*stages\.prune-distill\.pruning\.finalSparsity[\s\S]*unknown field 'pruning'/);
     writeFileSync(file, `name: bad\npipeline: ${join(process.cwd(), 'test/sweep/tiny.yaml')}\ngrid: {}\nworkers: 3\n`);
-    expect(() => planSweep(file)).toThrow(/invalid sweep[\s\S]*unknown field 'workers'[\s\S]*grid: a sweep needs at least one grid key/);
+    expect(() => planSweep(file)).toThrow(/bad-key\.yaml: invalid sweep/);
+    expect(() => planSweep(file)).toThrow(/unknown field 'workers'; allowed: name, description, pipeline, set, grid/);
+    expect(() => planSweep(file)).toThrow(/grid: a sweep needs at least one grid key/);
   });
 });
 
