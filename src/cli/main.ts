@@ -6,12 +6,14 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TOOL_VERSION } from '../version.js';
+import { bundleCommand } from './commands/bundle.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
 import { sweepCommand } from './commands/sweep.js';
 import { workerCommand } from './commands/worker.js';
+import { serveCommand } from './commands/serve.js';
 
 async function main(): Promise<void> {
   const { benchCommand } = await import('./commands/bench.js');
@@ -28,6 +30,9 @@ async function main(): Promise<void> {
     .command(sweepCommand)
     .command(workerCommand)
     .demandCommand(1, 'name a command: run, sweep, worker, export, import, inspect or bench (see --help)')
+    .command(bundleCommand)
+    .command(serveCommand)
+    .demandCommand(1, 'name a command: run, export, import, inspect, bench, bundle or serve (see --help)')
     .strict()
     .recommendCommands()
     .version(TOOL_VERSION)
