@@ -221,5 +221,5 @@ describe('sweep on BullMQ workers, locally, and as single runs', () => {
     for (const s of singles) expect(figures(join(tmp, 'sweep-bullmq', 'points', s.id))).toEqual(figures(s.dir));
     // The two seeds differ (the test could tell a seed mix-up).
     expect(figures(join(tmp, 'sweep-bullmq', 'points', 'finalSparsity=0.9_seed=7')).sha).not.toEqual(figures(join(tmp, 'sweep-bullmq', 'points', 'finalSparsity=0.9_seed=8')).sha);
-  }, 1_200_000);
+  }, 2_400_000); // minutes on an idle 2-core machine; far more when the machine is shared
 });
