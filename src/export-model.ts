@@ -8,7 +8,7 @@ import { loadCheckpoint } from './checkpoint/format.js';
 import { exportSafetensors } from './import/export-source.js';
 import { consumerMetadata, exportOnnx } from './onnx/index.js';
 import { quantizationFromJson } from './quant/serialize.js';
-import { writeFileAtomic } from './util/fs.js';
+import { checkOutputDirectory, writeFileAtomic } from './util/fs.js';
 import { TOOL_VERSION } from './version.js';
 
 /** 'safetensors': a Hugging Face BERT directory (see src/import/export-source.ts). */
@@ -47,6 +47,7 @@ export function exportModel(input: string, format: ExportFormatOption, outDir?: 
   }
   const sources = sourcesFor(input, format);
   const dir = resolve(outDir ?? (statSync(resolve(input)).isDirectory() ? input : '.'));
+  checkOutputDirectory(dir, '--out');
   const out: ExportedFile[] = [];
   for (const s of sources) {
     const ckpt = loadCheckpoint(s.checkpoint);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatInspection, inspectOnnxFile } from './onnx/index.js';
 import { renderMarkdown } from './report/markdown.js';
-import { REPORT_SCHEMA, type Report } from './report/schema.js';
+import { validateReport, type Report } from './report/schema.js';
 
 export function readReport(path: string): Report {
   let parsed: unknown;
@@ -12,8 +12,7 @@ export function readReport(path: string): Report {
   } catch (e) {
     throw new Error(`${path}: not a JSON report (${(e as Error).message})`);
   }
-  if ((parsed as { schema?: string })?.schema !== REPORT_SCHEMA) throw new Error(`${path}: not a prune-once report (schema field is not '${REPORT_SCHEMA}')`);
-  return parsed as Report;
+  return validateReport(parsed, path);
 }
 
 export function inspectPath(path: string, json: boolean): string {

@@ -59,9 +59,38 @@ function nativeBindingPresent(pkg: string): boolean {
   }
 }
 
-async function load(name: BackendName): Promise<boolean> {
+function installed(pkg: string): boolean {
   try {
-    if ((name === 'tensorflow-gpu' || name === 'tensorflow') && !nativeBindingPresent(BACKEND_PACKAGES[name])) return false;
+    require.resolve(`${pkg}/package.json`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why each backend tried last did not load, with the command that fixes it (for the backend line). */
+const whyNot = new Map<BackendName, string>();
+
+/** Why a native backend cannot load here, and the command that fixes it; null when it may load. */
+function nativeProblem(name: 'tensorflow-gpu' | 'tensorflow'): string | null {
+  const pkg = BACKEND_PACKAGES[name];
+  if (!installed(pkg)) return `${pkg} not installed (npm install ${pkg})`;
+  if (!nativeBindingPresent(pkg)) {
+    return `${pkg} binary missing: its install script, which downloads libtensorflow, did not run or failed (npm install-scripts approve ${pkg} && npm rebuild ${pkg})`;
+  }
+  return null;
+}
+
+async function load(name: BackendName): Promise<boolean> {
+  whyNot.delete(name);
+  try {
+    if (name === 'tensorflow-gpu' || name === 'tensorflow') {
+      const problem = nativeProblem(name);
+      if (problem) {
+        whyNot.set(name, problem);
+        return false;
+      }
+    }
     if (name === 'tensorflow-gpu') {
       // The native packages register themselves as 'tensorflow' on import.
       await import(BACKEND_PACKAGES['tensorflow-gpu']);
@@ -79,7 +108,8 @@ async function load(name: BackendName): Promise<boolean> {
     }
     await import('@tensorflow/tfjs-backend-cpu');
     return tf.setBackend('cpu');
-  } catch {
+  } catch (e) {
+    whyNot.set(name, `${BACKEND_PACKAGES[name]} failed to load: ${(e as Error).message.split('\n')[0]}`);
     return false;
   }
 }
@@ -89,6 +119,8 @@ export interface BackendInfo {
   name: BackendName;
   /** Backends tried before it that did not load. */
   skipped: BackendName[];
+  /** Why each skipped backend did not load, and the command that fixes it, where known. */
+  reasons?: Partial<Record<BackendName, string>>;
   tfjsVersion: string;
 }
 
@@ -106,14 +138,16 @@ export async function selectBackend(requested?: string): Promise<BackendInfo> {
   for (const name of order) {
     if (await load(name)) {
       await tf.ready();
-      current = { name, skipped, tfjsVersion: tf.version_core };
+      const reasons = Object.fromEntries(skipped.filter((s) => whyNot.has(s)).map((s) => [s, whyNot.get(s)!]));
+      current = { name, skipped, reasons, tfjsVersion: tf.version_core };
       return current;
     }
     skipped.push(name);
   }
   if (wanted !== 'auto') {
     const b = parseBackendName(wanted);
-    throw new Error(`backend '${wanted}' did not load: is ${BACKEND_PACKAGES[b]} installed (and, for the GPU, CUDA/cuDNN)? Use --backend auto to pick the best that loads.`);
+    const why = whyNot.get(b);
+    throw new Error(`backend '${wanted}' did not load: ${why ?? `is ${BACKEND_PACKAGES[b]} installed (and, for the GPU, CUDA/cuDNN)?`}. Use --backend auto to pick the best that loads.`);
   }
   throw new Error('no TensorFlow.js backend loaded (tried tensorflow-gpu, tensorflow, wasm, cpu)');
 }
@@ -127,6 +161,6 @@ export async function availableBackends(): Promise<BackendName[]> {
 }
 
 export function describeBackend(info: BackendInfo): string {
-  const skipped = info.skipped.length ? ` (not available: ${info.skipped.join(', ')})` : '';
+  const skipped = info.skipped.length ? ` (not available: ${info.skipped.map((s) => (info.reasons?.[s] ? `${s}: ${info.reasons[s]}` : s)).join('; ')})` : '';
   return `backend: ${info.name}${skipped}, tfjs ${info.tfjsVersion}`;
 }

@@ -31,16 +31,16 @@ import { availableParallelism } from 'node:os';
 import { selectBackend, type BackendName } from '../backend/select.js';
 import type { MlmBatch } from '../data/types.js';
 import { distillationHook } from '../distill/hook.js';
-import { defaultConfig, type BertConfig } from '../model/config.js';
 import { createModel, disposeModel, type BertModel } from '../model/bert.js';
 import { PrunerHook } from '../prune/pruner.js';
-import { scheduleRegistry, type Schedule, type ScheduleConfig, type ScheduleKind } from '../prune/schedules.js';
 import { selectWeights } from '../prune/select.js';
-import { trainLoop, type BatchSource, type TrainHook } from '../train/loop.js';
+import type { TrainHook } from '../train/hooks.js';
+import { trainLoop } from '../train/loop.js';
 import { resolveThreads } from '../train/parallel.js';
 import { mlmObjective } from '../train/tasks.js';
-import { Rng } from '../util/rng.js';
+import { benchConfig, headsOf, randomMlmBatch, repeatBatch, torchRefRamp, torchRefRampConfig } from './fixtures.js';
 import { runTorchPeer, type PeerResult, type StepShape } from './peer.js';
+import { phaseClock, profileStep, stepClock, type PhaseMark, type TrainStepProfile } from './profiler.js';
 import { machineFacts, rssPeakMb, round, tfjsTensorMb, wasmHeapMb, type MachineFacts } from './memory.js';
 
 export interface TrainStepBenchOptions extends StepShape {
@@ -75,49 +75,9 @@ export const TRAIN_STEP_DEFAULTS = {
   warmupSteps: 1,
 } as const;
 
-/** torch_ref reaches the final sparsity at step 10. */
-export const RAMP_STEPS = 10;
 /** torch_ref's learning rate (constant there; here the loop's linear decay, which costs the same). */
 const LEARNING_RATE = 1e-4;
-const MASK_FRACTION = 0.15;
 
-export interface KernelTime {
-  kernel: string;
-  ms: number;
-  calls: number;
-  /** Share of the summed kernel time of the step. */
-  share: number;
-}
-
-export interface TrainStepProfile {
-  /** Wall-clock time of the profiled step (profiling adds some overhead per kernel). */
-  step_ms: number;
-  /** Sum of the kernel times; the rest of step_ms is JavaScript outside kernels (and readbacks). */
-  kernel_ms: number;
-  /** Top-level kernels only, so the times add up. */
-  kernels: KernelTime[];
-  /**
-   * Copies of tensors saved for the backward pass (Identity kernels the tape runs inside other
-   * kernels): already included in those kernels' times, shown apart because on wasm they are memcpys.
-   */
-  saved_for_backward: { ms: number; calls: number };
-  /** The slowest single calls, with their input shapes (which matmul is the expensive one). */
-  slowest: Array<{ kernel: string; ms: number; input_shapes: number[][] }>;
-  /** The step's phases in the order the loop runs them (summed over micro-batches). */
-  phases: PhaseTime[];
-}
-
-/** The parts of a step, in loop order; each ends at a hook call of the loop. */
-export const STEP_PHASES = ['teacher forward', 'student forward + losses', 'backward', 'clip + optimizer', 'masks'] as const;
-export type StepPhase = (typeof STEP_PHASES)[number];
-
-export interface PhaseTime {
-  phase: StepPhase;
-  /** Wall-clock time, profiling overhead included. */
-  wall_ms: number;
-  /** Summed time of the phase's top-level kernels. */
-  kernel_ms: number;
-}
 
 export interface TrainStepBenchResult extends MachineFacts {
   bench: 'train-step';
@@ -199,154 +159,7 @@ function resolve(opts: TrainStepBenchOptions, backend: BackendName): Resolved {
   return { sparsity: TRAIN_STEP_DEFAULTS.sparsity, warmupSteps: TRAIN_STEP_DEFAULTS.warmupSteps, profile: false, seed: 0, microBatch: 0, ...opts, threads };
 }
 
-/** torch_ref's heads: max(1, hidden // 64). */
-export function headsOf(hidden: number): number {
-  return Math.max(1, Math.floor(hidden / 64));
-}
 
-/** A model of torch_ref's shape: A = H/64, I = 4H, positions = seq, no dropout. */
-export function benchConfig(layers: number, hidden: number, vocab: number, seq: number): BertConfig {
-  return defaultConfig({
-    vocabSize: vocab,
-    hiddenSize: hidden,
-    numLayers: layers,
-    numHeads: headsOf(hidden),
-    intermediateSize: 4 * hidden,
-    maxPositions: seq,
-    hiddenDropout: 0,
-    attentionDropout: 0,
-  });
-}
-
-/** torch_ref's batch: ids in [5, vocab), each position selected with probability 0.15 (at least one). */
-export function randomMlmBatch(vocab: number, batchSize: number, seqLen: number, seed: number): MlmBatch {
-  const rng = new Rng(seed);
-  const n = batchSize * seqLen;
-  const inputIds = Int32Array.from({ length: n }, () => 5 + rng.int(vocab - 5));
-  const positions: number[] = [];
-  for (let i = 0; i < n; i++) if (rng.next() < MASK_FRACTION) positions.push(i);
-  if (positions.length === 0) positions.push(0);
-  const maskedPositions = Int32Array.from(positions);
-  return {
-    batchSize,
-    seqLen,
-    inputIds,
-    tokenTypeIds: new Int32Array(n),
-    attentionMask: new Float32Array(n).fill(1),
-    maskedPositions,
-    maskedLabels: Int32Array.from(maskedPositions, (p) => inputIds[p]),
-  };
-}
-
-/** The same batch every step, as torch_ref. */
-function repeat<B>(batch: B): BatchSource<B> {
-  let served = 0;
-  return {
-    next: () => (served++, batch),
-    getState: () => served,
-    setState: (s) => {
-      served = s as number;
-    },
-  };
-}
-
-// ---- the ramp schedule -------------------------------------------------------------------------
-
-/** The schedule kind name; registered on first use, so configs never see it unless a bench ran. */
-export const TORCH_REF_RAMP = 'torch-ref-ramp';
-
-export interface TorchRefRampConfig {
-  kind: typeof TORCH_REF_RAMP;
-  finalSparsity: number;
-  rampSteps: number;
-}
-
-/**
- * torch_ref's ramp: after step i (1-based) the masks are recomputed to final * min(1, i / ramp),
- * every step, also after the ramp ends. None of the registered kinds does this (cubic has another
- * curve and stops recomputing at its end step), so the bench adds it to the schedule registry, the
- * extension point schedules have.
- */
-export function torchRefRamp(finalSparsity: number, rampSteps = RAMP_STEPS): Schedule {
-  return (step) => (step < 1 ? { prune: false, sparsity: 0 } : { prune: true, sparsity: finalSparsity * Math.min(1, step / rampSteps) });
-}
-
-const rampKind: ScheduleKind<TorchRefRampConfig> = {
-  fields: ['finalSparsity', 'rampSteps'],
-  issues(c) {
-    const out: string[] = [];
-    const f = c.finalSparsity;
-    if (typeof f !== 'number' || !(f >= 0 && f < 1)) out.push(`finalSparsity: found ${JSON.stringify(f)}; allowed: a number with 0 <= value < 1`);
-    if (!Number.isInteger(c.rampSteps) || (c.rampSteps as number) < 1) out.push(`rampSteps: found ${JSON.stringify(c.rampSteps)}; allowed: an integer >= 1`);
-    return out;
-  },
-  build: (c) => torchRefRamp(c.finalSparsity, c.rampSteps),
-};
-
-function rampSchedule(finalSparsity: number): ScheduleConfig {
-  if (!scheduleRegistry.has(TORCH_REF_RAMP)) scheduleRegistry.register(TORCH_REF_RAMP, rampKind);
-  const config: TorchRefRampConfig = { kind: TORCH_REF_RAMP, finalSparsity, rampSteps: RAMP_STEPS };
-  // ScheduleConfig is the closed union of the built-in kinds; the registry accepts any registered one.
-  return config as unknown as ScheduleConfig;
-}
-
-// ---- hooks that observe the loop -----------------------------------------------------------------
-
-// While tf.profile runs, the engine appends each kernel to activeProfile.kernels: its length at
-// each mark splits the profile into steps and phases.
-const profiledKernels = (): number => tf.engine().state.activeProfile.kernels?.length ?? 0;
-
-/** Marks the time after init and after every step (last hook: after pruning, so pruning is timed). */
-function stepClock(): TrainHook<MlmBatch> & { marks: number[]; kernelMarks: number[] } {
-  const marks: number[] = [];
-  const kernelMarks: number[] = [];
-  const kernels = profiledKernels;
-  return {
-    name: 'bench-clock',
-    marks,
-    kernelMarks,
-    init() {
-      marks.push(performance.now());
-      kernelMarks.push(kernels());
-    },
-    afterStep() {
-      marks.push(performance.now());
-      kernelMarks.push(kernels());
-    },
-  };
-}
-
-interface PhaseMark {
-  phase: StepPhase;
-  t: number;
-  /** Kernels recorded by tf.profile so far. */
-  k: number;
-}
-
-/**
- * Marks the end of each phase of a step at the hook calls that bound it: `prepare` after the
- * teacher's forward, `loss` at the end of the student's forward (inside the tape), `release` once
- * the gradients are out, `afterStep` before the pruner (optimizer done) and after it (masks done).
- * Profiling only: hooks with prepare/loss keep the loop on one thread.
- */
-function phaseClock(): { marks: PhaseMark[]; beforePruner: TrainHook<MlmBatch>; afterPruner: TrainHook<MlmBatch> } {
-  const marks: PhaseMark[] = [];
-  const mark = (phase: StepPhase) => marks.push({ phase, t: performance.now(), k: profiledKernels() });
-  return {
-    marks,
-    beforePruner: { name: 'bench-phase-optimizer', afterStep: () => mark('clip + optimizer') },
-    afterPruner: {
-      name: 'bench-phases',
-      prepare: () => mark('teacher forward'),
-      loss: (_ctx, _batch, _out, total) => {
-        mark('student forward + losses');
-        return total;
-      },
-      release: () => mark('backward'),
-      afterStep: () => mark('masks'),
-    },
-  };
-}
 
 interface Run {
   clock: ReturnType<typeof stepClock>;
@@ -356,7 +169,7 @@ interface Run {
 
 /** One trainLoop run of `steps` steps of the bench's work on (student, teacher). */
 async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch, o: Resolved, steps: number, withPhases = false): Promise<Run> {
-  const pruner = new PrunerHook<MlmBatch>(student, selectWeights(student.params.keys()), { method: 'magnitude', schedule: rampSchedule(o.sparsity) });
+  const pruner = new PrunerHook<MlmBatch>(student, selectWeights(student.params.keys()), { method: 'magnitude', schedule: torchRefRampConfig(o.sparsity) });
   const distill = distillationHook<MlmBatch>(teacher, { temperature: 2, alphaTask: 1, alphaKd: 1 });
   const clock = stepClock();
   const phases = withPhases ? phaseClock() : undefined;
@@ -365,7 +178,7 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
     await trainLoop(
       student,
       mlmObjective,
-      repeat(batch),
+      repeatBatch(batch),
       {
         steps,
         learningRate: LEARNING_RATE,
@@ -406,126 +219,7 @@ function explainFailure(e: Error, step: number, o: Resolved): Error {
   return err;
 }
 
-/**
- * Sums `kernelTimeMs` per kernel name, largest first. `isKernel` tells kernels from op scopes: a
- * custom-gradient op (e.g. `logSoftmax__op`) is recorded too, with a time that includes the kernels
- * it ran, which are recorded on their own; leave scopes out so nothing is counted twice.
- */
-export async function aggregateKernels(
-  kernels: ReadonlyArray<{ name: string; kernelTimeMs: unknown }>,
-  isKernel: (name: string) => boolean = () => true,
-): Promise<KernelTime[]> {
-  const byName = new Map<string, { ms: number; calls: number }>();
-  for (const k of kernels) {
-    if (!isKernel(k.name)) continue;
-    // tfjs resolves kernelTimeMs before tf.profile returns, but its type still allows a promise,
-    // and a backend without a timer reports { error }.
-    const t = await k.kernelTimeMs;
-    const ms = typeof t === 'number' ? t : 0;
-    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += ms;
-    e.calls += 1;
-    byName.set(k.name, e);
-  }
-  const total = [...byName.values()].reduce((a, e) => a + e.ms, 0);
-  return [...byName]
-    .map(([kernel, e]) => ({ kernel, ms: round(e.ms, 2), calls: e.calls, share: total > 0 ? round(e.ms / total, 4) : 0 }))
-    .sort((a, b) => b.ms - a.ms);
-}
 
-/**
- * Tags each Identity call as nested or not. While the gradient tape records, tfjs copies (clones)
- * the tensors a kernel saves for the backward pass from inside that kernel's run: those Identity
- * kernels are timed within their parent as well, and on wasm each is a real memcpy. The flags come
- * in call order, which is the order of the Identity entries in the profile.
- */
-function tagNestedCopies(): { nested: boolean[]; restore(): void } {
-  const backend = tf.getBackend();
-  const original = tf.getKernel('Identity', backend);
-  const nested: boolean[] = [];
-  if (!original) return { nested, restore() {} };
-  tf.unregisterKernel('Identity', backend);
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      nested.push(tf.engine().state.kernelDepth > 1);
-      return original.kernelFunc(args);
-    },
-  });
-  return {
-    nested,
-    restore() {
-      tf.unregisterKernel('Identity', backend);
-      tf.registerKernel(original);
-    },
-  };
-}
-
-/**
- * Profiles one steady-state step: a fresh two-step run inside tf.profile, keeping only the kernels
- * of the second step (the first one makes the optimizer's moment slots).
- */
-async function profileStep(student: BertModel, teacher: BertModel, batch: MlmBatch, o: Resolved): Promise<TrainStepProfile> {
-  let run: Run | null = null;
-  const copies = tagNestedCopies();
-  let info: Awaited<ReturnType<typeof tf.profile>>;
-  try {
-    info = await tf.profile(async () => {
-      // One thread: tf.profile sees only this thread's kernels, so the profile is of the whole step.
-      run = await runSteps(student, teacher, batch, { ...o, threads: 1 }, 2, true);
-      return [];
-    });
-  } finally {
-    copies.restore();
-  }
-  const { clock, pruner, phases } = run!;
-  pruner.dispose();
-  const backend = tf.getBackend();
-  let identity = 0;
-  const tagged = info.kernels.map((k) => ({ k, nested: k.name === 'Identity' && copies.nested[identity++] === true }));
-  const step = tagged.slice(clock.kernelMarks[1], clock.kernelMarks[2]);
-  // Top level only: op scopes (not registered kernels) and nested copies are inside other entries.
-  const top = step.filter((e) => !e.nested && tf.getKernel(e.k.name, backend) !== undefined).map((e) => e.k);
-  const kernels = await aggregateKernels(top);
-  const [saved] = await aggregateKernels(step.filter((e) => e.nested).map((e) => e.k));
-  const calls = await Promise.all(top.map(async (k) => {
-    const t = await k.kernelTimeMs;
-    return { kernel: k.name, ms: typeof t === 'number' ? round(t, 2) : 0, input_shapes: k.inputShapes };
-  }));
-  return {
-    step_ms: round(clock.marks[2] - clock.marks[1], 1),
-    kernel_ms: round(kernels.reduce((a, k) => a + k.ms, 0), 1),
-    kernels,
-    saved_for_backward: { ms: saved?.ms ?? 0, calls: saved?.calls ?? 0 },
-    slowest: calls.sort((a, b) => b.ms - a.ms).slice(0, 10),
-    phases: await phaseTimes(phases ?? [], clock, tagged.map((e) => ({ k: e.k, top: !e.nested && tf.getKernel(e.k.name, backend) !== undefined }))),
-  };
-}
-
-/**
- * Wall and kernel time per phase of the profiled (second) step: each stretch from one mark to the
- * next is the phase the later mark ends; a phase that recurs (one per micro-batch) is summed.
- */
-async function phaseTimes(
-  marks: PhaseMark[],
-  clock: { marks: number[]; kernelMarks: number[] },
-  kernels: Array<{ k: { kernelTimeMs: unknown }; top: boolean }>,
-): Promise<PhaseTime[]> {
-  const totals = new Map<StepPhase, { wall: number; kernel: number }>(STEP_PHASES.map((p) => [p, { wall: 0, kernel: 0 }]));
-  let prev = { t: clock.marks[1], k: clock.kernelMarks[1] };
-  for (const m of marks.filter((x) => x.t > clock.marks[1] && x.t <= clock.marks[2])) {
-    let kernel = 0;
-    for (const e of kernels.slice(prev.k, m.k)) {
-      const t = e.top ? await e.k.kernelTimeMs : 0;
-      kernel += typeof t === 'number' ? t : 0;
-    }
-    const sum = totals.get(m.phase)!;
-    sum.wall += m.t - prev.t;
-    sum.kernel += kernel;
-    prev = m;
-  }
-  return STEP_PHASES.map((phase) => ({ phase, wall_ms: round(totals.get(phase)!.wall, 1), kernel_ms: round(totals.get(phase)!.kernel, 1) }));
-}
 
 async function wasmFacts(): Promise<Pick<TrainStepBenchResult, 'wasm_simd' | 'wasm_threads'>> {
   if (tf.getBackend() !== 'wasm') return {};
@@ -555,7 +249,14 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
     const finalSparsity = pruner.sparsity().overall;
     const tensorMb = tfjsTensorMb();
     pruner.dispose();
-    const profile = o.profile ? await profileStep(student, teacher, batch, o) : undefined;
+    // One thread: tf.profile sees only this thread's kernels, so the profile is of the whole step.
+    const profile = o.profile
+      ? await profileStep(async () => {
+          const run = await runSteps(student, teacher, batch, { ...o, threads: 1 }, 2, true);
+          run.pruner.dispose();
+          return run;
+        })
+      : undefined;
     return {
       bench: 'train-step',
       tokens_per_s: Math.round((o.batch * o.seq * o.steps) / seconds),
@@ -592,34 +293,6 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
   }
 }
 
-/** The profile as an aligned text table (top `limit` kernels, then the rest summed). */
-export function formatProfile(p: TrainStepProfile, limit = 20): string {
-  const rows = p.kernels.slice(0, limit).map((k) => [k.kernel, k.ms.toFixed(1), String(k.calls), `${(k.share * 100).toFixed(1)}%`]);
-  const rest = p.kernels.slice(limit);
-  if (rest.length) {
-    const ms = rest.reduce((a, k) => a + k.ms, 0);
-    const share = rest.reduce((a, k) => a + k.share, 0);
-    rows.push([`(${rest.length} others)`, ms.toFixed(1), String(rest.reduce((a, k) => a + k.calls, 0)), `${(share * 100).toFixed(1)}%`]);
-  }
-  const head = ['kernel', 'ms', 'calls', 'share'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  const slow = p.slowest.map((c) => `  ${c.ms.toFixed(1).padStart(8)} ms  ${c.kernel} ${c.input_shapes.map((x) => `[${x?.join(',') ?? ''}]`).join(' ')}`);
-  const phaseHead = ['phase', 'wall ms', 'kernel ms'];
-  const phaseRows = p.phases.map((x) => [x.phase, x.wall_ms.toFixed(1), x.kernel_ms.toFixed(1)]);
-  const phaseWidths = phaseHead.map((h, i) => Math.max(h.length, ...phaseRows.map((r) => r[i].length)));
-  const phaseLine = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(phaseWidths[i]) : c.padStart(phaseWidths[i]))).join('  ');
-  return [
-    `one step, profiled: ${p.step_ms} ms wall, ${p.kernel_ms} ms in kernels, of which ${p.saved_for_backward.ms} ms copying ${p.saved_for_backward.calls} tensors saved for the backward pass`,
-    phaseLine(phaseHead),
-    ...phaseRows.map(phaseLine),
-    '',
-    line(head),
-    ...rows.map(line),
-    'slowest calls:',
-    ...slow,
-  ].join('\n');
-}
 
 /** A few readable lines for a terminal (the JSON line has everything). */
 export function formatTrainStepResult(r: TrainStepBenchResult): string {

@@ -14,6 +14,7 @@ import { runCommand } from './commands/run.js';
 import { sweepCommand } from './commands/sweep.js';
 import { workerCommand } from './commands/worker.js';
 import { serveCommand } from './commands/serve.js';
+import { badNumberFlags, UsageError } from './number-flags.js';
 
 async function main(): Promise<void> {
   const { benchCommand } = await import('./commands/bench.js');
@@ -34,14 +35,20 @@ async function main(): Promise<void> {
     .command(serveCommand)
     .demandCommand(1, 'name a command: run, export, import, inspect, bench, bundle or serve (see --help)')
     .strict()
+    // Every command: a number flag given something that is not a number fails here (exit 2).
+    .check((argv) => {
+      const bad = badNumberFlags(argv as Record<string, unknown>, hideBin(process.argv));
+      if (bad.length) throw new UsageError(bad.join('\n       '));
+      return true;
+    }, true)
     .recommendCommands()
     .version(TOOL_VERSION)
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 110))
     .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`error: ${msg}\n(run with --help for usage)\n`);
+      if (err && !(err instanceof UsageError)) throw err;
+      process.stderr.write(`error: ${msg ?? err?.message}\n(run with --help for usage)\n`);
       process.exit(2);
     })
     .parseAsync();

@@ -6,10 +6,11 @@
  * objectives return logits over the same rows for teacher and student.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BertModel } from '../model/bert.js';
+import { modelFromSnapshot, type BertModel } from '../model/bert.js';
+import type { BertConfig } from '../model/config.js';
 import { Rng } from '../util/rng.js';
 import { makeVariable } from '../util/tensors.js';
-import type { TrainHook } from '../train/loop.js';
+import { registerWorkerHook, type TrainHook } from '../train/hooks.js';
 import type { Batch } from '../train/tasks.js';
 import { hiddenMse, kdLoss } from './kd.js';
 
@@ -24,7 +25,7 @@ export interface DistillSettings {
 export const DISTILL_DEFAULTS: DistillSettings = { temperature: 2, alphaTask: 0.5, alphaKd: 0.5, hiddenWeight: 0 };
 
 /** Student layer i (1-based) learns from teacher layer round(i * Lt / Ls); 0 maps to the embeddings. */
-export function layerMap(studentLayers: number, teacherLayers: number): number[] {
+function layerMap(studentLayers: number, teacherLayers: number): number[] {
   return Array.from({ length: studentLayers + 1 }, (_, i) => Math.round((i * teacherLayers) / studentLayers));
 }
 
@@ -94,7 +95,8 @@ export function distillationHook<B extends Batch>(teacher: BertModel, settings: 
       // Hidden-state distillation owns a trainable projection, which cannot live in a worker.
       if (s.hiddenWeight > 0) return null;
       const teacherWeights: Array<[string, number[], Float32Array]> = [...teacher.params].map(([n, v]) => [n, [...v.shape], (v.dataSync() as Float32Array).slice()]);
-      return { kind: 'distill', teacherConfig: teacher.config, teacherWeights, settings: { ...s }, seed };
+      const data: DistillRecipe = { teacherConfig: teacher.config, teacherWeights, settings: { ...s }, seed };
+      return { kind: DISTILL_RECIPE, module: import.meta.url, data };
     },
     afterStep() {
       release();
@@ -114,3 +116,19 @@ export function distillationHook<B extends Batch>(teacher: BertModel, settings: 
     },
   };
 }
+
+/** The worker recipe of the distillation hook: the frozen teacher as plain data. */
+interface DistillRecipe {
+  teacherConfig: BertConfig;
+  teacherWeights: Array<[string, number[], Float32Array]>;
+  settings: DistillSettings;
+  seed: number;
+}
+
+const DISTILL_RECIPE = 'distill';
+
+registerWorkerHook(DISTILL_RECIPE, (raw) => {
+  const r = raw as DistillRecipe;
+  const teacher = modelFromSnapshot({ config: r.teacherConfig, weights: new Map(r.teacherWeights.map(([n, shape, data]) => [n, { shape, data }])) });
+  return distillationHook(teacher, r.settings, r.seed);
+});

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { saveCheckpoint } from '../checkpoint/format.js';
 import type { BertConfig } from '../model/config.js';
+import { checkOutputFile } from '../util/fs.js';
 import type { StoredTokenizer } from './export-source.js';
 import { importHfDirectory, type HfImport, type ImportOptions } from './import-hf.js';
 
@@ -40,8 +41,9 @@ export function summarize(imp: HfImport, checkpoint: string): ImportSummary {
 }
 
 export function importToCheckpoint(dir: string, out: string, opts: ImportOptions = {}): ImportSummary {
-  const imp = importHfDirectory(dir, opts);
   const checkpoint = resolve(out);
+  checkOutputFile(checkpoint, '--out');
+  const imp = importHfDirectory(dir, opts);
   const tokenizer: StoredTokenizer = { vocab: [...imp.tokenizer.vocab], lowercase: imp.tokenizer.lowercase, source: imp.tokenizer.vocabSource };
   saveCheckpoint(checkpoint, {
     config: imp.snapshot.config,

@@ -2,7 +2,7 @@
  * Loading a pipeline file: YAML, `use:` references to presets in configs/, `--set` overrides, then
  * validation. Every error names the file, the field, what was found and what is allowed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
@@ -14,6 +14,7 @@ type Json = unknown;
 
 function readYaml(path: string): Json {
   if (!existsSync(path)) throw new ConfigError(`${path}: file not found`);
+  if (statSync(path).isDirectory()) throw new ConfigError(`${path}: is a directory, not a YAML file; name a .yaml file in it`);
   try {
     return parseYaml(readFileSync(path, 'utf8'));
   } catch (e) {
@@ -44,6 +45,7 @@ function resolveUses(value: Json, file: string, seen: string[] = []): Json {
     const candidates = [resolve(dirname(file), ref), resolve(ref)];
     const path = candidates.find((p) => existsSync(p));
     if (!path) throw new ConfigError(`${file}: use: ${ref}: preset not found (looked in ${candidates.join(' and ')})`);
+    if (statSync(path).isDirectory()) throw new ConfigError(`${file}: use: ${ref}: ${path} is a directory, not a YAML file; name a preset file in it (e.g. ${ref}/<name>.yaml)`);
     if (seen.includes(path)) throw new ConfigError(`${file}: use: ${ref}: circular reference (${[...seen, path].join(' -> ')})`);
     const base = resolveUses(readYaml(path), path, [...seen, path]);
     if (!isObject(base)) throw new ConfigError(`${path}: a preset must be a YAML mapping`);
@@ -53,17 +55,38 @@ function resolveUses(value: Json, file: string, seen: string[] = []): Json {
   return out;
 }
 
-/** Applies `a.b.c=value` overrides; values are parsed as YAML scalars (numbers, booleans, lists). */
+/** Keys that would reach JavaScript object internals instead of a setting. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The first number in a parsed value that is not finite (1e400, .inf, .nan), if any. */
+function nonFinite(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : v;
+  if (Array.isArray(v)) return v.map(nonFinite).find((x) => x !== undefined);
+  if (isObject(v)) return Object.values(v).map(nonFinite).find((x) => x !== undefined);
+  return undefined;
+}
+
+/**
+ * Applies `a.b.c=value` overrides; values are parsed as YAML scalars (numbers, booleans, lists).
+ * Works on a copy (a failed --set changes nothing) and only ever on own properties of plain objects.
+ */
 export function applySets(config: Json, sets: string[], source = '--set'): Json {
   const root = structuredClone(config) as Record<string, unknown>;
   for (const s of sets) {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new ConfigError(`${source} ${s}: expected key=value, e.g. stages.teacher.train.steps=100`);
     const keys = s.slice(0, eq).split('.');
-    const value = parseYaml(s.slice(eq + 1)) as unknown;
+    for (const k of keys) {
+      if (FORBIDDEN_KEYS.has(k)) throw new ConfigError(`${source} ${s}: key '${k}' is not allowed (it names JavaScript object internals, not a setting); name a pipeline field, e.g. stages.teacher.train.steps=100`);
+      if (!k) throw new ConfigError(`${source} ${s}: empty key segment; write dotted field names, e.g. stages.teacher.train.steps=100`);
+    }
+    const text = s.slice(eq + 1);
+    const value = parseYaml(text) as unknown;
+    const bad = nonFinite(value);
+    if (bad !== undefined) throw new ConfigError(`${source} ${s}: '${text}' is not a finite number (it parses as ${bad}); give a value a 64-bit float holds, e.g. 100 or 0.001`);
     let node: Record<string, unknown> = root;
     for (const k of keys.slice(0, -1)) {
-      if (!isObject(node[k])) node[k] = {};
+      if (!Object.hasOwn(node, k) || !isObject(node[k])) node[k] = {};
       node = node[k] as Record<string, unknown>;
     }
     node[keys.at(-1)!] = value;
@@ -103,7 +126,7 @@ export function formatIssues(file: string, raw: unknown, error: z.ZodError, sche
       return `${field}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}${allowed ? `; allowed: ${allowed.join(', ')}` : ''}`;
     }
     const found = valueAt(raw, issue.path);
-    const foundText = found === undefined ? 'nothing (the field is missing)' : JSON.stringify(found);
+    const foundText = found === undefined ? 'nothing (the field is missing)' : typeof found === 'number' && !Number.isFinite(found) ? `${found} (not a finite number)` : JSON.stringify(found);
     return `${field}: ${issue.message}; found ${foundText}`;
   });
   return `${file}: invalid pipeline:\n  - ${lines.join('\n  - ')}`;
@@ -123,6 +146,7 @@ export interface LoadedPipeline {
 
 export function loadPipeline(file: string, sets: string[] = []): LoadedPipeline {
   const path = resolve(file);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new ConfigError(`${file}: is a directory, not a pipeline YAML file; name a pipeline file, e.g. pipelines/smoke.yaml`);
   const raw = readYaml(path);
   if (!isObject(raw)) throw new ConfigError(`${file}: a pipeline must be a YAML mapping with at least 'name' and 'stages'`);
   const resolved = applySets(resolveUses(raw, path), sets);

@@ -5,13 +5,16 @@
  * stage's fingerprint and so those of every stage after it, which rerun.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
 import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
+import { acquireRunLock } from './lock.js';
+import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, writeRunMarker } from './run-dir.js';
+import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
 import type { Pipeline, StageName } from './schema.js';
 import { STAGE_ORDER } from './schema.js';
 import { readResult, writeResult, type StageResult } from './stage-io.js';
@@ -135,12 +138,31 @@ export interface RunSummary {
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   const { pipeline } = loadPipeline(opts.pipelinePath, opts.sets ?? []);
   const backend = await selectBackend(opts.backend ?? pipeline.backend);
-  const runDir = resolve(opts.outDir ?? join('artifacts', pipeline.name));
-  if (opts.fresh && existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
+  // --- run directory: marker, lock, safe --fresh (run-dir.ts, lock.ts) ---
+  const runDir = resolveRunDir(pipeline.name, opts.outDir, opts.fresh ?? false);
+  prepareRunDir(runDir, opts.fresh ?? false);
   const ctx: RunContext = createContext(runDir, pipeline, backend, opts.quiet);
+  const lock = acquireRunLock(runDir, ctx.log);
+  try {
+    removeStaleTempFiles(runDir);
+    if (opts.fresh) {
+      const kept = cleanRunDir(runDir);
+      writeRunMarker(runDir);
+      if (kept.length) ctx.log(`--fresh: kept ${kept.length} file${kept.length > 1 ? 's' : ''} not made by prune-once: ${kept.join(', ')}`);
+    }
+    const summary = await runStages(opts, pipeline, backend, runDir, ctx);
+    // The settings of the last run that finished (a failed run leaves the previous ones).
+    writeJsonAtomic(join(runDir, 'pipeline.json'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+    return summary;
+  } finally {
+    lock.release();
+  }
+  // --- end run directory ---
+}
+
+async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendInfo, runDir: string, ctx: RunContext): Promise<RunSummary> {
   ctx.log(`prune-once ${TOOL_VERSION}: pipeline '${pipeline.name}' -> ${runDir}; ${describeBackend(backend)}`);
-  writeJsonAtomic(join(runDir, 'pipeline.json'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+  const redone = new Set<StageName>();
 
   const dirOf = (s: StageName) => join(runDir, s);
   const summary: RunSummary = { runDir, pipeline, backend, stages: [] };
@@ -150,29 +172,37 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     const dir = dirOf(stage);
     const previous = readResult(dir);
     if (previous?.fingerprint === fingerprint) {
-      ctx.log(`${stage}: up to date (fingerprint ${fingerprint}), skipped`);
-      summary.stages.push({ stage, status: 'up to date', seconds: 0, result: previous });
-      if (stage === opts.until) break;
-      continue;
-    }
+      // Reuse only what verifies (verify.ts), and nothing made from a stage redone in this run.
+      const redoneInput = STAGE_INPUTS[stage].find((d) => redone.has(d));
+      const problem = redoneInput ? null : verifyOutputs(runDir, previous.outputs);
+      if (!redoneInput && !problem) {
+        ctx.log(`${stage}: up to date (fingerprint ${fingerprint}), skipped`);
+        summary.stages.push({ stage, status: 'up to date', seconds: 0, result: previous });
+        if (stage === opts.until) break;
+        continue;
+      }
+      ctx.log(`${stage}: ${redoneInput ? `its input '${redoneInput}' was redone` : problem}; redoing the stage`);
+    } else if (previous) ctx.log(`${stage}: settings or inputs changed; rerunning`);
     // --- stage cache (issue 17): a stored output with this fingerprint replaces the computation ---
     const cached = opts.cacheDir ? restoreStage(opts.cacheDir, fingerprint, runDir, stage) : null;
     if (cached) {
       ctx.log(`${stage}: restored from the cache ${opts.cacheDir} (fingerprint ${fingerprint})`);
       summary.stages.push({ stage, status: 'from cache', seconds: 0, result: cached });
+      redone.add(stage);
       if (stage === opts.until) break;
       continue;
     }
     // --- end stage cache ---
-    if (previous) ctx.log(`${stage}: settings or inputs changed; rerunning`);
+    redone.add(stage);
     mkdirSync(dir, { recursive: true });
     ctx.log(`${stage}: running`);
     const started = new Date();
+    const topLevelBefore = snapshotTopLevel(runDir);
     const t0 = performance.now();
     const fn = STAGE_FNS[stage] as (run: StageRun<typeof stage>) => Promise<StageOutput>;
     const out = await fn({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings: settings as never, dirOf });
     const seconds = (performance.now() - t0) / 1000;
-    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details };
+    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details, outputs: recordOutputs(runDir, dir, topLevelBefore) };
     writeResult(dir, result);
     if (opts.cacheDir) storeStage(opts.cacheDir, fingerprint, runDir, stage); // stage cache (issue 17)
     ctx.log(`${stage}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);

@@ -4,8 +4,9 @@
  * task. Every field has a default that works, and every object is strict so a typo is an error.
  */
 import { z } from 'zod';
-import { presetNames } from '../model/config.js';
 import { TASK_KINDS } from '../data/tasks.js';
+import { presetNames } from '../model/config.js';
+import { PruningSchema } from '../prune/config.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -48,22 +49,6 @@ export const DistillSchema = z.strictObject({
   alphaTask: z.number().nonnegative().default(0.5),
   alphaKd: z.number().nonnegative().default(0.5),
   hiddenWeight: z.number().nonnegative().default(0),
-});
-
-export const PruningSchema = z.strictObject({
-  method: z.enum(['magnitude', 'global-magnitude', 'block']).default('magnitude'),
-  block: z.tuple([positiveInt, positiveInt]).optional(),
-  schedule: z.enum(['cubic', 'constant', 'one-shot']).default('cubic'),
-  initialSparsity: z.number().min(0).lt(1).default(0),
-  finalSparsity: z.number().min(0).lt(1).default(0.9),
-  /** Fractions of the stage's steps (Prune OFA: 0 -> 0.5, then hold). */
-  beginFraction: fraction.default(0),
-  endFraction: fraction.default(0.5),
-  /** Recompute masks every N steps while ramping. */
-  frequency: positiveInt.default(10),
-  include: z.array(z.string()).optional(),
-  exclude: z.array(z.string()).default([]),
-  overrides: z.array(z.strictObject({ match: z.string(), finalSparsity: z.number().min(0).lt(1) })).default([]),
 });
 
 export const QuantizationSchema = z.strictObject({
@@ -178,7 +163,7 @@ export const PipelineSchema = z.strictObject({
 export type Pipeline = z.infer<typeof PipelineSchema>;
 export type TrainSettings = z.infer<typeof TrainSchema>;
 export type DistillConfig = z.infer<typeof DistillSchema>;
-export type PruningConfig = z.infer<typeof PruningSchema>;
+export type { PruningConfig } from '../prune/config.js';
 export type QuantizationConfig = z.infer<typeof QuantizationSchema>;
 export type ModelSpec = z.infer<typeof ModelSchema>;
 export type Stages = z.infer<typeof StagesSchema>;

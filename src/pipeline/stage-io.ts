@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint/format.js';
 import { modelFromSnapshot, snapshotModel, type BertModel } from '../model/bert.js';
 import { writeJsonAtomic } from '../util/fs.js';
+import type { OutputRecord } from './verify.js';
 
 export interface StageResult {
   stage: string;
@@ -19,6 +20,8 @@ export interface StageResult {
   metrics: Record<string, number>;
   /** Anything else the report needs (evaluations over time, per-tensor sparsity, files). */
   details: Record<string, unknown>;
+  /** The files the stage wrote, with size and sha256, checked before the stage is reused (verify.ts). */
+  outputs?: OutputRecord[];
 }
 
 export const modelPath = (dir: string) => join(dir, 'model.ckpt');

@@ -76,7 +76,7 @@ function locate(hist: Uint32Array, k: number): { bin: number; before: number } {
  * sort takes ~300 ms), and it scales to a global threshold over every encoder weight without
  * concatenating them.
  */
-export function pruneSmallest(arrays: readonly Float32Array[], k: number): Uint8Array[] {
+function pruneSmallest(arrays: readonly Float32Array[], k: number): Uint8Array[] {
   const masks = arrays.map((a) => new Uint8Array(a.length).fill(1));
   if (k <= 0) return masks;
   const views = arrays.map((a) => new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -197,7 +197,7 @@ export const blockMask: MaskFn = (weights, target, opts) => {
   return out;
 };
 
-/** Pattern lock: keep exactly the non-zero weights (zeros stay zero). `target` is ignored. */
+/** Pattern lock's masks (pattern-lock.ts): keep exactly the non-zero weights. `target` is ignored. */
 export const patternLockMask: MaskFn = (weights) => {
   const out: MaskMap = new Map();
   for (const [name, w] of weights) {
@@ -209,12 +209,11 @@ export const patternLockMask: MaskFn = (weights) => {
   return out;
 };
 
-/** Pruning methods by the names used in config files. */
+/** Pruning methods by the names used in config files (`pruning.method`). */
 export const maskRegistry = new Registry<MaskFn>('pruning method')
   .register('magnitude', magnitudeMask)
   .register('global-magnitude', globalMagnitudeMask)
-  .register('block', blockMask)
-  .register('pattern-lock', patternLockMask);
+  .register('block', blockMask);
 
 /** A copy of `data` with the pruned entries (mask 0) set to +0. */
 export function applyMask(data: Float32Array, mask: Uint8Array): Float32Array {

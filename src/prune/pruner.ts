@@ -1,160 +1,132 @@
 /**
- * The pruner as a training hook. Masks are data (a Map from weight name to a 0/1 tensor) owned by
- * the hook, not layer subclasses: they are recomputed when the schedule says so and re-applied to
- * the weights *and* to Adam's moments after every optimizer step, so pruned weights stay exactly
- * zero and carry no momentum that could bring them back.
+ * The pruner as a training hook: gradual pruning of named weights. The weights fall into groups
+ * (torch.ao.pruning-style), each with its own schedule: a weight belongs to the first group whose
+ * glob matches it, and to the default group (the pruner's `schedule`) otherwise. At a group's prune
+ * steps its masks are recomputed from the current weights by the mask function; after every
+ * optimizer step all masks are re-applied to the weights and to Adam's moments (mask-set.ts).
  *
- * Pattern lock (transfer and QAT) is the same hook with the `pattern-lock` mask function computed
- * once at the start: zeros stay zero.
+ * Within a group the method decides the unit: per tensor (magnitude, block) or one threshold over
+ * the group's tensors (global-magnitude). With no groups, one group holds every weight, in order.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { BertModel } from '../model/bert.js';
-import type { WeightData } from '../model/snapshot.js';
-import type { LoopContext, TrainHook } from '../train/loop.js';
+import type { HookState, LoopContext, TrainHook } from '../train/hooks.js';
 import type { Batch } from '../train/tasks.js';
-import { maskRegistry, type MaskMap, type WeightTensor } from './masks.js';
-import { makeSchedule, type Schedule, type ScheduleConfig } from './schedules.js';
+import { MaskSet, type PrunedSparsity } from './mask-set.js';
+import { maskRegistry } from './masks.js';
+import { makeSchedule, type RegisteredScheduleConfig, type Schedule } from './schedules.js';
 import { matches } from './select.js';
-import { countNonZeros } from './sparsity.js';
 
-export interface PruneOverride {
-  /** Glob over weight names. */
+/** Weights matching `match` (a glob over weight names) follow `schedule` instead of the default. */
+export interface PruneGroup {
   match: string;
-  /** This tensor's final sparsity instead of the schedule's (per-tensor methods only). */
-  finalSparsity: number;
+  schedule: RegisteredScheduleConfig;
 }
 
 export interface PrunerSettings {
-  /** Mask function name: magnitude, global-magnitude, block, pattern-lock. */
+  /** Mask function name (masks.ts): magnitude, global-magnitude, block. */
   method: string;
-  /** When and how much; ignored by pattern-lock. */
-  schedule?: ScheduleConfig;
+  /** The default group's schedule: when and how much. */
+  schedule: RegisteredScheduleConfig;
   block?: [number, number];
-  overrides?: PruneOverride[];
+  groups?: PruneGroup[];
 }
 
-function finalOf(c: ScheduleConfig): number {
-  return c.kind === 'cubic' ? c.finalSparsity : c.sparsity;
+interface ResolvedGroup {
+  weights: string[];
+  /** Entries over the group's weights. */
+  size: number;
+  schedule: Schedule;
+  lastTarget: number;
 }
 
 export class PrunerHook<B extends Batch = Batch> implements TrainHook<B> {
   readonly name = 'pruner';
-  readonly masks = new Map<string, tf.Tensor>();
-  private readonly schedule: Schedule | null;
-  private lastTarget = 0;
+  readonly key: string;
+  private readonly set: MaskSet;
+  private readonly groups: ResolvedGroup[];
 
   constructor(
-    private readonly model: BertModel,
+    model: BertModel,
     /** The weights this hook prunes (see select.ts). */
     readonly weights: string[],
     readonly settings: PrunerSettings,
+    /** Checkpoint key; give a second pruner in the same loop another one. */
+    key = 'pruner',
   ) {
+    this.key = key;
     maskRegistry.get(settings.method); // throws on an unknown method, listing the known ones
-    if (settings.method !== 'pattern-lock' && !settings.schedule) throw new Error(`pruning method '${settings.method}' needs a schedule`);
-    if (settings.overrides?.length && settings.method === 'global-magnitude') {
-      throw new Error('per-tensor overrides do not apply to global-magnitude pruning (one threshold for all tensors); use magnitude or block');
+    if (!settings.schedule) throw new Error(`pruning method '${settings.method}' needs a schedule`);
+    this.set = new MaskSet(model, weights, 'pruner');
+    const extra = settings.groups ?? [];
+    const members = extra.map(() => [] as string[]);
+    const rest: string[] = [];
+    for (const w of weights) {
+      const i = extra.findIndex((g) => matches(w, g.match));
+      (i >= 0 ? members[i] : rest).push(w);
     }
-    for (const w of weights) if (!model.params.has(w)) throw new Error(`pruner: the model has no weight named '${w}'`);
-    this.schedule = settings.schedule ? makeSchedule(settings.schedule) : null;
+    const size = (names: string[]) => names.reduce((a, w) => a + model.params.get(w)!.size, 0);
+    this.groups = [
+      { weights: rest, size: size(rest), schedule: makeSchedule(settings.schedule), lastTarget: 0 },
+      ...extra.map((g, i) => ({ weights: members[i], size: size(members[i]), schedule: makeSchedule(g.schedule), lastTarget: 0 })),
+    ].filter((g) => g.weights.length > 0);
   }
 
-  private current(): Map<string, WeightTensor> {
-    return new Map(this.weights.map((n) => {
-      const v = this.model.params.get(n)!;
-      return [n, { shape: [...v.shape], data: v.dataSync() as Float32Array }];
-    }));
+  get masks(): ReadonlyMap<string, tf.Tensor> {
+    return this.set.masks;
   }
 
-  /** Recomputes the masks for a target sparsity from the current weights. */
-  private recompute(target: number): void {
+  /** Recomputes a group's masks for a target sparsity from the current weights. */
+  private recompute(g: ResolvedGroup, target: number): void {
     const fn = maskRegistry.get(this.settings.method);
-    const current = this.current();
-    let masks: MaskMap;
-    const overrides = this.settings.overrides ?? [];
-    if (overrides.length && this.settings.schedule) {
-      const final = finalOf(this.settings.schedule);
-      masks = new Map();
-      for (const [name, w] of current) {
-        const o = overrides.find((x) => matches(name, x.match));
-        const t = o ? (final > 0 ? (target * o.finalSparsity) / final : o.finalSparsity) : target;
-        for (const [k, m] of fn(new Map([[name, w]]), Math.min(t, 0.999999), { block: this.settings.block })) masks.set(k, m);
-      }
-    } else {
-      masks = fn(current, target, { block: this.settings.block });
-    }
-    this.setMasks(masks);
-    this.lastTarget = target;
+    this.set.set(fn(this.set.current(g.weights), target, { block: this.settings.block }));
+    g.lastTarget = target;
   }
 
-  private setMasks(masks: MaskMap): void {
-    for (const [name, m] of masks) {
-      this.masks.get(name)?.dispose();
-      const v = this.model.params.get(name)!;
-      this.masks.set(name, tf.tensor(Float32Array.from(m), v.shape, 'float32'));
-    }
-  }
-
-  /** Zeroes pruned weights and their optimizer moments. */
-  apply(ctx?: LoopContext<B>): void {
-    for (const [name, mask] of this.masks) {
-      const v = this.model.params.get(name)!;
-      tf.tidy(() => v.assign(tf.mul(v, mask)));
-      ctx?.optimizer?.maskMoments(name, mask);
+  private step(t: number): void {
+    for (const g of this.groups) {
+      const s = g.schedule(t);
+      if (s.prune) this.recompute(g, s.sparsity);
     }
   }
 
   init(ctx: LoopContext<B>): void {
-    if (this.masks.size === 0) {
-      if (this.settings.method === 'pattern-lock') this.recompute(0);
-      else {
-        const s = this.schedule!(ctx.step);
-        if (s.prune) this.recompute(s.sparsity);
-      }
-    }
-    this.apply(ctx);
+    if (this.set.masks.size === 0) this.step(ctx.step);
+    this.set.apply(ctx);
   }
 
   afterStep(ctx: LoopContext<B>): void {
-    if (this.schedule && this.settings.method !== 'pattern-lock') {
-      const s = this.schedule(ctx.step);
-      if (s.prune) this.recompute(s.sparsity);
-    }
-    this.apply(ctx);
+    this.step(ctx.step);
+    this.set.apply(ctx);
   }
 
   /** Per-tensor and overall sparsity of the pruned weights, measured from the weights themselves. */
-  sparsity(): { overall: number; params: number; nonZeros: number; perTensor: Record<string, number> } {
-    let params = 0;
-    let nonZeros = 0;
-    const perTensor: Record<string, number> = {};
-    for (const name of this.weights) {
-      const data = this.model.params.get(name)!.dataSync();
-      const nz = countNonZeros(data);
-      perTensor[name] = 1 - nz / data.length;
-      params += data.length;
-      nonZeros += nz;
-    }
-    return { overall: params ? 1 - nonZeros / params : 0, params, nonZeros, perTensor };
+  sparsity(): PrunedSparsity {
+    return this.set.sparsity();
+  }
+
+  /** The targets of the last recomputation: one group's as is, several groups' weighted by size. */
+  private lastTarget(): number {
+    if (this.groups.length === 1) return this.groups[0].lastTarget;
+    const total = this.groups.reduce((a, g) => a + g.size, 0);
+    return total ? this.groups.reduce((a, g) => a + g.lastTarget * g.size, 0) / total : 0;
   }
 
   evaluate(): Record<string, number> {
-    return { sparsity: this.sparsity().overall, target_sparsity: this.lastTarget };
+    return { sparsity: this.set.sparsity().overall, target_sparsity: this.lastTarget() };
   }
 
-  saveState(): { tensors: Map<string, WeightData>; json: unknown } {
-    const tensors = new Map([...this.masks].map(([k, m]) => [k, { shape: [...m.shape], data: m.dataSync() as Float32Array }]));
-    return { tensors, json: { lastTarget: this.lastTarget } };
+  saveState(): HookState {
+    return { tensors: this.set.saveTensors(), json: { lastTarget: this.lastTarget(), groupTargets: this.groups.map((g) => g.lastTarget) } };
   }
 
-  loadState(state: { tensors: Map<string, WeightData>; json: unknown }): void {
-    const masks: MaskMap = new Map();
-    for (const [k, w] of state.tensors) masks.set(k, Uint8Array.from(w.data));
-    this.setMasks(masks);
-    this.lastTarget = (state.json as { lastTarget?: number })?.lastTarget ?? 0;
+  loadState(state: HookState): void {
+    this.set.loadTensors(state.tensors);
+    const json = (state.json ?? {}) as { lastTarget?: number; groupTargets?: number[] };
+    this.groups.forEach((g, i) => (g.lastTarget = json.groupTargets?.[i] ?? json.lastTarget ?? 0));
   }
 
   dispose(): void {
-    tf.dispose([...this.masks.values()]);
-    this.masks.clear();
+    this.set.dispose();
   }
 }

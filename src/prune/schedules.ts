@@ -1,7 +1,14 @@
 /**
- * Pruning schedules: *when* to recompute masks and to what sparsity. A schedule is a pure function of
- * the step built from a plain-data config (a discriminated union on `kind`) that round-trips
- * through JSON/YAML, so a run's schedule is fully described by its config file.
+ * Pruning schedules: *when* to recompute masks and to what sparsity. This module owns the schedule
+ * kinds: each kind is one entry of `scheduleRegistry` holding its config schemas (zod), the
+ * conversion from the pipeline's form to steps, and the schedule function. The pipeline's
+ * `pruning.schedule` is parsed by `PipelineScheduleSchema`, derived from the registry, so adding a
+ * kind touches this module (and its test) only.
+ *
+ * Two forms of a config, both plain data that round-trip through JSON/YAML (as tfmot's schedules):
+ * - the pipeline form, in fractions of the stage's steps (`beginFraction`, `endFraction`), with
+ *   defaults, as written in a pipeline file;
+ * - the step form (`beginStep`, `endStep`), what the pruner runs and the report shows.
  *
  * Step convention: `step` counts completed optimizer steps. Step 0 is the state before training
  * (a pruner evaluates it in its `init` hook); step k is right after the k-th optimizer step
@@ -11,6 +18,7 @@
  * `prune` means "recompute the masks now, to `sparsity`". Between prune steps the masks are only
  * re-applied (by the pruner, after every optimizer step), never recomputed.
  */
+import { z } from 'zod';
 import { Registry } from '../util/registry.js';
 
 export interface ScheduleStep {
@@ -22,9 +30,56 @@ export interface ScheduleStep {
 
 export type Schedule = (step: number) => ScheduleStep;
 
-/** Gradual magnitude pruning with the cubic ramp of Zhu & Gupta (2017). */
-export interface CubicScheduleConfig {
-  kind: 'cubic';
+// ---------------------------------------------------------------------------------------------
+// Field schemas shared by the kinds
+
+const sparsity = z.number().min(0).lt(1);
+const step = z.number().int().nonnegative();
+const fraction = z.number().min(0).max(1);
+const frequency = z.number().int().positive();
+
+const rampOrder = (c: { initialSparsity: number; finalSparsity: number }) => c.finalSparsity >= c.initialSparsity;
+const rampOrderError = { message: 'must be >= initialSparsity', path: ['finalSparsity'] };
+
+/** Pipeline form of a ramp (cubic, linear): Prune OFA's defaults, 0 -> 90% over the first half. */
+function rampPipelineSchema<K extends string>(kind: K) {
+  return z
+    .strictObject({
+      kind: z.literal(kind),
+      initialSparsity: sparsity.default(0),
+      finalSparsity: sparsity.default(0.9),
+      /** Fractions of the stage's steps (Prune OFA: 0 -> 0.5, then hold). */
+      beginFraction: fraction.default(0),
+      endFraction: fraction.default(0.5),
+      /** Recompute masks every N steps while ramping. */
+      frequency: frequency.default(10),
+    })
+    .refine(rampOrder, rampOrderError);
+}
+type RampPipelineConfig = z.infer<ReturnType<typeof rampPipelineSchema>>;
+
+/** Pipeline form of a prune-once schedule (constant, one-shot): prune at beginFraction, then hold. */
+function oncePipelineSchema<K extends string>(kind: K) {
+  return z.strictObject({ kind: z.literal(kind), finalSparsity: sparsity.default(0.9), beginFraction: fraction.default(0) });
+}
+type OncePipelineConfig = z.infer<ReturnType<typeof oncePipelineSchema>>;
+
+/** Steps of a ramp from fractions of `totalSteps`; the ramp is at least one step long. */
+function rampSteps(c: { beginFraction: number; endFraction: number }, totalSteps: number): { beginStep: number; endStep: number } {
+  const beginStep = Math.round(c.beginFraction * totalSteps);
+  const endStep = Math.max(beginStep + 1, Math.round(c.endFraction * totalSteps));
+  return { beginStep, endStep };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schedule functions
+
+/** Schedules are defined on integer steps only; anything else is a caller bug worth surfacing. */
+function assertStep(t: number): void {
+  if (!Number.isInteger(t)) throw new Error(`schedule step must be an integer; got ${t}`);
+}
+
+interface RampConfig {
   initialSparsity: number;
   finalSparsity: number;
   beginStep: number;
@@ -32,49 +87,8 @@ export interface CubicScheduleConfig {
   frequency: number;
 }
 
-/** Prune once at `beginStep` (default 0) to `sparsity`, then hold. */
-export interface ConstantScheduleConfig {
-  kind: 'constant';
-  sparsity: number;
-  beginStep?: number;
-}
-
-/** Prune once at `step` to `sparsity`, then hold. */
-export interface OneShotScheduleConfig {
-  kind: 'one-shot';
-  sparsity: number;
-  step: number;
-}
-
-export type ScheduleConfig = CubicScheduleConfig | ConstantScheduleConfig | OneShotScheduleConfig;
-
-/** What the registry holds per kind: how to check a raw config and how to build the function. */
-export interface ScheduleKind<C extends { kind: string } = ScheduleConfig> {
-  /** Fields besides `kind`; anything else is reported as unknown (catches typos like `freq`). */
-  fields: readonly string[];
-  /** Human-readable problems with `config`; `totalSteps` adds the bounds that depend on the run. */
-  issues(config: Record<string, unknown>, totalSteps?: number): string[];
-  build(config: C): Schedule;
-}
-
-/** Thrown for an invalid schedule config; `issues` holds one message per problem. */
-export class ScheduleConfigError extends Error {
-  constructor(readonly issues: string[]) {
-    super(`invalid pruning schedule: ${issues.join('; ')}`);
-    this.name = 'ScheduleConfigError';
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Schedule functions
-
-/** Schedules are defined on integer steps only; anything else is a caller bug worth surfacing. */
-function assertStep(step: number): void {
-  if (!Number.isInteger(step)) throw new Error(`schedule step must be an integer; got ${step}`);
-}
-
 /**
- * Cubic GMP: s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (t1 - t0))^3, t clamped to [t0, t1].
+ * Polynomial ramp: s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (t1 - t0))^power, t clamped to [t0, t1].
  * - t < t0: sparsity 0, no pruning (the model trains dense).
  * - t0 <= t < t1: prune when (t - t0) % frequency == 0.
  * - t == t1: always prune, so s_f is reached exactly even when frequency does not divide t1 - t0
@@ -83,169 +97,161 @@ function assertStep(step: number): void {
  *   default; with frozen zeros that re-selects the same mask, so we stop instead.)
  * Between prune steps `sparsity` follows the curve; the masks stay at the last prune step's value.
  */
-export function cubicSchedule(c: CubicScheduleConfig): Schedule {
-  const { initialSparsity: si, finalSparsity: sf, beginStep: t0, endStep: t1, frequency } = c;
-  return (step) => {
-    assertStep(step);
-    if (step < t0) return { prune: false, sparsity: 0 };
-    if (step >= t1) return { prune: step === t1, sparsity: sf };
+function rampSchedule(c: RampConfig, power: number): Schedule {
+  const { initialSparsity: si, finalSparsity: sf, beginStep: t0, endStep: t1, frequency: every } = c;
+  return (t) => {
+    assertStep(t);
+    if (t < t0) return { prune: false, sparsity: 0 };
+    if (t >= t1) return { prune: t === t1, sparsity: sf };
     // Return s_i exactly at t0 (s_f + (s_i - s_f) need not round back to s_i).
-    const remaining = 1 - (step - t0) / (t1 - t0);
-    const sparsity = step === t0 ? si : sf + (si - sf) * remaining ** 3;
-    return { prune: (step - t0) % frequency === 0, sparsity };
+    const remaining = 1 - (t - t0) / (t1 - t0);
+    const s = t === t0 ? si : sf + (si - sf) * remaining ** power;
+    return { prune: (t - t0) % every === 0, sparsity: s };
   };
 }
 
-/** Prune once at `at` to `sparsity`; dense before, held after. */
-function pruneOnceAt(at: number, sparsity: number): Schedule {
-  return (step) => {
-    assertStep(step);
-    if (step < at) return { prune: false, sparsity: 0 };
-    return { prune: step === at, sparsity };
+/** Prune once at `at` to `target`; dense before, held after. */
+function pruneOnceAt(at: number, target: number): Schedule {
+  return (t) => {
+    assertStep(t);
+    if (t < at) return { prune: false, sparsity: 0 };
+    return { prune: t === at, sparsity: target };
   };
 }
 
-export function constantSchedule(c: ConstantScheduleConfig): Schedule {
-  return pruneOnceAt(c.beginStep ?? 0, c.sparsity);
-}
-
-export function oneShotSchedule(c: OneShotScheduleConfig): Schedule {
-  return pruneOnceAt(c.step, c.sparsity);
-}
-
 // ---------------------------------------------------------------------------------------------
-// Validation helpers: every message names the field, what was found and what is allowed.
+// The kinds
 
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing (missing)';
-  return JSON.stringify(value) ?? String(value);
+/** What the registry holds per kind. */
+export interface ScheduleKind<S extends { kind: string } = { kind: string }, P = never> {
+  /** The step form (strict; `kind` included): what `makeSchedule` accepts. */
+  schema: z.ZodType<S>;
+  /**
+   * The pipeline form (without `kind`) and its conversion to steps; absent for kinds a pipeline
+   * file cannot name (e.g. the train-step bench's ramp, registered at run time).
+   */
+  pipeline?: { schema: z.ZodObject; toSteps(config: P, totalSteps: number): S };
+  build(config: S): Schedule;
 }
 
-function issue(field: string, found: unknown, allowed: string): string {
-  return `${field}: found ${show(found)}; allowed: ${allowed}`;
-}
+/** Gradual magnitude pruning with the cubic ramp of Zhu & Gupta (2017). */
+export const CubicScheduleSchema = z
+  .strictObject({ kind: z.literal('cubic'), initialSparsity: sparsity, finalSparsity: sparsity, beginStep: step, endStep: step, frequency })
+  .refine((c) => c.endStep > c.beginStep, { message: 'must be > beginStep', path: ['endStep'] })
+  .refine(rampOrder, rampOrderError);
+export type CubicScheduleConfig = z.infer<typeof CubicScheduleSchema>;
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-const isSparsity = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < 1;
+/** The same ramp, linear in t (e.g. for a short stage where the cubic front-loads too much). */
+export const LinearScheduleSchema = z
+  .strictObject({ kind: z.literal('linear'), initialSparsity: sparsity, finalSparsity: sparsity, beginStep: step, endStep: step, frequency })
+  .refine((c) => c.endStep > c.beginStep, { message: 'must be > beginStep', path: ['endStep'] })
+  .refine(rampOrder, rampOrderError);
+export type LinearScheduleConfig = z.infer<typeof LinearScheduleSchema>;
 
-/** A step field: integer in [min, totalSteps] (upper bound only when totalSteps is known). */
-function checkStep(
-  out: string[],
-  c: Record<string, unknown>,
-  field: string,
-  min: number,
-  minText: string,
-  totalSteps?: number,
-): boolean {
-  const v = c[field];
-  const upper = totalSteps === undefined ? '' : ` and <= totalSteps (${totalSteps})`;
-  if (!isInt(v) || v < min || (totalSteps !== undefined && v > totalSteps)) {
-    out.push(issue(field, v, `an integer ${minText}${upper}`));
-    return false;
-  }
-  return true;
-}
+/** Prune once at `beginStep` (default 0) to `sparsity`, then hold. */
+export const ConstantScheduleSchema = z.strictObject({ kind: z.literal('constant'), sparsity, beginStep: step.optional() });
+export type ConstantScheduleConfig = z.infer<typeof ConstantScheduleSchema>;
 
-function checkSparsity(out: string[], c: Record<string, unknown>, field: string): boolean {
-  if (!isSparsity(c[field])) {
-    out.push(issue(field, c[field], 'a number with 0 <= value < 1'));
-    return false;
-  }
-  return true;
-}
+/** Prune once at `step` to `sparsity`, then hold. */
+export const OneShotScheduleSchema = z.strictObject({ kind: z.literal('one-shot'), sparsity, step });
+export type OneShotScheduleConfig = z.infer<typeof OneShotScheduleSchema>;
 
-// ---------------------------------------------------------------------------------------------
-// Registry of kinds
+export type ScheduleConfig = CubicScheduleConfig | LinearScheduleConfig | ConstantScheduleConfig | OneShotScheduleConfig;
 
-const cubicKind: ScheduleKind<CubicScheduleConfig> = {
-  fields: ['initialSparsity', 'finalSparsity', 'beginStep', 'endStep', 'frequency'],
-  issues(c, totalSteps) {
-    const out: string[] = [];
-    const siOk = checkSparsity(out, c, 'initialSparsity');
-    if (checkSparsity(out, c, 'finalSparsity') && siOk) {
-      const si = c.initialSparsity as number;
-      if ((c.finalSparsity as number) < si) {
-        out.push(issue('finalSparsity', c.finalSparsity, `a number with initialSparsity (${si}) <= value < 1`));
-      }
-    }
-    // endStep's lower bound is beginStep + 1 when beginStep itself is valid.
-    if (checkStep(out, c, 'beginStep', 0, '>= 0')) {
-      const t0 = c.beginStep as number;
-      checkStep(out, c, 'endStep', t0 + 1, `> beginStep (${t0})`, totalSteps);
-    } else {
-      checkStep(out, c, 'endStep', 1, '> beginStep', totalSteps);
-    }
-    if (!isInt(c.frequency) || c.frequency < 1) {
-      out.push(issue('frequency', c.frequency, 'an integer >= 1'));
-    }
-    return out;
+/** A config of any registered kind, also one registered at run time (checked by its kind's schema). */
+export type RegisteredScheduleConfig = ScheduleConfig | { kind: string; [field: string]: unknown };
+
+const cubicKind: ScheduleKind<CubicScheduleConfig, RampPipelineConfig> = {
+  schema: CubicScheduleSchema,
+  pipeline: {
+    schema: rampPipelineSchema('cubic'),
+    toSteps: (c, n) => ({ kind: 'cubic', initialSparsity: c.initialSparsity, finalSparsity: c.finalSparsity, ...rampSteps(c, n), frequency: c.frequency }),
   },
-  build: cubicSchedule,
+  build: (c) => rampSchedule(c, 3),
 };
 
-const constantKind: ScheduleKind<ConstantScheduleConfig> = {
-  fields: ['sparsity', 'beginStep'],
-  issues(c, totalSteps) {
-    const out: string[] = [];
-    checkSparsity(out, c, 'sparsity');
-    if (c.beginStep !== undefined) checkStep(out, c, 'beginStep', 0, '>= 0', totalSteps);
-    return out;
+const linearKind: ScheduleKind<LinearScheduleConfig, RampPipelineConfig> = {
+  schema: LinearScheduleSchema,
+  pipeline: {
+    schema: rampPipelineSchema('linear'),
+    toSteps: (c, n) => ({ kind: 'linear', initialSparsity: c.initialSparsity, finalSparsity: c.finalSparsity, ...rampSteps(c, n), frequency: c.frequency }),
   },
-  build: constantSchedule,
+  build: (c) => rampSchedule(c, 1),
 };
 
-const oneShotKind: ScheduleKind<OneShotScheduleConfig> = {
-  fields: ['sparsity', 'step'],
-  issues(c, totalSteps) {
-    const out: string[] = [];
-    checkSparsity(out, c, 'sparsity');
-    checkStep(out, c, 'step', 0, '>= 0', totalSteps);
-    return out;
+const constantKind: ScheduleKind<ConstantScheduleConfig, OncePipelineConfig> = {
+  schema: ConstantScheduleSchema,
+  pipeline: {
+    schema: oncePipelineSchema('constant'),
+    toSteps: (c, n) => ({ kind: 'constant', sparsity: c.finalSparsity, beginStep: Math.round(c.beginFraction * n) }),
   },
-  build: oneShotSchedule,
+  build: (c) => pruneOnceAt(c.beginStep ?? 0, c.sparsity),
+};
+
+const oneShotKind: ScheduleKind<OneShotScheduleConfig, OncePipelineConfig> = {
+  schema: OneShotScheduleSchema,
+  pipeline: {
+    schema: oncePipelineSchema('one-shot'),
+    toSteps: (c, n) => ({ kind: 'one-shot', sparsity: c.finalSparsity, step: Math.round(c.beginFraction * n) }),
+  },
+  build: (c) => pruneOnceAt(c.step, c.sparsity),
 };
 
 /** Schedule kinds by the `kind` name used in config files. */
-export const scheduleRegistry = new Registry<ScheduleKind<any>>('pruning schedule')
+export const scheduleRegistry = new Registry<ScheduleKind<any, any>>('pruning schedule')
   .register('cubic', cubicKind)
+  .register('linear', linearKind)
   .register('constant', constantKind)
   .register('one-shot', oneShotKind);
 
 // ---------------------------------------------------------------------------------------------
-// Public entry points
+// The pipeline form
 
-/**
- * Every problem with a raw (e.g. freshly parsed) schedule config, as messages; empty when valid.
- * With `totalSteps`, steps must also fit in the run (`endStep`, `beginStep`, `step` <= totalSteps).
- */
-export function scheduleIssues(config: unknown, totalSteps?: number): string[] {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    return [issue('schedule', config, "an object with a 'kind' field")];
-  }
-  const c = config as Record<string, unknown>;
-  if (typeof c.kind !== 'string' || !scheduleRegistry.has(c.kind)) {
-    return [issue('kind', c.kind, scheduleRegistry.names().join(', '))];
-  }
-  const kind = scheduleRegistry.get(c.kind);
-  const unknown = Object.keys(c).filter((k) => k !== 'kind' && !kind.fields.includes(k));
-  const out = unknown.map(
-    (k) => `${k}: unknown field for kind '${c.kind}'; allowed fields: kind, ${kind.fields.join(', ')}`,
-  );
-  return out.concat(kind.issues(c, totalSteps));
+/** The kinds a pipeline file can name (those registered with a pipeline form when this module loaded). */
+export const PIPELINE_SCHEDULE_KINDS = scheduleRegistry.names().filter((k) => scheduleRegistry.get(k).pipeline);
+
+/** A pipeline's `pruning.schedule`: `kind` plus that kind's pipeline fields, defaults filled in. */
+export type PipelineScheduleConfig = RampPipelineConfig | OncePipelineConfig;
+export const PipelineScheduleSchema = z.discriminatedUnion(
+  'kind',
+  PIPELINE_SCHEDULE_KINDS.map((kind) => scheduleRegistry.get(kind).pipeline!.schema) as unknown as [z.ZodObject, ...z.ZodObject[]],
+) as unknown as z.ZodType<PipelineScheduleConfig, PipelineScheduleConfig>;
+
+/** The step form of a pipeline schedule for a stage of `totalSteps` steps. */
+export function scheduleForSteps(config: PipelineScheduleConfig, totalSteps: number): ScheduleConfig {
+  return scheduleRegistry.get(config.kind).pipeline!.toSteps(config, totalSteps);
 }
 
-/**
- * Checks a raw schedule config against the run length and returns it typed; throws a
- * ScheduleConfigError listing every problem otherwise.
- */
-export function validateSchedule(config: unknown, totalSteps?: number): ScheduleConfig {
-  const issues = scheduleIssues(config, totalSteps);
-  if (issues.length > 0) throw new ScheduleConfigError(issues);
-  return config as ScheduleConfig;
+// ---------------------------------------------------------------------------------------------
+// Building schedules
+
+/** Thrown for an invalid step-form schedule config; `issues` holds one message per problem. */
+export class ScheduleConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid pruning schedule: ${issues.join('; ')}`);
+    this.name = 'ScheduleConfigError';
+  }
 }
 
-/** Builds the schedule function for a config, after checking it (without run-length bounds). */
-export function makeSchedule(config: ScheduleConfig): Schedule {
+/** Checks a step-form config against its kind's schema; returns it typed or throws listing every problem. */
+export function validateSchedule(config: unknown): ScheduleConfig {
+  const kind = (config as { kind?: unknown } | null)?.kind;
+  if (typeof kind !== 'string' || !scheduleRegistry.has(kind)) {
+    throw new ScheduleConfigError([`kind: found ${JSON.stringify(kind) ?? 'nothing'}; allowed: ${scheduleRegistry.names().join(', ')}`]);
+  }
+  const r = scheduleRegistry.get(kind).schema.safeParse(config);
+  if (!r.success) {
+    throw new ScheduleConfigError(r.error.issues.map((i) => {
+      const field = i.path.length ? i.path.join('.') : kind;
+      if (i.code === 'unrecognized_keys') return `${i.keys.join(', ')}: unknown field for kind '${kind}'`;
+      return `${field}: ${i.message}; found ${JSON.stringify((config as Record<PropertyKey, unknown>)[i.path[0] as PropertyKey]) ?? 'nothing (missing)'}`;
+    }));
+  }
+  return r.data as ScheduleConfig;
+}
+
+/** Builds the schedule function for a step-form config, after checking it. */
+export function makeSchedule(config: RegisteredScheduleConfig): Schedule {
   validateSchedule(config);
   return scheduleRegistry.get(config.kind).build(config);
 }

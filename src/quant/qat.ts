@@ -10,10 +10,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseLinear, type ForwardOptions, type LinearFn } from '../model/bert.js';
 import { EMB } from '../model/config.js';
-import type { TrainHook } from '../train/loop.js';
+import type { TrainHook } from '../train/hooks.js';
 import type { Batch } from '../train/tasks.js';
 import { quantizedForward } from './linear.js';
-import { fakeQuantizeWith, INT8_WEIGHTS, paramsFromRange, qRange, UINT8_ACTIVATIONS, weightParams } from './quantize.js';
+import { fakeQuantizeWith, INT8_WEIGHTS, paramsFromRange, paramTensorsFromRange, UINT8_ACTIVATIONS, weightParams, weightParamTensors } from './quantize.js';
 import type { ModelQuantization, QuantizerSpec } from './types.js';
 import type { BertModel } from '../model/bert.js';
 import { makeVariable } from '../util/tensors.js';
@@ -85,14 +85,9 @@ export class QatHook<B extends Batch> implements TrainHook<B> {
     this.observe(name, x);
     const o = this.observers.get(name)!;
     const a = this.settings.activationSpec;
-    const { qmin, qmax } = qRange(a);
-    // Same formulas as paramsFromRange, as tensors (no sync inside the step).
-    const lo = tf.minimum(o.min, 0);
-    const hi = tf.maximum(o.max, 0);
-    const range = tf.sub(hi, lo);
-    const xScale = tf.where(tf.greater(range, 0), tf.div(range, qmax - qmin), tf.onesLike(range));
-    const xZero = tf.clipByValue(tf.round(tf.sub(qmin, tf.div(lo, xScale))), qmin, qmax);
-    const xq = fakeQuantizeWith(x, xScale, xZero, a);
+    // The exporter's formulas (paramsFromRange) as tensors: no read-back inside the step.
+    const xp = paramTensorsFromRange(o.min, o.max, a);
+    const xq = fakeQuantizeWith(x, xp.scale, xp.zeroPoint, a);
     const wq = this.fakeQuantWeight(kernel, 1);
     return tf.add(tf.matMul(xq as tf.Tensor2D, wq as tf.Tensor2D), bias) as tf.Tensor2D;
   };
@@ -100,10 +95,8 @@ export class QatHook<B extends Batch> implements TrainHook<B> {
   /** Symmetric fake quantization of a 2-D weight with scales along `axis` (1: columns, 0: rows). */
   private fakeQuantWeight(w: tf.Tensor, axis: 0 | 1): tf.Tensor {
     const spec = this.settings.weightSpec;
-    const { qmax } = qRange(spec);
-    const absMax = spec.perChannel ? tf.max(tf.abs(w), axis === 1 ? 0 : 1, true) : tf.max(tf.abs(w));
-    const scale = tf.where(tf.greater(absMax, 0), tf.div(absMax, qmax), tf.onesLike(absMax));
-    return fakeQuantizeWith(w, scale, tf.zerosLike(scale), spec);
+    const p = weightParamTensors(w, spec, axis);
+    return fakeQuantizeWith(w, p.scale, p.zeroPoint, spec);
   }
 
   forwardOptions(_ctx: unknown, training: boolean): Partial<ForwardOptions> {

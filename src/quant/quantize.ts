@@ -1,7 +1,11 @@
 /**
- * The one quantize function. QAT's fake quantization (tf ops) and the exporter (plain arrays) both
- * go through here, with float32 arithmetic and round-half-to-even on both paths (as ONNX
- * QuantizeLinear does), so the integers in the exported file are the integers training used.
+ * The quantization arithmetic, in one module: parameters from ranges and the quantize / dequantize
+ * maps, each in two forms over the same formulas, float32 arithmetic and round-half-to-even (as
+ * ONNX QuantizeLinear does): plain arrays for the exporter and the frozen parameters
+ * (`paramsFromRange`, `weightParams`, `quantizeArray`), and tf ops for QAT's training step, which
+ * must not read tensors back (`paramTensorsFromRange`, `weightParamTensors`, `fakeQuantizeWith`).
+ * test/quant/quantize.test.ts checks that the two forms give the same parameters bit for bit, so
+ * the integers in the exported file are the integers training used.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { QuantParams, QuantizerSpec } from './types.js';
@@ -49,8 +53,42 @@ export function paramsFromRange(min: ArrayLike<number>, max: ArrayLike<number>, 
   return { scale, zeroPoint, axis: spec.perChannel ? axis : -1, dtype: spec.symmetric ? 'int8' : 'uint8' };
 }
 
+/**
+ * `paramsFromRange` in tf ops, for a training step (no read-back): scale and zero point as float32
+ * tensors of the shape of `min`/`max` (scalars per tensor, [1, n] or [n, 1] per channel).
+ */
+export function paramTensorsFromRange(min: tf.Tensor, max: tf.Tensor, spec: QuantizerSpec): { scale: tf.Tensor; zeroPoint: tf.Tensor } {
+  const { qmin, qmax } = qRange(spec);
+  return tf.tidy(() => {
+    const lo = tf.minimum(min, 0);
+    const hi = tf.maximum(max, 0);
+    if (spec.symmetric) {
+      const absMax = tf.maximum(tf.neg(lo), hi);
+      const scale = tf.where(tf.greater(absMax, 0), tf.div(absMax, qmax), tf.onesLike(absMax));
+      return { scale, zeroPoint: tf.zerosLike(scale) };
+    }
+    const range = tf.sub(hi, lo);
+    const scale = tf.where(tf.greater(range, 0), tf.div(range, qmax - qmin), tf.onesLike(range));
+    const zeroPoint = tf.clipByValue(tf.round(tf.sub(qmin, tf.div(lo, scale))), qmin, qmax);
+    return { scale, zeroPoint };
+  });
+}
+
+/**
+ * `weightParams` in tf ops: symmetric parameters of a 2-D weight, per channel along `channelAxis`
+ * (1: the output columns of a [in, out] kernel, 0: the rows of an embedding table) or per tensor.
+ */
+export function weightParamTensors(w: tf.Tensor, spec: QuantizerSpec, channelAxis: 0 | 1 = 1): { scale: tf.Tensor; zeroPoint: tf.Tensor } {
+  return tf.tidy(() => {
+    const reduce = spec.perChannel ? (channelAxis === 1 ? 0 : 1) : undefined;
+    const min = reduce === undefined ? tf.min(w) : tf.min(w, reduce, true);
+    const max = reduce === undefined ? tf.max(w) : tf.max(w, reduce, true);
+    return paramTensorsFromRange(min, max, spec);
+  });
+}
+
 /** Min and max of a [rows, cols] matrix per column (axis 1), per row (axis 0) or overall (-1). */
-export function observeRange(data: Float32Array, shape: number[], axis: number): { min: Float32Array; max: Float32Array } {
+function observeRange(data: Float32Array, shape: number[], axis: number): { min: Float32Array; max: Float32Array } {
   if (axis === -1) {
     let lo = Infinity;
     let hi = -Infinity;

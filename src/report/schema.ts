@@ -65,3 +65,55 @@ export interface Report {
   };
   latency: Array<{ file: 'fp32' | 'int8'; batch: number; seq: number; medianMs: number; p90Ms: number; runs: number }>;
 }
+
+/** Fields every report of this version has (dotted paths), checked before a report is shown. */
+const REQUIRED_FIELDS: Array<[string, 'string' | 'number' | 'object' | 'array']> = [
+  ['run.name', 'string'],
+  ['run.dir', 'string'],
+  ['run.seed', 'number'],
+  ['run.backend', 'string'],
+  ['run.versions', 'object'],
+  ['run.createdAt', 'string'],
+  ['run.machine', 'object'],
+  ['stages', 'array'],
+  ['tensors', 'array'],
+  ['totals.encoderLinear', 'object'],
+  ['totals.model', 'object'],
+  ['ratios.encoder_theoretical.value', 'number'],
+  ['ratios.encoder_stored.value', 'number'],
+  ['ratios.file.value', 'number'],
+  ['ratios.file_gzip.value', 'number'],
+  ['files.fp32', 'object'],
+  ['files.int8', 'object'],
+  ['quantization', 'object'],
+  ['accuracy', 'object'],
+  ['accuracy.mlm', 'object'],
+  ['accuracy.deltaPoints', 'object'],
+  ['latency', 'array'],
+];
+
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/**
+ * Checks a parsed report.json (`path` for messages): the schema, the version this build reads, and
+ * every field the renderers use. Throws an error naming the file, the fields and the fix.
+ */
+export function validateReport(raw: unknown, path: string): Report {
+  const obj = raw as Record<string, unknown> | null;
+  if (kindOf(obj) !== 'object' || obj!.schema !== REPORT_SCHEMA) throw new Error(`${path}: not a prune-once report (schema field is not '${REPORT_SCHEMA}')`);
+  if (obj!.version !== REPORT_VERSION) {
+    throw new Error(`${path}: report version ${JSON.stringify(obj!.version)} is not supported (this prune-once ${'reads'} version ${REPORT_VERSION}); read it with the prune-once that wrote it, or make a new one: delete report.json and rerun \`prune-once run <pipeline>\` (it redoes the report stage)`);
+  }
+  const problems: string[] = [];
+  for (const [field, kind] of REQUIRED_FIELDS) {
+    let v: unknown = obj;
+    for (const k of field.split('.')) v = kindOf(v) === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    if (kindOf(v) !== kind) problems.push(`${field} (${v === undefined ? 'missing' : `a ${kindOf(v)}, not a${kind === 'object' || kind === 'array' ? 'n' : ''} ${kind}`})`);
+  }
+  if (problems.length) {
+    throw new Error(`${path}: incomplete report: ${problems.join(', ')}; it was cut short or edited by hand: rerun the report stage with \`prune-once run <pipeline>\` on this run directory (a report.json that fails its recorded checksum is redone)`);
+  }
+  return raw as Report;
+}

@@ -150,7 +150,7 @@ export function buildSweepReport(plan: SweepPlan, dirs: Map<string, string>, cac
   const out: SweepGroup[] = [...groups.values()].map(({ p, figs }) => ({
     values: Object.fromEntries(Object.entries(p.values).filter(([k]) => !isSeedKey(k))),
     task: p.pipeline.task.kind,
-    targetSparsity: p.pipeline.stages['prune-distill']?.pruning.finalSparsity ?? 0,
+    targetSparsity: (p.pipeline.stages['prune-distill']?.pruning.schedule as { finalSparsity?: number } | undefined)?.finalSparsity ?? 0,
     points: figs.map((f) => f.id),
     figures: Object.fromEntries((Object.keys(FIGURES) as Figure[]).map((k) => [k, spread(figs.map((f) => f.figures[k]))])) as Record<Figure, Spread>,
     pareto: false,

@@ -2,16 +2,18 @@
  * The gradient worker's entry point (see parallel.ts): rebuilds the student and the hooks from the
  * recipe once, then for every step sets the student's weights, computes the gradients of its share
  * of the batch with the same code as the main thread, and sends them back.
+ *
+ * Each hook recipe names the module that registers its kind (hooks.ts); importing that module here
+ * registers the factory in this thread's registry.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/select.js';
-import { distillationHook } from '../distill/hook.js';
-import { createModel, modelFromSnapshot } from '../model/bert.js';
+import { createModel } from '../model/bert.js';
 import { Rng } from '../util/rng.js';
 import { accumulateGradients } from './gradients.js';
-import type { LoopContext, TrainHook } from './loop.js';
-import type { WorkerRecipe } from './parallel.js';
+import { workerHooks, type LoopContext, type TrainHook } from './hooks.js';
+import { builtModule, type WorkerRecipe } from './parallel.js';
 import { classificationObjective, mlmObjective, type Batch } from './tasks.js';
 
 async function main(): Promise<void> {
@@ -19,10 +21,11 @@ async function main(): Promise<void> {
   await selectBackend('wasm');
   const model = createModel(recipe.config, 0);
   const objective = (recipe.objective === 'mlm' ? mlmObjective : classificationObjective) as LoopContext<Batch>['objective'];
-  const hooks: TrainHook<Batch>[] = recipe.hooks.map((h) => {
-    const teacher = modelFromSnapshot({ config: h.teacherConfig, weights: new Map(h.teacherWeights.map(([n, shape, data]) => [n, { shape, data }])) });
-    return distillationHook(teacher, h.settings, h.seed);
-  });
+  const hooks: TrainHook<Batch>[] = [];
+  for (const h of recipe.hooks) {
+    await import(builtModule(h.module));
+    hooks.push(workerHooks.get(h.kind)(h.data));
+  }
   const ctx = { model, objective, step: 0, totalSteps: 0, rng: new Rng(0) } as unknown as LoopContext<Batch>;
   parentPort!.postMessage({ type: 'ready' });
   parentPort!.on('message', (m: { type: string; weights: Array<[string, Float32Array]>; batch: Batch; dropoutSeed: number }) => {

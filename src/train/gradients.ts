@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardOptions } from '../model/bert.js';
-import type { LoopContext, TrainHook } from './loop.js';
+import type { LoopContext, TrainHook } from './hooks.js';
 import { lossRows, splitRows } from './split.js';
 import type { Batch } from './tasks.js';
 

@@ -1,7 +1,7 @@
 /**
- * The one training loop every stage uses. Compression plugs in through hooks (SparseML-style
- * modifier lifecycle): distillation adds a loss term, pruning and pattern lock act after the
- * optimizer step, QAT replaces the Linear layers' forward. No stage owns a copy of the loop.
+ * The one training loop every stage uses. Compression plugs in through hooks (the contract is in
+ * hooks.ts): distillation adds a loss term, pruning and pattern lock act after the optimizer step,
+ * QAT replaces the Linear layers' forward. No stage owns a copy of the loop.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BertModel, ForwardOptions } from '../model/bert.js';
@@ -10,50 +10,10 @@ import { Rng } from '../util/rng.js';
 import { startProgress } from '../util/progress.js';
 import { AdamW, clipByGlobalNorm, linearWarmupDecay, type AdamWSettings } from './optimizer.js';
 import { accumulateGradients } from './gradients.js';
-import { GradientWorker, type HookRecipe, type WorkerRecipe } from './parallel.js';
+import { checkHookKeys, hookKey, type HookRecipe, type LoopContext, type TrainHook } from './hooks.js';
+import { GradientWorker, type WorkerRecipe } from './parallel.js';
 import { lossRows, splitBatch } from './split.js';
 import type { Batch, ForwardResult, Objective } from './tasks.js';
-
-export interface LoopContext<B extends Batch = Batch> {
-  model: BertModel;
-  objective: Objective<B>;
-  optimizer: AdamW;
-  /** Steps completed so far (0 before the first). */
-  step: number;
-  totalSteps: number;
-  rng: Rng;
-}
-
-/** Hooks, called in the order they are given. */
-export interface TrainHook<B extends Batch = Batch> {
-  name: string;
-  /** Once before the first step (also after a resume, with ctx.step > 0). */
-  init?(ctx: LoopContext<B>): void;
-  /** Before the gradient tape, e.g. the frozen teacher's forward. */
-  prepare?(ctx: LoopContext<B>, batch: B): void;
-  /** Overrides merged into the student forward's options (QAT supplies `linear`). */
-  forwardOptions?(ctx: LoopContext<B>, training: boolean): Partial<ForwardOptions>;
-  /** Inside the tape: returns the new total loss given the current one; may record metrics. */
-  loss?(ctx: LoopContext<B>, batch: B, out: ForwardResult, total: tf.Scalar, metrics: Map<string, tf.Scalar>): tf.Scalar;
-  /** Extra trainable variables owned by the hook (e.g. a distillation projection). */
-  variables?(): Map<string, tf.Variable>;
-  /** Frees per-step tensors once the gradients are computed (e.g. the teacher's logits). */
-  release?(): void;
-  /**
-   * How to rebuild this hook in a gradient worker (parallel.ts), or null if it cannot run there.
-   * Hooks with prepare/loss/forwardOptions/variables and no recipe keep the loop on one thread.
-   */
-  workerRecipe?(): HookRecipe | null;
-  /** After every optimizer step (pruning masks, pattern lock). */
-  afterStep?(ctx: LoopContext<B>): void;
-  /** Extra figures at each evaluation (e.g. sparsity). */
-  evaluate?(ctx: LoopContext<B>): Record<string, number>;
-  /** Once after the last step. */
-  finalize?(ctx: LoopContext<B>): void;
-  /** State to checkpoint, and to restore on resume. */
-  saveState?(): { tensors: Map<string, WeightData>; json: unknown };
-  loadState?(state: { tensors: Map<string, WeightData>; json: unknown }): void;
-}
 
 export interface BatchSource<B> {
   next(): B;
@@ -127,8 +87,8 @@ function collectTensors<B extends Batch>(optimizer: AdamW, hooks: TrainHook<B>[]
   for (const h of hooks) {
     if (!h.saveState) continue;
     const s = h.saveState();
-    hookJson[h.name] = s.json;
-    for (const [k, v] of s.tensors) tensors.set(`hook/${h.name}/${k}`, v);
+    hookJson[hookKey(h)] = s.json;
+    for (const [k, v] of s.tensors) tensors.set(`hook/${hookKey(h)}/${k}`, v);
   }
   return { tensors, hookJson };
 }
@@ -151,6 +111,7 @@ export async function trainLoop<B extends Batch>(
   io: LoopIo = {},
   resume?: ResumePoint,
 ): Promise<LoopResult> {
+  checkHookKeys(hooks);
   const optimizer = new AdamW(settings.optimizer);
   const rng = new Rng(settings.seed);
   const ctx: LoopContext<B> = { model, objective, optimizer, step: 0, totalSteps: settings.steps, rng };
@@ -163,12 +124,12 @@ export async function trainLoop<B extends Batch>(
     data.setState(resume.state.data);
     optimizer.importState(resume.state.optimizerStep, resume.tensors);
     history = resume.state.history ?? [];
-    for (const h of hooks) h.loadState?.({ tensors: hookTensors(resume.tensors, h.name), json: resume.state.hooks[h.name] });
+    for (const h of hooks) h.loadState?.({ tensors: hookTensors(resume.tensors, hookKey(h)), json: resume.state.hooks[hookKey(h)] });
   }
   for (const h of hooks) h.init?.(ctx);
 
   const trainable = new Map<string, tf.Variable>(model.params);
-  for (const h of hooks) for (const [k, v] of h.variables?.() ?? []) trainable.set(`hook/${h.name}/${k}`, v);
+  for (const h of hooks) for (const [k, v] of h.variables?.() ?? []) trainable.set(`hook/${hookKey(h)}/${k}`, v);
   const microBatch = settings.microBatch ?? 0;
   const workers = startWorkers(model, objective, hooks, settings.threads ?? 1, microBatch);
   await Promise.all(workers.map((w) => w.ready));
@@ -227,6 +188,9 @@ export async function trainLoop<B extends Batch>(
       const last = ctx.step === settings.steps;
       if (settings.evalEvery > 0 && ctx.step % settings.evalEvery === 0 && !last) runEvaluation();
       if (settings.checkpointEvery > 0 && ctx.step % settings.checkpointEvery === 0 && !last) saveResume();
+      // Let the event loop turn once per step, so Ctrl-C (the run lock's SIGINT handler) is handled
+      // between steps rather than only when the stage ends.
+      await new Promise<void>((r) => setImmediate(r));
     }
   } finally {
     progress.stop();

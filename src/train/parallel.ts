@@ -1,21 +1,23 @@
 /**
- * Data-parallel gradients over two cores. The tfjs wasm backend is single-threaded in Node, so one
- * core idles; a worker thread with its own wasm instance computes the gradients of half of each
- * batch while the main thread computes the other half. The parts' results are combined with row
- * weights (exactly the full-batch mean loss) and the main thread takes one optimizer step, so the
- * result equals the single-threaded step up to float summation order.
+ * Data-parallel gradients over worker threads. The tfjs wasm backend is single-threaded in Node, so
+ * the other cores idle; each of `threads - 1` worker threads, with its own wasm instance, computes
+ * the gradients of its share of each batch while the main thread computes its own. The parts'
+ * results are combined with row weights (exactly the full-batch mean loss) and the main thread
+ * takes one optimizer step, so the result equals the single-threaded step up to float summation
+ * order.
  *
- * Only hooks that can describe themselves to a worker (`workerRecipe`) allow this; a hook that
- * changes the forward pass or owns trainable variables (QAT, hidden-state distillation) keeps the
- * loop on one thread.
+ * Only hooks that can describe themselves to a worker (`workerRecipe`, see hooks.ts) allow this; a
+ * hook that changes the forward pass or owns trainable variables (QAT, hidden-state distillation)
+ * keeps the loop on one thread.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend/select.js';
 import type { BertConfig } from '../model/config.js';
+import type { HookRecipe } from './hooks.js';
 import type { Batch } from './tasks.js';
 
 /**
@@ -27,9 +29,6 @@ export function resolveThreads(setting: 'auto' | number, backend: BackendName): 
   if (setting !== 'auto') return setting;
   return backend === 'wasm' || backend === 'cpu' ? Math.max(1, Math.min(4, availableParallelism())) : 1;
 }
-
-/** What a hook needs rebuilt in a worker, as plain data. */
-export type HookRecipe = { kind: 'distill'; teacherConfig: BertConfig; teacherWeights: Array<[string, number[], Float32Array]>; settings: Record<string, number>; seed: number };
 
 export interface WorkerRecipe {
   objective: 'mlm' | 'classification';
@@ -46,13 +45,27 @@ export interface WorkerResult {
 }
 
 /** dist/train/grad-worker.js, also when this module runs from the TypeScript sources (tests). */
-export function workerScript(): string {
+function workerScript(): string {
   const here = fileURLToPath(import.meta.url);
   const sibling = join(dirname(here), 'grad-worker.js');
   if (!here.endsWith('.ts') && existsSync(sibling)) return sibling;
   const built = resolve(dirname(here), '../../dist/train/grad-worker.js');
   if (!existsSync(built)) throw new Error(`${built} not found: build the project (npm run build) to use parallel training workers`);
   return built;
+}
+
+/**
+ * The built JavaScript of a module given by its import.meta.url: a source file (tests run the .ts
+ * sources; the worker runs dist/) maps to its counterpart under dist/.
+ */
+export function builtModule(url: string): string {
+  const path = fileURLToPath(url);
+  if (!path.endsWith('.ts')) return url;
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  const rel = path.slice(join(root, 'src').length + 1);
+  const built = join(root, 'dist', rel.replace(/\.ts$/, '.js'));
+  if (!existsSync(built)) throw new Error(`${built} not found: build the project (npm run build) to use parallel training workers`);
+  return pathToFileURL(built).href;
 }
 
 export class GradientWorker {

@@ -1,25 +1,96 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { faultPoint } from './fault.js';
+
+/** A file-system failure rewritten to name the file and what to do (the original is the cause). */
+export class FileWriteError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The message for a failed write of `path`: what happened and how to get past it. */
+function describeWriteError(e: unknown, path: string): Error {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const fix: Record<string, string> = {
+    ENOSPC: 'no space left on device while writing it; free some space on that disk and rerun: what was already written (finished stages, the last checkpoint) is kept',
+    EDQUOT: 'disk quota exceeded while writing it; free some space and rerun: what was already written is kept',
+    EACCES: 'permission denied; choose a directory you can write to, or fix its permissions',
+    EPERM: 'operation not permitted; choose a directory you can write to, or fix its permissions',
+    EROFS: 'the file system is read-only; choose a writable directory',
+    EISDIR: 'is a directory; a file was expected here: choose another path, or move the directory away',
+    ENOTDIR: 'a parent of this path is a file, not a directory: choose another path',
+  };
+  if (code && fix[code]) return new FileWriteError(`${path}: ${fix[code]}`, code, { cause: e });
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** Makes `dir` (and parents) a directory, or says which file is in the way. */
+function ensureDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new FileWriteError(`${dir}: exists and is not a directory (or a parent of it is a file); choose another path, or move that file away`, code, { cause: e });
+    throw describeWriteError(e, dir);
+  }
+}
 
 /**
  * Writes a file so that a crash never leaves it half-written: data goes to a temporary file in the
- * same directory, is flushed to disk, and is then renamed over the target (rename is atomic).
+ * same directory, is flushed to disk, and is then renamed over the target (rename is atomic). On
+ * any failure (full disk, permissions, a directory in the way) the temporary file is removed and
+ * the error names the file and the fix; the previous version of the file, if any, is untouched.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDirectory(dirname(path));
+  if (existsSync(path) && statSync(path).isDirectory()) throw describeWriteError(Object.assign(new Error('EISDIR'), { code: 'EISDIR' }), path);
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'w');
+  let fd: number | undefined;
   try {
+    fd = openSync(tmp, 'w');
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const half = Math.floor(bytes.length / 2);
     let off = 0;
+    while (off < half) off += writeSync(fd, bytes, off, half - off);
+    faultPoint('during-write', path);
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
-  } finally {
     closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already failing; the temp file is removed below either way
+      }
+    }
+    rmSync(tmp, { force: true });
+    throw describeWriteError(e, path);
   }
-  renameSync(tmp, path);
+  faultPoint('after-write', path);
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Checks an output file path given by a flag (e.g. --out) before any work is done. */
+export function checkOutputFile(path: string, flag: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new FileWriteError(`${path}: is a directory; ${flag} names the file to write: give a file path, e.g. ${join(path, 'model.ckpt')}`, 'EISDIR');
+  }
+}
+
+/** Checks an output directory given by a flag (e.g. --out) before any work is done. */
+export function checkOutputDirectory(dir: string, flag: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new FileWriteError(`${dir}: exists and is not a directory; ${flag} names the directory the files go into: choose another, or move that file away`, 'ENOTDIR');
+  }
 }

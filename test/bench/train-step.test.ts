@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  aggregateKernels, benchConfig, formatProfile, formatTrainStepResult, randomMlmBatch, runTrainStepBench, STEP_PHASES, torchRefRamp, trainStepIssues,
-  type TrainStepBenchOptions, type TrainStepBenchResult,
-} from '../../src/bench/train-step.js';
+import { benchConfig, randomMlmBatch, torchRefRamp } from '../../src/bench/fixtures.js';
+import { aggregateKernels, formatProfile, profileStep, STEP_PHASES } from '../../src/bench/profiler.js';
+import { formatTrainStepResult, runTrainStepBench, trainStepIssues, type TrainStepBenchOptions, type TrainStepBenchResult } from '../../src/bench/train-step.js';
 import { weightShapes } from '../../src/model/config.js';
 import { pruneCount } from '../../src/prune/masks.js';
 import { selectWeights } from '../../src/prune/select.js';
@@ -35,11 +34,9 @@ function expectedSparsity(o: TrainStepBenchOptions, steps: number): number {
 const positiveFinite = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 0;
 
 describe('train-step bench', () => {
-  let result: TrainStepBenchResult;
-
-  it('reports every field, finite and positive, for a tiny configuration', async () => {
+  it('reports every field, finite and positive, for a tiny configuration, and ends at the ramp value of torch_ref', async () => {
     const before = tf.memory().numTensors;
-    result = await runTrainStepBench({ ...TINY, backend: process.env.PRUNE_ONCE_BACKEND || 'wasm' });
+    const result: TrainStepBenchResult = await runTrainStepBench({ ...TINY, backend: process.env.PRUNE_ONCE_BACKEND || 'wasm' });
     expect(tf.memory().numTensors).toBe(before); // models, masks, moments and teacher logits all released
     for (const k of ['tokens_per_s', 'step_ms', 'rss_peak_mb', 'tfjs_tensor_mb', 'cpu_count', 'masked_positions', 'target_sparsity', 'final_sparsity'] as const) {
       expect(positiveFinite(result[k]), `${k} = ${result[k]}`).toBe(true);
@@ -60,9 +57,7 @@ describe('train-step bench', () => {
     expect(result.profile).toBeUndefined();
     expect(JSON.parse(JSON.stringify(result))).toEqual(result); // one JSON line, nothing lost
     expect(formatTrainStepResult(result)).toContain('tokens/s');
-  });
-
-  it('ends at the ramp value of torch_ref: 0.9 * min(1, i/10) after step i (3 steps: 0.27)', () => {
+    // torch_ref's ramp: 0.9 * min(1, i/10) after step i (1 warm-up + 2 timed steps: 0.27).
     expect(result.target_sparsity).toBeCloseTo(0.27, 10);
     expect(result.final_sparsity).toBeCloseTo(expectedSparsity(TINY, 3), 4);
   });
@@ -103,6 +98,15 @@ describe('train-step bench', () => {
 });
 
 describe('train-step bench parts', () => {
+  it('profileStep puts the backend\'s Identity kernel back, also when the profiled run fails', async () => {
+    const original = tf.getKernel('Identity', tf.getBackend());
+    await expect(profileStep(async () => {
+      expect(tf.getKernel('Identity', tf.getBackend())).not.toBe(original); // swapped while profiling
+      throw new Error('boom');
+    })).rejects.toThrow('boom');
+    expect(tf.getKernel('Identity', tf.getBackend())).toBe(original);
+  });
+
   it('ramps like torch_ref: nothing before the first step, recompute every step, hold the final value', () => {
     const s = torchRefRamp(0.9);
     expect(s(0).prune).toBe(false);

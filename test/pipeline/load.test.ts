@@ -20,7 +20,7 @@ describe('pipeline files', () => {
     }
     const { pipeline } = loadPipeline('pipelines/prune-once.yaml');
     expect(pipeline.stages.teacher!.train!.steps).toBe(400);
-    expect(pipeline.stages['prune-distill']!.pruning.finalSparsity).toBe(0.9);
+    expect(pipeline.stages['prune-distill']!.pruning.schedule).toEqual({ kind: 'cubic', initialSparsity: 0, finalSparsity: 0.9, beginFraction: 0, endFraction: 0.5, frequency: 10 });
     expect(pipeline.corpus.source).toBe('sotu');
   });
 

@@ -271,11 +271,11 @@ describe('applyMask and the registry', () => {
     expect(() => applyMask(data, new Uint8Array(3))).toThrowError('mask length 3 does not match weight length 4');
   });
 
-  it('registers the four methods by their config names', () => {
-    expect(maskRegistry.names()).toEqual(['magnitude', 'global-magnitude', 'block', 'pattern-lock']);
+  it('registers the three methods by their config names (pattern lock is its own hook)', () => {
+    expect(maskRegistry.names()).toEqual(['magnitude', 'global-magnitude', 'block']);
     expect(maskRegistry.get('block')).toBe(blockMask);
     expect(() => maskRegistry.get('foo')).toThrowError(
-      "unknown pruning method 'foo'; known: magnitude, global-magnitude, block, pattern-lock",
+      "unknown pruning method 'foo'; known: magnitude, global-magnitude, block",
     );
   });
 });

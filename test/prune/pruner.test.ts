@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel, disposeModel } from '../../src/model/bert.js';
 import { defaultConfig } from '../../src/model/config.js';
+import { PatternLockHook } from '../../src/prune/pattern-lock.js';
+import { maskRegistry, pruneCount } from '../../src/prune/masks.js';
 import { PrunerHook } from '../../src/prune/pruner.js';
+import { makeSchedule } from '../../src/prune/schedules.js';
 import { DEFAULT_INCLUDE, selectWeights } from '../../src/prune/select.js';
 import { trainLoop, type LoopSettings } from '../../src/train/loop.js';
 import { classificationObjective, mlmObjective } from '../../src/train/tasks.js';
@@ -63,7 +66,7 @@ describe('pruner hook', () => {
     await trainLoop(model, classificationObjective, cycle([fixedClsBatch(60, 8, 12, 1)]), loop(1), [prune]);
     prune.dispose();
     const before = new Map(names.map((n) => [n, zeroPositions(model.params.get(n)!.dataSync() as Float32Array)]));
-    const lock = new PrunerHook(model, names, { method: 'pattern-lock' });
+    const lock = new PatternLockHook(model, names);
     await trainLoop(model, classificationObjective, cycle([fixedClsBatch(60, 8, 12, 2)]), loop(25), [lock]);
     for (const n of names) {
       expect(zeroPositions(model.params.get(n)!.dataSync() as Float32Array)).toEqual(before.get(n));
@@ -80,19 +83,96 @@ describe('pruner hook', () => {
     disposeModel(free);
   });
 
-  it('applies per-tensor overrides and rejects unknown methods', () => {
+  it('rejects unknown methods', () => {
     const model = createModel(cfg, 3);
     const names = selectWeights(model.params.keys());
-    expect(() => new PrunerHook(model, names, { method: 'random' })).toThrow(/unknown pruning method 'random'; known: magnitude/);
+    const schedule = { kind: 'one-shot', sparsity: 0.5, step: 0 } as const;
+    expect(() => new PrunerHook(model, names, { method: 'random', schedule })).toThrow(/unknown pruning method 'random'; known: magnitude/);
+    expect(() => new PrunerHook(model, names, { method: 'pattern-lock', schedule })).toThrow(/unknown pruning method 'pattern-lock'/);
+    disposeModel(model);
+  });
+});
+
+describe('pruning groups', () => {
+  /** Runs init and afterStep for steps 0..last on a model without training (weights only change by masking). */
+  function walk(hook: PrunerHook, last: number): void {
+    hook.init({ step: 0 } as never);
+    for (let t = 1; t <= last; t++) hook.afterStep({ step: t } as never);
+  }
+
+  it('without groups, masks at every prune step are the mask function over all weights at the schedule target', () => {
+    const schedule = { kind: 'cubic', initialSparsity: 0, finalSparsity: 0.8, beginStep: 0, endStep: 6, frequency: 2 } as const;
+    for (const method of ['magnitude', 'global-magnitude'] as const) {
+      const model = createModel(cfg, 4);
+      const names = selectWeights(model.params.keys());
+      const hook = new PrunerHook(model, names, { method, schedule });
+      const sched = makeSchedule(schedule);
+      hook.init({ step: 0 } as never);
+      for (let t = 1; t <= 8; t++) {
+        // The expected masks, computed independently from the weights before this step's recomputation.
+        const current = new Map(names.map((n) => [n, { shape: [...model.params.get(n)!.shape], data: (model.params.get(n)!.dataSync() as Float32Array).slice() }]));
+        const s = sched(t);
+        hook.afterStep({ step: t } as never);
+        if (!s.prune) continue;
+        const expected = maskRegistry.get(method)(current, s.sparsity);
+        for (const n of names) expect(Array.from(hook.masks.get(n)!.dataSync()), `${method} ${n} step ${t}`).toEqual(Array.from(expected.get(n)!));
+      }
+      expect(hook.evaluate().target_sparsity).toBe(0.8);
+      hook.dispose();
+      disposeModel(model);
+    }
+  });
+
+  it('gives each group its own schedule: the first matching group, the default schedule for the rest', () => {
+    const model = createModel(cfg, 3);
+    const names = selectWeights(model.params.keys());
+    const ramp = (finalSparsity: number) => ({ kind: 'cubic', initialSparsity: 0.1, finalSparsity, beginStep: 0, endStep: 4, frequency: 1 }) as const;
     const hook = new PrunerHook(model, names, {
       method: 'magnitude',
-      schedule: { kind: 'one-shot', sparsity: 0.9, step: 0 },
-      overrides: [{ match: 'encoder/layer_0/**', finalSparsity: 0.5 }],
+      schedule: ramp(0.9),
+      groups: [
+        { match: 'encoder/layer_0/attention/**', schedule: ramp(0.5) },
+        { match: 'encoder/layer_0/**', schedule: { kind: 'one-shot', sparsity: 0.3, step: 2 } },
+      ],
     });
     hook.init({ step: 0 } as never);
-    const s = hook.sparsity().perTensor;
-    expect(s['encoder/layer_0/attention/query/kernel']).toBeCloseTo(0.5, 2);
-    expect(s['encoder/layer_1/attention/query/kernel']).toBeCloseTo(0.9, 2);
+    hook.afterStep({ step: 1 } as never);
+    const perTensor = () => hook.sparsity().perTensor;
+    const n = (name: string) => model.params.get(name)!.size;
+    const exact = (name: string, target: number) => pruneCount(target, n(name)) / n(name);
+    // After step 1: each ramp at its own point of the curve (s_i = 0.1 is not rescaled), the one-shot group still dense.
+    const at1 = (sf: number) => makeSchedule(ramp(sf))(1).sparsity;
+    expect(perTensor()['encoder/layer_0/attention/query/kernel']).toBe(exact('encoder/layer_0/attention/query/kernel', at1(0.5)));
+    expect(perTensor()['encoder/layer_1/attention/query/kernel']).toBe(exact('encoder/layer_1/attention/query/kernel', at1(0.9)));
+    expect(perTensor()['encoder/layer_0/intermediate/kernel']).toBe(0);
+    for (let t = 2; t <= 4; t++) hook.afterStep({ step: t } as never);
+    expect(perTensor()['encoder/layer_0/attention/value/kernel']).toBe(exact('encoder/layer_0/attention/value/kernel', 0.5));
+    expect(perTensor()['encoder/layer_0/intermediate/kernel']).toBe(exact('encoder/layer_0/intermediate/kernel', 0.3));
+    expect(perTensor()['encoder/layer_1/output/kernel']).toBe(exact('encoder/layer_1/output/kernel', 0.9));
+    // The reported target is the groups' targets weighted by their sizes.
+    const sizes = { attn0: 4 * n('encoder/layer_0/attention/query/kernel'), ffn0: n('encoder/layer_0/intermediate/kernel') + n('encoder/layer_0/output/kernel') };
+    const total = names.reduce((a, x) => a + n(x), 0);
+    expect(hook.evaluate().target_sparsity).toBeCloseTo((0.5 * sizes.attn0 + 0.3 * sizes.ffn0 + 0.9 * (total - sizes.attn0 - sizes.ffn0)) / total, 12);
+    hook.dispose();
+    disposeModel(model);
+  });
+
+  it('with global-magnitude, thresholds are per group', () => {
+    const model = createModel(cfg, 5);
+    const names = selectWeights(model.params.keys());
+    // Scale layer 1 up 100x: one global threshold would prune nearly all of layer 0 first.
+    for (const n of names.filter((x) => x.includes('layer_1'))) model.params.get(n)!.assign(tf.mul(model.params.get(n)!, 100));
+    const once = (sparsity: number) => ({ kind: 'one-shot', sparsity, step: 0 }) as const;
+    const hook = new PrunerHook(model, names, { method: 'global-magnitude', schedule: once(0.5), groups: [{ match: 'encoder/layer_0/**', schedule: once(0.5) }] });
+    walk(hook, 0);
+    const sp = hook.sparsity().perTensor;
+    const group = (layer: string) => {
+      const ns = names.filter((x) => x.includes(layer));
+      const size = ns.reduce((a, x) => a + model.params.get(x)!.size, 0);
+      return ns.reduce((a, x) => a + sp[x] * model.params.get(x)!.size, 0) / size;
+    };
+    expect(group('layer_0')).toBeCloseTo(0.5, 3);
+    expect(group('layer_1')).toBeCloseTo(0.5, 3);
     hook.dispose();
     disposeModel(model);
   });

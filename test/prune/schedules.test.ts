@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   makeSchedule,
+  PipelineScheduleSchema,
   pruneSteps,
-  scheduleIssues,
+  scheduleForSteps,
   scheduleRegistry,
   ScheduleConfigError,
   validateSchedule,
@@ -103,80 +104,79 @@ describe('schedule configs', () => {
     }
   });
 
-  it('registers the three kinds by their config names', () => {
-    expect(scheduleRegistry.names()).toEqual(['cubic', 'constant', 'one-shot']);
+  it('registers the kinds by their config names', () => {
+    expect(scheduleRegistry.names()).toEqual(['cubic', 'linear', 'constant', 'one-shot']);
   });
 
   it('accepts valid configs and returns them', () => {
-    expect(validateSchedule(cubic, 100)).toBe(cubic);
-    expect(scheduleIssues({ ...cubic, initialSparsity: 0.9 }, 100)).toEqual([]); // s_i == s_f is allowed
-    expect(scheduleIssues({ kind: 'one-shot', sparsity: 0, step: 100 }, 100)).toEqual([]);
+    expect(validateSchedule(cubic)).toEqual(cubic);
+    expect(validateSchedule({ ...cubic, initialSparsity: 0.9 })).toEqual({ ...cubic, initialSparsity: 0.9 }); // s_i == s_f is allowed
+    expect(validateSchedule({ kind: 'one-shot', sparsity: 0, step: 100 })).toEqual({ kind: 'one-shot', sparsity: 0, step: 100 });
   });
 
-  const issuesOf = (patch: Record<string, unknown>, totalSteps = 100) => scheduleIssues({ ...cubic, ...patch }, totalSteps);
-
-  it('names the field, the value found and what is allowed', () => {
-    expect(issuesOf({ endStep: 120 })).toEqual([
-      'endStep: found 120; allowed: an integer > beginStep (0) and <= totalSteps (100)',
-    ]);
-    expect(issuesOf({ beginStep: 100 })).toEqual([
-      'endStep: found 100; allowed: an integer > beginStep (100) and <= totalSteps (100)',
-    ]);
-    expect(issuesOf({ beginStep: -1 })).toEqual(['beginStep: found -1; allowed: an integer >= 0']);
-    expect(issuesOf({ beginStep: 2.5 })).toEqual(['beginStep: found 2.5; allowed: an integer >= 0']);
-    expect(issuesOf({ finalSparsity: 1 })).toEqual(['finalSparsity: found 1; allowed: a number with 0 <= value < 1']);
-    expect(issuesOf({ initialSparsity: -0.1 })).toEqual([
-      'initialSparsity: found -0.1; allowed: a number with 0 <= value < 1',
-    ]);
-    expect(issuesOf({ initialSparsity: 0.95 })).toEqual([
-      'finalSparsity: found 0.9; allowed: a number with initialSparsity (0.95) <= value < 1',
-    ]);
-    expect(issuesOf({ frequency: 0 })).toEqual(['frequency: found 0; allowed: an integer >= 1']);
-    expect(issuesOf({ frequency: 1.5 })).toEqual(['frequency: found 1.5; allowed: an integer >= 1']);
-    expect(issuesOf({ frequency: undefined })).toEqual([
-      'frequency: found nothing (missing); allowed: an integer >= 1',
-    ]);
-    expect(issuesOf({ finalSparsity: '0.9' })).toEqual([
-      'finalSparsity: found "0.9"; allowed: a number with 0 <= value < 1',
-    ]);
-  });
-
-  it('reports unknown fields, unknown kinds and non-objects', () => {
-    expect(issuesOf({ freq: 10 })).toEqual([
-      "freq: unknown field for kind 'cubic'; allowed fields: kind, initialSparsity, finalSparsity, beginStep, endStep, frequency",
-    ]);
-    expect(scheduleIssues({ kind: 'linear' })).toEqual(['kind: found "linear"; allowed: cubic, constant, one-shot']);
-    expect(scheduleIssues({})).toEqual(['kind: found nothing (missing); allowed: cubic, constant, one-shot']);
-    expect(scheduleIssues(null)).toEqual(["schedule: found null; allowed: an object with a 'kind' field"]);
-  });
-
-  it('checks constant and one-shot fields against the run length', () => {
-    expect(scheduleIssues({ kind: 'constant', sparsity: 0.5, beginStep: 101 }, 100)).toEqual([
-      'beginStep: found 101; allowed: an integer >= 0 and <= totalSteps (100)',
-    ]);
-    expect(scheduleIssues({ kind: 'one-shot', sparsity: 1.2 }, 100)).toEqual([
-      'sparsity: found 1.2; allowed: a number with 0 <= value < 1',
-      'step: found nothing (missing); allowed: an integer >= 0 and <= totalSteps (100)',
-    ]);
-  });
-
-  it('throws one error listing every problem', () => {
-    const bad = { ...cubic, frequency: 0, endStep: 500 };
-    let err: unknown;
+  const issuesOf = (config: Record<string, unknown>): string[] => {
     try {
-      validateSchedule(bad, 100);
+      validateSchedule(config);
+      return [];
     } catch (e) {
-      err = e;
+      expect(e).toBeInstanceOf(ScheduleConfigError);
+      return (e as ScheduleConfigError).issues;
     }
-    expect(err).toBeInstanceOf(ScheduleConfigError);
-    expect((err as ScheduleConfigError).issues).toHaveLength(2);
-    expect((err as Error).message).toBe(
-      'invalid pruning schedule: endStep: found 500; allowed: an integer > beginStep (0) and <= totalSteps (100); ' +
-        'frequency: found 0; allowed: an integer >= 1',
-    );
+  };
+
+  it('names the field, the problem and the value found', () => {
+    expect(issuesOf({ ...cubic, beginStep: 100 })).toEqual(['endStep: must be > beginStep; found 100']);
+    expect(issuesOf({ ...cubic, beginStep: -1 })).toEqual([expect.stringMatching(/^beginStep: .*>=0; found -1$/)]);
+    expect(issuesOf({ ...cubic, beginStep: 2.5 })).toEqual([expect.stringMatching(/^beginStep: .*int.*; found 2.5$/)]);
+    expect(issuesOf({ ...cubic, finalSparsity: 1 })).toEqual([expect.stringMatching(/^finalSparsity: .*<1; found 1$/)]);
+    expect(issuesOf({ ...cubic, initialSparsity: 0.95 })).toEqual(['finalSparsity: must be >= initialSparsity; found 0.9']);
+    expect(issuesOf({ ...cubic, frequency: 0 })).toEqual([expect.stringMatching(/^frequency: .*>0; found 0$/)]);
+    expect(issuesOf({ ...cubic, frequency: undefined })).toEqual([expect.stringMatching(/^frequency: .*; found nothing \(missing\)$/)]);
+    expect(issuesOf({ ...cubic, finalSparsity: '0.9' })).toEqual([expect.stringMatching(/^finalSparsity: .*number.*; found "0.9"$/)]);
   });
 
-  it('makeSchedule refuses an invalid config', () => {
-    expect(() => makeSchedule({ ...cubic, endStep: 0 })).toThrowError(ScheduleConfigError);
+  it('reports unknown fields and unknown kinds', () => {
+    expect(issuesOf({ ...cubic, freq: 10 })).toEqual(["freq: unknown field for kind 'cubic'"]);
+    expect(issuesOf({ kind: 'quadratic' })).toEqual(['kind: found "quadratic"; allowed: cubic, linear, constant, one-shot']);
+    expect(issuesOf({})).toEqual(['kind: found nothing; allowed: cubic, linear, constant, one-shot']);
+  });
+
+  it('lists every problem in one error', () => {
+    expect(() => makeSchedule({ ...cubic, frequency: 0, endStep: 0 })).toThrowError(/^invalid pruning schedule: frequency: .*; endStep: must be > beginStep; found 0$/);
+  });
+});
+
+describe('linear schedule (a kind added in this module only)', () => {
+  const linear = { ...cubic, kind: 'linear' as const };
+  it('ramps linearly from s_i to s_f with the cubic kind\'s prune steps', () => {
+    const s = makeSchedule(linear);
+    expect(s(0)).toEqual({ prune: true, sparsity: 0 });
+    expect(s(25).sparsity).toBeCloseTo(0.225, 12);
+    expect(s(50).sparsity).toBeCloseTo(0.45, 12);
+    expect(s(100)).toEqual({ prune: true, sparsity: 0.9 });
+    expect(pruneSteps(s, 200)).toEqual(pruneSteps(makeSchedule(cubic), 200));
+  });
+
+  it('is a pipeline kind with the ramp fields', () => {
+    expect(PipelineScheduleSchema.parse({ kind: 'linear', frequency: 5 })).toEqual({ kind: 'linear', initialSparsity: 0, finalSparsity: 0.9, beginFraction: 0, endFraction: 0.5, frequency: 5 });
+    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'linear' }), 40)).toEqual({ kind: 'linear', initialSparsity: 0, finalSparsity: 0.9, beginStep: 0, endStep: 20, frequency: 10 });
+  });
+});
+
+describe('pipeline form', () => {
+  it('fills the defaults of each kind and converts fractions of the stage to steps', () => {
+    const c = PipelineScheduleSchema.parse({ kind: 'cubic', finalSparsity: 0.8, beginFraction: 0.1, endFraction: 0.55, frequency: 3 });
+    expect(scheduleForSteps(c, 240)).toEqual({ kind: 'cubic', initialSparsity: 0, finalSparsity: 0.8, beginStep: 24, endStep: 132, frequency: 3 });
+    // The ramp is at least one step long.
+    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'cubic', beginFraction: 0.5, endFraction: 0.5 }), 10)).toMatchObject({ beginStep: 5, endStep: 6 });
+    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'constant', beginFraction: 0.25 }), 40)).toEqual({ kind: 'constant', sparsity: 0.9, beginStep: 10 });
+    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'one-shot', finalSparsity: 0.7, beginFraction: 1 }), 40)).toEqual({ kind: 'one-shot', sparsity: 0.7, step: 40 });
+  });
+
+  it('rejects fields of another kind and bad values', () => {
+    expect(PipelineScheduleSchema.safeParse({ kind: 'constant', frequency: 3 }).success).toBe(false);
+    expect(PipelineScheduleSchema.safeParse({ kind: 'cubic', initialSparsity: 0.5, finalSparsity: 0.4 }).success).toBe(false);
+    expect(PipelineScheduleSchema.safeParse({ kind: 'cubic', endFraction: 1.5 }).success).toBe(false);
+    expect(PipelineScheduleSchema.safeParse({ kind: 'torch-ref-ramp' }).success).toBe(false);
   });
 });

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { classifierLogits, createModel, disposeModel, encode } from '../../src/model/bert.js';
+import { classifierLogits, createModel, denseLinear, disposeModel, encode, type ForwardOptions, type LinearFn } from '../../src/model/bert.js';
 import { defaultConfig } from '../../src/model/config.js';
+import { PatternLockHook } from '../../src/prune/pattern-lock.js';
 import { PrunerHook } from '../../src/prune/pruner.js';
 import { selectWeights } from '../../src/prune/select.js';
 import { quantizedForward } from '../../src/quant/linear.js';
 import { QatHook } from '../../src/quant/qat.js';
-import { quantizeArray } from '../../src/quant/quantize.js';
+import { dequantizeArray, quantizeArray } from '../../src/quant/quantize.js';
 import { quantizationFromJson, quantizationToJson } from '../../src/quant/serialize.js';
 import { trainLoop } from '../../src/train/loop.js';
 import { classificationObjective, encoderInputs, type Batch } from '../../src/train/tasks.js';
@@ -31,7 +32,7 @@ describe('QAT hook', () => {
     const qat = new QatHook<Batch>(model, names);
     expect(() => qat.quantization()).toThrow(/calibrate before training/);
     for (const b of batches) qat.calibrate((opts) => tf.tidy(() => void classificationObjective.forward(model, b, { ...opts, training: false })));
-    const lock = new PrunerHook<Batch>(model, names, { method: 'pattern-lock' });
+    const lock = new PatternLockHook<Batch>(model, names);
     const result = await trainLoop(model, classificationObjective, cycle(batches), { steps: 30, learningRate: 3e-3, warmupSteps: 0, clipNorm: 1, seed: 1, evalEvery: 0, checkpointEvery: 0, quiet: true }, [lock, qat]);
     expect(result.history.at(-1)!.loss!).toBeLessThan(result.history[0].loss!);
 
@@ -49,18 +50,49 @@ describe('QAT hook', () => {
     const back = quantizationFromJson(JSON.parse(JSON.stringify(quantizationToJson(q))));
     expect(Array.from(back.weights[names[0]].scale)).toEqual(Array.from(q.weights[names[0]].scale));
 
-    // The quantized forward stays close to the float forward (8-bit noise), and the eval forward of
-    // the hook is exactly the forward with the frozen parameters.
+    // The hook's eval forward against an independent computation: each quantized Linear layer
+    // computed from the exporter's integers (quantizeArray / dequantizeArray on plain arrays).
+    const exporterLinear: LinearFn = (name, x, kernel, bias) => {
+      const wp = q.weights[name];
+      const ip = q.inputs[name];
+      if (!wp || !ip) return denseLinear(name, x, kernel, bias);
+      const xs = [...x.shape];
+      const xDeq = dequantizeArray(quantizeArray(x.dataSync() as Float32Array, xs, ip, q.activationSpec), xs, ip);
+      const ks = [...kernel.shape];
+      const wDeq = dequantizeArray(quantizeArray(kernel.dataSync() as Float32Array, ks, wp, q.weightSpec), ks, wp);
+      return tf.add(tf.matMul(tf.tensor2d(xDeq, xs as [number, number]), tf.tensor2d(wDeq, ks as [number, number])), bias) as tf.Tensor2D;
+    };
     const inputs = encoderInputs(batches[0]);
-    const float = classifierLogits(model, encode(model, inputs, { training: false }).sequence, { training: false }).dataSync();
-    const quant = classifierLogits(model, encode(model, inputs, { training: false, ...quantizedForward(q) }).sequence, { training: false }).dataSync();
-    const hookEval = classifierLogits(model, encode(model, inputs, { training: false, ...qat.forwardOptions(null, false) }).sequence, { training: false }).dataSync();
-    expect(Array.from(hookEval)).toEqual(Array.from(quant));
+    const logits = (fwd: Partial<ForwardOptions>, training = false) =>
+      tf.tidy(() => classifierLogits(model, encode(model, inputs, { training, ...fwd }).sequence, { training: false }).dataSync());
+    const float = logits({});
+    const hookEval = logits(qat.forwardOptions(null, false));
+    const independent = logits({ linear: exporterLinear });
+    independent.forEach((v, i) => expect(hookEval[i], `logit ${i}`).toBeCloseTo(v, 5));
+    // 8-bit noise: the quantized model is near the float one, and not equal to it.
     let maxDiff = 0;
-    float.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - quant[i]))));
+    float.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - hookEval[i]))));
     expect(maxDiff).toBeGreaterThan(0);
     expect(maxDiff).toBeLessThan(0.2);
     lock.dispose();
+    qat.dispose();
+    disposeModel(model);
+  });
+
+  it('trains with the exporter\'s parameters: with frozen observers the training forward equals the frozen-parameter forward', () => {
+    const model = createModel(cfg, 8);
+    const names = selectWeights(model.params.keys());
+    const batch = fixedClsBatch(60, 8, 12, 3);
+    // Momentum 1: once calibrated, the observers do not move, so training and export see one range.
+    const qat = new QatHook<Batch>(model, names, { observerMomentum: 1, weightSpec: { bits: 8, symmetric: true, perChannel: true, narrowRange: false } });
+    qat.calibrate((opts) => tf.tidy(() => void classificationObjective.forward(model, batch, { ...opts, training: false })));
+    const inputs = encoderInputs(batch);
+    const logits = (fwd: Partial<ForwardOptions>) => tf.tidy(() => classifierLogits(model, encode(model, inputs, { training: false, ...fwd }).sequence, { training: false }).dataSync());
+    // QAT's fake quantization computes its parameters in tf ops from the live weights and observers;
+    // quantizedForward uses the exporter's (paramsFromRange / weightParams on arrays).
+    const training = logits(qat.forwardOptions(null, true));
+    const frozen = logits(quantizedForward(qat.quantization()));
+    expect(Array.from(training)).toEqual(Array.from(frozen));
     qat.dispose();
     disposeModel(model);
   });

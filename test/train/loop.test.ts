@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel, disposeModel, snapshotModel } from '../../src/model/bert.js';
 import { defaultConfig } from '../../src/model/config.js';
 import type { WeightData } from '../../src/model/snapshot.js';
+import type { TrainHook } from '../../src/train/hooks.js';
 import { trainLoop, TrainingDivergedError, type LoopSettings, type LoopState } from '../../src/train/loop.js';
 import { mlmObjective } from '../../src/train/tasks.js';
 import { useTestBackend } from '../helpers.js';
@@ -39,13 +40,34 @@ describe('training loop', () => {
 
   it('stops with a clear error on a non-finite loss, before corrupting the weights', async () => {
     const model = createModel(cfg, 1);
-    const before = snapshotModel(model);
     const batch = fixedMlmBatch(60, 4, 12, 3);
-    const bad = { ...settings(3), learningRate: Number.NaN };
-    // A NaN learning rate poisons the weights after the first update: the second loss is NaN.
-    await expect(trainLoop(model, mlmObjective, cycle([batch]), bad, [])).rejects.toThrow(TrainingDivergedError);
-    await expect(trainLoop(createModel(cfg, 1), mlmObjective, cycle([batch]), bad, [])).rejects.toThrow(/diverged at step 2.*learning rate/);
-    expect(before.weights.size).toBeGreaterThan(0);
+    // Two good steps, then a hook makes the third step's loss NaN (as an overflow would).
+    let afterGoodSteps: ReturnType<typeof snapshotModel> | null = null;
+    let resumeSavedAt: number[] = [];
+    const poison: TrainHook = {
+      name: 'poison',
+      loss: (ctx, _batch, _out, total) => (ctx.step === 2 ? (tf.mul(total, Number.NaN) as tf.Scalar) : total),
+      afterStep: (ctx) => {
+        if (ctx.step === 2) afterGoodSteps = snapshotModel(model);
+      },
+    };
+    const io = { saveResume: (state: LoopState) => void resumeSavedAt.push(state.step) };
+    await expect(trainLoop(model, mlmObjective, cycle([batch]), { ...settings(5), checkpointEvery: 1 }, [poison], io)).rejects.toThrow(
+      /diverged at step 3: loss=NaN.*learning rate/,
+    );
+    // The weights are exactly those after the last good step: finite, and the NaN update was never applied.
+    const now = snapshotModel(model);
+    expect(afterGoodSteps).not.toBeNull();
+    for (const [name, w] of afterGoodSteps!.weights) {
+      const got = now.weights.get(name)!.data;
+      expect(got.every(Number.isFinite), name).toBe(true);
+      expect(Array.from(got), name).toEqual(Array.from(w.data));
+    }
+    // ...and the last resume checkpoint is the good one of step 2.
+    expect(resumeSavedAt).toEqual([1, 2]);
+    resumeSavedAt = [];
+    // A NaN learning rate poisons the weights in the first update: the loop stops at step 2's loss.
+    await expect(trainLoop(createModel(cfg, 1), mlmObjective, cycle([batch]), { ...settings(3), learningRate: Number.NaN }, [])).rejects.toThrow(TrainingDivergedError);
     disposeModel(model);
   });
 

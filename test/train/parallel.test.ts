@@ -7,7 +7,7 @@ import { PrunerHook } from '../../src/prune/pruner.js';
 import { selectWeights } from '../../src/prune/select.js';
 import { trainLoop, type LoopSettings } from '../../src/train/loop.js';
 import { accumulateGradients, computeGradients } from '../../src/train/gradients.js';
-import type { LoopContext } from '../../src/train/loop.js';
+import type { LoopContext } from '../../src/train/hooks.js';
 import { lossRows, splitBatch, splitRows } from '../../src/train/split.js';
 import { Rng } from '../../src/util/rng.js';
 import { classificationObjective, mlmObjective, type Batch } from '../../src/train/tasks.js';

@@ -9,7 +9,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, runInferenceBench } from '../../bench/inference.js';
 import type { StepShape } from '../../bench/peer.js';
 import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
-import { formatProfile, formatTrainStepResult, runTrainStepBench, TRAIN_STEP_DEFAULTS, trainStepIssues } from '../../bench/train-step.js';
+import { formatProfile } from '../../bench/profiler.js';
+import { formatTrainStepResult, runTrainStepBench, TRAIN_STEP_DEFAULTS, trainStepIssues } from '../../bench/train-step.js';
 
 /** camelCase option -> its --kebab-case flag, for error messages. */
 const flag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -22,7 +22,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .positional('pipeline', { type: 'string', demandOption: true, describe: 'pipeline YAML file, e.g. pipelines/prune-once.yaml' })
       .option('out', { type: 'string', describe: 'run directory (default: artifacts/<pipeline name>)' })
       .option('set', { type: 'string', array: true, default: [], describe: 'override a setting, key=value (repeatable), e.g. --set stages.teacher.train.steps=100' })
-      .option('fresh', { type: 'boolean', default: false, describe: 'delete the run directory and start over (default: skip finished stages, resume interrupted ones)' })
+      .option('fresh', { type: 'boolean', default: false, describe: 'start over: delete the files prune-once wrote in the run directory (only in one it made; other files are kept) (default: skip finished stages whose files verify, resume interrupted ones)' })
       .option('backend', { type: 'string', describe: 'tfjs backend: auto, gpu, node, wasm or cpu (default: the pipeline\'s, else the best that loads)' })
       .option('until', { type: 'string', choices: [...STAGE_ORDER], describe: 'stop after this stage' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })

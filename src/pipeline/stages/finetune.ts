@@ -7,8 +7,8 @@
 import { clsBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
 import { addClassificationHead, disposeModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
-import { PrunerHook } from '../../prune/pruner.js';
-import type { TrainHook } from '../../train/loop.js';
+import { PatternLockHook } from '../../prune/pattern-lock.js';
+import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
 import { predictTask } from '../evaluate.js';
@@ -66,7 +66,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     objective: classificationObjective,
     data: clsBatches(task.train, { batchSize: a.train.batchSize, seed: run.seed, padding: 'longest' }),
     train: a.train,
-    hooks: a.hooks as never,
+    hooks: a.hooks,
     evaluate,
   });
   const metrics = { ...taskAccuracy(ctx, a.model), tokens_per_s: result.tokensPerSecond };
@@ -87,7 +87,7 @@ export async function runTransfer(run: StageRun<'transfer'>): Promise<StageOutpu
   const { model: student, checkpoint } = loadModel(run.dirOf('prune-distill'), 'transfer needs the sparse student from prune-distill');
   const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
   withTaskHead(ctx, student, run.seed);
-  const lock = new PrunerHook<Batch>(student, pruned, { method: 'pattern-lock' });
+  const lock = new PatternLockHook<Batch>(student, pruned);
   const hooks: TrainHook<Batch>[] = [lock];
   let teacher: BertModel | null = null;
   if (s.distill.enabled) {

@@ -8,25 +8,14 @@ import { distillationHook } from '../../distill/hook.js';
 import { createModel, disposeModel, modelFromSnapshot, snapshotModel } from '../../model/bert.js';
 import { defaultConfig, presetShape } from '../../model/config.js';
 import { PrunerHook } from '../../prune/pruner.js';
-import type { ScheduleConfig } from '../../prune/schedules.js';
-import { DEFAULT_INCLUDE, selectWeights } from '../../prune/select.js';
-import type { TrainHook } from '../../train/loop.js';
+import { prunerSettings, pruningInclude, pruningSchedule } from '../../prune/config.js';
+import { selectWeights } from '../../prune/select.js';
+import type { TrainHook } from '../../train/hooks.js';
 import { mlmObjective, type Batch } from '../../train/tasks.js';
 import { evaluateMlm } from '../evaluate.js';
-import type { PruningConfig } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import type { StageOutput, StageRun } from './types.js';
-
-export function scheduleFor(p: PruningConfig, steps: number): ScheduleConfig {
-  if (p.schedule === 'cubic') {
-    const beginStep = Math.round(p.beginFraction * steps);
-    const endStep = Math.max(beginStep + 1, Math.round(p.endFraction * steps));
-    return { kind: 'cubic', initialSparsity: p.initialSparsity, finalSparsity: p.finalSparsity, beginStep, endStep, frequency: p.frequency };
-  }
-  if (p.schedule === 'constant') return { kind: 'constant', sparsity: p.finalSparsity, beginStep: Math.round(p.beginFraction * steps) };
-  return { kind: 'one-shot', sparsity: p.finalSparsity, step: Math.round(p.beginFraction * steps) };
-}
 
 export async function runPruneDistill(run: StageRun<'prune-distill'>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
@@ -39,14 +28,9 @@ export async function runPruneDistill(run: StageRun<'prune-distill'>): Promise<S
     student = createModel(cfg, run.seed);
   }
   const corpus = ctx.corpus();
-  const names = selectWeights(student.params.keys(), s.pruning.include ?? DEFAULT_INCLUDE, s.pruning.exclude);
+  const names = selectWeights(student.params.keys(), pruningInclude(s.pruning), s.pruning.exclude);
   if (names.length === 0) throw new Error('prune-distill.pruning.include selects no weights of the student; see the weight names in `prune-once inspect`');
-  const pruner = new PrunerHook<Batch>(student, names, {
-    method: s.pruning.method,
-    schedule: scheduleFor(s.pruning, s.train.steps),
-    block: s.pruning.block,
-    overrides: s.pruning.overrides,
-  });
+  const pruner = new PrunerHook<Batch>(student, names, prunerSettings(s.pruning, s.train.steps));
   const hooks: TrainHook<Batch>[] = [];
   if (s.distill.enabled) hooks.push(distillationHook(teacher, s.distill, run.seed));
   hooks.push(pruner);
@@ -61,7 +45,7 @@ export async function runPruneDistill(run: StageRun<'prune-distill'>): Promise<S
     objective: mlmObjective,
     data: mlmBatches(corpus.train, { batchSize: s.train.batchSize, seed: run.seed }),
     train: s.train,
-    hooks: hooks as never,
+    hooks,
     evaluate,
   });
   const sparsity = pruner.sparsity();
@@ -72,6 +56,6 @@ export async function runPruneDistill(run: StageRun<'prune-distill'>): Promise<S
   disposeModel(teacher);
   return {
     metrics: { ...final, sparsity: sparsity.overall, pruned_params: sparsity.params, pruned_nonzeros: sparsity.nonZeros, tokens_per_s: result.tokensPerSecond },
-    details: { perTensorSparsity: sparsity.perTensor, prunedWeights: names, curve: curve(result), evaluations: result.evaluations, schedule: scheduleFor(s.pruning, s.train.steps) },
+    details: { perTensorSparsity: sparsity.perTensor, prunedWeights: names, curve: curve(result), evaluations: result.evaluations, schedule: pruningSchedule(s.pruning, s.train.steps) },
   };
 }

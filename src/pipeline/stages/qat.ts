@@ -7,12 +7,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { clsBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
 import { disposeModel, type BertModel } from '../../model/bert.js';
-import { PrunerHook } from '../../prune/pruner.js';
+import { PatternLockHook } from '../../prune/pattern-lock.js';
 import { selectWeights } from '../../prune/select.js';
 import { quantizedForward } from '../../quant/linear.js';
 import { QatHook } from '../../quant/qat.js';
+import { describeQuantization } from '../../quant/scheme.js';
 import { quantizationToJson } from '../../quant/serialize.js';
-import type { TrainHook } from '../../train/loop.js';
+import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { taskAccuracy, taskState } from './finetune.js';
@@ -39,7 +40,7 @@ export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
     qat.calibrate((opts) => tf.tidy(() => void classificationObjective.logits(student, batch, { ...opts, training: false })));
   }
 
-  const lock = new PrunerHook<Batch>(student, pruned, { method: 'pattern-lock' });
+  const lock = new PatternLockHook<Batch>(student, pruned);
   const hooks: TrainHook<Batch>[] = [lock, qat];
   let teacher: BertModel | null = null;
   if (s.distill.enabled) {
@@ -56,7 +57,7 @@ export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
     objective: classificationObjective,
     data: clsBatches(task.train, { batchSize: s.train.batchSize, seed: run.seed, padding: 'longest' }),
     train: s.train,
-    hooks: hooks as never,
+    hooks,
     evaluate: (m, fwd) => {
       const acc = taskAccuracy(ctx, m, fwd);
       return { dev_accuracy: acc.dev_accuracy };
@@ -87,12 +88,7 @@ export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
     details: {
       curve: curve(result),
       evaluations: result.evaluations,
-      scheme: {
-        weights: `int8 symmetric ${q.perChannel ? 'per output channel' : 'per tensor'}${q.narrowRange ? ' [-127, 127]' : ' [-128, 127]'}`,
-        activations: 'uint8 asymmetric per tensor, moving-average min/max observers',
-        biases: 'float32',
-        embeddings: q.embeddings ? 'int8 symmetric per row' : 'float32',
-      },
+      scheme: describeQuantization(quantization, 'moving-average min/max observers'),
     },
   };
 }

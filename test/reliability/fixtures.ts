@@ -1,0 +1,70 @@
+/**
+ * Small, fast fixtures for the run-directory tests: the smoke pipeline cut down with --set to a
+ * couple of steps per stage, and a way to watch what a run logs.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runPipeline, type RunOptions, type RunSummary } from '../../src/pipeline/run.js';
+
+export const SMOKE = resolve('pipelines/smoke.yaml');
+export const CLI = resolve('dist/cli/main.js');
+
+/** Two steps per training stage, no periodic checkpoints: seconds per stage on this machine. */
+export const TINY_SETS = [
+  'stages.teacher.train.steps=2',
+  'stages.teacher.train.warmupSteps=1',
+  'stages.teacher.train.checkpointEvery=0',
+  'stages.prune-distill.train.steps=2',
+  'stages.prune-distill.train.checkpointEvery=0',
+  'corpus.maxDocuments=4',
+];
+
+/** Runs the pipeline with its log captured (as the CLI prints it). */
+export async function runLogged(opts: RunOptions): Promise<{ summary?: RunSummary; error?: Error; log: string }> {
+  const lines: string[] = [];
+  const orig = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const summary = await runPipeline({ backend: 'wasm', ...opts, quiet: false });
+    return { summary, log: lines.join('') };
+  } catch (e) {
+    return { error: e as Error, log: lines.join('') };
+  } finally {
+    process.stderr.write = orig;
+  }
+}
+
+/** Every file under dir, relative, sorted. */
+export function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p, rel ? `${rel}/${e}` : e);
+      else out.push(rel ? `${rel}/${e}` : e);
+    }
+  };
+  walk(dir, '');
+  return out.sort();
+}
+
+/**
+ * Runs the built CLI (dist/) to the end. Asynchronously: a synchronous spawn would block the test
+ * worker's event loop for the whole run, and vitest's worker RPC times out on a busy machine.
+ */
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (status, signal) => resolvePromise({ status, signal, stdout, stderr }));
+  });
+}
