@@ -20,6 +20,7 @@ const LAYERS = [
   ['report', '^src/report/'],
   ['pipeline (stage table, stages, runner)', '^src/pipeline/'],
   ['bench, web (benchmarks; the browser bundle, its server and in-browser measurement)', '^src/bench/|^src/web/(?!(metrics|manifest)\\.ts$)'],
+  ['sweep (grids of pipeline runs on local or BullMQ workers)', '^src/sweep/'],
   ['cli and the library surface', '^src/cli/|^src/(index|inspect|export-model)\\.ts$'],
 ];
 

@@ -118,7 +118,7 @@ function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] | null {
   return shape ? Object.keys(shape) : null;
 }
 
-function formatIssues(file: string, raw: unknown, error: z.ZodError, schema: z.ZodType): string {
+export function formatIssues(file: string, raw: unknown, error: z.ZodError, schema: z.ZodType): string {
   const lines = error.issues.map((issue) => {
     const field = issue.path.length ? issue.path.join('.') : '(top level)';
     if (issue.code === 'unrecognized_keys') {

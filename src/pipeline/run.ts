@@ -19,6 +19,7 @@ import type { Pipeline } from './pipeline-schema.js';
 import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, writeRunMarker } from './run-dir.js';
 import { STAGES, type StageName } from './stages/index.js';
 import type { StageDefinition } from './stages/types.js';
+import { restoreStage, storeStage } from './stage-cache.js';
 import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
 
 /** Which parts of the shared settings a stage's output depends on (they enter its fingerprint). */
@@ -42,6 +43,41 @@ function stageSeed(seed: number, stage: string): number {
   return (seed * 1000003 + parseInt(hash(stage).slice(0, 6), 16)) >>> 0;
 }
 
+export interface PlannedStage {
+  stage: StageName;
+  def: StageDefinition;
+  fingerprint: string;
+  /** Fingerprints of the earlier stages this one reads. */
+  inputs: Record<string, string>;
+}
+
+/**
+ * Every configured stage's fingerprint, computed without running anything (the runner and the sweep
+ * planner share it). `existing` gives the fingerprint of a stage the pipeline does not run but whose
+ * output is already in the run directory `runDir`.
+ */
+export function planStages(pipeline: Pipeline, existing: (stage: string) => string | undefined = () => undefined, runDir = 'the run directory'): PlannedStage[] {
+  const fingerprints = new Map<string, string>();
+  const plan: PlannedStage[] = [];
+  for (const def of (STAGES as readonly StageDefinition[]).filter((s) => pipeline.stages[s.name as StageName] !== undefined)) {
+    const stage = def.name as StageName;
+    const settings = pipeline.stages[stage];
+    const optional = def.optionalInputs?.(settings) ?? [];
+    const inputs: Record<string, string> = {};
+    for (const dep of def.inputs) {
+      const fp = fingerprints.get(dep) ?? existing(dep);
+      if (fp) inputs[dep] = fp;
+      else if (!optional.includes(dep)) {
+        throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${stageDir(runDir, dep)} does not hold; add '${dep}' to the pipeline's stages`);
+      }
+    }
+    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, def, settings), inputs, tool: TOOL_VERSION });
+    fingerprints.set(stage, fingerprint);
+    plan.push({ stage, def, fingerprint, inputs });
+  }
+  return plan;
+}
+
 export interface RunOptions {
   pipelinePath: string;
   outDir?: string;
@@ -51,13 +87,15 @@ export interface RunOptions {
   quiet?: boolean;
   /** Run only up to and including this stage. */
   until?: StageName;
+  /** Shared stage cache (issue 17): reuse stored stage outputs, store the ones computed here. */
+  cacheDir?: string;
 }
 
 export interface RunSummary {
   runDir: string;
   pipeline: Pipeline;
   backend: BackendInfo;
-  stages: Array<{ stage: StageName; status: 'ran' | 'up to date'; seconds: number; result: StageResult }>;
+  stages: Array<{ stage: StageName; status: 'ran' | 'up to date' | 'from cache'; seconds: number; result: StageResult }>;
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
@@ -89,25 +127,11 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   ctx.log(`prune-once ${TOOL_VERSION}: pipeline '${pipeline.name}' -> ${runDir}; ${describeBackend(backend)}`);
   const redone = new Set<string>();
 
-  const configured = (STAGES as readonly StageDefinition[]).filter((s) => pipeline.stages[s.name as StageName] !== undefined);
-  const fingerprints = new Map<string, string>();
   const dirOf = (s: string) => stageDir(runDir, s);
   const summary: RunSummary = { runDir, pipeline, backend, stages: [] };
 
-  for (const def of configured) {
-    const stage = def.name as StageName;
+  for (const { stage, def, fingerprint } of planStages(pipeline, (dep) => readResult(dirOf(dep))?.fingerprint, runDir)) {
     const settings = pipeline.stages[stage];
-    const optional = def.optionalInputs?.(settings) ?? [];
-    const inputs: Record<string, string> = {};
-    for (const dep of def.inputs) {
-      const fp = fingerprints.get(dep) ?? readResult(dirOf(dep))?.fingerprint;
-      if (fp) inputs[dep] = fp;
-      else if (!optional.includes(dep)) {
-        throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${dirOf(dep)} does not hold; add '${dep}' to the pipeline's stages`);
-      }
-    }
-    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, def, settings), inputs, tool: TOOL_VERSION });
-    fingerprints.set(stage, fingerprint);
     const dir = dirOf(stage);
     const previous = readResult(dir);
     if (previous?.fingerprint === fingerprint) {
@@ -122,6 +146,16 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
       }
       ctx.log(`${stage}: ${redoneInput ? `its input '${redoneInput}' was redone` : problem}; redoing the stage`);
     } else if (previous) ctx.log(`${stage}: settings or inputs changed; rerunning`);
+    // --- stage cache (issue 17): a stored output with this fingerprint replaces the computation ---
+    const cached = opts.cacheDir ? restoreStage(opts.cacheDir, fingerprint, runDir, stage) : null;
+    if (cached) {
+      ctx.log(`${stage}: restored from the cache ${opts.cacheDir} (fingerprint ${fingerprint})`);
+      summary.stages.push({ stage, status: 'from cache', seconds: 0, result: cached });
+      redone.add(stage);
+      if (stage === opts.until) break;
+      continue;
+    }
+    // --- end stage cache ---
     redone.add(stage);
     mkdirSync(dir, { recursive: true });
     ctx.log(`${stage}: running`);
@@ -134,6 +168,7 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
     if (missing.length) throw new Error(`stage '${stage}' finished without writing ${missing.join(', ')} in ${runDir} (its entry in the stage table says it writes them)`);
     const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details, outputs: recordOutputs(runDir, dir, topLevelBefore) };
     writeResult(dir, result);
+    if (opts.cacheDir) storeStage(opts.cacheDir, fingerprint, runDir, stage); // stage cache (issue 17)
     ctx.log(`${stage}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);
     summary.stages.push({ stage, status: 'ran', seconds, result });
     if (stage === opts.until) break;
