@@ -7,22 +7,23 @@
  * onnxruntime-web against onnxruntime-node for the int8 files.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { selectBackend } from './backend/select.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint/format.js';
-import { MODEL_FILES, probeBatch, writeModelFiles, type FileCheck, type ModelFileKind, type ModelSources } from './export/model-files.js';
-import { exportSafetensors } from './import/export-source.js';
+import { exportSafetensors } from './export/hf-source.js';
+import { probeBatch, writeModelFiles, type FileCheck, type ModelSources } from './export/model-files.js';
 import { consumerMetadata } from './onnx/index.js';
 import { quantizationFromJson } from './quant/serialize.js';
+import { MODEL_SOURCE_STAGE, modelPath, stageDir, type OnnxFormat } from './run/layout.js';
 import { checkOutputDirectory } from './util/fs.js';
 import { TOOL_VERSION } from './version.js';
 
-/** 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see src/import/export-source.ts). */
+/** 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see src/export/hf-source.ts). */
 export type ExportFormatOption = 'int8' | 'fp32' | 'both' | 'safetensors';
 
 export interface ExportedFile {
   /** Which file: teacher (dense fp32), fp32, int8, int8_alt (the other embedding choice); or safetensors. */
-  format: ModelFileKind | 'safetensors';
+  format: OnnxFormat | 'safetensors';
   path: string;
   bytes: number;
   source: string;
@@ -44,16 +45,16 @@ function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetens
   const wantFp32 = format !== 'int8';
   const wantInt8 = format !== 'fp32';
   if (statSync(path).isDirectory()) {
-    const stage = (name: string, what: string) => {
-      const ckpt = join(path, name, 'model.ckpt');
-      if (!existsSync(ckpt)) throw new Error(`${input}: ${ckpt} not found; ${what} of this run has not finished (run the pipeline first)`);
+    const stage = (name: string) => {
+      const ckpt = modelPath(stageDir(path, name));
+      if (!existsSync(ckpt)) throw new Error(`${input}: ${ckpt} not found; the ${name} stage of this run has not finished (run the pipeline first)`);
       return load(ckpt);
     };
-    const teacherPath = join(path, 'finetune-teacher', 'model.ckpt');
+    const teacherPath = modelPath(stageDir(path, MODEL_SOURCE_STAGE.teacher));
     return {
       ...(format === 'both' && existsSync(teacherPath) ? { teacher: load(teacherPath) } : {}),
-      ...(wantFp32 ? { student: stage('transfer', 'the transfer stage') } : {}),
-      ...(wantInt8 ? { qat: stage('qat', 'the qat stage') } : {}),
+      ...(wantFp32 ? { student: stage(MODEL_SOURCE_STAGE.fp32) } : {}),
+      ...(wantInt8 ? { qat: stage(MODEL_SOURCE_STAGE.int8) } : {}),
     };
   }
   const one = load(path);
@@ -79,7 +80,7 @@ export async function exportModel(input: string, format: ExportFormatOption, out
     ...(loaded.student ? { student: snap(loaded.student) } : {}),
     ...(loaded.qat ? { qat: { snapshot: snap(loaded.qat), quantization: quantizationFromJson(loaded.qat.checkpoint.state.quantization) } } : {}),
   };
-  const origin = new Map<ModelFileKind, Loaded>();
+  const origin = new Map<OnnxFormat, Loaded>();
   if (loaded.teacher) origin.set('teacher', loaded.teacher);
   if (loaded.student) origin.set('fp32', loaded.student);
   if (loaded.qat) { origin.set('int8', loaded.qat); origin.set('int8_alt', loaded.qat); }
@@ -110,5 +111,3 @@ export async function exportModel(input: string, format: ExportFormatOption, out
     return { format: f.kind, path: f.path, bytes: f.bytes, source: origin.get(f.kind)!.path, check };
   });
 }
-
-export { MODEL_FILES };

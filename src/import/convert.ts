@@ -7,8 +7,21 @@ import { resolve } from 'node:path';
 import { saveCheckpoint } from '../checkpoint/format.js';
 import type { BertConfig } from '../model/config.js';
 import { checkOutputFile } from '../util/fs.js';
-import type { StoredTokenizer } from './export-source.js';
 import { importHfDirectory, type HfImport, type ImportOptions } from './import-hf.js';
+
+/** The tokenizer `prune-once import` stores in a checkpoint's state (export writes it back out). */
+export interface StoredTokenizer {
+  vocab: string[];
+  lowercase: boolean;
+  source: string;
+}
+
+/** The tokenizer stored in a checkpoint's state, or null. */
+export function storedTokenizer(state: Record<string, unknown>): StoredTokenizer | null {
+  const t = state.tokenizer as Partial<StoredTokenizer> | undefined;
+  if (!t || !Array.isArray(t.vocab) || typeof t.lowercase !== 'boolean') return null;
+  return { vocab: t.vocab, lowercase: t.lowercase, source: String(t.source ?? 'checkpoint') };
+}
 
 export interface ImportSummary {
   source: string;
@@ -23,7 +36,7 @@ export interface ImportSummary {
   warnings: string[];
 }
 
-export function summarize(imp: HfImport, checkpoint: string): ImportSummary {
+function summarize(imp: HfImport, checkpoint: string): ImportSummary {
   let parameters = 0;
   for (const w of imp.snapshot.weights.values()) parameters += w.data.length;
   return {

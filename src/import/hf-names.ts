@@ -4,7 +4,8 @@
  * [in, out] (y = x K + b), so every Linear weight is transposed on the way in and out. Embedding
  * tables, biases and LayerNorm parameters are the same on both sides.
  */
-import { CLS, EMB, MLM, layerNames, weightShapes, type BertConfig } from '../model/config.js';
+import { type BertConfig } from '../model/config.js';
+import { CLS, EMB, MLM, layerNames, weightShapes } from '../model/weights.js';
 
 export interface HfTensor {
   /** The project's stable name. */

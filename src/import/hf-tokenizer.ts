@@ -8,6 +8,9 @@ import { loadVocabFile, saveVocab, WordPieceTokenizer } from '../tokenizer/index
 import { writeJsonAtomic } from '../util/fs.js';
 import { ImportError } from './errors.js';
 
+/** The files of a Hugging Face BERT tokenizer directory that are read and written here. */
+export const HF_TOKENIZER_FILES = { vocab: 'vocab.txt', config: 'tokenizer_config.json' } as const;
+
 export interface HfTokenizer {
   tokenizer: WordPieceTokenizer;
   vocabFile: string;
@@ -16,14 +19,14 @@ export interface HfTokenizer {
 
 /** Reads `dir/vocab.txt` and `dir/tokenizer_config.json` into the project's WordPiece tokenizer. */
 export function readHfTokenizer(dir: string): HfTokenizer {
-  const vocabFile = join(dir, 'vocab.txt');
+  const vocabFile = join(dir, HF_TOKENIZER_FILES.vocab);
   if (!existsSync(vocabFile)) {
     const fastOnly = existsSync(join(dir, 'tokenizer.json')) ? ' (only tokenizer.json is there, which is not read yet: save the tokenizer with BertTokenizer.save_pretrained to get vocab.txt)' : '';
     throw new ImportError(`${vocabFile}: not found; a BERT directory needs its WordPiece vocabulary${fastOnly}`);
   }
   const warnings: string[] = [];
   let lowercase = true;
-  const configFile = join(dir, 'tokenizer_config.json');
+  const configFile = join(dir, HF_TOKENIZER_FILES.config);
   if (existsSync(configFile)) {
     let cfg: Record<string, unknown>;
     try {
@@ -61,8 +64,8 @@ export function readHfTokenizer(dir: string): HfTokenizer {
 
 /** Writes `vocab.txt` and a BertTokenizer `tokenizer_config.json` into `dir`; returns the paths. */
 export function writeHfTokenizer(dir: string, vocab: readonly string[], lowercase: boolean, maxLength: number): string[] {
-  const vocabFile = join(dir, 'vocab.txt');
-  const configFile = join(dir, 'tokenizer_config.json');
+  const vocabFile = join(dir, HF_TOKENIZER_FILES.vocab);
+  const configFile = join(dir, HF_TOKENIZER_FILES.config);
   saveVocab(vocabFile, vocab);
   writeJsonAtomic(configFile, {
     tokenizer_class: 'BertTokenizer',

@@ -10,7 +10,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initWeights } from '../model/bert.js';
-import { EMB, MLM, type BertConfig } from '../model/config.js';
+import { type BertConfig } from '../model/config.js';
+import { EMB, MLM } from '../model/weights.js';
 import type { ModelSnapshot, WeightData } from '../model/snapshot.js';
 import type { WordPieceTokenizer } from '../tokenizer/index.js';
 import { ImportError } from './errors.js';

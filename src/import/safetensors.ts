@@ -51,7 +51,7 @@ export interface SafetensorsFile {
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Parses and checks a header against the size of the data section that follows it. */
-export function parseHeader(json: string, dataBytes: number, path: string): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
+function parseHeader(json: string, dataBytes: number, path: string): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
   let header: unknown;
   try {
     header = JSON.parse(json);
@@ -156,7 +156,7 @@ export function openSafetensors(path: string): SafetensorsFile {
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 
 /** Little-endian bytes of a float tensor -> float32 values (a fresh, aligned array). */
-export function bytesToFloat32(bytes: Uint8Array, dtype: FloatDtype): Float32Array {
+function bytesToFloat32(bytes: Uint8Array, dtype: FloatDtype): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dtype === 'F32') {
     const out = new Float32Array(bytes.byteLength / 4);
@@ -171,7 +171,7 @@ export function bytesToFloat32(bytes: Uint8Array, dtype: FloatDtype): Float32Arr
 }
 
 /** float32 values -> little-endian bytes of `dtype` (F16/BF16 rounded to nearest even). */
-export function float32ToBytes(values: Float32Array, dtype: FloatDtype): Uint8Array {
+function float32ToBytes(values: Float32Array, dtype: FloatDtype): Uint8Array {
   const typed = dtype === 'F32' ? values : dtype === 'F16' ? encodeFloat16(values) : encodeBFloat16(values);
   const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
   if (LITTLE_ENDIAN_HOST) return bytes;

@@ -1,13 +1,14 @@
 /**
  * BERT encoder in TensorFlow.js ops (post-LN, as in the original BERT), with a tied MLM head and a
  * [CLS] sequence-classification head. Weights live in a Map of tf.Variables under the stable names
- * of ./config.ts; nothing here owns training state, so pruning, distillation and QAT can act on the
+ * of ./weights.ts; nothing here owns training state, so pruning, distillation and QAT can act on the
  * same variables from the outside (masks after the optimizer step, a `linear` override for QAT).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../util/rng.js';
 import { makeVariable } from '../util/tensors.js';
-import { CLS, EMB, MLM, layerNames, validateConfig, weightShapes, type BertConfig } from './config.js';
+import { validateConfig, type BertConfig } from './config.js';
+import { CLS, EMB, MLM, layerNames, weightShapes } from './weights.js';
 import type { ModelSnapshot, WeightData } from './snapshot.js';
 
 export interface BertModel {
@@ -96,7 +97,7 @@ export function disposeModel(model: BertModel): void {
   model.params.clear();
 }
 
-export function param(model: BertModel, name: string): tf.Variable {
+function param(model: BertModel, name: string): tf.Variable {
   const v = model.params.get(name);
   if (!v) throw new Error(`model has no weight named '${name}'`);
   return v;

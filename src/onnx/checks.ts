@@ -3,7 +3,8 @@
  * missing quantization parameter must fail here with the tensor's name, not later as an opaque
  * ONNX Runtime error (or, worse, as a file that loads and computes something else).
  */
-import { validateConfig, weightRole, weightShapes } from '../model/config.js';
+import { validateConfig } from '../model/config.js';
+import { weightRole, weightShapes } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
 import { qRange } from '../quant/quantize.js';
 import type { ModelQuantization, QuantizerSpec, QuantParams } from '../quant/types.js';

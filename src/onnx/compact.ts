@@ -12,7 +12,7 @@
  * Pure functions on typed arrays. The decoders check their input and name the tensor in every
  * error: the exporter runs them on what it wrote (a self-check), `inspect` on what it reads.
  */
-import { countNonZeros } from '../prune/sparsity.js';
+import { countNonZeros } from '../model/sparsity.js';
 
 export type CompactEncoding = 'mask' | 'gaps';
 export type IntValues = Int8Array | Uint8Array;

@@ -13,14 +13,14 @@
  * returned. metadata_props get the encoder sparsity, quantization scheme and weight storage of
  * what was stored (metadata.ts).
  */
-import { weightRole, type WeightRole } from '../model/config.js';
+import { weightRole, type WeightRole } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
 import { quantizeArray } from '../quant/quantize.js';
 import type { ModelQuantization, QuantizerSpec, QuantParams } from '../quant/types.js';
 import { checkExportInput, graphWeightShapes, type ExportFormat } from './checks.js';
 import { buildBertGraph, GraphBuilder, type GraphWeights } from './graph.js';
 import { encoderSparsity, metadataProps, PRODUCER_NAME, quantizationScheme } from './metadata.js';
-import { countNonZeros } from '../prune/sparsity.js';
+import { countNonZeros } from '../model/sparsity.js';
 import { CompactEncodingError, decodeCompact, type IntValues } from './compact.js';
 import { addCompactWeight } from './compact-graph.js';
 import { bytesOf, DT, encodeModel, floatTensor, rawTensor } from './proto.js';

@@ -5,7 +5,8 @@
  * int8 + DequantizeLinear, QDQ on a Linear's input) is decided by the caller through `GraphWeights`,
  * so the fp32 and int8 exports share this one graph definition.
  */
-import { CLS, EMB, layerNames, type BertConfig } from '../model/config.js';
+import { type BertConfig } from '../model/config.js';
+import { CLS, EMB, layerNames } from '../model/weights.js';
 import { attribute, DT, floatTensor, int64Tensor, type Attrs, type onnx } from './proto.js';
 
 /** A tiny graph builder: unique node and value names, constants shared by value. */

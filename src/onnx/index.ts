@@ -5,7 +5,7 @@ export {
   decodeOnnx, inspectOnnx, inspectOnnxFile, type InspectOptions,
   type OnnxInspection, type InitializerInfo, type QuantizedWeightInfo, type QuantizedActivationInfo,
 } from './inspect/analyse.js';
-export { formatInspection, formatParts, formatBytes, table } from './inspect/format.js';
+export { formatInspection, formatBaselineRatios, formatParts, formatBytes, table } from './inspect/format.js';
 export { fileSizes, partBreakdown, sizeRatios, type FileSizes, type PartBreakdown, type SizeRatios } from './sizes.js';
 export {
   encodeMask, encodeGaps, decodeMask, decodeGaps, decodeCompact, CompactEncodingError,

@@ -5,6 +5,7 @@
  * (labels, tokenizer, sequence length, model config, tool version) through `consumerMetadata`.
  */
 import type { BertConfig } from '../model/config.js';
+import { sparsityTotals } from '../model/sparsity.js';
 import type { ModelQuantization } from '../quant/types.js';
 import type { onnx } from './proto.js';
 
@@ -23,9 +24,7 @@ export function quantizationScheme(q: ModelQuantization): string {
 /** Sparsity (zero fraction) of the encoder's Linear kernels as stored (the int8 integers in an int8 file). */
 export function encoderSparsity(tensors: ReadonlyArray<{ role: string; numel: number; nonZeros: number }>): number {
   const enc = tensors.filter((t) => t.role === 'encoder-linear');
-  const params = enc.reduce((a, t) => a + t.numel, 0);
-  const nonZeros = enc.reduce((a, t) => a + t.nonZeros, 0);
-  return params ? 1 - nonZeros / params : 0;
+  return sparsityTotals(enc.map((t) => ({ params: t.numel, nonZeros: t.nonZeros }))).sparsity;
 }
 
 /** What is wrong with caller metadata: non-string values, empty keys, exporter keys. */

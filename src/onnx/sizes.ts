@@ -1,12 +1,12 @@
 /**
  * What a file costs to ship: raw, gzip -9 and brotli (quality 11) bytes; where the bytes go
  * (embeddings, encoder Linear, heads, other); and the ratios of a dense fp32 model over a
- * compressed one. Parts are found by weight name (model/config.ts's roles), with each weight's
+ * compressed one. Parts are found by weight name (model/weights.ts's roles), with each weight's
  * `<name>/scale` and `<name>/zero_point` counted with it; "other" is the rest of the file
  * (LayerNorm, biases, activation scales, graph constants, names and protobuf framing).
  */
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { weightRole } from '../model/config.js';
+import { weightRole } from '../model/weights.js';
 
 export interface FileSizes {
   raw: number;

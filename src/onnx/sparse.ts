@@ -10,7 +10,7 @@
  * DequantizeLinear (it types it as sparse_tensor); policy 'auto-int64' passes the structural check
  * at 9 bytes per non-zero instead of 3-5.
  */
-import { countNonZeros } from '../prune/sparsity.js';
+import { countNonZeros } from '../model/sparsity.js';
 import { bytesOf, DT, type onnx } from './proto.js';
 
 export type IndexDtype = 'int8' | 'int16' | 'int32' | 'int64';

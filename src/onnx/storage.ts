@@ -9,7 +9,7 @@
  * - 'sparse-initializer-int64': the same with int64 indices only.
  * - 'dense': always dense.
  */
-import { countNonZeros } from '../prune/sparsity.js';
+import { countNonZeros } from '../model/sparsity.js';
 import { encodeGaps, encodeMask, gapEntries, gapsBytesFor, maskBytesFor, type CompactEncoded, type IntValues } from './compact.js';
 import { chooseStorage, type SparseFormat } from './sparse.js';
 

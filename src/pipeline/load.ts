@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { PipelineSchema, type Pipeline } from './schema.js';
+import { PipelineSchema, type Pipeline } from './pipeline-schema.js';
 
 export class ConfigError extends Error {}
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } fr
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
-import { STAGE_ORDER } from './schema.js';
+import { STAGE_ORDER } from './stages/index.js';
 
 export const RUN_MARKER = '.prune-once-run';
 export const RUN_LOCK = '.prune-once.lock';

@@ -5,75 +5,35 @@
  * stage's fingerprint and so those of every stage after it, which rerun.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.js';
+import { runFile, stageDir } from '../run/layout.js';
+import { readResult, writeResult, type StageResult } from '../run/result.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
 import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
 import { acquireRunLock } from './lock.js';
+import type { Pipeline } from './pipeline-schema.js';
 import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, writeRunMarker } from './run-dir.js';
+import { STAGES, type StageName } from './stages/index.js';
+import type { StageDefinition } from './stages/types.js';
+import { restoreStage, storeStage } from './stage-cache.js';
 import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
-import type { Pipeline, StageName } from './schema.js';
-import { STAGE_ORDER } from './schema.js';
-import { readResult, writeResult, type StageResult } from './stage-io.js';
-import { runExport } from './stages/export.js';
-import { runFinetuneTeacher, runTransfer } from './stages/finetune.js';
-import { runPruneDistill } from './stages/prune-distill.js';
-import { runQat } from './stages/qat.js';
-import { runTeacher } from './stages/teacher.js';
-import type { StageOutput, StageRun } from './stages/types.js';
-import { runReport } from '../report/stage.js';
 
-/** What each stage reads from earlier stages. */
-export const STAGE_INPUTS: Record<StageName, StageName[]> = {
-  teacher: [],
-  'prune-distill': ['teacher'],
-  'finetune-teacher': ['teacher'],
-  transfer: ['prune-distill', 'finetune-teacher'],
-  qat: ['transfer', 'finetune-teacher'],
-  export: ['transfer', 'qat', 'finetune-teacher'],
-  report: ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'],
-};
-
-/**
- * Identity of an imported teacher (`teacher.from`): size and modification time of the checkpoint,
- * or of each file of a Hugging Face directory, so replacing the files reruns the stage.
- */
-function fromIdentity(from: string | undefined): unknown {
-  if (!from || !existsSync(from)) return null;
-  const st = statSync(from);
-  const files = st.isDirectory() ? readdirSync(from).sort().map((f) => join(from, f)) : [from];
-  return files.map((f) => {
-    const s = statSync(f);
-    return [f, s.size, s.mtimeMs];
-  });
-}
-
-/** Which parts of the shared settings each stage's output depends on. */
-function sharedInputs(p: Pipeline, stage: StageName): unknown {
-  const usesCorpus = stage === 'teacher' || stage === 'prune-distill';
-  const usesTask = !usesCorpus;
+/** Which parts of the shared settings a stage's output depends on (they enter its fingerprint). */
+function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown): unknown {
   return {
-    teacherFrom: stage === 'teacher' ? fromIdentity(p.stages.teacher?.from) : null,
+    // Historical key: the identity of files outside the run (only the teacher's `from` has any).
+    teacherFrom: stage.externalFiles ? stage.externalFiles(settings) : null,
     seed: p.seed,
     tokenizer: p.tokenizer,
     // The corpus-subset vocabulary is built from the corpus and the task, so both matter everywhere then.
-    corpus: usesCorpus || p.tokenizer.vocab === 'corpus-subset' ? p.corpus : null,
-    task: usesTask || p.tokenizer.vocab === 'corpus-subset' ? p.task : null,
+    corpus: stage.data === 'corpus' || p.tokenizer.vocab === 'corpus-subset' ? p.corpus : null,
+    task: stage.data === 'task' || p.tokenizer.vocab === 'corpus-subset' ? p.task : null,
   };
 }
-
-const STAGE_FNS: { [S in StageName]: (run: StageRun<S>) => Promise<StageOutput> } = {
-  teacher: runTeacher,
-  'prune-distill': runPruneDistill,
-  'finetune-teacher': runFinetuneTeacher,
-  transfer: runTransfer,
-  qat: runQat,
-  export: runExport,
-  report: runReport,
-};
 
 function hash(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
@@ -81,6 +41,41 @@ function hash(value: unknown): string {
 
 function stageSeed(seed: number, stage: string): number {
   return (seed * 1000003 + parseInt(hash(stage).slice(0, 6), 16)) >>> 0;
+}
+
+export interface PlannedStage {
+  stage: StageName;
+  def: StageDefinition;
+  fingerprint: string;
+  /** Fingerprints of the earlier stages this one reads. */
+  inputs: Record<string, string>;
+}
+
+/**
+ * Every configured stage's fingerprint, computed without running anything (the runner and the sweep
+ * planner share it). `existing` gives the fingerprint of a stage the pipeline does not run but whose
+ * output is already in the run directory `runDir`.
+ */
+export function planStages(pipeline: Pipeline, existing: (stage: string) => string | undefined = () => undefined, runDir = 'the run directory'): PlannedStage[] {
+  const fingerprints = new Map<string, string>();
+  const plan: PlannedStage[] = [];
+  for (const def of (STAGES as readonly StageDefinition[]).filter((s) => pipeline.stages[s.name as StageName] !== undefined)) {
+    const stage = def.name as StageName;
+    const settings = pipeline.stages[stage];
+    const optional = def.optionalInputs?.(settings) ?? [];
+    const inputs: Record<string, string> = {};
+    for (const dep of def.inputs) {
+      const fp = fingerprints.get(dep) ?? existing(dep);
+      if (fp) inputs[dep] = fp;
+      else if (!optional.includes(dep)) {
+        throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${stageDir(runDir, dep)} does not hold; add '${dep}' to the pipeline's stages`);
+      }
+    }
+    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, def, settings), inputs, tool: TOOL_VERSION });
+    fingerprints.set(stage, fingerprint);
+    plan.push({ stage, def, fingerprint, inputs });
+  }
+  return plan;
 }
 
 export interface RunOptions {
@@ -92,13 +87,15 @@ export interface RunOptions {
   quiet?: boolean;
   /** Run only up to and including this stage. */
   until?: StageName;
+  /** Shared stage cache (issue 17): reuse stored stage outputs, store the ones computed here. */
+  cacheDir?: string;
 }
 
 export interface RunSummary {
   runDir: string;
   pipeline: Pipeline;
   backend: BackendInfo;
-  stages: Array<{ stage: StageName; status: 'ran' | 'up to date'; seconds: number; result: StageResult }>;
+  stages: Array<{ stage: StageName; status: 'ran' | 'up to date' | 'from cache'; seconds: number; result: StageResult }>;
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
@@ -118,7 +115,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     }
     const summary = await runStages(opts, pipeline, backend, runDir, ctx);
     // The settings of the last run that finished (a failed run leaves the previous ones).
-    writeJsonAtomic(join(runDir, 'pipeline.json'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+    writeJsonAtomic(runFile(runDir, 'pipeline'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
     return summary;
   } finally {
     lock.release();
@@ -128,31 +125,18 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
 
 async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendInfo, runDir: string, ctx: RunContext): Promise<RunSummary> {
   ctx.log(`prune-once ${TOOL_VERSION}: pipeline '${pipeline.name}' -> ${runDir}; ${describeBackend(backend)}`);
-  const redone = new Set<StageName>();
+  const redone = new Set<string>();
 
-  const configured = STAGE_ORDER.filter((s) => pipeline.stages[s] !== undefined);
-  const fingerprints = new Map<StageName, string>();
-  const dirOf = (s: StageName) => join(runDir, s);
+  const dirOf = (s: string) => stageDir(runDir, s);
   const summary: RunSummary = { runDir, pipeline, backend, stages: [] };
 
-  for (const stage of configured) {
-    const inputs: Record<string, string> = {};
-    for (const dep of STAGE_INPUTS[stage]) {
-      const fp = fingerprints.get(dep) ?? readResult(dirOf(dep))?.fingerprint;
-      if (fp) inputs[dep] = fp;
-      // export writes the dense teacher's file only when finetune-teacher ran.
-      else if (stage !== 'report' && !(stage === 'export' && dep === 'qat' && !pipeline.stages.export!.formats.includes('int8')) && !(stage === 'export' && dep === 'finetune-teacher')) {
-        throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${dirOf(dep)} does not hold; add '${dep}' to the pipeline's stages`);
-      }
-    }
+  for (const { stage, def, fingerprint } of planStages(pipeline, (dep) => readResult(dirOf(dep))?.fingerprint, runDir)) {
     const settings = pipeline.stages[stage];
-    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, stage), inputs, tool: TOOL_VERSION });
-    fingerprints.set(stage, fingerprint);
     const dir = dirOf(stage);
     const previous = readResult(dir);
     if (previous?.fingerprint === fingerprint) {
       // Reuse only what verifies (verify.ts), and nothing made from a stage redone in this run.
-      const redoneInput = STAGE_INPUTS[stage].find((d) => redone.has(d));
+      const redoneInput = def.inputs.find((d) => redone.has(d));
       const problem = redoneInput ? null : verifyOutputs(runDir, previous.outputs);
       if (!redoneInput && !problem) {
         ctx.log(`${stage}: up to date (fingerprint ${fingerprint}), skipped`);
@@ -162,17 +146,29 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
       }
       ctx.log(`${stage}: ${redoneInput ? `its input '${redoneInput}' was redone` : problem}; redoing the stage`);
     } else if (previous) ctx.log(`${stage}: settings or inputs changed; rerunning`);
+    // --- stage cache (issue 17): a stored output with this fingerprint replaces the computation ---
+    const cached = opts.cacheDir ? restoreStage(opts.cacheDir, fingerprint, runDir, stage) : null;
+    if (cached) {
+      ctx.log(`${stage}: restored from the cache ${opts.cacheDir} (fingerprint ${fingerprint})`);
+      summary.stages.push({ stage, status: 'from cache', seconds: 0, result: cached });
+      redone.add(stage);
+      if (stage === opts.until) break;
+      continue;
+    }
+    // --- end stage cache ---
     redone.add(stage);
     mkdirSync(dir, { recursive: true });
     ctx.log(`${stage}: running`);
     const started = new Date();
     const topLevelBefore = snapshotTopLevel(runDir);
     const t0 = performance.now();
-    const fn = STAGE_FNS[stage] as (run: StageRun<typeof stage>) => Promise<StageOutput>;
-    const out = await fn({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings: settings as never, dirOf });
+    const out = await def.run({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings, dirOf });
     const seconds = (performance.now() - t0) / 1000;
+    const missing = def.outputs(settings).filter((f) => !existsSync(join(runDir, f)));
+    if (missing.length) throw new Error(`stage '${stage}' finished without writing ${missing.join(', ')} in ${runDir} (its entry in the stage table says it writes them)`);
     const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details, outputs: recordOutputs(runDir, dir, topLevelBefore) };
     writeResult(dir, result);
+    if (opts.cacheDir) storeStage(opts.cacheDir, fingerprint, runDir, stage); // stage cache (issue 17)
     ctx.log(`${stage}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);
     summary.stages.push({ stage, status: 'ran', seconds, result });
     if (stage === opts.until) break;

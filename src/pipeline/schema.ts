@@ -1,14 +1,20 @@
 /**
- * The pipeline file schema. A pipeline is an ordered mapping of stages (teacher -> prune-distill ->
- * finetune-teacher -> transfer -> qat -> export -> report) plus the shared tokenizer, corpus and
- * task. Every field has a default that works, and every object is strict so a typo is an error.
+ * The building blocks of the pipeline file schema: training, model, distillation, pruning and
+ * quantization settings that stages use, and the shared tokenizer, corpus and task. Each stage's
+ * own settings schema is in its module (src/pipeline/stages/); the stage table assembles them
+ * (src/pipeline/pipeline-schema.ts). Every field has a default that works, said once: where the code
+ * that uses a setting has a default (AdamW, distillation, QAT), the schema takes it from there;
+ * nested defaults use `prefault`, which parses the default through the schema. Every object is
+ * strict, so a typo is an error.
  */
 import { z } from 'zod';
 import { TASK_KINDS } from '../data/tasks.js';
+import { DISTILL_DEFAULTS } from '../distill/hook.js';
 import { presetNames } from '../model/config.js';
-import { PruningSchema } from '../prune/config.js';
+import { QAT_DEFAULTS } from '../quant/qat.js';
+import { ADAMW_DEFAULTS } from '../train/optimizer.js';
 
-const positiveInt = z.number().int().positive();
+export const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 const fraction = z.number().min(0).max(1);
 
@@ -17,7 +23,7 @@ export const TrainSchema = z.strictObject({
   batchSize: positiveInt.default(32),
   learningRate: z.number().positive(),
   warmupSteps: nonNegInt.default(0),
-  weightDecay: z.number().nonnegative().default(0.01),
+  weightDecay: z.number().nonnegative().default(ADAMW_DEFAULTS.weightDecay),
   clipNorm: z.number().nonnegative().default(1),
   /** Evaluate every N steps (0: only at the end). */
   evalEvery: nonNegInt.default(0),
@@ -45,79 +51,24 @@ export const ModelSchema = z.strictObject({
 
 export const DistillSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  temperature: z.number().positive().default(2),
-  alphaTask: z.number().nonnegative().default(0.5),
-  alphaKd: z.number().nonnegative().default(0.5),
-  hiddenWeight: z.number().nonnegative().default(0),
+  temperature: z.number().positive().default(DISTILL_DEFAULTS.temperature),
+  alphaTask: z.number().nonnegative().default(DISTILL_DEFAULTS.alphaTask),
+  alphaKd: z.number().nonnegative().default(DISTILL_DEFAULTS.alphaKd),
+  hiddenWeight: z.number().nonnegative().default(DISTILL_DEFAULTS.hiddenWeight),
 });
 
 export const QuantizationSchema = z.strictObject({
-  perChannel: z.boolean().default(true),
-  narrowRange: z.boolean().default(true),
-  /** int8 word / position / token-type tables (per-row scales), as Q8BERT; false keeps them float32 as Prune OFA's reference code. */
+  perChannel: z.boolean().default(QAT_DEFAULTS.weightSpec.perChannel),
+  narrowRange: z.boolean().default(QAT_DEFAULTS.weightSpec.narrowRange),
+  /**
+   * int8 word / position / token-type tables (per-row scales), as Q8BERT; false keeps them float32
+   * as Prune OFA's reference code. The pipeline defaults to int8 tables (issue 14: they are most of
+   * a small BERT's file) while a bare QatHook keeps QAT_DEFAULTS' float tables.
+   */
   embeddings: z.boolean().default(true),
-  observerMomentum: fraction.default(0.9),
+  observerMomentum: fraction.default(QAT_DEFAULTS.observerMomentum),
   calibrationBatches: positiveInt.default(8),
 });
-
-const TeacherStage = z.strictObject({
-  model: ModelSchema.default({ preset: 'bert-tiny', maxPositions: 512, hiddenDropout: 0.1, attentionDropout: 0.1 }),
-  /**
-   * Start from existing weights instead of pre-training (skips training when train is absent): a
-   * prune-once checkpoint file, or a Hugging Face BERT directory (config.json, model.safetensors,
-   * vocab.txt), whose vocabulary and do_lower_case then replace tokenizer.vocab.
-   */
-  from: z.string().optional(),
-  train: TrainSchema.optional(),
-});
-
-const PruneDistillStage = z.strictObject({
-  /** 'teacher' (Prune OFA: a copy of the teacher) or a preset name (Well-Read Students' compact student). */
-  student: z.string().default('teacher'),
-  pruning: PruningSchema.default(PruningSchema.parse({})),
-  distill: DistillSchema.default(DistillSchema.parse({})),
-  train: TrainSchema,
-});
-
-const FinetuneTeacherStage = z.strictObject({ train: TrainSchema });
-
-const TransferStage = z.strictObject({
-  distill: DistillSchema.default(DistillSchema.parse({})),
-  train: TrainSchema,
-});
-
-const QatStage = z.strictObject({
-  quantization: QuantizationSchema.default(QuantizationSchema.parse({})),
-  distill: DistillSchema.default(DistillSchema.parse({})),
-  train: TrainSchema,
-});
-
-const ExportStage = z.strictObject({
-  formats: z.array(z.enum(['fp32', 'int8'])).min(1).default(['fp32', 'int8']),
-  /** Check the exported files in ONNX Runtime against tfjs on the test split. */
-  verify: z.boolean().default(true),
-});
-
-const ReportStage = z.strictObject({
-  /** ONNX Runtime latency: batch sizes, timed runs per batch size. */
-  latencyBatches: z.array(positiveInt).default([1, 32]),
-  latencyRuns: positiveInt.default(20),
-});
-
-export const StagesSchema = z
-  .strictObject({
-    teacher: TeacherStage.optional(),
-    'prune-distill': PruneDistillStage.optional(),
-    'finetune-teacher': FinetuneTeacherStage.optional(),
-    transfer: TransferStage.optional(),
-    qat: QatStage.optional(),
-    export: ExportStage.optional(),
-    report: ReportStage.optional(),
-  })
-  .refine((s) => Object.keys(s).length > 0, { message: 'a pipeline needs at least one stage' });
-
-export const STAGE_ORDER = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export', 'report'] as const;
-export type StageName = (typeof STAGE_ORDER)[number];
 
 export const TokenizerSchema = z.strictObject({
   /**
@@ -150,21 +101,23 @@ export const TaskSchema = z.strictObject({
   evalBatchSize: positiveInt.default(64),
 });
 
-export const PipelineSchema = z.strictObject({
+/**
+ * The settings every stage shares (name, seed, data, tokenizer). The whole pipeline schema adds
+ * `stages`, built from the stage table: src/pipeline/pipeline-schema.ts.
+ */
+export const SharedShape = {
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only (it names the run directory)'),
   description: z.string().optional(),
   seed: z.number().int().nonnegative().default(42),
   backend: z.string().default('auto'),
-  tokenizer: TokenizerSchema.default(TokenizerSchema.parse({})),
-  corpus: CorpusSchema.default(CorpusSchema.parse({})),
-  task: TaskSchema.default(TaskSchema.parse({})),
-  stages: StagesSchema,
-});
+  tokenizer: TokenizerSchema.prefault({}),
+  corpus: CorpusSchema.prefault({}),
+  task: TaskSchema.prefault({}),
+};
 
-export type Pipeline = z.infer<typeof PipelineSchema>;
+export type SharedSettings = z.infer<z.ZodObject<typeof SharedShape>>;
 export type TrainSettings = z.infer<typeof TrainSchema>;
 export type DistillConfig = z.infer<typeof DistillSchema>;
 export type { PruningConfig } from '../prune/config.js';
 export type QuantizationConfig = z.infer<typeof QuantizationSchema>;
 export type ModelSpec = z.infer<typeof ModelSchema>;
-export type Stages = z.infer<typeof StagesSchema>;

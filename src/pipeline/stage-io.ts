@@ -1,47 +1,11 @@
 /**
- * A stage's files: `model.ckpt` (the result), `resume.ckpt` (periodic, while training; deleted at
- * the end), and `result.json` (written last: its presence with a matching fingerprint is what
- * marks the stage done). All written atomically.
+ * A stage's model file (`model.ckpt`, atomic and checksummed): what a stage saves and a later stage
+ * loads. Paths come from the run layout (src/run/layout.ts); result.json is src/run/result.ts.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint/format.js';
 import { modelFromSnapshot, snapshotModel, type BertModel } from '../model/bert.js';
-import { writeJsonAtomic } from '../util/fs.js';
-import type { OutputRecord } from './verify.js';
-
-export interface StageResult {
-  stage: string;
-  fingerprint: string;
-  startedAt: string;
-  finishedAt: string;
-  seconds: number;
-  /** Headline figures (accuracy, sparsity, ...). */
-  metrics: Record<string, number>;
-  /** Anything else the report needs (evaluations over time, per-tensor sparsity, files). */
-  details: Record<string, unknown>;
-  /** The files the stage wrote, with size and sha256, checked before the stage is reused (verify.ts). */
-  outputs?: OutputRecord[];
-}
-
-export const modelPath = (dir: string) => join(dir, 'model.ckpt');
-export const resumePath = (dir: string) => join(dir, 'resume.ckpt');
-export const resultPath = (dir: string) => join(dir, 'result.json');
-
-export function readResult(dir: string): StageResult | null {
-  const p = resultPath(dir);
-  if (!existsSync(p)) return null;
-  try {
-    return JSON.parse(readFileSync(p, 'utf8')) as StageResult;
-  } catch {
-    return null;
-  }
-}
-
-export function writeResult(dir: string, result: StageResult): void {
-  writeJsonAtomic(resultPath(dir), result);
-  rmSync(resumePath(dir), { force: true });
-}
+import { modelPath } from '../run/layout.js';
 
 export function saveModel(dir: string, model: BertModel, state: Record<string, unknown>): void {
   const snap = snapshotModel(model);

@@ -6,14 +6,11 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { OutputRecord } from '../run/result.js';
 import { RUN_LOCK, RUN_MARKER } from './run-dir.js';
 
-export interface OutputRecord {
-  /** Relative to the run directory, '/'-separated. */
-  path: string;
-  bytes: number;
-  sha256: string;
-}
+// The record's shape is part of result.json (src/run/result.ts).
+export type { OutputRecord };
 
 /** Not outputs: the stage's own bookkeeping, the run's settings, marker, lock and temp files. */
 const NOT_OUTPUTS = new Set(['result.json', 'resume.ckpt', 'pipeline.json', RUN_MARKER, RUN_LOCK]);

@@ -3,6 +3,7 @@
  * zeros count as pruned (+0 and -0); NaN counts as non-zero. An empty tensor has sparsity 0 so
  * that totals never turn into NaN.
  */
+import { countNonZeros } from '../model/sparsity.js';
 import type { WeightMap } from './masks.js';
 
 export interface TensorSparsity {
@@ -24,12 +25,8 @@ export interface SparsityReport {
   total: SparsityTotals;
 }
 
-/** Number of entries that are not exactly zero (works for weights and masks alike). */
-export function countNonZeros(data: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] !== 0) n++;
-  return n;
-}
+// Counting non-zeros is said once, in src/model/sparsity.ts.
+export { countNonZeros };
 
 function ratio(params: number, nonZeros: number): number {
   return params === 0 ? 0 : (params - nonZeros) / params;

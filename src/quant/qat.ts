@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { denseLinear, type ForwardOptions, type LinearFn } from '../model/bert.js';
-import { EMB } from '../model/config.js';
+import { EMBEDDING_TABLES } from '../model/weights.js';
 import type { TrainHook } from '../train/hooks.js';
 import type { Batch } from '../train/tasks.js';
 import { quantizedForward } from './linear.js';
@@ -34,7 +34,6 @@ export const QAT_DEFAULTS: QatSettings = {
   quantizeEmbeddings: false,
 };
 
-const EMBEDDING_TABLES = [EMB.word, EMB.position, EMB.tokenType];
 
 interface Observer {
   min: tf.Variable;
@@ -102,7 +101,7 @@ export class QatHook<B extends Batch> implements TrainHook<B> {
   forwardOptions(_ctx: unknown, training: boolean): Partial<ForwardOptions> {
     if (!training) return quantizedForward(this.quantization());
     const embedding = this.settings.quantizeEmbeddings
-      ? (name: string, table: tf.Tensor2D) => (EMBEDDING_TABLES.includes(name as (typeof EMBEDDING_TABLES)[number]) ? (this.fakeQuantWeight(table, 0) as tf.Tensor2D) : table)
+      ? (name: string, table: tf.Tensor2D) => (EMBEDDING_TABLES.includes(name) ? (this.fakeQuantWeight(table, 0) as tf.Tensor2D) : table)
       : undefined;
     return { linear: this.trainingLinear, ...(embedding ? { embedding } : {}) };
   }

@@ -7,22 +7,20 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { weightRole, weightShapes, type BertConfig } from '../model/config.js';
+import { type BertConfig } from '../model/config.js';
+import { sparsityTotals, zeroFraction } from '../model/sparsity.js';
+import { EMB, weightRole, weightShapes } from '../model/weights.js';
 import { inspectOnnx, type InitializerInfo, type OnnxInspection } from '../onnx/index.js';
-import { MODEL_FILES } from '../export/model-files.js';
-import { readResult, type StageResult } from '../pipeline/stage-io.js';
+import { onnxPath, ONNX_FILES, stageDir } from '../run/layout.js';
+import { readResult, type StageResult } from '../run/result.js';
 import { REPORT_SCHEMA, REPORT_VERSION, type Report, type TensorRow } from './schema.js';
 
-export const FP32_FILE = MODEL_FILES.fp32;
-export const INT8_FILE = MODEL_FILES.int8;
-export const INT8_ALT_FILE = MODEL_FILES.int8_alt;
-export const TEACHER_FILE = MODEL_FILES.teacher;
-
-const STAGES = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'] as const;
+const { teacher: TEACHER_FILE, fp32: FP32_FILE, int8: INT8_FILE } = ONNX_FILES;
 
 export interface ReportInputs {
   runDir: string;
+  /** The stages whose result.json the report reads (the report stage's inputs in the stage table). */
+  stages: readonly string[];
   name: string;
   seed: number;
   backend: string;
@@ -63,7 +61,7 @@ function weightsOf(ins: OnnxInspection): Map<string, InitializerInfo> {
 const ratio = (num: number, den: number) => (den > 0 ? num / den : NaN);
 
 function altFile(runDir: string, fp32Bytes: number, accuracy: number | null): Pick<Report['files'], 'int8AltEmbeddings'> {
-  const path = join(runDir, INT8_ALT_FILE);
+  const path = onnxPath(runDir, 'int8_alt');
   if (!existsSync(path)) return {};
   const alt = readOnnx(path);
   return {
@@ -71,23 +69,23 @@ function altFile(runDir: string, fp32Bytes: number, accuracy: number | null): Pi
   };
 }
 
-const tablesOf = (ins: OnnxInspection): 'int8' | 'float32' => (ins.quantization.weights.some((w) => w.tensor === 'embeddings/word_embeddings') ? 'int8' : 'float32');
+const tablesOf = (ins: OnnxInspection): 'int8' | 'float32' => (ins.quantization.weights.some((w) => w.tensor === EMB.word) ? 'int8' : 'float32');
 
-/** The dense teacher's file, when the export stage wrote it (it needs the finetune-teacher stage). */
+/** The dense teacher's file (absent from runs exported before the export stage wrote it). */
 function teacherFile(runDir: string): ReturnType<typeof readOnnx> | null {
-  const path = join(runDir, TEACHER_FILE);
+  const path = onnxPath(runDir, 'teacher');
   return existsSync(path) ? readOnnx(path) : null;
 }
 
 export function buildReport(inp: ReportInputs): Report {
   const results = new Map<string, StageResult>();
-  for (const s of STAGES) {
-    const r = readResult(join(inp.runDir, s));
+  for (const s of inp.stages) {
+    const r = readResult(stageDir(inp.runDir, s));
     if (r) results.set(s, r);
   }
   const m = (stage: string, key: string): number | null => results.get(stage)?.metrics[key] ?? null;
-  const fp32 = readOnnx(join(inp.runDir, FP32_FILE));
-  const int8 = readOnnx(join(inp.runDir, INT8_FILE));
+  const fp32 = readOnnx(onnxPath(inp.runDir, 'fp32'));
+  const int8 = readOnnx(onnxPath(inp.runDir, 'int8'));
   const teacher = teacherFile(inp.runDir);
   const fpWeights = weightsOf(fp32.inspection);
   const qWeights = weightsOf(int8.inspection);
@@ -106,7 +104,7 @@ export function buildReport(inp: ReportInputs): Report {
       role: weightRole(name),
       params: f.numel,
       nonZeros,
-      sparsity: f.numel ? 1 - nonZeros / f.numel : 0,
+      sparsity: zeroFraction(f.numel, nonZeros),
       int8File: {
         dtype: q.dtype,
         storage: q.compact ? q.compact.encoding : q.kind === 'sparse' ? 'sparse' : 'dense',
@@ -117,12 +115,8 @@ export function buildReport(inp: ReportInputs): Report {
     });
   }
   const enc = tensors.filter((t) => t.role === 'encoder-linear');
-  const sum = (rows: TensorRow[], k: 'params' | 'nonZeros' | 'fp32Bytes') => rows.reduce((a, t) => a + t[k], 0);
-  const encParams = sum(enc, 'params');
-  const encNz = sum(enc, 'nonZeros');
+  const encoderLinear = sparsityTotals(enc);
   const encStored = enc.reduce((a, t) => a + t.int8File.bytes, 0);
-  const allParams = sum(tensors, 'params');
-  const allNz = sum(tensors, 'nonZeros');
 
   const teacherAcc = m('finetune-teacher', 'test_accuracy');
   const acc = {
@@ -153,16 +147,16 @@ export function buildReport(inp: ReportInputs): Report {
     stages: [...[...results.values()].map((r) => ({ stage: r.stage, seconds: r.seconds, fingerprint: r.fingerprint })), ...(inp.extraStages ?? [])],
     tensors,
     totals: {
-      encoderLinear: { params: encParams, nonZeros: encNz, sparsity: encParams ? 1 - encNz / encParams : 0 },
-      model: { params: allParams, nonZeros: allNz, sparsity: allParams ? 1 - allNz / allParams : 0 },
+      encoderLinear,
+      model: sparsityTotals(tensors),
     },
     ratios: {
       encoder_theoretical: {
-        value: ratio(32 * encParams, 8 * encNz),
+        value: ratio(32 * encoderLinear.params, 8 * encoderLinear.nonZeros),
         definition: 'paper-style: encoder Linear weights as dense fp32 (32 bits x params) over their non-zeros at 8 bits, ignoring index storage',
       },
       encoder_stored: {
-        value: ratio(4 * encParams, encStored),
+        value: ratio(4 * encoderLinear.params, encStored),
         definition: `fp32 bytes of the encoder Linear weights over the bytes they take in ${INT8_FILE}: int8 values, masks, gaps or sparse indices, and their scale/zero-point initializers`,
       },
       ...(teacher
@@ -176,9 +170,9 @@ export function buildReport(inp: ReportInputs): Report {
       file_gzip: { value: ratio(fp32.gzipBytes, int8.gzipBytes), definition: `the same after gzip -9 of each file` },
     },
     files: {
-      ...(teacher ? { teacher: fileEntry(join(inp.runDir, TEACHER_FILE), teacher) } : {}),
-      fp32: fileEntry(join(inp.runDir, FP32_FILE), fp32),
-      int8: { ...fileEntry(join(inp.runDir, INT8_FILE), int8), embeddings: tablesOf(int8.inspection) },
+      ...(teacher ? { teacher: fileEntry(onnxPath(inp.runDir, 'teacher'), teacher) } : {}),
+      fp32: fileEntry(onnxPath(inp.runDir, 'fp32'), fp32),
+      int8: { ...fileEntry(onnxPath(inp.runDir, 'int8'), int8), embeddings: tablesOf(int8.inspection) },
       ...altFile(inp.runDir, fp32.bytes, m('export', 'int8_alt_ort_test_accuracy')),
     },
     quantization: {

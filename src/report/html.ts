@@ -7,12 +7,12 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readReport } from '../inspect.js';
+import { readReport } from './read.js';
 import { makeSchedule, type ScheduleConfig } from '../prune/schedules.js';
-import { readResult, type StageResult } from '../pipeline/stage-io.js';
+import { ONNX_FILES, RUN_FILES, runFile } from '../run/layout.js';
+import { readResult, type StageResult } from '../run/result.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { type BrowserMetrics, readBrowserMetrics } from '../web/metrics.js';
-import { INT8_FILE } from './build.js';
 import {
   accuracySpec,
   type CurvePoint,
@@ -27,9 +27,10 @@ import {
 } from './charts.js';
 import { renderMarkdown } from './markdown.js';
 import type { Report } from './schema.js';
-import { SIZE_PARTS, sizeBreakdown } from './size-parts.js';
+import { sizeBreakdown } from './size-parts.js';
 
-export const HTML_FILE = 'report.html';
+export const HTML_FILE = RUN_FILES.reportHtml;
+const INT8_FILE = ONNX_FILES.int8;
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const pct = (v: number | null | undefined, d = 2) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : `${(v * 100).toFixed(d)}%`);
@@ -179,7 +180,7 @@ nav a { color:var(--accent); margin-right:12px; text-decoration:none; }
 
 /** report.html of a run, as a string. */
 export async function renderHtmlReport(runDir: string): Promise<string> {
-  const report = readReport(join(runDir, 'report.json'));
+  const report = readReport(runFile(runDir, 'reportJson'));
   const stages = trainingStages(runDir);
   const { loss, accuracy } = curvePoints(stages);
   const sparsity = sparsityPoints(stages);
@@ -193,11 +194,6 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
     const m = /^encoder\/layer_(\d+)\/(.*)\/kernel$/.exec(t.name);
     return { tensor: m ? `layer ${m[1]} ${m[2]}` : t.name, layer: m?.[1] ?? '', kind: m ? m[2].replace(/^attention\//, 'attention ') : 'other', sparsity: t.sparsity, name: t.name };
   });
-  const sizeRows = sizes.rows.flatMap((p) => [
-    { file: p.file, encoding: 'raw', part: p.part, bytes: p.bytes },
-    { file: p.file, encoding: 'gzip', part: p.part, bytes: p.gzipBytes },
-    { file: p.file, encoding: 'brotli', part: p.part, bytes: p.brotliBytes },
-  ]);
   const latencyRows: LatencyRow[] = r.latency.map((l) => ({ runtime: `onnxruntime-node ${l.file}`, case: `batch ${l.batch} × seq ${l.seq}`, medianMs: l.medianMs }));
   if (browser) {
     latencyRows.push({ runtime: 'onnxruntime-node int8', case: 'batch 1, test texts', medianMs: browser.latency.ortNodeMedianMs });
@@ -209,7 +205,7 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
   if (accuracy.length) charts.push(figure('Evaluation accuracy per stage.', await renderSvg(accuracySpec(accuracy)), 'masked-LM accuracy on held-out text for pre-training stages, dev accuracy for the task stages, at each evaluation.'));
   if (sparsity) charts.push(figure(`Sparsity against step (${sparsity.stage}).`, await renderSvg(sparsitySpec(sparsity.points)), "the pruning schedule's target at every step and the encoder Linear sparsity measured at the stage's evaluations."));
   if (layerRows.length) charts.push(figure('Per-layer sparsity.', await renderSvg(layerSparsitySpec(layerRows)), `zeros over weights of each encoder Linear weight as stored in ${INT8_FILE} (report.json "tensors").`));
-  charts.push(figure('Size by part.', await renderSvg(sizeSpec(sizeRows, SIZE_PARTS)), `bytes of each file per part, raw and compressed; ${sizes.source}.`));
+  charts.push(figure('Size by part.', await renderSvg(sizeSpec(sizes.rows, sizes.parts)), `bytes of each file per part, raw and compressed; ${sizes.source}.`));
   if (latencyRows.length) charts.push(figure('Latency.', await renderSvg(latencySpec(latencyRows)), 'median wall time of one forward pass on this machine (report.json "latency"; the in-browser rows from web/browser-metrics.json).'));
 
   const t = r.totals;
@@ -281,8 +277,8 @@ export async function writeHtmlReport(runDir: string): Promise<string> {
   const path = join(runDir, HTML_FILE);
   writeFileAtomic(path, await renderHtmlReport(runDir));
   const { metrics } = readBrowserMetrics(runDir, join(runDir, INT8_FILE));
-  if (metrics && existsSync(join(runDir, 'report.json'))) {
-    writeFileAtomic(join(runDir, 'report.md'), `${renderMarkdown(readReport(join(runDir, 'report.json')))}\n${browserMarkdown(metrics)}`);
+  if (metrics && existsSync(runFile(runDir, 'reportJson'))) {
+    writeFileAtomic(runFile(runDir, 'reportMd'), `${renderMarkdown(readReport(runFile(runDir, 'reportJson')))}\n${browserMarkdown(metrics)}`);
   }
   return path;
 }
@@ -290,8 +286,8 @@ export async function writeHtmlReport(runDir: string): Promise<string> {
 /** `inspect --html`: a run directory or its report.json -> report.html beside it. */
 export async function writeHtmlReportFor(target: string): Promise<string> {
   if (!existsSync(target)) throw new Error(`${target}: no such file or directory; give a run directory (artifacts/<name>) or its report.json`);
-  const runDir = statSync(target).isDirectory() ? target : basename(target) === 'report.json' ? dirname(target) : null;
+  const runDir = statSync(target).isDirectory() ? target : basename(target) === RUN_FILES.reportJson ? dirname(target) : null;
   if (!runDir) throw new Error(`${target}: --html needs a run directory or its report.json, not another file`);
-  if (!existsSync(join(runDir, 'report.json'))) throw new Error(`${runDir}: no report.json here; the run's report stage has not finished (run the pipeline to the end first)`);
+  if (!existsSync(runFile(runDir, 'reportJson'))) throw new Error(`${runDir}: no report.json here; the run's report stage has not finished (run the pipeline to the end first)`);
   return writeHtmlReport(runDir);
 }

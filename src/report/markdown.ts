@@ -1,12 +1,13 @@
 /** The report as Markdown tables, for report.md and the terminal. */
 import type { Report } from './schema.js';
+import { ONNX_FILES } from '../run/layout.js';
 
 const pct = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : `${(v * 100).toFixed(2)}%`);
 const pts = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}`);
 const int = (v: number) => v.toLocaleString('en-US');
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : 'n/a');
 
-export function mdTable(header: string[], rows: Array<Array<string | number>>): string {
+function mdTable(header: string[], rows: Array<Array<string | number>>): string {
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
   return lines.join('\n');
@@ -104,6 +105,6 @@ function embeddingVerdict(r: Report): string {
   const cost = (fp32Acc - int8Acc) * 100;
   const line = `Embedding tables: int8 per-row ${pct(int8Acc)}, float32 ${pct(fp32Acc)} (ONNX Runtime, test split; \`${alt.path.split('/').pop()}\` holds the ${alt.embeddings} choice).`;
   return cost > 0.5
-    ? `${line} **int8 embedding tables cost ${cost.toFixed(2)} points of test accuracy here, more than 0.5**: set \`quantization.embeddings: false\` (or ship \`${mainTables === 'int8' ? alt.path.split('/').pop() : 'model.int8.onnx'}\`) if that matters more than size.`
+    ? `${line} **int8 embedding tables cost ${cost.toFixed(2)} points of test accuracy here, more than 0.5**: set \`quantization.embeddings: false\` (or ship \`${mainTables === 'int8' ? alt.path.split('/').pop() : ONNX_FILES.int8}\`) if that matters more than size.`
     : `${line} int8 tables cost ${cost.toFixed(2)} points (0.5 or less).`;
 }

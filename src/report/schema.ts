@@ -2,7 +2,7 @@
  * report.json, schema "prune-once/report" version 1. Every figure is derived from the run's
  * artifacts (stage result.json files and the exported ONNX files), so a test can recompute it.
  */
-import type { WeightRole } from '../model/config.js';
+import type { WeightRole } from '../model/weights.js';
 import type { PartBreakdown } from '../onnx/sizes.js';
 
 export const REPORT_SCHEMA = 'prune-once/report';

@@ -1,34 +1,44 @@
 /**
- * Bytes of the fp32 and int8 files by part (embeddings, encoder Linear, heads, other), raw and
+ * Bytes of the exported files by part (embeddings, encoder Linear, heads, other), raw and
  * compressed, for the report's size chart.
  *
- * An adapter: issue 14 ("compact") adds per-part sizes to report.json itself; until a report has
- * them, they are computed here from the ONNX files. At merge, `fromReport` is the one place to map
- * compact's field, and the computation below becomes the fallback for older reports.
+ * report.json carries each file's raw bytes by part (`files.*.parts`, src/onnx/sizes.ts) and its
+ * whole-file gzip -9 / brotli 11 bytes; `fromReport` draws the chart from those figures. Reports
+ * written before they existed fall back to a computation from the ONNX files (`computeFromFiles`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { weightRole, weightShapes, type BertConfig } from '../model/config.js';
+import { type BertConfig } from '../model/config.js';
+import { weightRole, weightShapes } from '../model/weights.js';
 import { decodeOnnx } from '../onnx/index.js';
 import { readMetadata } from '../onnx/metadata.js';
 import { onnx } from '../onnx/proto.js';
-import { FP32_FILE, INT8_FILE } from './build.js';
-import type { Report } from './schema.js';
+import { ONNX_FILES } from '../run/layout.js';
+import type { FileEntry, Report } from './schema.js';
+
+const { fp32: FP32_FILE, int8: INT8_FILE } = ONNX_FILES;
 
 export const SIZE_PARTS = ['embeddings', 'encoder Linear', 'heads', 'other'] as const;
 export type SizePart = (typeof SIZE_PARTS)[number];
+/**
+ * A compressed bar from report.json: compression is not additive over parts (each part alone
+ * compresses differently than inside the file), so the report gives compressed sizes per file.
+ */
+export const WHOLE_FILE = 'whole file';
 
-export interface PartSize {
-  file: 'fp32' | 'int8';
-  part: SizePart;
+/** One segment of the chart: a file's bytes in one encoding, for one part (or the whole file). */
+export interface SizeBar {
+  file: string;
+  encoding: 'raw' | 'gzip' | 'brotli';
+  part: SizePart | typeof WHOLE_FILE;
   bytes: number;
-  gzipBytes: number;
-  brotliBytes: number;
 }
 
 export interface SizeBreakdown {
-  rows: PartSize[];
+  rows: SizeBar[];
+  /** The chart's colour domain, in stacking order. */
+  parts: readonly string[];
   /** Where the figures come from, said under the chart. */
   source: string;
 }
@@ -38,10 +48,26 @@ const FALLBACK_BROTLI_QUALITY = 9;
 
 const PART_OF_ROLE: Record<string, SizePart> = { embedding: 'embeddings', 'encoder-linear': 'encoder Linear', head: 'heads', other: 'other' };
 
-/** Per-part sizes report.json carries itself (issue 14), or null. */
+/** report.json's file entries that carry parts, with the chart's file labels. */
+const REPORT_FILES: ReadonlyArray<[keyof Report['files'], string]> = [['teacher', 'teacher fp32'], ['fp32', 'fp32'], ['int8', 'int8'], ['int8AltEmbeddings', 'int8 alt. embeddings']];
+const REPORT_PARTS: ReadonlyArray<[keyof NonNullable<FileEntry['parts']>['bytes'], SizePart]> = [['embeddings', 'embeddings'], ['encoderLinear', 'encoder Linear'], ['heads', 'heads'], ['other', 'other']];
+
+/** The chart from report.json's own figures (raw bytes by part, whole-file gzip and brotli), or null for older reports. */
 function fromReport(report: Report): SizeBreakdown | null {
-  const parts = (report as unknown as { sizeParts?: PartSize[] }).sizeParts;
-  return Array.isArray(parts) && parts.length ? { rows: parts, source: 'report.json' } : null;
+  const rows: SizeBar[] = [];
+  for (const [key, file] of REPORT_FILES) {
+    const f = report.files[key];
+    if (!f?.parts || f.brotliBytes === undefined) continue;
+    for (const [k, part] of REPORT_PARTS) rows.push({ file, encoding: 'raw', part, bytes: f.parts.bytes[k] });
+    rows.push({ file, encoding: 'gzip', part: WHOLE_FILE, bytes: f.gzipBytes });
+    rows.push({ file, encoding: 'brotli', part: WHOLE_FILE, bytes: f.brotliBytes });
+  }
+  if (!rows.some((r) => r.file === 'int8')) return null;
+  return {
+    rows,
+    parts: [...SIZE_PARTS, WHOLE_FILE],
+    source: 'report.json: raw bytes by part ("files.*.parts"; each weight with its scale and zero point, "other" is the rest of the file), gzip -9 and brotli 11 of each whole file ("files.*.gzipBytes", "brotliBytes")',
+  };
 }
 
 /**
@@ -68,24 +94,21 @@ export function partBytesOfFile(path: string): Record<SizePart, Uint8Array[]> {
 }
 
 function computeFromFiles(runDir: string): SizeBreakdown {
-  const rows: PartSize[] = [];
+  const rows: SizeBar[] = [];
   for (const [file, name] of [['fp32', FP32_FILE], ['int8', INT8_FILE]] as const) {
     const path = join(runDir, name);
     if (!existsSync(path)) throw new Error(`${path} not found: the size chart needs the export stage's files (run the export stage first)`);
     const parts = partBytesOfFile(path);
     for (const part of SIZE_PARTS) {
       const data = Buffer.concat(parts[part]);
-      rows.push({
-        file,
-        part,
-        bytes: data.length,
-        gzipBytes: gzipSync(data, { level: 9 }).length,
-        brotliBytes: brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: FALLBACK_BROTLI_QUALITY } }).length,
-      });
+      rows.push({ file, encoding: 'raw', part, bytes: data.length });
+      rows.push({ file, encoding: 'gzip', part, bytes: gzipSync(data, { level: 9 }).length });
+      rows.push({ file, encoding: 'brotli', part, bytes: brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: FALLBACK_BROTLI_QUALITY } }).length });
     }
   }
   return {
     rows,
+    parts: SIZE_PARTS,
     source: `computed from ${FP32_FILE} and ${INT8_FILE}: each part's serialized tensors (with their quantization parameters) compressed together, gzip -9 and brotli quality ${FALLBACK_BROTLI_QUALITY}; "other" includes the graph and metadata`,
   };
 }

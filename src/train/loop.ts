@@ -13,7 +13,7 @@ import { accumulateGradients } from './gradients.js';
 import { checkHookKeys, hookKey, type HookRecipe, type LoopContext, type TrainHook } from './hooks.js';
 import { GradientWorker, type WorkerRecipe } from './parallel.js';
 import { lossRows, splitBatch } from './split.js';
-import type { Batch, ForwardResult, Objective } from './tasks.js';
+import type { Batch, Objective } from './tasks.js';
 
 export interface BatchSource<B> {
   next(): B;

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { benchConfig, randomMlmBatch, torchRefRamp } from '../../src/bench/fixtures.js';
 import { aggregateKernels, formatProfile, profileStep, STEP_PHASES } from '../../src/bench/profiler.js';
 import { formatTrainStepResult, runTrainStepBench, trainStepIssues, type TrainStepBenchOptions, type TrainStepBenchResult } from '../../src/bench/train-step.js';
-import { weightShapes } from '../../src/model/config.js';
+import { weightShapes } from '../../src/model/weights.js';
 import { pruneCount } from '../../src/prune/masks.js';
 import { selectWeights } from '../../src/prune/select.js';
 import { useTestBackend } from '../helpers.js';

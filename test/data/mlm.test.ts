@@ -34,7 +34,10 @@ describe('packing', () => {
     // The chunk bodies, joined and cut at the separators, give back each document's tokens.
     const bodies = corpus.sequences.flatMap((s) => [...s.subarray(1, s.length - 1)]);
     const perDoc: number[][] = [[]];
-    for (const id of bodies) id === sep ? perDoc.push([]) : perDoc[perDoc.length - 1].push(id);
+    for (const id of bodies) {
+      if (id === sep) perDoc.push([]);
+      else perDoc[perDoc.length - 1].push(id);
+    }
     expect(perDoc).toEqual(docs.map((d) => tok.encode(d.text)));
     expect(corpus).toMatchObject({ seqLen: SEQ, vocabSize: tok.vocabSize, special: tok.special });
   });

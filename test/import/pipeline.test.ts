@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendInfo } from '../../src/backend/select.js';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
 import { importToCheckpoint } from '../../src/import/convert.js';
-import { exportSafetensors } from '../../src/import/export-source.js';
+import { exportSafetensors } from '../../src/export/hf-source.js';
 import { importHfDirectory } from '../../src/import/import-hf.js';
 import { createContext } from '../../src/pipeline/context.js';
 import { validatePipeline } from '../../src/pipeline/load.js';

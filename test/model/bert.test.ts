@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultConfig, presetNames, presetShape, weightRole } from '../../src/model/config.js';
+import { defaultConfig, presetNames, presetShape } from '../../src/model/config.js';
+import { weightRole } from '../../src/model/weights.js';
 import { classifierLogits, createModel, disposeModel, encode, mlmLogits } from '../../src/model/bert.js';
 import { useTestBackend } from '../helpers.js';
 

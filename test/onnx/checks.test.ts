@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initWeights } from '../../src/model/bert.js';
-import { defaultConfig, encoderLinearKernels } from '../../src/model/config.js';
+import { defaultConfig } from '../../src/model/config.js';
+import { encoderLinearKernels } from '../../src/model/weights.js';
 import type { ModelSnapshot } from '../../src/model/snapshot.js';
 import { INT8_WEIGHTS, paramsFromRange, UINT8_ACTIVATIONS, weightParams } from '../../src/quant/quantize.js';
 import type { ModelQuantization } from '../../src/quant/types.js';

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
 import { encodeExamples, loadTask } from '../../src/data/index.js';
 import { exportModel } from '../../src/export-model.js';
-import { weightRole } from '../../src/model/config.js';
+import { weightRole } from '../../src/model/weights.js';
 import { decodeOnnx, inspectOnnx } from '../../src/onnx/index.js';
 import { loadPipeline } from '../../src/pipeline/load.js';
 import { runPipeline } from '../../src/pipeline/run.js';

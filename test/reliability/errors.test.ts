@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/checkpoint/format.js';
 import { exportModel } from '../../src/export-model.js';
 import { importToCheckpoint } from '../../src/import/convert.js';

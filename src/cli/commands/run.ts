@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runPipeline } from '../../pipeline/run.js';
-import { STAGE_ORDER, type StageName } from '../../pipeline/schema.js';
+import { openCache } from '../../pipeline/stage-cache.js';
+import { STAGE_ORDER, type StageName } from '../../pipeline/stages/index.js';
 
 interface RunArgs {
   pipeline: string;
@@ -10,6 +11,7 @@ interface RunArgs {
   backend?: string;
   until?: string;
   quiet: boolean;
+  cache?: string;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -24,11 +26,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('backend', { type: 'string', describe: 'tfjs backend: auto, gpu, node, wasm or cpu (default: the pipeline\'s, else the best that loads)' })
       .option('until', { type: 'string', choices: [...STAGE_ORDER], describe: 'stop after this stage' })
       .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
+      .option('cache', { type: 'string', describe: 'shared stage cache directory: reuse stage outputs stored there under the same fingerprint, store the ones computed here (hard links)' })
       .example('$0 run pipelines/prune-once.yaml', 'the main job: compress a BERT and write the sparse int8 ONNX model and the report')
       .example('$0 run pipelines/smoke.yaml --out /tmp/smoke --fresh', 'every stage on tiny settings in about a minute')
-      .example('$0 run pipelines/prune-once.yaml --set stages.prune-distill.pruning.finalSparsity=0.85', 'rerun from prune-distill with another target') as unknown as Argv<RunArgs>,
+      .example('$0 run pipelines/prune-once.yaml --set stages.prune-distill.pruning.finalSparsity=0.85', 'rerun from prune-distill with another target')
+      .example('$0 run pipelines/smoke.yaml --out /tmp/a --cache /tmp/stage-cache', 'a second run with --cache and another --out reuses every stage but the report') as unknown as Argv<RunArgs>,
   handler: async (args) => {
-    const summary = await runPipeline({ pipelinePath: args.pipeline, outDir: args.out, sets: args.set, fresh: args.fresh, backend: args.backend, until: args.until as StageName | undefined, quiet: args.quiet });
+    if (args.cache) openCache(args.cache); // an unusable cache fails now, not after a stage has run
+    const summary = await runPipeline({ pipelinePath: args.pipeline, outDir: args.out, sets: args.set, fresh: args.fresh, backend: args.backend, until: args.until as StageName | undefined, quiet: args.quiet, cacheDir: args.cache });
     process.stderr.write(`run directory: ${summary.runDir}\n`);
   },
 };

@@ -8,7 +8,7 @@
  * exporter meant to write.
  */
 import { readFileSync } from 'node:fs';
-import { countNonZeros } from '../../prune/sparsity.js';
+import { countNonZeros } from '../../model/sparsity.js';
 import { CompactEncodingError, decodeGaps, decodeMask } from '../compact.js';
 import { recogniseCompact } from '../compact-graph.js';
 import { readMetadata } from '../metadata.js';

@@ -1,5 +1,5 @@
 /** `inspect` output for a terminal: file facts, a table of tensors, totals, sizes and quantization. */
-import { weightRole } from '../../model/config.js';
+import { weightRole } from '../../model/weights.js';
 import type { SizeRatios } from '../sizes.js';
 import type { OnnxInspection } from './analyse.js';
 

@@ -6,24 +6,28 @@
  * `verify`, each file runs in ONNX Runtime on the test split against the tfjs model it came from,
  * and the int8 files in onnxruntime-web too.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { z } from 'zod';
 import { clsEvalBatches } from '../../data/index.js';
-import { EMBEDDING_TABLES, MODEL_FILES, otherEmbeddingChoice, writeModelFiles, type ModelSources } from '../../export/model-files.js';
+import { writeModelFiles, type ModelSources } from '../../export/model-files.js';
 import { snapshotModel, disposeModel } from '../../model/bert.js';
 import type { ModelSnapshot } from '../../model/snapshot.js';
 import type { EncodedExamples } from '../../data/types.js';
 import { consumerMetadata, createSession, encoderSparsity, runLogits } from '../../onnx/index.js';
 import { quantizationFromJson } from '../../quant/serialize.js';
+import { MODEL_SOURCE_STAGE, modelPath, ONNX_FILES } from '../../run/layout.js';
 import { TOOL_VERSION } from '../../version.js';
-import { loadModel, modelPath } from '../stage-io.js';
-import type { StageOutput, StageRun } from './types.js';
+import { loadModel } from '../stage-io.js';
+import { defineStage, type StageOutput, type StageRun } from './types.js';
 
-export { MODEL_FILES, otherEmbeddingChoice, EMBEDDING_TABLES };
-export const TEACHER_FILE = MODEL_FILES.teacher;
-export const FP32_FILE = MODEL_FILES.fp32;
-export const INT8_FILE = MODEL_FILES.int8;
-export const INT8_ALT_FILE = MODEL_FILES.int8_alt;
+// The file names are the run layout's (src/run/layout.ts).
+const { teacher: TEACHER_FILE, fp32: FP32_FILE, int8: INT8_FILE, int8_alt: INT8_ALT_FILE } = ONNX_FILES;
+
+export const ExportSettings = z.strictObject({
+  formats: z.array(z.enum(['fp32', 'int8'])).min(1).default(['fp32', 'int8']),
+  /** Check the exported files in ONNX Runtime against tfjs on the test split. */
+  verify: z.boolean().default(true),
+});
+export type ExportSettings = z.infer<typeof ExportSettings>;
 
 /** Metric prefix of each file (the teacher's is new; the others keep the names reports already read). */
 const PREFIX = { teacher: 'teacher_fp32', fp32: 'fp32', int8: 'int8', int8_alt: 'int8_alt' } as const;
@@ -35,21 +39,19 @@ function snapshotOf(dir: string, why: string): { snapshot: ModelSnapshot; state:
   return { snapshot, state: checkpoint.state };
 }
 
-export async function runExport(run: StageRun<'export'>): Promise<StageOutput> {
+export async function runExport(run: StageRun<ExportSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const task = ctx.task();
   const labels = task.data.labels;
   const metrics: Record<string, number> = {};
   const details: Record<string, unknown> = {};
 
-  const sources: ModelSources = {};
-  const teacherDir = run.dirOf('finetune-teacher');
-  if (existsSync(modelPath(teacherDir))) sources.teacher = snapshotOf(teacherDir, 'export of the dense teacher').snapshot;
-  else ctx.log(`export: ${modelPath(teacherDir)} not found; no ${TEACHER_FILE} (the size ratios need the finetune-teacher stage)`);
-  if (s.formats.includes('fp32')) sources.student = snapshotOf(run.dirOf('transfer'), 'export fp32 needs the transfer stage').snapshot;
+  // The dense fine-tuned teacher: the baseline of the report's size ratios (dense teacher over int8).
+  const sources: ModelSources = { teacher: snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.teacher), `export of the dense teacher (${TEACHER_FILE}) needs the ${MODEL_SOURCE_STAGE.teacher} stage`).snapshot };
+  if (s.formats.includes('fp32')) sources.student = snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.fp32), 'export fp32 needs the transfer stage').snapshot;
   if (s.formats.includes('int8')) {
-    const qat = snapshotOf(run.dirOf('qat'), 'export int8 needs the qat stage (it holds the quantization parameters)');
-    if (!qat.state.quantization) throw new Error(`${join(run.dirOf('qat'), 'model.ckpt')}: checkpoint has no quantization parameters; rerun the qat stage`);
+    const qat = snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.int8), 'export int8 needs the qat stage (it holds the quantization parameters)');
+    if (!qat.state.quantization) throw new Error(`${modelPath(run.dirOf(MODEL_SOURCE_STAGE.int8))}: checkpoint has no quantization parameters; rerun the qat stage`);
     sources.qat = { snapshot: qat.snapshot, quantization: quantizationFromJson(qat.state.quantization) };
   }
 
@@ -102,3 +104,15 @@ export async function ortPredict(path: string, split: EncodedExamples, batchSize
   }
   return { predictions, logits };
 }
+export const exportStage = defineStage({
+  name: 'export',
+  describe: `${TEACHER_FILE} (the dense fine-tuned teacher), ${FP32_FILE} (the sparse student) and ${INT8_FILE} + ${INT8_ALT_FILE} (the QAT student, compact int8 storage), checked in ONNX Runtime`,
+  schema: ExportSettings,
+  // finetune-teacher is always there when export runs (transfer and qat read it too).
+  inputs: [MODEL_SOURCE_STAGE.fp32, MODEL_SOURCE_STAGE.int8, MODEL_SOURCE_STAGE.teacher],
+  // Without the int8 format the qat stage is not needed.
+  optionalInputs: (s) => (s.formats.includes('int8') ? [] : [MODEL_SOURCE_STAGE.int8]),
+  data: 'task',
+  outputs: (s) => [TEACHER_FILE, ...(s.formats.includes('fp32') ? [FP32_FILE] : []), ...(s.formats.includes('int8') ? [INT8_FILE, INT8_ALT_FILE] : [])],
+  run: runExport,
+});

@@ -4,6 +4,7 @@
  *  - `transfer`: the sparse student fine-tuned with its sparsity pattern locked and KD from the
  *    fine-tuned teacher (Prune OFA's transfer-learning stage).
  */
+import { z } from 'zod';
 import { clsBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
 import { addClassificationHead, disposeModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
@@ -12,10 +13,11 @@ import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
 import { predictTask } from '../evaluate.js';
-import type { TrainSettings } from '../schema.js';
+import { inStage } from '../../run/layout.js';
+import { DistillSchema, TrainSchema, type TrainSettings } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
-import type { StageOutput, StageRun } from './types.js';
+import { defineStage, type StageOutput, type StageRun } from './types.js';
 
 /**
  * What a task checkpoint carries for using the model outside this run (`prune-once export` of the
@@ -40,7 +42,7 @@ export function withTaskHead(ctx: RunContext, model: BertModel, seed: number): v
 }
 
 interface FinetuneArgs {
-  run: StageRun<'finetune-teacher'> | StageRun<'transfer'>;
+  run: StageRun<FinetuneTeacherSettings> | StageRun<TransferSettings>;
   label: string;
   model: BertModel;
   train: TrainSettings;
@@ -74,7 +76,10 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }
 
-export async function runFinetuneTeacher(run: StageRun<'finetune-teacher'>): Promise<StageOutput> {
+export const FinetuneTeacherSettings = z.strictObject({ train: TrainSchema });
+export type FinetuneTeacherSettings = z.infer<typeof FinetuneTeacherSettings>;
+
+export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>): Promise<StageOutput> {
   const { model } = loadModel(run.dirOf('teacher'), 'finetune-teacher needs the teacher');
   withTaskHead(run.ctx, model, run.seed);
   const out = await finetune({ run, label: 'finetune-teacher', model, train: run.settings.train, hooks: [], extraState: {} });
@@ -82,7 +87,13 @@ export async function runFinetuneTeacher(run: StageRun<'finetune-teacher'>): Pro
   return out;
 }
 
-export async function runTransfer(run: StageRun<'transfer'>): Promise<StageOutput> {
+export const TransferSettings = z.strictObject({
+  distill: DistillSchema.prefault({}),
+  train: TrainSchema,
+});
+export type TransferSettings = z.infer<typeof TransferSettings>;
+
+export async function runTransfer(run: StageRun<TransferSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const { model: student, checkpoint } = loadModel(run.dirOf('prune-distill'), 'transfer needs the sparse student from prune-distill');
   const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
@@ -105,3 +116,23 @@ export async function runTransfer(run: StageRun<'transfer'>): Promise<StageOutpu
   if (teacher) disposeModel(teacher);
   return out;
 }
+
+export const finetuneTeacherStage = defineStage({
+  name: 'finetune-teacher',
+  describe: 'the dense teacher fine-tuned on the task (the distillation source for transfer and qat)',
+  schema: FinetuneTeacherSettings,
+  inputs: ['teacher'],
+  data: 'task',
+  outputs: () => [inStage('finetune-teacher', 'model')],
+  run: runFinetuneTeacher,
+});
+
+export const transferStage = defineStage({
+  name: 'transfer',
+  describe: 'the sparse student fine-tuned on the task, pattern locked, with distillation from the fine-tuned teacher',
+  schema: TransferSettings,
+  inputs: ['prune-distill', 'finetune-teacher'],
+  data: 'task',
+  outputs: () => [inStage('transfer', 'model')],
+  run: runTransfer,
+});

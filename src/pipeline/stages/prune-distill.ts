@@ -3,21 +3,33 @@
  * compact preset, trains on masked-LM with distillation from the frozen teacher while gradual
  * magnitude pruning raises the sparsity of its encoder Linear weights to the target, then holds it.
  */
+import { z } from 'zod';
 import { mlmBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
 import { createModel, disposeModel, modelFromSnapshot, snapshotModel } from '../../model/bert.js';
 import { defaultConfig, presetShape } from '../../model/config.js';
 import { PrunerHook } from '../../prune/pruner.js';
-import { prunerSettings, pruningInclude, pruningSchedule } from '../../prune/config.js';
+import { prunerSettings, pruningInclude, PruningSchema, pruningSchedule } from '../../prune/config.js';
 import { selectWeights } from '../../prune/select.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { mlmObjective, type Batch } from '../../train/tasks.js';
 import { evaluateMlm } from '../evaluate.js';
+import { inStage } from '../../run/layout.js';
+import { DistillSchema, TrainSchema } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
-import type { StageOutput, StageRun } from './types.js';
+import { defineStage, type StageOutput, type StageRun } from './types.js';
 
-export async function runPruneDistill(run: StageRun<'prune-distill'>): Promise<StageOutput> {
+export const PruneDistillSettings = z.strictObject({
+  /** 'teacher' (Prune OFA: a copy of the teacher) or a preset name (Well-Read Students' compact student). */
+  student: z.string().default('teacher'),
+  pruning: PruningSchema.prefault({}),
+  distill: DistillSchema.prefault({}),
+  train: TrainSchema,
+});
+export type PruneDistillSettings = z.infer<typeof PruneDistillSettings>;
+
+export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const { model: teacher } = loadModel(run.dirOf('teacher'), 'prune-distill needs the teacher');
   let student;
@@ -59,3 +71,13 @@ export async function runPruneDistill(run: StageRun<'prune-distill'>): Promise<S
     details: { perTensorSparsity: sparsity.perTensor, prunedWeights: names, curve: curve(result), evaluations: result.evaluations, schedule: pruningSchedule(s.pruning, s.train.steps) },
   };
 }
+
+export const pruneDistillStage = defineStage({
+  name: 'prune-distill',
+  describe: 'the sparse student: gradual magnitude pruning with distillation from the teacher, on MLM',
+  schema: PruneDistillSettings,
+  inputs: ['teacher'],
+  data: 'corpus',
+  outputs: () => [inStage('prune-distill', 'model')],
+  run: runPruneDistill,
+});

@@ -4,6 +4,7 @@
  * observers are first calibrated on a few training batches, then follow a moving average.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
 import { clsBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
 import { disposeModel, type BertModel } from '../../model/bert.js';
@@ -15,12 +16,21 @@ import { describeQuantization } from '../../quant/scheme.js';
 import { quantizationToJson } from '../../quant/serialize.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
+import { inStage } from '../../run/layout.js';
+import { DistillSchema, QuantizationSchema, TrainSchema } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { taskAccuracy, taskState } from './finetune.js';
 import { curve, trainStage } from './train.js';
-import type { StageOutput, StageRun } from './types.js';
+import { defineStage, type StageOutput, type StageRun } from './types.js';
 
-export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
+export const QatSettings = z.strictObject({
+  quantization: QuantizationSchema.prefault({}),
+  distill: DistillSchema.prefault({}),
+  train: TrainSchema,
+});
+export type QatSettings = z.infer<typeof QatSettings>;
+
+export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const { model: student, checkpoint } = loadModel(run.dirOf('transfer'), 'qat needs the fine-tuned sparse student from transfer');
   const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
@@ -92,3 +102,13 @@ export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
     },
   };
 }
+
+export const qatStage = defineStage({
+  name: 'qat',
+  describe: 'the sparse student quantized to int8 by quantization-aware training, pattern locked, with distillation',
+  schema: QatSettings,
+  inputs: ['transfer', 'finetune-teacher'],
+  data: 'task',
+  outputs: () => [inStage('qat', 'model')],
+  run: runQat,
+});

@@ -1,17 +1,34 @@
 /** Stage `teacher`: a dense BERT pre-trained with masked-LM on the corpus (or loaded from a checkpoint). */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
 import { mlmBatches } from '../../data/index.js';
 import { createModel, disposeModel, modelFromSnapshot } from '../../model/bert.js';
 import { defaultConfig, presetShape } from '../../model/config.js';
 import { loadCheckpoint } from '../../checkpoint/format.js';
-import { writeHfTokenizer } from '../../import/hf-tokenizer.js';
+import { HF_TOKENIZER_FILES, writeHfTokenizer } from '../../import/hf-tokenizer.js';
 import { importHfDirectory, isHfDirectory } from '../../import/import-hf.js';
 import { mlmObjective } from '../../train/tasks.js';
 import { evaluateMlm, unigramBaseline } from '../evaluate.js';
+import { HF_TOKENIZER_STAGE, inStage } from '../../run/layout.js';
+import { ModelSchema, TrainSchema } from '../schema.js';
 import { saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
-import type { StageOutput, StageRun } from './types.js';
+import { defineStage, type StageOutput, type StageRun } from './types.js';
 
-export async function runTeacher(run: StageRun<'teacher'>): Promise<StageOutput> {
+export const TeacherSettings = z.strictObject({
+  model: ModelSchema.prefault({ preset: 'bert-tiny' }),
+  /**
+   * Start from existing weights instead of pre-training (skips training when train is absent): a
+   * prune-once checkpoint file, or a Hugging Face BERT directory (config.json, model.safetensors,
+   * vocab.txt), whose vocabulary and do_lower_case then replace tokenizer.vocab.
+   */
+  from: z.string().optional(),
+  train: TrainSchema.optional(),
+});
+export type TeacherSettings = z.infer<typeof TeacherSettings>;
+
+export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const tok = ctx.tokenizer();
   let model;
@@ -80,3 +97,29 @@ export async function runTeacher(run: StageRun<'teacher'>): Promise<StageOutput>
     details: { ...details, unigramToken: tok.idsToTokens([unigram.token])[0] },
   };
 }
+
+/**
+ * Identity of an imported teacher (`teacher.from`): size and modification time of the checkpoint,
+ * or of each file of a Hugging Face directory, so replacing the files reruns the stage.
+ */
+function fromIdentity(from: string | undefined): unknown {
+  if (!from || !existsSync(from)) return null;
+  const st = statSync(from);
+  const files = st.isDirectory() ? readdirSync(from).sort().map((f) => join(from, f)) : [from];
+  return files.map((f) => {
+    const s = statSync(f);
+    return [f, s.size, s.mtimeMs];
+  });
+}
+
+export const teacherStage = defineStage({
+  name: 'teacher',
+  describe: 'the dense teacher: MLM pre-training on the corpus, or imported weights (teacher.from)',
+  schema: TeacherSettings,
+  inputs: [],
+  data: 'corpus',
+  externalFiles: (s) => fromIdentity(s.from),
+  // A Hugging Face teacher's tokenizer is kept with the run (export --format safetensors reads it).
+  outputs: (s) => [inStage('teacher', 'model'), ...(s.from && isHfDirectory(s.from) ? Object.values(HF_TOKENIZER_FILES).map((f) => join(HF_TOKENIZER_STAGE, f)) : [])],
+  run: runTeacher,
+});

@@ -13,7 +13,7 @@ import { trainLoop, type BatchSource, type LoopResult, type LoopState, type Resu
 import type { Batch, Objective } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
 import type { TrainSettings } from '../schema.js';
-import { resumePath } from '../stage-io.js';
+import { resumePath } from '../../run/layout.js';
 
 export interface StageTraining<B extends Batch> {
   ctx: RunContext;

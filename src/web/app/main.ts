@@ -159,9 +159,9 @@ async function start(api: PruneOnceApi): Promise<void> {
   let timer: number | undefined;
   box.addEventListener('input', () => {
     clearTimeout(timer);
-    timer = window.setTimeout(run, 150);
+    timer = window.setTimeout(() => void run(), 150);
   });
-  button.addEventListener('click', run);
+  button.addEventListener('click', () => void run());
 
   await run();
   api.timeToFirstPredictionMs = performance.now();

@@ -9,14 +9,14 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MLM } from '../model/config.js';
+import { MLM } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
-import { toHfConfig } from './hf-config.js';
-import { hfLayout, transpose2d, type EncoderPrefix } from './hf-names.js';
-import { writeHfTokenizer } from './hf-tokenizer.js';
-import { writeSafetensors, type FloatDtype, type TensorToWrite } from './safetensors.js';
+import { toHfConfig } from '../import/hf-config.js';
+import { hfLayout, transpose2d, type EncoderPrefix } from '../import/hf-names.js';
+import { writeHfTokenizer } from '../import/hf-tokenizer.js';
+import { writeSafetensors, type FloatDtype, type TensorToWrite } from '../import/safetensors.js';
 
 export interface HfExportOptions {
   tokenizer?: { vocab: readonly string[]; lowercase: boolean; padTokenId?: number };
@@ -41,7 +41,7 @@ function architectureOf(s: ModelSnapshot): { architectures: string[]; mlmHead: b
 }
 
 /** The snapshot's weights under their Hugging Face names and layout, in the project's weight order. */
-export function hfTensors(snapshot: ModelSnapshot, dtype: FloatDtype = 'F32'): { architectures: string[]; tensors: Array<[string, TensorToWrite]> } {
+function hfTensors(snapshot: ModelSnapshot, dtype: FloatDtype = 'F32'): { architectures: string[]; tensors: Array<[string, TensorToWrite]> } {
   const { architectures, mlmHead, prefix } = architectureOf(snapshot);
   const layout = hfLayout(snapshot.config, { mlmHead, prefix });
   const expected = new Set(layout.map((t) => t.ours));

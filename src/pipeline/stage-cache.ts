@@ -1,0 +1,214 @@
+/**
+ * A content-addressed stage cache shared by runs and machines (issue 17). A stage's output is stored
+ * under its fingerprint, which covers its settings and its inputs' fingerprints, so the same
+ * fingerprint always means the same output and any run may reuse it.
+ *
+ * Layout of a cache directory:
+ *   stages/<fingerprint>/entry.json   what the entry holds (stage, files with size and sha256)
+ *   stages/<fingerprint>/stage/...    the stage directory (model.ckpt, result.json, ...)
+ *   stages/<fingerprint>/root/...     files the stage writes at the run directory's top (the ONNX
+ *                                     files of export; vocab.txt, which later stages need)
+ *   tmp/                              entries being written (renamed into stages/ when complete)
+ *   work/<fingerprint>/               run directory of a stage job in progress (its resume.ckpt
+ *                                     lives there, so a retried job resumes on any machine)
+ *   executions/                       one record per completed stage execution (who, when, how long)
+ *
+ * Writers never corrupt an entry: everything is written under tmp/ and renamed into stages/ in one
+ * step; when two writers race, the first rename wins and the other discards its copy and reuses
+ * the winner's. Files are shared by hard links (copies across filesystems): prune-once never writes
+ * a file in place (every write is a temp file renamed over the target), so a run directory that
+ * rewrites a restored stage replaces its link and never changes the cached bytes.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../util/fs.js';
+import type { StageName } from './stages/index.js';
+import { readResult, type StageResult } from '../run/result.js';
+import { ONNX_FILES } from '../run/layout.js';
+
+export class CacheError extends Error {}
+
+/** Files a stage writes at the top of the run directory, besides its own directory. */
+const ROOT_FILES: Partial<Record<StageName, string[]>> = {
+  export: Object.values(ONNX_FILES),
+};
+/** Made once per run by the first stage that tokenizes (corpus-subset vocabulary); later stages read it. */
+const SHARED_ROOT_FILES = ['vocab.txt'];
+
+/**
+ * The report stage is not cached: its report.json names the files of its own run directory, and it
+ * measures latency on the machine it runs on. It is cheap, so each run makes its own.
+ */
+export const isCacheable = (stage: StageName): boolean => stage !== 'report';
+
+export interface CacheEntry {
+  stage: StageName;
+  fingerprint: string;
+  storedAt: string;
+  host: string;
+  /** Path (under stage/ or root/) -> size and sha256, checked when the entry is restored. */
+  files: Record<string, { bytes: number; sha256: string }>;
+}
+
+export const entryDir = (cacheDir: string, fingerprint: string) => join(cacheDir, 'stages', fingerprint);
+export const workDir = (cacheDir: string, fingerprint: string) => join(cacheDir, 'work', fingerprint);
+export const executionsDir = (cacheDir: string) => join(cacheDir, 'executions');
+
+const opened = new Set<string>();
+
+/**
+ * Creates the cache's folders and checks that this process can write there, before any work is
+ * done, so an unusable cache fails at once with the fix instead of after a stage has run.
+ */
+export function openCache(cacheDir: string): void {
+  if (opened.has(cacheDir)) return;
+  const probe = join(cacheDir, 'tmp', `probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    for (const d of ['stages', 'tmp', 'work', 'executions']) mkdirSync(join(cacheDir, d), { recursive: true });
+    writeFileSync(probe, 'ok');
+    unlinkSync(probe);
+  } catch (e) {
+    try {
+      rmSync(probe, { force: true });
+    } catch {
+      // the probe could not be made either
+    }
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new CacheError(`stage cache ${cacheDir}: not writable (${code}: ${(e as Error).message}); give --cache a directory this user can create and write (on a filesystem every worker shares), or fix its permissions`);
+  }
+  opened.add(cacheDir);
+}
+
+export function readEntry(cacheDir: string, fingerprint: string): CacheEntry | null {
+  const p = join(entryDir(cacheDir, fingerprint), 'entry.json');
+  if (!existsSync(p)) return null;
+  return JSON.parse(readFileSync(p, 'utf8')) as CacheEntry;
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Hard link, or a copy where linking is impossible (another filesystem, or links not allowed). */
+function linkOrCopy(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw e;
+    copyFileSync(from, to);
+  }
+}
+
+function filesUnder(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? filesUnder(join(dir, d.name), `${prefix}${d.name}/`) : [`${prefix}${d.name}`]));
+}
+
+/** Leftovers a stage directory may hold that are not part of its output. */
+const isTransient = (name: string) => name.endsWith('resume.ckpt') || name.includes('.tmp-');
+
+export type StoreOutcome = 'stored' | 'already cached';
+
+/**
+ * Stores the finished stage `stage` of `runDir` under `fingerprint`, and records the execution.
+ * Returns 'already cached' when another writer stored the same fingerprint first.
+ */
+export function storeStage(cacheDir: string, fingerprint: string, runDir: string, stage: StageName): StoreOutcome {
+  openCache(cacheDir);
+  const result = readResult(join(runDir, stage));
+  if (result?.fingerprint !== fingerprint) throw new CacheError(`${join(runDir, stage)}: no finished result with fingerprint ${fingerprint} to store in the cache`);
+  let outcome: StoreOutcome = 'already cached';
+  if (isCacheable(stage) && !readEntry(cacheDir, fingerprint)) {
+    const tmp = join(cacheDir, 'tmp', `${fingerprint}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    try {
+      const files: CacheEntry['files'] = {};
+      const add = (from: string, rel: string) => {
+        mkdirSync(join(tmp, rel, '..'), { recursive: true });
+        linkOrCopy(from, join(tmp, rel));
+        files[rel] = { bytes: statSync(from).size, sha256: sha256(from) };
+      };
+      for (const f of filesUnder(join(runDir, stage))) if (!isTransient(f)) add(join(runDir, stage, f), `stage/${f}`);
+      for (const f of [...(ROOT_FILES[stage] ?? []), ...SHARED_ROOT_FILES]) if (existsSync(join(runDir, f))) add(join(runDir, f), `root/${f}`);
+      const entry: CacheEntry = { stage, fingerprint, storedAt: new Date().toISOString(), host: hostname(), files };
+      writeJsonAtomic(join(tmp, 'entry.json'), entry);
+      try {
+        renameSync(tmp, entryDir(cacheDir, fingerprint));
+        outcome = 'stored';
+      } catch (e) {
+        // Another writer renamed its entry first: keep theirs (same fingerprint, same content).
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  recordExecution(cacheDir, { stage, fingerprint, seconds: result.seconds, outcome: isCacheable(stage) ? outcome : 'not cacheable' });
+  return outcome;
+}
+
+export interface ExecutionRecord {
+  stage: StageName;
+  fingerprint: string;
+  seconds: number;
+  outcome: StoreOutcome | 'not cacheable';
+  host: string;
+  pid: number;
+  finishedAt: string;
+}
+
+/** One file per execution (no shared file to append to, which is not atomic on network filesystems). */
+function recordExecution(cacheDir: string, r: Omit<ExecutionRecord, 'host' | 'pid' | 'finishedAt'>): void {
+  const rec: ExecutionRecord = { ...r, host: hostname(), pid: process.pid, finishedAt: new Date().toISOString() };
+  writeJsonAtomic(join(executionsDir(cacheDir), `${r.fingerprint}.${Date.now()}.${hostname()}.${process.pid}.json`), rec);
+}
+
+export function readExecutions(cacheDir: string): ExecutionRecord[] {
+  const dir = executionsDir(cacheDir);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !f.includes('.tmp-'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as ExecutionRecord);
+}
+
+/**
+ * Puts the cached output of `fingerprint` into `runDir` as stage `stage` (links, or copies across
+ * filesystems), replacing what the run directory held there. Returns its result, or null when the
+ * cache has no such entry. Sizes are checked against the entry, so a damaged entry is an error,
+ * never silently wrong figures.
+ */
+export function restoreStage(cacheDir: string, fingerprint: string, runDir: string, stage: StageName): StageResult | null {
+  openCache(cacheDir);
+  if (!isCacheable(stage)) return null;
+  const entry = readEntry(cacheDir, fingerprint);
+  if (!entry) return null;
+  const src = entryDir(cacheDir, fingerprint);
+  if (entry.stage !== stage) throw new CacheError(`${src}: holds stage '${entry.stage}', not '${stage}'; the cache is damaged: delete that folder`);
+  for (const [rel, f] of Object.entries(entry.files)) {
+    const size = existsSync(join(src, rel)) ? statSync(join(src, rel)).size : -1;
+    if (size !== f.bytes) throw new CacheError(`${join(src, rel)}: ${size < 0 ? 'missing' : `${size} bytes, the entry says ${f.bytes}`}; the cache entry is damaged: delete ${src} and rerun`);
+  }
+  const tag = `.restore-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const staged = join(runDir, `${stage}${tag}`);
+  try {
+    for (const rel of Object.keys(entry.files).filter((r) => r.startsWith('stage/'))) {
+      const to = join(staged, rel.slice('stage/'.length));
+      mkdirSync(join(to, '..'), { recursive: true });
+      linkOrCopy(join(src, rel), to);
+    }
+    rmSync(join(runDir, stage), { recursive: true, force: true });
+    renameSync(staged, join(runDir, stage));
+  } finally {
+    rmSync(staged, { recursive: true, force: true });
+  }
+  for (const rel of Object.keys(entry.files).filter((r) => r.startsWith('root/'))) {
+    const name = rel.slice('root/'.length);
+    const to = join(runDir, name);
+    if (SHARED_ROOT_FILES.includes(name) && existsSync(to)) continue;
+    linkOrCopy(join(src, rel), `${to}${tag}`);
+    renameSync(`${to}${tag}`, to);
+  }
+  return readResult(join(runDir, stage));
+}

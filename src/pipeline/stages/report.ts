@@ -1,0 +1,79 @@
+/** Stage `report`: measures ONNX Runtime latency of both files, then writes report.json, report.md and report.html. */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { createSession, measureLatency } from '../../onnx/index.js';
+import { buildReport } from '../../report/build.js';
+import { writeHtmlReport } from '../../report/html.js';
+import { renderMarkdown } from '../../report/markdown.js';
+import type { Report } from '../../report/schema.js';
+import { onnxPath, RUN_FILES, runFile } from '../../run/layout.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../util/fs.js';
+import { TOOL_VERSION } from '../../version.js';
+import { positiveInt } from '../schema.js';
+import { defineStage, type StageOutput, type StageRun } from './types.js';
+
+export const ReportSettings = z.strictObject({
+  /** ONNX Runtime latency: batch sizes, timed runs per batch size. */
+  latencyBatches: z.array(positiveInt).default([1, 32]),
+  latencyRuns: positiveInt.default(20),
+});
+export type ReportSettings = z.infer<typeof ReportSettings>;
+
+/** The stages whose results the report reads (each may be absent: its figures are then null). */
+const REPORTED = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'] as const;
+
+async function measureFileLatency(runDir: string, batches: number[], seq: number, runs: number, vocabSize: number): Promise<Report['latency']> {
+  const out: Report['latency'] = [];
+  for (const file of ['fp32', 'int8'] as const) {
+    const session = await createSession(onnxPath(runDir, file));
+    for (const batch of batches) {
+      const l = await measureLatency(session, { batch, seq, warmup: 3, runs, vocabSize });
+      out.push({ file, batch, seq, medianMs: l.medianMs, p90Ms: l.p90Ms, runs: l.runs });
+    }
+    await session.release();
+  }
+  return out;
+}
+
+export async function runReport(run: StageRun<ReportSettings>): Promise<StageOutput> {
+  const { ctx, settings: s } = run;
+  const t0 = performance.now();
+  const ortVersion = (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default.version as string;
+  const latency = await measureFileLatency(ctx.runDir, s.latencyBatches, ctx.pipeline.task.seqLen, s.latencyRuns, ctx.tokenizer().vocabSize);
+  const report = buildReport({
+    runDir: ctx.runDir,
+    stages: REPORTED,
+    name: ctx.pipeline.name,
+    seed: ctx.pipeline.seed,
+    backend: ctx.backend.name,
+    versions: { 'prune-once': TOOL_VERSION, tfjs: tf.version_core, 'onnxruntime-node': ortVersion, node: process.version },
+    latency,
+    extraStages: [{ stage: 'report', seconds: (performance.now() - t0) / 1000, fingerprint: run.fingerprint }],
+  });
+  writeJsonAtomic(runFile(ctx.runDir, 'reportJson'), report);
+  const md = renderMarkdown(report);
+  writeFileAtomic(runFile(ctx.runDir, 'reportMd'), md);
+  await writeHtmlReport(ctx.runDir); // report.html (charts), and the in-browser section of report.md when measured
+  if (!ctx.quiet) process.stdout.write(`\n${md}\n`);
+  return {
+    metrics: {
+      encoder_theoretical: report.ratios.encoder_theoretical.value,
+      encoder_stored: report.ratios.encoder_stored.value,
+      file: report.ratios.file.value,
+      file_gzip: report.ratios.file_gzip.value,
+    },
+    details: { report: RUN_FILES.reportJson },
+  };
+}
+
+export const reportStage = defineStage({
+  name: 'report',
+  describe: 'report.json, report.md and report.html: accuracy, per-tensor sparsity and storage, compression ratios, ONNX Runtime latency',
+  schema: ReportSettings,
+  inputs: REPORTED,
+  // The report says what the run has: a missing stage's figures are null, not an error.
+  optionalInputs: () => REPORTED,
+  data: 'task',
+  outputs: () => [RUN_FILES.reportJson, RUN_FILES.reportMd, RUN_FILES.reportHtml],
+  run: runReport,
+});

@@ -1,0 +1,55 @@
+/**
+ * Which tokenizer a run uses: one rule, followed by the run itself and by `export --format
+ * safetensors` of a finished run.
+ *  - A Hugging Face teacher (`teacher.from` is a directory) brings its own vocab.txt and casing: its
+ *    embeddings are indexed by those ids, so `tokenizer.vocab` does not apply. (During the run that
+ *    is the directory named; afterwards, the copy the teacher stage keeps in `<run>/teacher`.)
+ *  - `bert-base-uncased`: the 30,522-entry BERT uncased vocabulary.
+ *  - `corpus-subset`: `<run>/vocab.txt`, made once per run from the corpus and task texts, so every
+ *    stage and the export use the same ids.
+ *  - anything else: the path of a vocab.txt.
+ * Every vocabulary but a Hugging Face teacher's is lower-cased (BERT uncased).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readHfTokenizer } from '../import/hf-tokenizer.js';
+import { buildSubVocabulary, loadTokenizer, loadVocabFile, saveVocab, WordPieceTokenizer } from '../tokenizer/index.js';
+import { runFile } from './layout.js';
+
+export interface TokenizerSettings {
+  vocab: string;
+  size: number;
+}
+
+export interface RunTokenizerOptions {
+  settings: TokenizerSettings;
+  runDir: string;
+  /** The Hugging Face teacher's tokenizer directory, when the teacher is one. */
+  hfDir?: string;
+  /** Texts to build the corpus subset from when `<run>/vocab.txt` does not exist yet (omit: it must exist). */
+  subsetTexts?: () => string[];
+  /** Directories a relative vocabulary path may also be found in (after the working directory). */
+  searchDirs?: string[];
+  log?: (message: string) => void;
+}
+
+export function runTokenizer(o: RunTokenizerOptions): WordPieceTokenizer {
+  const v = o.settings.vocab;
+  if (o.hfDir) {
+    const hf = readHfTokenizer(o.hfDir);
+    for (const w of hf.warnings) o.log?.(`tokenizer: ${w}`);
+    if (v !== 'corpus-subset') o.log?.(`tokenizer: tokenizer.vocab '${v}' ignored; using ${hf.vocabFile} (the Hugging Face teacher's vocabulary)`);
+    return hf.tokenizer;
+  }
+  if (v === 'bert-base-uncased') return loadTokenizer();
+  if (v === 'corpus-subset') {
+    const path = runFile(o.runDir, 'vocab');
+    if (!existsSync(path)) {
+      if (!o.subsetTexts) throw new Error(`${path} not found: the run's corpus-subset vocabulary is made by its first stage (run the pipeline)`);
+      saveVocab(path, buildSubVocabulary(loadTokenizer(), o.subsetTexts(), o.settings.size));
+    }
+    return new WordPieceTokenizer(loadVocabFile(path), { lowercase: true, vocabSource: `bert-base-uncased subset (${o.settings.size})` });
+  }
+  const path = [v, ...(o.searchDirs ?? []).map((d) => resolve(d, v))].find((p) => existsSync(p)) ?? v;
+  return new WordPieceTokenizer(loadVocabFile(path), { lowercase: true, vocabSource: v });
+}

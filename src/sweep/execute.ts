@@ -1,0 +1,90 @@
+/**
+ * Runs one stage job against the shared cache: its inputs come from the cache, its output goes to
+ * it. The job's run directory is the cache's work area for its fingerprint, so when a job is
+ * interrupted (a worker killed mid-stage) its resume.ckpt is there for the retry, on whichever
+ * machine shares the cache. A job whose output is already cached does nothing.
+ */
+import { fork, spawn, spawnSync, type StdioOptions } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeJsonAtomic } from '../util/fs.js';
+import { runPipeline } from '../pipeline/run.js';
+import { openCache, readEntry, workDir } from '../pipeline/stage-cache.js';
+import type { Pipeline } from '../pipeline/pipeline-schema.js';
+import type { StageName } from '../pipeline/stages/index.js';
+import { brotliBytesMemo, SWEEP_FILES } from './report.js';
+
+export interface StageJobData {
+  stage: StageName;
+  fingerprint: string;
+  pipeline: Pipeline;
+}
+
+export interface StageJobOutcome {
+  fingerprint: string;
+  stage: StageName;
+  /** 'ran': computed here (maybe resumed); 'cached': the cache already held it. */
+  outcome: 'ran' | 'cached';
+  seconds: number;
+}
+
+export async function executeStageJob(cacheDir: string, job: StageJobData, opts: { backend?: string; quiet?: boolean } = {}): Promise<StageJobOutcome> {
+  openCache(cacheDir);
+  const t0 = performance.now();
+  if (readEntry(cacheDir, job.fingerprint)) return { fingerprint: job.fingerprint, stage: job.stage, outcome: 'cached', seconds: 0 };
+  const work = workDir(cacheDir, job.fingerprint);
+  mkdirSync(work, { recursive: true });
+  // JSON is YAML: the runner loads and validates the job's pipeline like any pipeline file.
+  const pipelinePath = join(work, 'job-pipeline.json');
+  writeJsonAtomic(pipelinePath, job.pipeline);
+  const summary = await runPipeline({ pipelinePath, outDir: work, cacheDir, until: job.stage, quiet: opts.quiet ?? true, backend: opts.backend });
+  const last = summary.stages.at(-1);
+  if (last?.stage !== job.stage || last.result.fingerprint !== job.fingerprint) {
+    throw new Error(`stage job ${job.stage} ${job.fingerprint}: the worker computed fingerprint ${last?.result.fingerprint} instead; workers must run the same prune-once version (${summary.pipeline.name}) and see the same input files`);
+  }
+  if (!readEntry(cacheDir, job.fingerprint)) throw new Error(`stage job ${job.stage} ${job.fingerprint}: finished but not in the cache ${cacheDir}`);
+  // The report's slow figure, computed here so it runs on the workers, in parallel.
+  if (job.stage === 'export') for (const f of SWEEP_FILES) if (existsSync(join(work, f))) brotliBytesMemo(cacheDir, join(work, f));
+  rmSync(work, { recursive: true, force: true });
+  return { fingerprint: job.fingerprint, stage: job.stage, outcome: last.status === 'ran' ? 'ran' : 'cached', seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The compiled child entry (next to this module in dist/, or dist/ when this module runs from src/). */
+function childEntry(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const js = join(here, 'stage-child.js');
+  return existsSync(js) ? js : resolve(here, '../../dist/sweep/stage-child.js');
+}
+
+const HAS_SETPRIV = process.platform === 'linux' && spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
+
+export interface ChildHandle {
+  promise: Promise<StageJobOutcome>;
+  kill(): void;
+}
+
+/**
+ * Runs a stage job in a child process. The parent stays responsive (a BullMQ worker keeps renewing
+ * its job lock while the child computes), and a child whose parent dies stops too (IPC disconnect),
+ * so a killed worker leaves no orphan writing into the work area while the retry resumes there.
+ */
+export function executeInChild(cacheDir: string, job: StageJobData, opts: { backend?: string; verbose?: boolean } = {}): ChildHandle {
+  // setpriv --pdeathsig (Linux): the kernel kills the child the moment this process dies, even while
+  // the child computes without yielding (when the IPC 'disconnect' event could not run).
+  const stdio: StdioOptions = ['ignore', 'ignore', 'inherit', 'ipc'];
+  const child = HAS_SETPRIV ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', process.execPath, childEntry()], { stdio }) : fork(childEntry(), [], { stdio });
+  const promise = new Promise<StageJobOutcome>((resolvePromise, reject) => {
+    let settled = false;
+    child.once('message', (m: { ok: boolean; outcome?: StageJobOutcome; error?: string }) => {
+      settled = true;
+      if (m.ok && m.outcome) resolvePromise(m.outcome);
+      else reject(new Error(m.error ?? 'stage job failed'));
+    });
+    child.once('exit', (code, signal) => {
+      if (!settled) reject(new Error(`stage job ${job.stage} ${job.fingerprint}: process ended (${signal ?? `exit code ${code}`}) before finishing`));
+    });
+    child.send({ cacheDir, job, backend: opts.backend, quiet: !opts.verbose });
+  });
+  return { promise, kill: () => child.kill('SIGKILL') };
+}

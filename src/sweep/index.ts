@@ -1,0 +1,50 @@
+/** `prune-once sweep`: plan, run the stage jobs (local or BullMQ), assemble the points, report. */
+import { resolve } from 'node:path';
+import { openCache } from '../pipeline/stage-cache.js';
+import type { StageJobOutcome } from './execute.js';
+import { runLocal, runOnQueue } from './executors.js';
+import { planSweep, type SweepPlan } from './plan.js';
+import { assemblePoints, buildSweepReport, writeSweepReport, type SweepReport } from './report.js';
+
+export interface SweepOptions {
+  sweepFile: string;
+  cacheDir: string;
+  outDir?: string;
+  executor: 'local' | 'bullmq';
+  workers?: number;
+  redis?: string;
+  backend?: string;
+  verbose?: boolean;
+  log?(message: string): void;
+}
+
+export interface SweepResult {
+  plan: SweepPlan;
+  outDir: string;
+  outcomes: StageJobOutcome[];
+  report: SweepReport;
+  files: { json: string; markdown: string };
+}
+
+export async function runSweep(o: SweepOptions): Promise<SweepResult> {
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const plan = planSweep(o.sweepFile);
+  const cacheDir = resolve(o.cacheDir);
+  openCache(cacheDir);
+  const outDir = resolve(o.outDir ?? `artifacts/sweeps/${plan.sweep.name}`);
+  const shared = plan.points.length * Object.keys(plan.points[0].fingerprints).length;
+  log(`sweep '${plan.sweep.name}': ${plan.points.length} points, ${plan.jobs.length} stage jobs (of ${shared} point stages), executor ${o.executor}, cache ${cacheDir}`);
+  const base = { cacheDir, backend: o.backend, verbose: o.verbose, log };
+  let outcomes: StageJobOutcome[];
+  if (o.executor === 'bullmq') {
+    if (!o.redis) throw new Error('sweep --executor bullmq needs --redis redis://host:6379');
+    outcomes = await runOnQueue(plan.jobs, { ...base, redis: o.redis });
+  } else {
+    outcomes = await runLocal(plan.jobs, { ...base, workers: o.workers ?? 2 });
+  }
+  const dirs = assemblePoints(plan, cacheDir, outDir);
+  const report = buildSweepReport(plan, dirs, cacheDir);
+  const files = writeSweepReport(report, outDir);
+  log(`sweep report: ${files.markdown} and ${files.json}`);
+  return { plan, outDir, outcomes, report, files };
+}

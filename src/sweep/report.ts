@@ -1,0 +1,205 @@
+/**
+ * The sweep report: per grid point (seeds pooled), accuracy of the dense teacher, the sparse fp32
+ * model and the sparse int8 model in ONNX Runtime, and the exported files' sizes raw and brotli,
+ * against sparsity; the seeds' spread (mean, min, max); the Pareto frontier of int8 accuracy
+ * against int8 brotli size marked. Every figure is read or recomputed from the points' run
+ * directories, which are assembled from the cache (links) under `<out>/points/<id>/`.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { readResult } from '../run/result.js';
+import { isCacheable, restoreStage } from '../pipeline/stage-cache.js';
+import type { StageName } from '../pipeline/stages/index.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import type { SweepPlan, SweepPoint } from './plan.js';
+
+export interface Spread {
+  mean: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export const FIGURES = {
+  teacher_accuracy: 'dense teacher test accuracy (finetune-teacher, tfjs)',
+  fp32_accuracy: 'sparse fp32 test accuracy (model.fp32.onnx in ONNX Runtime)',
+  int8_accuracy: 'sparse int8 test accuracy (model.int8.onnx in ONNX Runtime)',
+  encoder_sparsity: 'measured zero fraction of the encoder Linear weights in model.int8.onnx',
+  fp32_bytes: 'model.fp32.onnx bytes',
+  int8_bytes: 'model.int8.onnx bytes',
+  fp32_brotli_bytes: 'model.fp32.onnx bytes after brotli (node:zlib, quality 11)',
+  int8_brotli_bytes: 'model.int8.onnx bytes after brotli (node:zlib, quality 11)',
+} as const;
+export type Figure = keyof typeof FIGURES;
+
+export interface PointFigures {
+  id: string;
+  values: SweepPoint['values'];
+  runDir: string;
+  task: string;
+  figures: Record<Figure, number>;
+}
+
+export interface SweepGroup {
+  /** The grid values except the seed. */
+  values: SweepPoint['values'];
+  task: string;
+  targetSparsity: number;
+  points: string[];
+  figures: Record<Figure, Spread>;
+  pareto: boolean;
+}
+
+export interface SweepReport {
+  name: string;
+  sweepFile: string;
+  definitions: typeof FIGURES;
+  points: PointFigures[];
+  groups: SweepGroup[];
+}
+
+export const brotliBytes = (path: string) => {
+  const bytes = readFileSync(path);
+  return brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length;
+};
+
+/**
+ * Brotli size of a file, remembered in `<cache>/brotli/<sha256>.json`: quality 11 is slow (seconds
+ * per MB), so each distinct file is compressed once, by the worker that exported it (see
+ * execute.ts), and the report and later sweeps read the figure; the same bytes give the same size.
+ */
+export function brotliBytesMemo(cacheDir: string, path: string): number {
+  const sha = createHash('sha256').update(readFileSync(path)).digest('hex');
+  const memo = join(cacheDir, 'brotli', `${sha}.json`);
+  if (existsSync(memo)) return (JSON.parse(readFileSync(memo, 'utf8')) as { brotliBytes: number }).brotliBytes;
+  const n = brotliBytes(path);
+  writeJsonAtomic(memo, { sha256: sha, quality: 11, brotliBytes: n });
+  return n;
+}
+
+/** The exported files whose sizes the sweep report gives. */
+export const SWEEP_FILES = ['model.fp32.onnx', 'model.int8.onnx'];
+
+const isSeedKey = (k: string) => k === 'seed';
+
+/** Links each point's stages from the cache into `<outDir>/points/<id>/`. */
+export function assemblePoints(plan: SweepPlan, cacheDir: string, outDir: string): Map<string, string> {
+  const dirs = new Map<string, string>();
+  for (const p of plan.points) {
+    const runDir = join(outDir, 'points', p.id);
+    for (const [stage, fp] of Object.entries(p.fingerprints) as Array<[StageName, string]>) {
+      if (!isCacheable(stage)) continue;
+      if (readResult(join(runDir, stage))?.fingerprint === fp) continue;
+      if (!restoreStage(cacheDir, fp, runDir, stage)) throw new Error(`sweep report: stage ${stage} ${fp} of point ${p.id} is not in the cache ${cacheDir}; run the sweep's jobs first`);
+    }
+    writeJsonAtomic(join(runDir, 'pipeline.json'), { source: plan.file, sets: p.sets, pipeline: p.pipeline });
+    dirs.set(p.id, runDir);
+  }
+  return dirs;
+}
+
+function spread(xs: number[]): Spread {
+  const ok = xs.filter((x) => Number.isFinite(x));
+  if (!ok.length) return { mean: NaN, min: NaN, max: NaN, n: 0 };
+  return { mean: ok.reduce((a, b) => a + b, 0) / ok.length, min: Math.min(...ok), max: Math.max(...ok), n: ok.length };
+}
+
+export function pointFigures(p: SweepPoint, runDir: string, cacheDir: string): PointFigures {
+  const metric = (stage: StageName, key: string) => readResult(join(runDir, stage))?.metrics[key] ?? NaN;
+  const file = (name: string) => join(runDir, name);
+  const size = (name: string) => (existsSync(file(name)) ? readFileSync(file(name)).length : NaN);
+  const brotli = (name: string) => (existsSync(file(name)) ? brotliBytesMemo(cacheDir, file(name)) : NaN);
+  return {
+    id: p.id,
+    values: p.values,
+    runDir,
+    task: p.pipeline.task.kind,
+    figures: {
+      teacher_accuracy: metric('finetune-teacher', 'test_accuracy'),
+      fp32_accuracy: metric('export', 'fp32_ort_test_accuracy'),
+      int8_accuracy: metric('export', 'int8_ort_test_accuracy'),
+      encoder_sparsity: metric('export', 'int8_encoder_sparsity'),
+      fp32_bytes: size('model.fp32.onnx'),
+      int8_bytes: size('model.int8.onnx'),
+      fp32_brotli_bytes: brotli('model.fp32.onnx'),
+      int8_brotli_bytes: brotli('model.int8.onnx'),
+    },
+  };
+}
+
+/** Groups not beaten by another on both int8 accuracy (higher) and int8 brotli size (smaller). */
+function markPareto(groups: SweepGroup[]): void {
+  for (const g of groups) {
+    const a = g.figures.int8_accuracy.mean;
+    const b = g.figures.int8_brotli_bytes.mean;
+    g.pareto = Number.isFinite(a) && Number.isFinite(b) && !groups.some((h) => h !== g && h.figures.int8_accuracy.mean >= a && h.figures.int8_brotli_bytes.mean <= b && (h.figures.int8_accuracy.mean > a || h.figures.int8_brotli_bytes.mean < b));
+  }
+}
+
+export function buildSweepReport(plan: SweepPlan, dirs: Map<string, string>, cacheDir: string): SweepReport {
+  const points = plan.points.map((p) => pointFigures(p, dirs.get(p.id)!, cacheDir));
+  const groups = new Map<string, { p: SweepPoint; figs: PointFigures[] }>();
+  for (const [i, p] of plan.points.entries()) {
+    const key = JSON.stringify(Object.entries(p.values).filter(([k]) => !isSeedKey(k)));
+    const g = groups.get(key) ?? { p, figs: [] };
+    g.figs.push(points[i]);
+    groups.set(key, g);
+  }
+  const out: SweepGroup[] = [...groups.values()].map(({ p, figs }) => ({
+    values: Object.fromEntries(Object.entries(p.values).filter(([k]) => !isSeedKey(k))),
+    task: p.pipeline.task.kind,
+    targetSparsity: (p.pipeline.stages['prune-distill']?.pruning.schedule as { finalSparsity?: number } | undefined)?.finalSparsity ?? 0,
+    points: figs.map((f) => f.id),
+    figures: Object.fromEntries((Object.keys(FIGURES) as Figure[]).map((k) => [k, spread(figs.map((f) => f.figures[k]))])) as Record<Figure, Spread>,
+    pareto: false,
+  }));
+  out.sort((a, b) => a.task.localeCompare(b.task) || a.targetSparsity - b.targetSparsity);
+  markPareto(out);
+  return { name: plan.sweep.name, sweepFile: plan.file, definitions: FIGURES, points, groups: out };
+}
+
+const pct = (s: Spread) => (s.n ? `${(100 * s.mean).toFixed(1)}${s.n > 1 ? ` [${(100 * s.min).toFixed(1)}, ${(100 * s.max).toFixed(1)}]` : ''}` : 'n/a');
+const kb = (s: Spread) => (s.n ? `${(s.mean / 1024).toFixed(1)}${s.n > 1 && s.min !== s.max ? ` [${(s.min / 1024).toFixed(1)}, ${(s.max / 1024).toFixed(1)}]` : ''}` : 'n/a');
+
+export function renderSweepMarkdown(r: SweepReport): string {
+  const keys = [...new Set(r.groups.flatMap((g) => Object.keys(g.values)))];
+  const head = ['task', ...keys.map((k) => k.split('.').at(-1)!), 'seeds', 'encoder sparsity %', 'teacher acc %', 'sparse fp32 acc %', 'sparse int8 acc % (ORT)', 'fp32 KiB', 'int8 KiB', 'fp32 brotli KiB', 'int8 brotli KiB', 'Pareto'];
+  const rows = r.groups.map((g) => [
+    g.task,
+    ...keys.map((k) => String(g.values[k] ?? '')),
+    String(g.points.length),
+    pct(g.figures.encoder_sparsity),
+    pct(g.figures.teacher_accuracy),
+    pct(g.figures.fp32_accuracy),
+    pct(g.figures.int8_accuracy),
+    kb(g.figures.fp32_bytes),
+    kb(g.figures.int8_bytes),
+    kb(g.figures.fp32_brotli_bytes),
+    kb(g.figures.int8_brotli_bytes),
+    g.pareto ? '**yes**' : '',
+  ]);
+  return [
+    `# Sweep ${r.name}`,
+    '',
+    `From ${r.sweepFile}. Each row pools the seeds of one grid point: mean [min, max] over seeds. Pareto: no other row has both a higher int8 accuracy and a smaller int8 brotli size.`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    '',
+    ...Object.entries(r.definitions).map(([k, v]) => `- ${k}: ${v}`),
+    '',
+    `Run directories (stages linked from the cache): ${r.points.map((p) => p.runDir).join(', ')}`,
+    '',
+  ].join('\n');
+}
+
+export function writeSweepReport(r: SweepReport, outDir: string): { json: string; markdown: string } {
+  const json = join(outDir, 'sweep-report.json');
+  const markdown = join(outDir, 'sweep-report.md');
+  writeJsonAtomic(json, r);
+  writeFileAtomic(markdown, renderSweepMarkdown(r));
+  return { json, markdown };
+}
