@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { taskBaselines } from '../../src/baselines/index.js';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
 import { encodeExamples, loadTask } from '../../src/data/index.js';
 import { exportModel } from '../../src/export-model.js';
@@ -147,6 +148,21 @@ describe('smoke pipeline', () => {
     expect(report.accuracy.teacher).toBe(teacher.metrics.test_accuracy);
     expect(report.accuracy.deltaPoints.int8Ort).toBeCloseTo((report.accuracy.int8Ort! - report.accuracy.teacher!) * 100, 10);
     expect(report.latency.map((l) => `${l.file}@${l.batch}`)).toEqual(['fp32@1', 'fp32@4', 'int8@1', 'int8@4']);
+  });
+
+  it('records the task baselines that recompute from the task splits and the run vocabulary', () => {
+    const { pipeline } = loadPipeline(PIPELINE);
+    const task = loadTask({ kind: 'spam-assassin', seed: pipeline.seed, maxPerSplit: pipeline.task.maxPerSplit });
+    const tok = new WordPieceTokenizer(loadVocabFile(join(runDir, 'vocab.txt')), { lowercase: true, vocabSource: 'run' });
+    const enc = (xs: typeof task.train) => encodeExamples(tok, xs, pipeline.task.seqLen);
+    const b = taskBaselines({ train: enc(task.train), dev: enc(task.dev), test: enc(task.test) }, { numLabels: task.labels.length, vocabSize: tok.vocabSize, ignoreIds: [tok.special.cls, tok.special.sep, tok.special.pad] });
+    const m = JSON.parse(readFileSync(join(runDir, 'finetune-teacher', 'result.json'), 'utf8')).metrics;
+    expect(m.baseline_majority_test_accuracy).toBe(b.majority_test_accuracy);
+    expect(m.baseline_majority_dev_accuracy).toBe(b.majority_dev_accuracy);
+    expect(m.baseline_naive_bayes_test_accuracy).toBe(b.naive_bayes_test_accuracy);
+    expect(m.baseline_naive_bayes_dev_accuracy).toBe(b.naive_bayes_dev_accuracy);
+    // The majority class of the capped smoke splits is ham: 45 of 64 test e-mails.
+    expect(m.baseline_majority_test_accuracy).toBeCloseTo(45 / 64, 12);
   });
 
   it('exports the same files again from the run directory or one checkpoint, with the same checks and the metadata a consumer needs', async () => {

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/pipeline/run.js';
 import { renderHtmlReport } from '../../src/report/html.js';
 import type { Report } from '../../src/report/schema.js';
-import { partBytesOfFile, SIZE_PARTS } from '../../src/report/size-parts.js';
+import { partBytesOfFile, SIZE_PARTS, sizeBreakdown, WHOLE_FILE } from '../../src/report/size-parts.js';
 import { bundleRun } from '../../src/web/bundle.js';
 import type { BundleManifest } from '../../src/web/manifest.js';
 import { findChromium, measureInBrowser, type MeasureResult } from '../../src/web/measure.js';
@@ -176,6 +176,20 @@ describe('report.html', () => {
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect((html.match(/<svg/g) ?? []).length).toBe(6);
+  });
+
+  it("draws the size chart from report.json's own sizes (bytes by part, whole-file gzip and brotli)", () => {
+    const sizes = sizeBreakdown(report, runDir);
+    expect(sizes.source).toMatch(/^report\.json/);
+    for (const [key, file] of [['teacher', 'teacher fp32'], ['fp32', 'fp32'], ['int8', 'int8']] as const) {
+      const f = report.files[key]!;
+      const bar = (encoding: string) => sizes.rows.filter((r) => r.file === file && r.encoding === encoding);
+      // The raw bar's parts are report.json's and stack up to the file's bytes.
+      expect(bar('raw').map((r) => r.bytes), file).toEqual([f.parts!.bytes.embeddings, f.parts!.bytes.encoderLinear, f.parts!.bytes.heads, f.parts!.bytes.other]);
+      expect(bar('raw').reduce((a, r) => a + r.bytes, 0), file).toBe(f.bytes);
+      expect(bar('gzip'), file).toEqual([{ file, encoding: 'gzip', part: WHOLE_FILE, bytes: f.gzipBytes }]);
+      expect(bar('brotli'), file).toEqual([{ file, encoding: 'brotli', part: WHOLE_FILE, bytes: f.brotliBytes }]);
+    }
   });
 
   it('splits each file into parts whose bytes add up to the file', () => {

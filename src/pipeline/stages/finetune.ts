@@ -5,6 +5,7 @@
  *    fine-tuned teacher (Prune OFA's transfer-learning stage).
  */
 import { z } from 'zod';
+import { taskBaselines } from '../../baselines/index.js';
 import { clsBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
 import { addClassificationHead, disposeModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
@@ -84,6 +85,18 @@ export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>)
   withTaskHead(run.ctx, model, run.seed);
   const out = await finetune({ run, label: 'finetune-teacher', model, train: run.settings.train, hooks: [], extraState: {} });
   disposeModel(model);
+  // What the model must beat, on the same splits and WordPiece ids (issue 15): recorded beside the
+  // dense teacher so the report's task row carries both baselines.
+  const t = run.ctx.task();
+  const { special, vocabSize } = run.ctx.tokenizer();
+  const b = taskBaselines(t, { numLabels: t.data.labels.length, vocabSize, ignoreIds: [special.cls, special.sep, special.pad] });
+  Object.assign(out.metrics, {
+    baseline_majority_dev_accuracy: b.majority_dev_accuracy,
+    baseline_majority_test_accuracy: b.majority_test_accuracy,
+    baseline_naive_bayes_dev_accuracy: b.naive_bayes_dev_accuracy,
+    baseline_naive_bayes_test_accuracy: b.naive_bayes_test_accuracy,
+  });
+  out.details.baselines = { majorityLabel: t.data.labels[b.majority_label], naiveBayes: 'multinomial naive Bayes over WordPiece ids, add-one smoothing, fitted on train' };
   return out;
 }
 
