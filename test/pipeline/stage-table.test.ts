@@ -65,7 +65,7 @@ describe('the stage table', () => {
       ['report', false, false],
     ]);
     expect(status[0].outputs).toEqual([{ path: 'teacher/model.ckpt', present: true }]);
-    expect(status[5].outputs.map((o) => o.present)).toEqual([false, false, false]);
+    expect(status[5].outputs.map((o) => o.present)).toEqual([false, false, false, false]);
     const text = inspectPath(run, false);
     expect(text).toMatch(/teacher +done in 2\.5 s \(fingerprint f00d\)/);
     expect(text).toMatch(/! model\.int8\.onnx \(missing\)/);
