@@ -40,6 +40,7 @@ import { trainLoop, type BatchSource, type TrainHook } from '../train/loop.js';
 import { resolveThreads } from '../train/parallel.js';
 import { mlmObjective } from '../train/tasks.js';
 import { Rng } from '../util/rng.js';
+import { RECOMPUTE_MODES, type RecomputeMode } from '../model/recompute.js';
 import { runTorchPeer, type PeerResult, type StepShape } from './peer.js';
 import { machineFacts, rssPeakMb, round, tfjsTensorMb, wasmHeapMb, type MachineFacts } from './memory.js';
 
@@ -56,6 +57,10 @@ export interface TrainStepBenchOptions extends StepShape {
   threads?: 'auto' | number;
   /** Gradient accumulation: rows per forward/backward within a thread's share (0: all at once). */
   microBatch?: number;
+  // ---- recompute (issue 18) ----
+  /** 'layers': recompute each encoder layer in the backward pass (train.recompute). Default 'none'. */
+  recompute?: RecomputeMode;
+  // ---- end recompute ----
   /** Path of shared/peers/torch_ref.py: run it first with the same arguments, one thread per core. */
   peer?: string;
   seed?: number;
@@ -140,6 +145,8 @@ export interface TrainStepBenchResult extends MachineFacts {
   threads: number;
   /** Rows per forward/backward (0: each thread's share at once). */
   micro_batch: number;
+  /** 'layers' when the encoder layers were recomputed in the backward pass. */
+  recompute: RecomputeMode;
   sparsity: number;
   /** MLM positions per batch (the rows of the vocabulary projection and of the KD loss). */
   masked_positions: number;
@@ -188,6 +195,7 @@ export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: s
   if (o.microBatch !== undefined && !(Number.isInteger(o.microBatch) && o.microBatch >= 0)) {
     out.push(`${flag('microBatch')} must be an integer >= 0 (0: no accumulation), got ${o.microBatch}`);
   }
+  if (o.recompute !== undefined && !RECOMPUTE_MODES.includes(o.recompute)) out.push(`${flag('recompute')} must be one of ${RECOMPUTE_MODES.join(', ')}, got ${o.recompute}`);
   if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0)) {
     out.push(`${flag('warmupSteps')} must be an integer >= 0, got ${o.warmupSteps}`);
   }
@@ -196,7 +204,7 @@ export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: s
 
 function resolve(opts: TrainStepBenchOptions, backend: BackendName): Resolved {
   const threads = resolveThreads(opts.threads ?? 'auto', backend);
-  return { sparsity: TRAIN_STEP_DEFAULTS.sparsity, warmupSteps: TRAIN_STEP_DEFAULTS.warmupSteps, profile: false, seed: 0, microBatch: 0, ...opts, threads };
+  return { sparsity: TRAIN_STEP_DEFAULTS.sparsity, warmupSteps: TRAIN_STEP_DEFAULTS.warmupSteps, profile: false, seed: 0, microBatch: 0, recompute: 'none', ...opts, threads };
 }
 
 /** torch_ref's heads: max(1, hidden // 64). */
@@ -378,6 +386,7 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
         label: 'bench',
         threads: o.threads,
         microBatch: o.microBatch,
+        recompute: o.recompute,
       },
       hooks,
     );
@@ -573,6 +582,7 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
       batch: o.batch,
       threads: o.threads,
       micro_batch: o.microBatch,
+      recompute: o.recompute,
       sparsity: o.sparsity,
       masked_positions: batch.maskedPositions.length,
       target_sparsity: round(torchRefRamp(o.sparsity)(total).sparsity, 4),
@@ -627,7 +637,7 @@ export function formatTrainStepResult(r: TrainStepBenchResult): string {
   return [
     `train-step on ${r.backend} (tfjs ${r.tfjs_version}, node ${r.node_version}, ${r.cpu_count} x ${r.cpu_model}, load ${r.load_avg_1m})`,
     `student L${r.student_layers}-H${r.student_hidden}, teacher L${r.teacher_layers}-H${r.teacher_hidden}, vocab ${r.vocab}, batch ${r.batch} x seq ${r.seq} (${r.masked_positions} MLM positions)`,
-    `${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step over ${r.steps} steps after ${r.warmup_steps} warm-up, ${r.threads} thread(s)${r.micro_batch ? `, micro-batches of ${r.micro_batch} rows` : ''}`,
+    `${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step over ${r.steps} steps after ${r.warmup_steps} warm-up, ${r.threads} thread(s)${r.micro_batch ? `, micro-batches of ${r.micro_batch} rows` : ''}${r.recompute === 'layers' ? ', layers recomputed' : ''}`,
     `sparsity ${r.final_sparsity} (ramp target ${r.target_sparsity} of ${r.sparsity}), peak RSS ${r.rss_peak_mb} MB${heap}`,
     ...(r.peer
       ? [`PyTorch peer (torch ${r.peer.torch_version}, ${r.peer.threads} threads): ${r.peer.tokens_per_s} tokens/s, ${r.peer.step_ms} ms/step; ratio ${r.ratio_to_peer}x`, `  ${r.peer.command}`]

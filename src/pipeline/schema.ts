@@ -31,6 +31,8 @@ export const TrainSchema = z.strictObject({
    * Lower it when a step fails for memory; the optimizer still takes one step per batch.
    */
   microBatch: nonNegInt.default(0),
+  /** 'layers': keep only each encoder layer's input, recompute the layer in the backward (less memory, ~1/3 more compute). */
+  recompute: z.enum(['none', 'layers']).default('none'),
 });
 
 export const ModelSchema = z.strictObject({

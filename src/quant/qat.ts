@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseLinear, type ForwardOptions, type LinearFn } from '../model/bert.js';
 import { EMB } from '../model/config.js';
+import { isRecomputing } from '../model/recompute.js';
 import type { TrainHook } from '../train/loop.js';
 import type { Batch } from '../train/tasks.js';
 import { quantizedForward } from './linear.js';
@@ -82,7 +83,8 @@ export class QatHook<B extends Batch> implements TrainHook<B> {
 
   private trainingLinear: LinearFn = (name, x, kernel, bias) => {
     if (!this.observers.has(name)) return denseLinear(name, x, kernel, bias);
-    this.observe(name, x);
+    // A recomputed layer (train.recompute) sees the same input again: observe it once.
+    if (!isRecomputing()) this.observe(name, x);
     const o = this.observers.get(name)!;
     const a = this.settings.activationSpec;
     const { qmin, qmax } = qRange(a);

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
         tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
       }
       const rng = new Rng(m.dropoutSeed);
-      const r = accumulateGradients(ctx, m.batch, hooks, { training: true, rng }, model.params, recipe.microBatch);
+      const r = accumulateGradients(ctx, m.batch, hooks, { training: true, rng, recompute: recipe.recompute }, model.params, recipe.microBatch);
       const grads: Array<[string, Float32Array]> = [...r.grads].map(([k, g]) => [k, g.dataSync() as Float32Array]);
       const metrics: Array<[string, number]> = [...r.metrics].map(([k, t]) => [k, t.dataSync()[0]]);
       const loss = r.loss.dataSync()[0];

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BertModel, ForwardOptions } from '../model/bert.js';
+import type { RecomputeMode } from '../model/recompute.js';
 import type { WeightData } from '../model/snapshot.js';
 import { Rng } from '../util/rng.js';
 import { startProgress } from '../util/progress.js';
@@ -81,6 +82,8 @@ export interface LoopSettings {
    * does not fit in memory: the micro-batches' gradients are summed into one optimizer step.
    */
   microBatch?: number;
+  /** 'layers': recompute each encoder layer in the backward pass instead of keeping its activations. */
+  recompute?: RecomputeMode;
 }
 
 export interface LoopState {
@@ -170,7 +173,8 @@ export async function trainLoop<B extends Batch>(
   const trainable = new Map<string, tf.Variable>(model.params);
   for (const h of hooks) for (const [k, v] of h.variables?.() ?? []) trainable.set(`hook/${h.name}/${k}`, v);
   const microBatch = settings.microBatch ?? 0;
-  const workers = startWorkers(model, objective, hooks, settings.threads ?? 1, microBatch);
+  const recompute = settings.recompute ?? 'none';
+  const workers = startWorkers(model, objective, hooks, settings.threads ?? 1, microBatch, recompute);
   await Promise.all(workers.map((w) => w.ready));
 
   const runEvaluation = () => {
@@ -195,7 +199,7 @@ export async function trainLoop<B extends Batch>(
     while (ctx.step < settings.steps) {
       const batch = data.next();
       const lr = linearWarmupDecay(ctx.step, settings.learningRate, settings.warmupSteps, settings.steps);
-      const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, ...mergeForward(ctx, hooks, true) });
+      const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, recompute, ...mergeForward(ctx, hooks, true) });
       const { loss: value, grads: named, metrics } = workers.length
         ? await parallelGradients(ctx, batch, hooks, fwd, trainable, workers, microBatch)
         : accumulateGradients(ctx, batch, hooks, fwd(rng), trainable, microBatch);
@@ -242,7 +246,14 @@ export async function trainLoop<B extends Batch>(
 }
 
 /** Workers for data-parallel steps, when asked for and when every hook can run in a worker. */
-function startWorkers<B extends Batch>(model: BertModel, objective: Objective<B>, hooks: TrainHook<B>[], threads: number, microBatch: number): GradientWorker[] {
+function startWorkers<B extends Batch>(
+  model: BertModel,
+  objective: Objective<B>,
+  hooks: TrainHook<B>[],
+  threads: number,
+  microBatch: number,
+  recompute: RecomputeMode,
+): GradientWorker[] {
   if (threads <= 1) return [];
   const recipes: HookRecipe[] = [];
   for (const h of hooks) {
@@ -252,7 +263,7 @@ function startWorkers<B extends Batch>(model: BertModel, objective: Objective<B>
     if (!r) return [];
     recipes.push(r);
   }
-  const recipe: WorkerRecipe = { objective: objective.kind, config: model.config, hooks: recipes, microBatch };
+  const recipe: WorkerRecipe = { objective: objective.kind, config: model.config, hooks: recipes, microBatch, recompute };
   return Array.from({ length: threads - 1 }, () => new GradientWorker(recipe));
 }
 

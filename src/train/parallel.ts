@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend/select.js';
 import type { BertConfig } from '../model/config.js';
+import type { RecomputeMode } from '../model/recompute.js';
 import type { Batch } from './tasks.js';
 
 /**
@@ -37,6 +38,7 @@ export interface WorkerRecipe {
   hooks: HookRecipe[];
   /** Gradient accumulation within the worker's share (0: all at once). */
   microBatch: number;
+  recompute: RecomputeMode;
 }
 
 export interface WorkerResult {
