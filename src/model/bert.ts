@@ -163,7 +163,10 @@ export function encode(model: BertModel, inputs: EncoderInputs, opts: ForwardOpt
       };
       x = checkpoint(run, [x, maskAdd], layerWeights(model, i)) as tf.Tensor3D;
     } else {
-      x = encoderLayer(model, i, x, maskAdd, opts);
+      // One tidy per layer: without a tape (a frozen teacher) this frees the layer's intermediates at
+      // once instead of at the end of the whole forward; with one, the tape holds what it needs.
+      const input = x;
+      x = tf.tidy(() => encoderLayer(model, i, input, maskAdd, opts));
     }
     hidden.push(x);
   }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/select.js';
+import { wasmHeapMb } from '../bench/memory.js';
 import { distillationHook } from '../distill/hook.js';
 import { createModel, modelFromSnapshot } from '../model/bert.js';
 import { Rng } from '../util/rng.js';
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
       const metrics: Array<[string, number]> = [...r.metrics].map(([k, t]) => [k, t.dataSync()[0]]);
       const loss = r.loss.dataSync()[0];
       tf.dispose([r.loss, ...r.grads.values(), ...r.metrics.values()]);
-      parentPort!.postMessage({ type: 'result', result: { loss, grads, metrics } }, grads.map(([, g]) => g.buffer as ArrayBuffer));
+      parentPort!.postMessage({ type: 'result', result: { loss, grads, metrics, heapMb: wasmHeapMb() } }, grads.map(([, g]) => g.buffer as ArrayBuffer));
     } catch (e) {
       parentPort!.postMessage({ type: 'error', error: (e as Error).stack ?? String(e) });
     }

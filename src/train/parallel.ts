@@ -42,6 +42,8 @@ export interface WorkerRecipe {
 }
 
 export interface WorkerResult {
+  /** The worker's wasm heap after the step, MB (its own heap: each thread has one). */
+  heapMb?: number;
   loss: number;
   grads: Array<[string, Float32Array]>;
   metrics: Array<[string, number]>;

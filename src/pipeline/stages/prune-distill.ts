@@ -17,6 +17,7 @@ import type { PruningConfig } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import type { StageOutput, StageRun } from './types.js';
+import { memoryMetrics } from '../../train/memory-watch.js';
 
 export function scheduleFor(p: PruningConfig, steps: number): ScheduleConfig {
   if (p.schedule === 'cubic') {
@@ -71,7 +72,7 @@ export async function runPruneDistill(run: StageRun<'prune-distill'>): Promise<S
   disposeModel(student);
   disposeModel(teacher);
   return {
-    metrics: { ...final, sparsity: sparsity.overall, pruned_params: sparsity.params, pruned_nonzeros: sparsity.nonZeros, tokens_per_s: result.tokensPerSecond },
+    metrics: { ...final, sparsity: sparsity.overall, pruned_params: sparsity.params, pruned_nonzeros: sparsity.nonZeros, tokens_per_s: result.tokensPerSecond, ...memoryMetrics(result.memory) },
     details: { perTensorSparsity: sparsity.perTensor, prunedWeights: names, curve: curve(result), evaluations: result.evaluations, schedule: scheduleFor(s.pruning, s.train.steps) },
   };
 }

@@ -18,6 +18,7 @@ import { loadModel, saveModel } from '../stage-io.js';
 import { taskAccuracy, taskState } from './finetune.js';
 import { curve, trainStage } from './train.js';
 import type { StageOutput, StageRun } from './types.js';
+import { memoryMetrics } from '../../train/memory-watch.js';
 
 export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
@@ -83,6 +84,7 @@ export async function runQat(run: StageRun<'qat'>): Promise<StageOutput> {
       float_test_accuracy_before: floatAccuracy.test_accuracy,
       sparsity: sp.overall,
       tokens_per_s: result.tokensPerSecond,
+      ...memoryMetrics(result.memory),
     },
     details: {
       curve: curve(result),

@@ -10,6 +10,7 @@ import { evaluateMlm, unigramBaseline } from '../evaluate.js';
 import { saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import type { StageOutput, StageRun } from './types.js';
+import { memoryMetrics } from '../../train/memory-watch.js';
 
 export async function runTeacher(run: StageRun<'teacher'>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
@@ -53,6 +54,7 @@ export async function runTeacher(run: StageRun<'teacher'>): Promise<StageOutput>
   };
   const evaluate = (m: typeof model) => ({ ...evaluateMlm(m, corpus.heldOut, ctx.pipeline.seed) });
   let tokensPerSecond = 0;
+  let memory: Record<string, number> = {};
   if (s.train) {
     const result = await trainStage({
       ctx,
@@ -70,13 +72,14 @@ export async function runTeacher(run: StageRun<'teacher'>): Promise<StageOutput>
     details.curve = curve(result);
     details.evaluations = result.evaluations;
     tokensPerSecond = result.tokensPerSecond;
+    memory = memoryMetrics(result.memory);
   }
   const final = evaluate(model);
   const unigram = unigramBaseline(corpus.train, corpus.heldOut, ctx.pipeline.seed);
   saveModel(run.dir, model, { stage: 'teacher', fingerprint: run.fingerprint, ...(labels ? { labels } : {}) });
   disposeModel(model);
   return {
-    metrics: { ...final, unigram_accuracy: unigram.accuracy, tokens_per_s: tokensPerSecond },
+    metrics: { ...final, unigram_accuracy: unigram.accuracy, tokens_per_s: tokensPerSecond, ...memory },
     details: { ...details, unigramToken: tok.idsToTokens([unigram.token])[0] },
   };
 }
