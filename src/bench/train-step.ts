@@ -41,6 +41,7 @@ import { resolveThreads } from '../train/parallel.js';
 import { mlmObjective } from '../train/tasks.js';
 import { Rng } from '../util/rng.js';
 import { RECOMPUTE_MODES, type RecomputeMode } from '../model/recompute.js';
+import type { TrainMemory } from '../train/memory-watch.js';
 import { runTorchPeer, type PeerResult, type StepShape } from './peer.js';
 import { machineFacts, rssPeakMb, round, tfjsTensorMb, wasmHeapMb, type MachineFacts } from './memory.js';
 
@@ -156,6 +157,8 @@ export interface TrainStepBenchResult extends MachineFacts {
   rss_peak_mb: number;
   /** Only on wasm: the heap's size at the end (= its peak; it never shrinks). */
   wasm_heap_mb?: number;
+  /** Only on wasm: each gradient worker's own heap at its peak (each thread has a 4096 MB heap of its own). */
+  worker_wasm_heap_mb?: number[];
   /** Live tfjs tensors at the end of the timed steps (both models, masks, optimizer moments). */
   tfjs_tensor_mb: number;
   tfjs_version: string;
@@ -357,6 +360,8 @@ function phaseClock(): { marks: PhaseMark[]; beforePruner: TrainHook<MlmBatch>; 
 }
 
 interface Run {
+  /** Peak heap per thread (recompute, issue 18). */
+  memory: TrainMemory;
   clock: ReturnType<typeof stepClock>;
   pruner: PrunerHook<MlmBatch>;
   phases?: PhaseMark[];
@@ -369,8 +374,9 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
   const clock = stepClock();
   const phases = withPhases ? phaseClock() : undefined;
   const hooks: TrainHook<MlmBatch>[] = phases ? [distill, phases.beforePruner, pruner, phases.afterPruner, clock] : [distill, pruner, clock];
+  let memory: TrainMemory;
   try {
-    await trainLoop(
+    ({ memory } = await trainLoop(
       student,
       mlmObjective,
       repeat(batch),
@@ -389,12 +395,12 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
         recompute: o.recompute,
       },
       hooks,
-    );
+    ));
   } catch (e) {
     pruner.dispose();
     throw explainFailure(e as Error, Math.max(1, clock.marks.length), o);
   }
-  return { clock, pruner, phases: phases?.marks };
+  return { clock, pruner, phases: phases?.marks, memory };
 }
 
 /**
@@ -403,13 +409,14 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
  */
 function explainFailure(e: Error, step: number, o: Resolved): Error {
   const heap = wasmHeapMb();
-  const oom = /memory access out of bounds|out of memory|cannot enlarge memory|allocation failed/i.test(e.message);
+  const oom = /memory access out of bounds|out of memory|cannot enlarge memory|allocation failed|^Aborted\(/i.test(e.message);
   if (heap === undefined || !oom) return e;
   const live = tfjsTensorMb();
   const err = new Error(
     `step ${step} failed on wasm with "${e.message}": the wasm heap is ${heap} MB, its 32-bit limit is 4096 MB ` +
       `(live tensors: ${live} MB; the rest is freed memory the allocator could not reuse for this request). The vocabulary-sized tensors of the MLM and KD ` +
-      `losses grow with batch x seq x 15% x vocab (${o.batch} x ${o.seq} x 0.15 x ${o.vocab}); lower --batch, --seq or --vocab.`,
+      `losses grow with batch x seq x 15% x vocab (${o.batch} x ${o.seq} x 0.15 x ${o.vocab}), the activations with batch x seq x layers: ` +
+      `${o.recompute === 'none' ? 'add --recompute layers, ' : ''}set --micro-batch (rows per forward/backward), or lower --batch, --seq or --vocab.`,
   );
   err.stack = `${err.message}\n${e.stack ?? ''}`;
   return err;
@@ -558,7 +565,7 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
   const batch = randomMlmBatch(o.vocab, o.batch, o.seq, o.seed + 3);
   try {
     const total = o.warmupSteps + o.steps;
-    const { clock, pruner } = await runSteps(student, teacher, batch, o, total);
+    const { clock, pruner, memory } = await runSteps(student, teacher, batch, o, total);
     const each = clock.marks.slice(o.warmupSteps + 1).map((t, i) => t - clock.marks[o.warmupSteps + i]);
     const seconds = (clock.marks[total] - clock.marks[o.warmupSteps]) / 1000;
     const finalSparsity = pruner.sparsity().overall;
@@ -588,7 +595,7 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
       target_sparsity: round(torchRefRamp(o.sparsity)(total).sparsity, 4),
       final_sparsity: round(finalSparsity, 4),
       rss_peak_mb: rssPeakMb(),
-      ...(info.name === 'wasm' ? { wasm_heap_mb: wasmHeapMb() } : {}),
+      ...(info.name === 'wasm' ? { wasm_heap_mb: wasmHeapMb(), worker_wasm_heap_mb: memory.workerWasmHeapMb } : {}),
       tfjs_tensor_mb: tensorMb,
       tfjs_version: info.tfjsVersion,
       ...(await wasmFacts()),
@@ -633,7 +640,8 @@ export function formatProfile(p: TrainStepProfile, limit = 20): string {
 
 /** A few readable lines for a terminal (the JSON line has everything). */
 export function formatTrainStepResult(r: TrainStepBenchResult): string {
-  const heap = r.wasm_heap_mb !== undefined ? `, wasm heap ${r.wasm_heap_mb} MB` : '';
+  const workers = r.worker_wasm_heap_mb?.length ? ` (main thread; workers: ${r.worker_wasm_heap_mb.map((h) => `${h} MB`).join(', ')})` : '';
+  const heap = r.wasm_heap_mb !== undefined ? `, peak wasm heap ${r.wasm_heap_mb} MB${workers}` : '';
   return [
     `train-step on ${r.backend} (tfjs ${r.tfjs_version}, node ${r.node_version}, ${r.cpu_count} x ${r.cpu_model}, load ${r.load_avg_1m})`,
     `student L${r.student_layers}-H${r.student_hidden}, teacher L${r.teacher_layers}-H${r.teacher_hidden}, vocab ${r.vocab}, batch ${r.batch} x seq ${r.seq} (${r.masked_positions} MLM positions)`,

@@ -30,6 +30,18 @@ function stableFigures(r: Report) {
   return { tensors: r.tensors, totals: r.totals, ratios: r.ratios, accuracy: r.accuracy, files: { fp32: r.files.fp32.bytes, int8: r.files.int8.bytes } };
 }
 
+/** Deep equality, numbers within float tolerance (relative 1e-4, absolute 1e-6). */
+function expectClose(actual: unknown, expected: unknown, path = ''): void {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    expect(Math.abs(actual - expected), `${path}: ${actual} vs ${expected}`).toBeLessThanOrEqual(1e-6 + 1e-4 * Math.abs(expected));
+  } else if (expected && typeof expected === 'object') {
+    expect(Object.keys(actual as object).sort(), path).toEqual(Object.keys(expected).sort());
+    for (const [k, v] of Object.entries(expected)) expectClose((actual as Record<string, unknown>)[k], v, `${path}.${k}`);
+  } else {
+    expect(actual, path).toEqual(expected);
+  }
+}
+
 beforeAll(async () => {
   await useTestBackend();
   runDir = join(tempDir(), 'smoke');
@@ -156,6 +168,22 @@ describe('smoke pipeline', () => {
     const changed = await runPipeline({ pipelinePath: PIPELINE, outDir: runDir, quiet: true, backend: 'wasm', until: 'finetune-teacher', sets: ['stages.prune-distill.train.steps=8'] });
     expect(changed.stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['teacher:up to date', 'prune-distill:ran', 'finetune-teacher:up to date']);
   });
+
+  it('changes no figure beyond float tolerance with train.recompute: layers in every training stage', async () => {
+    const dir = join(tempDir(), 'recompute');
+    const sets = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat'].map((s) => `stages.${s}.train.recompute=layers`);
+    await runPipeline({ pipelinePath: PIPELINE, outDir: dir, quiet: true, backend: 'wasm', sets });
+    const recomputed = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
+    expectClose(stableFigures(recomputed), stableFigures(report));
+    // The stages' own figures too (losses, accuracies, sparsity), all but speed and memory.
+    const timing = /tokens_per_s|heap|rss/;
+    for (const s of ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat']) {
+      const metrics = (d: string) => Object.entries(JSON.parse(readFileSync(join(d, s, 'result.json'), 'utf8')).metrics as Record<string, number>).filter(([k]) => !timing.test(k));
+      const a = metrics(runDir);
+      expect(a.length, s).toBeGreaterThan(0);
+      expectClose(Object.fromEntries(metrics(dir)), Object.fromEntries(a), s);
+    }
+  }, 600_000);
 
   it('finishes with the same figures after a SIGKILL in the middle of a stage', async () => {
     const dir = join(tempDir(), 'killed');
