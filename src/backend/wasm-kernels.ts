@@ -87,7 +87,12 @@ function registerFastMatMul(): void {
       const batch = batchA.reduce((x, y) => x * y, 1);
       const sameBatch = batchA.length === batchB.length && batchA.every((n, i) => n === batchB[i]);
       if (a.dtype !== 'float32' || b.dtype !== 'float32') return matmul({ inputs, backend, attrs });
-      if (!transposeA && !transposeB && batch === 1 && batchB.reduce((x, y) => x * y, 1) === 1) return matmul({ inputs, backend, attrs });
+      const single = batch === 1 && batchB.reduce((x, y) => x * y, 1) === 1;
+      // A single flag-free product also runs on views: the wasm module caches the XNNPACK operator,
+      // with its own packed copy of b, under b's tensor id until b is disposed, so every weight
+      // matrix (a frozen teacher's for the whole run) would hold a second copy in the heap. On a
+      // view the copy is freed after the call; packing b again costs k x n of the m x k x n work.
+      if (!transposeA && !transposeB && single) return batchOfProducts(backend as unknown as WasmBackendInternals, a, b, 1, [...(batchA.length >= batchB.length ? batchA : batchB)]);
       if (batch > 1 && !sameBatch) return matmul({ inputs, backend, attrs });
 
       const swapLast = (t: tf.TensorInfo) => {
