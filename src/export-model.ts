@@ -39,10 +39,10 @@ function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetens
   return formats.map((f) => ({ format: f, checkpoint: path }));
 }
 
-export function exportModel(input: string, format: ExportFormatOption, outDir?: string): ExportedFile[] {
+export function exportModel(input: string, format: ExportFormatOption, outDir?: string, opts: { dtype?: 'F32' | 'F16' | 'BF16' } = {}): ExportedFile[] {
   // Hugging Face directory (config.json, model.safetensors, vocab.txt): one entry per file written.
   if (format === 'safetensors') {
-    const r = exportSafetensors(input, outDir);
+    const r = exportSafetensors(input, outDir, opts.dtype);
     return r.files.map((f, i) => ({ format: 'safetensors' as const, path: f.path, bytes: f.bytes, source: r.checkpoint, ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}) }));
   }
   const sources = sourcesFor(input, format);

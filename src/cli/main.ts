@@ -6,10 +6,12 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TOOL_VERSION } from '../version.js';
+import { bundleCommand } from './commands/bundle.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
 
 async function main(): Promise<void> {
   const { benchCommand } = await import('./commands/bench.js');
@@ -22,7 +24,9 @@ async function main(): Promise<void> {
     .command(importCommand)
     .command(inspectCommand)
     .command(benchCommand)
-    .demandCommand(1, 'name a command: run, export, import, inspect or bench (see --help)')
+    .command(bundleCommand)
+    .command(serveCommand)
+    .demandCommand(1, 'name a command: run, export, import, inspect, bench, bundle or serve (see --help)')
     .strict()
     .recommendCommands()
     .version(TOOL_VERSION)

@@ -8,7 +8,7 @@ export { packSequences } from './packing.js';
 export { maskSequence, type MaskOptions, type MaskedSequence } from './masking.js';
 export { MlmBatches, mlmBatches, mlmEvalBatches, type MlmBatchOptions, type MlmBatchState } from './mlm-batches.js';
 export { spamAssassinTask, type SpamTaskOptions } from './spam.js';
-export { sotuPartyTask, type SotuPartyOptions } from './sotu-party.js';
+export { sotuEraTask, sotuPartyTask, type SotuTaskOptions } from './sotu-tasks.js';
 export { jsonlTask, tsvTask, type TaskFiles, type TsvColumns, type UserTaskOptions } from './user-tasks.js';
 export { loadTask, TASK_KINDS, type TaskSpec } from './tasks.js';
 export { encodeExamples } from './encode.js';

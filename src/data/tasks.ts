@@ -1,5 +1,5 @@
 /** One entry point for every classification task a config can name. */
-import { sotuPartyTask } from './sotu-party.js';
+import { sotuEraTask, sotuPartyTask } from './sotu-tasks.js';
 import { spamAssassinTask } from './spam.js';
 import type { TaskData } from './types.js';
 import { jsonlTask, tsvTask, type TsvColumns } from './user-tasks.js';
@@ -7,10 +7,11 @@ import { jsonlTask, tsvTask, type TsvColumns } from './user-tasks.js';
 export type TaskSpec =
   | { kind: 'spam-assassin'; seed: number; maxPerSplit?: number }
   | { kind: 'sotu-party'; seed: number; maxPerSplit?: number }
+  | { kind: 'sotu-era'; seed: number; maxPerSplit?: number }
   | { kind: 'tsv'; train: string; dev: string; test?: string; seed?: number; name?: string; columns?: TsvColumns }
   | { kind: 'jsonl'; train: string; dev: string; test?: string; seed?: number; name?: string };
 
-export const TASK_KINDS = ['spam-assassin', 'sotu-party', 'tsv', 'jsonl'] as const;
+export const TASK_KINDS = ['spam-assassin', 'sotu-party', 'sotu-era', 'tsv', 'jsonl'] as const;
 
 export function loadTask(spec: TaskSpec): TaskData {
   switch (spec.kind) {
@@ -18,6 +19,8 @@ export function loadTask(spec: TaskSpec): TaskData {
       return spamAssassinTask(spec);
     case 'sotu-party':
       return sotuPartyTask(spec);
+    case 'sotu-era':
+      return sotuEraTask(spec);
     case 'tsv':
       return tsvTask(spec, spec);
     case 'jsonl':

@@ -16,12 +16,14 @@ import { TOOL_VERSION } from '../version.js';
 import { toHfConfig } from './hf-config.js';
 import { hfLayout, transpose2d, type EncoderPrefix } from './hf-names.js';
 import { writeHfTokenizer } from './hf-tokenizer.js';
-import { writeSafetensors, type TensorToWrite } from './safetensors.js';
+import { writeSafetensors, type FloatDtype, type TensorToWrite } from './safetensors.js';
 
 export interface HfExportOptions {
   tokenizer?: { vocab: readonly string[]; lowercase: boolean; padTokenId?: number };
   /** Class names in id order (id2label). */
   labels?: readonly string[];
+  /** Storage type of the weights (default F32); F16 halves the file, and import reads all three. */
+  dtype?: FloatDtype;
 }
 
 export interface HfExportResult {
@@ -39,7 +41,7 @@ function architectureOf(s: ModelSnapshot): { architectures: string[]; mlmHead: b
 }
 
 /** The snapshot's weights under their Hugging Face names and layout, in the project's weight order. */
-export function hfTensors(snapshot: ModelSnapshot): { architectures: string[]; tensors: Array<[string, TensorToWrite]> } {
+export function hfTensors(snapshot: ModelSnapshot, dtype: FloatDtype = 'F32'): { architectures: string[]; tensors: Array<[string, TensorToWrite]> } {
   const { architectures, mlmHead, prefix } = architectureOf(snapshot);
   const layout = hfLayout(snapshot.config, { mlmHead, prefix });
   const expected = new Set(layout.map((t) => t.ours));
@@ -49,13 +51,13 @@ export function hfTensors(snapshot: ModelSnapshot): { architectures: string[]; t
     const w = snapshot.weights.get(t.ours);
     if (!w) throw new Error(`cannot write a Hugging Face BERT: the model lacks weight '${t.ours}'`);
     if (w.shape.join(',') !== t.shape.join(',')) throw new Error(`cannot write a Hugging Face BERT: weight '${t.ours}' has shape [${w.shape}], expected [${t.shape}]`);
-    return [t.hf, { dtype: 'F32', shape: t.hfShape, data: t.transpose ? transpose2d(w.data, t.shape[0], t.shape[1]) : w.data }];
+    return [t.hf, { dtype, shape: t.hfShape, data: t.transpose ? transpose2d(w.data, t.shape[0], t.shape[1]) : w.data }];
   });
   return { architectures, tensors };
 }
 
 export function exportHfDirectory(snapshot: ModelSnapshot, outDir: string, opts: HfExportOptions = {}): HfExportResult {
-  const { architectures, tensors } = hfTensors(snapshot);
+  const { architectures, tensors } = hfTensors(snapshot, opts.dtype);
   const warnings: string[] = [];
   const paths: string[] = [];
   const weightsPath = join(outDir, 'model.safetensors');

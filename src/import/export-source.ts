@@ -64,7 +64,7 @@ export interface SafetensorsExport extends HfExportResult {
  * Exports a run directory (its transfer stage: the sparse fine-tuned fp32 model, as `model.fp32.onnx`)
  * or one checkpoint. Default output: `<run>/huggingface`, or `huggingface/` next to the checkpoint.
  */
-export function exportSafetensors(input: string, outDir?: string): SafetensorsExport {
+export function exportSafetensors(input: string, outDir?: string, dtype?: HfExportOptions['dtype']): SafetensorsExport {
   const path = resolve(input);
   if (!existsSync(path)) throw new Error(`${input}: no such run directory or checkpoint`);
   const isRun = statSync(path).isDirectory();
@@ -84,6 +84,6 @@ export function exportSafetensors(input: string, outDir?: string): SafetensorsEx
   }
   const labels = Array.isArray(ckpt.state.labels) ? (ckpt.state.labels as unknown[]).map(String) : undefined;
   const out = resolve(outDir ?? (isRun ? join(path, 'huggingface') : join(dirname(checkpoint), 'huggingface')));
-  const result = exportHfDirectory({ config: ckpt.config, weights: ckpt.weights }, out, { tokenizer: tokenizer ?? undefined, labels });
+  const result = exportHfDirectory({ config: ckpt.config, weights: ckpt.weights }, out, { tokenizer: tokenizer ?? undefined, labels, dtype });
   return { ...result, checkpoint, tokenizerSource: tokenizer?.source ?? null };
 }

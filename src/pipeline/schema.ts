@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { presetNames } from '../model/config.js';
+import { TASK_KINDS } from '../data/tasks.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -155,7 +156,7 @@ export const CorpusSchema = z.strictObject({
 });
 
 export const TaskSchema = z.strictObject({
-  kind: z.enum(['spam-assassin', 'sotu-party', 'tsv', 'jsonl']).default('spam-assassin'),
+  kind: z.enum(TASK_KINDS).default('spam-assassin'),
   train: z.string().optional(),
   dev: z.string().optional(),
   test: z.string().optional(),

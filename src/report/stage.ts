@@ -6,6 +6,7 @@ import type { StageOutput, StageRun } from '../pipeline/stages/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
 import { buildReport, FP32_FILE, INT8_FILE } from './build.js';
+import { writeHtmlReport } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import type { Report } from './schema.js';
 
@@ -39,6 +40,7 @@ export async function runReport(run: StageRun<'report'>): Promise<StageOutput> {
   writeJsonAtomic(join(ctx.runDir, 'report.json'), report);
   const md = renderMarkdown(report);
   writeFileAtomic(join(ctx.runDir, 'report.md'), md);
+  await writeHtmlReport(ctx.runDir); // report.html (charts), and the in-browser section of report.md when measured
   if (!ctx.quiet) process.stdout.write(`\n${md}\n`);
   return {
     metrics: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { passages, sentences, wordCount } from '../../src/data/passages.js';
-import { sotuPartyTask, PASSAGE_MAX_WORDS, PASSAGE_MIN_WORDS } from '../../src/data/sotu-party.js';
+import { sotuEraTask, sotuPartyTask, ERA_STARTS, PASSAGE_MAX_WORDS, PASSAGE_MIN_WORDS } from '../../src/data/sotu-tasks.js';
 import { sotuAddresses, sotuDocuments } from '../../src/data/sotu.js';
 import { splitDocuments } from '../../src/data/split.js';
 import type { Example } from '../../src/data/types.js';
@@ -96,5 +96,34 @@ describe('SOTU party task', () => {
     const dem = small.train.filter((e) => e.label === 0).length;
     expect(Math.abs(dem - (50 * task.train.filter((e) => e.label === 0).length) / task.train.length)).toBeLessThanOrEqual(1);
     expect(small.train.every((e) => task.train.some((t) => t.text === e.text))).toBe(true);
+  });
+});
+
+describe('SOTU era task', () => {
+  const task = sotuEraTask({ seed: 7 });
+  const all: Example[] = [...task.train, ...task.dev, ...task.test];
+  const years = new Map(sotuAddresses().map((a) => [a.id, a.year]));
+
+  it('labels every address by the era its year falls in', () => {
+    expect(task.labels).toEqual(['1790-1859', '1860-1909', '1910-1959', '1960-']);
+    expect(groupsOf(all).size).toBe(sotuAddresses().length);
+    for (const e of all) {
+      const y = years.get(e.group)!;
+      expect(y).toBeGreaterThanOrEqual(ERA_STARTS[e.label]);
+      if (e.label + 1 < ERA_STARTS.length) expect(y).toBeLessThan(ERA_STARTS[e.label + 1]);
+    }
+    // Each era holds between a sixth and a half of the passages: no class dominates.
+    for (let k = 0; k < 4; k++) {
+      const share = all.filter((e) => e.label === k).length / all.length;
+      expect(share).toBeGreaterThan(1 / 6);
+      expect(share).toBeLessThan(1 / 2);
+    }
+  });
+
+  it('splits by address with every era in dev and test, and is deterministic', () => {
+    const [tr, dv, te] = [task.train, task.dev, task.test].map(groupsOf);
+    expect(disjoint(tr, dv) && disjoint(tr, te) && disjoint(dv, te)).toBe(true);
+    for (const split of [task.dev, task.test]) expect(new Set(split.map((e) => e.label)).size).toBe(4);
+    expect(sotuEraTask({ seed: 7 }).test.map((e) => e.text)).toEqual(task.test.map((e) => e.text));
   });
 });

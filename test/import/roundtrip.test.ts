@@ -92,6 +92,26 @@ describe('round trip through a Hugging Face directory', () => {
     }
   });
 
+  it('16-bit export: the file stores F16/BF16 and import gives back the rounded values, bit for bit', () => {
+    const snap = randomSnapshot(tinyConfig({ numLabels: 0 }), 33);
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const out = join(tempDir(), `${dtype}-half-out`);
+      exportHfDirectory(snap, out, { tokenizer: { vocab: TINY_VOCAB, lowercase: true }, dtype });
+      const file = openSafetensors(join(out, 'model.safetensors'));
+      expect(new Set([...file.entries.values()].map((e) => e.dtype))).toEqual(new Set([dtype]));
+      const back = importHfDirectory(out).snapshot;
+      // Rounding to 16 bits is the only change: the re-export of what was read is bit-exact again.
+      const again = join(tempDir(), `${dtype}-half-again`);
+      exportHfDirectory(back, again, { tokenizer: { vocab: TINY_VOCAB, lowercase: true }, dtype });
+      expectBitIdentical(back, importHfDirectory(again).snapshot);
+      const w = snap.weights.get('encoder/layer_0/attention/query/kernel')!.data;
+      const r = back.weights.get('encoder/layer_0/attention/query/kernel')!.data;
+      const relErr = Math.max(...Array.from(w, (v, i) => Math.abs(r[i] - v) / Math.max(Math.abs(v), 1e-3)));
+      expect(relErr).toBeGreaterThan(0);
+      expect(relErr).toBeLessThan(dtype === 'F16' ? 1e-3 : 1e-2);
+    }
+  });
+
   it('a checkpoint from `import` exports to a complete directory (tokenizer and labels stored in it)', () => {
     const snap = randomSnapshot(tinyConfig(), 33);
     const src = writeHfDir(join(tempDir(), 'src'), snap, { classifier: true, labels: ['a', 'b', 'c'] });

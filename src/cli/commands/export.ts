@@ -5,6 +5,7 @@ interface ExportArgs {
   input: string;
   format: ExportFormatOption;
   out?: string;
+  dtype: 'f32' | 'f16' | 'bf16';
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -14,11 +15,13 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     y
       .positional('input', { type: 'string', demandOption: true, describe: 'a run directory (artifacts/<name>) or a model.ckpt' })
       .option('format', { choices: ['int8', 'fp32', 'both', 'safetensors'] as const, default: 'both' as const, describe: 'which files to write (safetensors: a Hugging Face BERT directory from transfer, or from the checkpoint given)' })
+      .option('dtype', { choices: ['f32', 'f16', 'bf16'] as const, default: 'f32' as const, describe: 'with --format safetensors: how the weights are stored (f16 halves the file; import reads all three)' })
       .option('out', { type: 'string', describe: 'output directory (default: the run directory, or . for a checkpoint; for safetensors: huggingface/ in the run directory or next to the checkpoint)' })
       .example('$0 export artifacts/prune-once --format int8 --out dist-model', 'the sparse int8 model for onnxruntime-node / onnxruntime-web')
+      .example('$0 export artifacts/teacher/teacher/model.ckpt --format safetensors --dtype f16 --out my-teacher', 'a pre-trained teacher in half precision, for `teacher: { from: my-teacher }`')
       .example('$0 export artifacts/prune-once --format safetensors --out my-bert-hf', 'the sparse fine-tuned model as a Hugging Face directory, for transformers') as unknown as Argv<ExportArgs>,
   handler: (args) => {
-    for (const f of exportModel(args.input, args.format, args.out)) {
+    for (const f of exportModel(args.input, args.format, args.out, { dtype: args.dtype.toUpperCase() as 'F32' | 'F16' | 'BF16' })) {
       process.stdout.write(`${f.format}: ${f.path} (${f.bytes.toLocaleString('en-US')} bytes) from ${f.source}\n`);
       for (const w of f.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
     }

@@ -4,6 +4,7 @@ import { inspectPath } from '../../inspect.js';
 interface InspectArgs {
   target: string;
   json: boolean;
+  html: boolean;
 }
 
 export const inspectCommand: CommandModule<object, InspectArgs> = {
@@ -13,9 +14,16 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
     y
       .positional('target', { type: 'string', demandOption: true, describe: 'a run directory, a report.json, or a .onnx file (any ONNX model, not only ours)' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable JSON instead of tables' })
+      .option('html', { type: 'boolean', default: false, describe: "write the run's report.html (self-contained, with charts) beside its report.json" })
       .example('$0 inspect artifacts/prune-once', 'the compression and accuracy report of a run')
+      .example('$0 inspect artifacts/prune-once --html', 'write artifacts/prune-once/report.html')
       .example('$0 inspect artifacts/prune-once/model.int8.onnx --json', 'per-initializer facts of the int8 file as JSON') as unknown as Argv<InspectArgs>,
-  handler: (args) => {
+  handler: async (args) => {
+    if (args.html) {
+      const { writeHtmlReportFor } = await import('../../report/html.js');
+      process.stdout.write(`wrote ${await writeHtmlReportFor(args.target)}\n`);
+      return;
+    }
     process.stdout.write(`${inspectPath(args.target, args.json)}\n`);
   },
 };

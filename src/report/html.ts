@@ -1,0 +1,297 @@
+/**
+ * report.html: the run's report as one self-contained page (inline SVG charts made with Vega-Lite,
+ * inline CSS, no script). Figures come from report.json, the stages' result.json files (curves),
+ * the ONNX files (size by part, until report.json carries it) and web/browser-metrics.json.
+ * Table cells carry `data-key`/`data-value` with the raw figure, so a test can compare them with
+ * report.json.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { readReport } from '../inspect.js';
+import { makeSchedule, type ScheduleConfig } from '../prune/schedules.js';
+import { readResult, type StageResult } from '../pipeline/stage-io.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { type BrowserMetrics, readBrowserMetrics } from '../web/metrics.js';
+import { INT8_FILE } from './build.js';
+import {
+  accuracySpec,
+  type CurvePoint,
+  latencySpec,
+  layerSparsitySpec,
+  type LatencyRow,
+  lossSpec,
+  renderSvg,
+  sizeSpec,
+  type SparsityPoint,
+  sparsitySpec,
+} from './charts.js';
+import { renderMarkdown } from './markdown.js';
+import type { Report } from './schema.js';
+import { SIZE_PARTS, sizeBreakdown } from './size-parts.js';
+
+export const HTML_FILE = 'report.html';
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const pct = (v: number | null | undefined, d = 2) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : `${(v * 100).toFixed(d)}%`);
+const int = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en-US') : 'n/a');
+const mb = (v: number) => `${(v / 1e6).toFixed(2)} MB`;
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+/** A table cell holding a figure: shown formatted, the raw value in data-value. */
+function cell(key: string, value: number | null, shown: string): string {
+  return `<td class="num" data-key="${esc(key)}" data-value="${value === null ? 'null' : String(value)}">${esc(shown)}</td>`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.join('')}</tr>`).join('')}</tbody></table>`;
+}
+const td = (s: string) => `<td>${esc(s)}</td>`;
+
+/** Stages with training curves, in the order they ran. */
+function trainingStages(runDir: string): StageResult[] {
+  const out: StageResult[] = [];
+  for (const d of readdirSync(runDir, { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    const r = readResult(join(runDir, d.name));
+    if (r && Array.isArray(r.details.curve)) out.push(r);
+  }
+  return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
+
+type Row = Record<string, unknown>;
+
+function curvePoints(stages: StageResult[]): { loss: CurvePoint[]; accuracy: CurvePoint[] } {
+  const loss: CurvePoint[] = [];
+  const accuracy: CurvePoint[] = [];
+  stages.forEach((s, order) => {
+    for (const p of s.details.curve as Row[]) {
+      for (const k of ['loss', 'task_loss', 'kd_loss']) {
+        const v = p[k];
+        if (typeof v === 'number' && Number.isFinite(v)) loss.push({ stage: s.stage, step: p.step as number, series: k, value: v, order } as CurvePoint);
+      }
+    }
+    for (const e of (s.details.evaluations as Array<{ step: number; metrics: Record<string, number> }> | undefined) ?? []) {
+      for (const [k, v] of Object.entries(e.metrics)) {
+        if (k.endsWith('accuracy') && Number.isFinite(v)) accuracy.push({ stage: s.stage, step: e.step, series: k, value: v, order } as CurvePoint);
+      }
+    }
+  });
+  return { loss, accuracy };
+}
+
+/** The schedule's target at every step of the pruning stage, and the sparsity measured at its evaluations. */
+function sparsityPoints(stages: StageResult[]): { points: SparsityPoint[]; stage: string } | null {
+  const s = stages.find((r) => r.details.schedule && typeof r.details.schedule === 'object');
+  if (!s) return null;
+  const schedule = makeSchedule(s.details.schedule as ScheduleConfig);
+  const curve = s.details.curve as Row[];
+  const last = Math.max(0, ...curve.map((p) => p.step as number));
+  const points: SparsityPoint[] = [];
+  for (let step = 0; step <= last; step++) points.push({ step, series: 'schedule target', sparsity: schedule(step).sparsity });
+  const measured = new Map<number, number>();
+  for (const p of curve) if (typeof p.sparsity === 'number') measured.set(p.step as number, p.sparsity);
+  for (const e of (s.details.evaluations as Array<{ step: number; metrics: Record<string, number> }> | undefined) ?? []) {
+    if (typeof e.metrics.sparsity === 'number') measured.set(e.step, e.metrics.sparsity);
+  }
+  if (typeof s.metrics.sparsity === 'number' && !measured.has(last)) measured.set(last, s.metrics.sparsity);
+  for (const [step, sparsity] of [...measured].sort((a, b) => a[0] - b[0])) points.push({ step, series: 'measured', sparsity });
+  return { points, stage: s.stage };
+}
+
+function figure(title: string, svg: string, caption: string): string {
+  return `<figure><figcaption><strong>${esc(title)}</strong> ${esc(caption)}</figcaption><div class="chart">${svg}</div></figure>`;
+}
+
+function accuracyTable(r: Report, browser: BrowserMetrics | null): string {
+  const a = r.accuracy;
+  const row = (label: string, key: keyof Report['accuracy'] & string, deltaKey?: string) => [
+    td(label),
+    cell(`accuracy.${key}`, a[key] as number | null, pct(a[key] as number | null)),
+    deltaKey ? cell(`accuracy.deltaPoints.${deltaKey}`, a.deltaPoints[deltaKey], a.deltaPoints[deltaKey] === null ? 'n/a' : `${a.deltaPoints[deltaKey]! >= 0 ? '+' : ''}${a.deltaPoints[deltaKey]!.toFixed(2)}`) : td(''),
+  ];
+  const rows = [
+    row('dense teacher (fp32, tfjs)', 'teacher'),
+    row('sparse student (fp32, tfjs)', 'sparseStudent', 'sparseStudent'),
+    row('sparse student (fp32, ONNX Runtime)', 'fp32Ort', 'fp32Ort'),
+    row('sparse int8 student (tfjs, fake-quantized)', 'int8Tfjs', 'int8Tfjs'),
+    row('sparse int8 student (ONNX Runtime, Node)', 'int8Ort', 'int8Ort'),
+  ];
+  if (browser) {
+    const d = a.teacher === null ? null : (browser.accuracy.browser - a.teacher) * 100;
+    rows.push([td(`sparse int8 student (onnxruntime-web, ${browser.browser.name})`), cell('browser.accuracy.browser', browser.accuracy.browser, pct(browser.accuracy.browser)), cell('browser.deltaPoints', d, d === null ? 'n/a' : `${d >= 0 ? '+' : ''}${d.toFixed(2)}`)]);
+  }
+  return `<p class="note">${esc(`Task: ${a.task.replace(/\.+$/, '')}. Accuracy on the ${a.split} split, ${int(a.examples)} examples.`)}</p>` + table(['model', 'accuracy', 'vs dense teacher (points)'], rows);
+}
+
+function browserSection(m: BrowserMetrics): string {
+  const rows = [
+    [td('download, first visit (brotli)'), cell('browser.download.brotliBytes', m.download.brotliBytes, `${mb(m.download.brotliBytes)} (model ${mb(m.download.modelBrotliBytes)}; gzip ${mb(m.download.gzipBytes)}, raw ${mb(m.download.rawBytes)})`), td('')],
+    [td('time to first prediction'), cell('browser.timeToFirstPredictionMs', m.timeToFirstPredictionMs, ms(m.timeToFirstPredictionMs)), td(`session creation ${ms(m.sessionCreateMs)}`)],
+    [td('latency per example, median (batch 1)'), cell('browser.latency.browserMedianMs', m.latency.browserMedianMs, ms(m.latency.browserMedianMs)), cell('browser.latency.ortNodeMedianMs', m.latency.ortNodeMedianMs, ms(m.latency.ortNodeMedianMs))],
+    [td('latency per example, p90'), cell('browser.latency.browserP90Ms', m.latency.browserP90Ms, ms(m.latency.browserP90Ms)), cell('browser.latency.ortNodeP90Ms', m.latency.ortNodeP90Ms, ms(m.latency.ortNodeP90Ms))],
+    [td(`test accuracy (${m.accuracy.examples} examples)`), cell('browser.accuracy.browser', m.accuracy.browser, pct(m.accuracy.browser)), cell('browser.accuracy.ortNode', m.accuracy.ortNode, pct(m.accuracy.ortNode))],
+    [td('same prediction as onnxruntime-node'), cell('browser.accuracy.agreement', m.accuracy.agreement, pct(m.accuracy.agreement)), td(`max logit difference ${m.accuracy.maxLogitDiff.toExponential(2)}`)],
+  ];
+  return (
+    `<h2 id="browser">In the browser</h2><p>${esc(`${m.browser.name} ${m.browser.version}, onnxruntime-web ${m.runtime.version} (${m.runtime.backend}, ${m.runtime.threads} thread), measured ${m.measuredAt} by \`prune-once bundle --measure\`; onnxruntime-node ${m.latency.ortNodeVersion} on the same token ids in the same machine for comparison.`)}</p>` +
+    table(['', 'browser (onnxruntime-web)', 'Node (onnxruntime-node)'], rows)
+  );
+}
+
+/** The in-browser figures as Markdown, for report.md. */
+export function browserMarkdown(m: BrowserMetrics): string {
+  const mbs = (v: number) => `${(v / 1e6).toFixed(2)} MB`;
+  return [
+    '## In the browser',
+    '',
+    `${m.browser.name} ${m.browser.version}, onnxruntime-web ${m.runtime.version} (${m.runtime.backend}, ${m.runtime.threads} thread), measured ${m.measuredAt}; onnxruntime-node ${m.latency.ortNodeVersion} on the same token ids for comparison.`,
+    '',
+    '| | browser (onnxruntime-web) | Node (onnxruntime-node) |',
+    '|---|---|---|',
+    `| download, first visit (brotli) | ${mbs(m.download.brotliBytes)} (model ${mbs(m.download.modelBrotliBytes)}) | |`,
+    `| time to first prediction | ${m.timeToFirstPredictionMs.toFixed(0)} ms | |`,
+    `| latency per example, median / p90 (batch 1) | ${m.latency.browserMedianMs.toFixed(2)} / ${m.latency.browserP90Ms.toFixed(2)} ms | ${m.latency.ortNodeMedianMs.toFixed(2)} / ${m.latency.ortNodeP90Ms.toFixed(2)} ms |`,
+    `| test accuracy (${m.accuracy.examples} examples) | ${(m.accuracy.browser * 100).toFixed(2)}% | ${(m.accuracy.ortNode * 100).toFixed(2)}% |`,
+    `| same prediction as onnxruntime-node | ${(m.accuracy.agreement * 100).toFixed(2)}% (max logit difference ${m.accuracy.maxLogitDiff.toExponential(2)}) | |`,
+    '',
+  ].join('\n');
+}
+
+const CSS = `
+:root { --fg:#1d2430; --muted:#5b6575; --line:#d9dee7; --bg:#f6f8fb; --accent:#2f6fdf; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--fg); background:var(--bg); }
+main { max-width:1080px; margin:0 auto; padding:24px 20px 48px; }
+h1 { font-size:24px; margin:0 0 4px; } h2 { font-size:18px; margin:32px 0 10px; padding-top:8px; border-top:1px solid var(--line); }
+.meta { color:var(--muted); margin:0 0 16px; }
+.tiles { display:grid; grid-template-columns:repeat(auto-fit,minmax(190px,1fr)); gap:12px; margin:16px 0; }
+.tile { background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 14px; }
+.tile .v { font-size:22px; font-weight:650; } .tile .k { color:var(--muted); font-size:12.5px; }
+figure { margin:14px 0 22px; background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 14px; }
+figcaption { color:var(--muted); margin-bottom:8px; } figcaption strong { color:var(--fg); }
+.chart { overflow-x:auto; } .chart svg { max-width:100%; height:auto; }
+table { border-collapse:collapse; background:#fff; border:1px solid var(--line); margin:8px 0 16px; font-size:13.5px; }
+th, td { padding:5px 10px; border-bottom:1px solid var(--line); text-align:left; vertical-align:top; }
+th { background:#eef2f8; font-weight:600; } td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+.note { color:var(--muted); font-size:13px; }
+nav a { color:var(--accent); margin-right:12px; text-decoration:none; }
+`;
+
+/** report.html of a run, as a string. */
+export async function renderHtmlReport(runDir: string): Promise<string> {
+  const report = readReport(join(runDir, 'report.json'));
+  const stages = trainingStages(runDir);
+  const { loss, accuracy } = curvePoints(stages);
+  const sparsity = sparsityPoints(stages);
+  const sizes = sizeBreakdown(report, runDir);
+  const { metrics: browser, note: browserNote } = readBrowserMetrics(runDir, join(runDir, INT8_FILE));
+  const r = report;
+  const vegaVersions = `Vega-Lite ${(await import('vega-lite')).version}`;
+
+  const enc = r.tensors.filter((t) => t.role === 'encoder-linear');
+  const layerRows = enc.map((t) => {
+    const m = /^encoder\/layer_(\d+)\/(.*)\/kernel$/.exec(t.name);
+    return { tensor: m ? `layer ${m[1]} ${m[2]}` : t.name, layer: m?.[1] ?? '', kind: m ? m[2].replace(/^attention\//, 'attention ') : 'other', sparsity: t.sparsity, name: t.name };
+  });
+  const sizeRows = sizes.rows.flatMap((p) => [
+    { file: p.file, encoding: 'raw', part: p.part, bytes: p.bytes },
+    { file: p.file, encoding: 'gzip', part: p.part, bytes: p.gzipBytes },
+    { file: p.file, encoding: 'brotli', part: p.part, bytes: p.brotliBytes },
+  ]);
+  const latencyRows: LatencyRow[] = r.latency.map((l) => ({ runtime: `onnxruntime-node ${l.file}`, case: `batch ${l.batch} × seq ${l.seq}`, medianMs: l.medianMs }));
+  if (browser) {
+    latencyRows.push({ runtime: 'onnxruntime-node int8', case: 'batch 1, test texts', medianMs: browser.latency.ortNodeMedianMs });
+    latencyRows.push({ runtime: `onnxruntime-web int8 (${browser.browser.name})`, case: 'batch 1, test texts', medianMs: browser.latency.browserMedianMs });
+  }
+
+  const charts: string[] = [];
+  if (loss.length) charts.push(figure('Training loss per stage.', await renderSvg(lossSpec(loss)), 'loss is the objective each stage minimises; task_loss and kd_loss are its parts where the stage distils from a teacher.'));
+  if (accuracy.length) charts.push(figure('Evaluation accuracy per stage.', await renderSvg(accuracySpec(accuracy)), 'masked-LM accuracy on held-out text for pre-training stages, dev accuracy for the task stages, at each evaluation.'));
+  if (sparsity) charts.push(figure(`Sparsity against step (${sparsity.stage}).`, await renderSvg(sparsitySpec(sparsity.points)), "the pruning schedule's target at every step and the encoder Linear sparsity measured at the stage's evaluations."));
+  if (layerRows.length) charts.push(figure('Per-layer sparsity.', await renderSvg(layerSparsitySpec(layerRows)), `zeros over weights of each encoder Linear weight as stored in ${INT8_FILE} (report.json "tensors").`));
+  charts.push(figure('Size by part.', await renderSvg(sizeSpec(sizeRows, SIZE_PARTS)), `bytes of each file per part, raw and compressed; ${sizes.source}.`));
+  if (latencyRows.length) charts.push(figure('Latency.', await renderSvg(latencySpec(latencyRows)), 'median wall time of one forward pass on this machine (report.json "latency"; the in-browser rows from web/browser-metrics.json).'));
+
+  const t = r.totals;
+  const tiles = [
+    ['encoder Linear sparsity', pct(t.encoderLinear.sparsity, 1)],
+    ['int8 file', `${mb(r.files.int8.bytes)}`],
+    ['fp32 file / int8 file', `${r.ratios.file.value.toFixed(2)}x`],
+    ['encoder compression (stored)', `${r.ratios.encoder_stored.value.toFixed(2)}x`],
+    ['int8 accuracy (ORT)', pct(r.accuracy.int8Ort)],
+    ...(browser ? [['int8 accuracy in the browser', pct(browser.accuracy.browser)], ['first prediction in the browser', `${(browser.timeToFirstPredictionMs / 1000).toFixed(2)} s`]] : []),
+  ];
+
+  const body = [
+    `<h1>prune-once report: ${esc(r.run.name)}</h1>`,
+    `<p class="meta">${esc(`Backend ${r.run.backend}, seed ${r.run.seed}, ${r.run.machine.cpus} × ${r.run.machine.cpuModel}, ${r.run.machine.memoryGiB} GiB; ${Object.entries(r.run.versions).map(([k, v]) => `${k} ${v}`).join(', ')}. Report made ${r.run.createdAt}.`)}</p>`,
+    `<nav><a href="#accuracy">accuracy</a><a href="#training">training</a><a href="#sparsity">sparsity</a><a href="#size">size</a><a href="#latency">latency</a>${browser ? '<a href="#browser">browser</a>' : ''}<a href="#weights">weights</a></nav>`,
+    `<div class="tiles">${tiles.map(([k, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`).join('')}</div>`,
+    `<h2 id="accuracy">Accuracy</h2>`,
+    accuracyTable(r, browser),
+    `<p class="note">${esc(`Masked-LM accuracy on held-out text: teacher ${pct(r.accuracy.mlm.teacher)}, sparse student ${pct(r.accuracy.mlm.sparseStudent)}, unigram baseline ${pct(r.accuracy.mlm.unigramBaseline)}.`)}</p>`,
+    `<h2 id="training">Training</h2>`,
+    ...charts.filter((c) => c.includes('Training loss') || c.includes('Evaluation accuracy')),
+    `<h2 id="sparsity">Sparsity</h2>`,
+    ...charts.filter((c) => c.includes('Sparsity against step') || c.includes('Per-layer sparsity')),
+    `<h2 id="size">Size</h2>`,
+    ...charts.filter((c) => c.includes('Size by part')),
+    table(
+      ['file', 'bytes', 'gzip -9 bytes'],
+      [
+        [td('model.fp32.onnx'), cell('files.fp32.bytes', r.files.fp32.bytes, int(r.files.fp32.bytes)), cell('files.fp32.gzipBytes', r.files.fp32.gzipBytes, int(r.files.fp32.gzipBytes))],
+        [td('model.int8.onnx'), cell('files.int8.bytes', r.files.int8.bytes, int(r.files.int8.bytes)), cell('files.int8.gzipBytes', r.files.int8.gzipBytes, int(r.files.int8.gzipBytes))],
+      ],
+    ),
+    table(['ratio', 'value', 'definition'], Object.entries(r.ratios).map(([k, v]) => [td(k), cell(`ratios.${k}.value`, v.value, `${v.value.toFixed(2)}x`), td(v.definition)])),
+    `<h2 id="latency">Latency</h2>`,
+    ...charts.filter((c) => c.includes('Latency.')),
+    table(
+      ['file', 'batch', 'seq', 'median ms', 'p90 ms', 'runs'],
+      r.latency.map((l, i) => [td(l.file), td(String(l.batch)), td(String(l.seq)), cell(`latency.${i}.medianMs`, l.medianMs, l.medianMs.toFixed(2)), cell(`latency.${i}.p90Ms`, l.p90Ms, l.p90Ms.toFixed(2)), td(String(l.runs))]),
+    ),
+    browser ? browserSection(browser) : `<p class="note">${esc(browserNote ?? 'No in-browser figures yet: `prune-once bundle <run> --measure` runs the int8 model in Chromium and adds them here.')}</p>`,
+    `<h2 id="weights">Weights</h2>`,
+    table(
+      ['tensor', 'shape', 'role', 'params', 'non-zeros', 'sparsity', 'int8 file storage', 'int8 file bytes', 'fp32 file bytes'],
+      r.tensors.map((w) => [
+        td(w.name),
+        td(`[${w.shape.join(', ')}]`),
+        td(w.role),
+        cell(`tensors.${w.name}.params`, w.params, int(w.params)),
+        cell(`tensors.${w.name}.nonZeros`, w.nonZeros, int(w.nonZeros)),
+        cell(`tensors.${w.name}.sparsity`, w.sparsity, pct(w.sparsity)),
+        td(w.int8File.storage === 'sparse' ? `${w.int8File.dtype} sparse (${w.int8File.layout}, ${w.int8File.indexType} indices)` : `${w.int8File.dtype} dense`),
+        cell(`tensors.${w.name}.int8File.bytes`, w.int8File.bytes, int(w.int8File.bytes)),
+        cell(`tensors.${w.name}.fp32Bytes`, w.fp32Bytes, int(w.fp32Bytes)),
+      ]),
+    ),
+    `<h2>Time per stage</h2>`,
+    table(['stage', 'seconds'], r.stages.map((s) => [td(s.stage), cell(`stages.${s.stage}.seconds`, s.seconds, s.seconds.toFixed(1))])),
+    `<p class="note">${esc(`Quantization: ${Object.entries(r.quantization).map(([k, v]) => `${k}: ${v}`).join('; ')}. Charts by ${vegaVersions}, rendered to SVG when this file was written; the page runs no script.`)}</p>`,
+  ];
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${esc(`prune-once report: ${r.run.name}`)}</title><style>${CSS}</style></head><body><main>\n${body.join('\n')}\n</main></body></html>\n`;
+}
+
+/**
+ * report.html beside report.json, and report.md again with the in-browser section when the run has
+ * browser figures for its current model. Returns the path of report.html.
+ */
+export async function writeHtmlReport(runDir: string): Promise<string> {
+  const path = join(runDir, HTML_FILE);
+  writeFileAtomic(path, await renderHtmlReport(runDir));
+  const { metrics } = readBrowserMetrics(runDir, join(runDir, INT8_FILE));
+  if (metrics && existsSync(join(runDir, 'report.json'))) {
+    writeFileAtomic(join(runDir, 'report.md'), `${renderMarkdown(readReport(join(runDir, 'report.json')))}\n${browserMarkdown(metrics)}`);
+  }
+  return path;
+}
+
+/** `inspect --html`: a run directory or its report.json -> report.html beside it. */
+export async function writeHtmlReportFor(target: string): Promise<string> {
+  if (!existsSync(target)) throw new Error(`${target}: no such file or directory; give a run directory (artifacts/<name>) or its report.json`);
+  const runDir = statSync(target).isDirectory() ? target : basename(target) === 'report.json' ? dirname(target) : null;
+  if (!runDir) throw new Error(`${target}: --html needs a run directory or its report.json, not another file`);
+  if (!existsSync(join(runDir, 'report.json'))) throw new Error(`${runDir}: no report.json here; the run's report stage has not finished (run the pipeline to the end first)`);
+  return writeHtmlReport(runDir);
+}

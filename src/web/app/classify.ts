@@ -1,0 +1,44 @@
+/**
+ * Text -> model inputs and logits -> probabilities, with the same encoding the pipeline evaluates
+ * with (`encodeExamples`: [CLS] text [SEP], truncated to the model's sequence length). Runs in the
+ * browser and in Node, so tests can check it against the pipeline's own encoding.
+ */
+import { encodeExamples } from '../../data/encode.js';
+import type { Tokenizer } from '../../tokenizer/types.js';
+import { WordPieceTokenizer } from '../../tokenizer/wordpiece.js';
+
+export interface EncodedText {
+  inputIds: Int32Array;
+  tokenTypeIds: Int32Array;
+  /** The text was longer than the model's sequence length and was cut. */
+  truncated: boolean;
+}
+
+export function encodeText(tokenizer: Tokenizer, text: string, seqLen: number): EncodedText {
+  const enc = encodeExamples(tokenizer, [{ text, label: 0, group: '' }], seqLen);
+  const { inputIds, tokenTypeIds } = enc.examples[0];
+  return { inputIds, tokenTypeIds, truncated: enc.truncated > 0 };
+}
+
+/** A vocab.txt's text -> the project's WordPiece tokenizer (line N = id N-1). */
+export function tokenizerFromVocabText(text: string, opts: { lowercase: boolean; source: string }): WordPieceTokenizer {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return new WordPieceTokenizer(lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)), { lowercase: opts.lowercase, vocabSource: opts.source });
+}
+
+/** Softmax of one row of logits, computed stably in float64. */
+export function softmax(logits: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const e = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+/** Index of the largest value; the first one on ties (as the pipeline's evaluation). */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
