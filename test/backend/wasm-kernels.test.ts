@@ -110,3 +110,18 @@ describe('single products on the wasm backend', () => {
     tf.dispose([w, x, y, y3, y3b]);
   });
 });
+
+describe('products over zero terms', () => {
+  it('are zeros (XNNPACK refuses k = 0; a thread share without masked tokens has such weight gradients)', () => {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = tf.ones(ta ? [0, 3] : [3, 0]);
+      const b = tf.ones(tb ? [4, 0] : [0, 4]);
+      // Fill freed memory with non-zeros first, so uninitialised output would show.
+      tf.dispose(tf.fill([3, 4], 7));
+      const y = tf.matMul(a, b, ta, tb);
+      expect(y.shape).toEqual([3, 4]);
+      expect(Array.from(y.dataSync())).toEqual(new Array(12).fill(0));
+      tf.dispose([a, b, y]);
+    }
+  });
+});
