@@ -409,7 +409,7 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
  */
 function explainFailure(e: Error, step: number, o: Resolved): Error {
   const heap = wasmHeapMb();
-  const oom = /memory access out of bounds|out of memory|cannot enlarge memory|allocation failed|^Aborted\(/i.test(e.message);
+  const oom = /memory access out of bounds|out of memory|cannot enlarge memory|allocation failed|Aborted\(/i.test(e.message);
   if (heap === undefined || !oom) return e;
   const live = tfjsTensorMb();
   const err = new Error(
