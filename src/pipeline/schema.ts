@@ -39,6 +39,12 @@ export const TrainSchema = z.strictObject({
    * Lower it when a step fails for memory; the optimizer still takes one step per batch.
    */
   microBatch: nonNegInt.default(0),
+  /**
+   * 'layers': keep only each encoder layer's input, recompute the layer in the backward (less
+   * memory, one more encoder forward). Absent = 'none'; no default here, so the stage fingerprints
+   * of existing runs do not change.
+   */
+  recompute: z.enum(['none', 'layers']).optional(),
 });
 
 export const ModelSchema = z.strictObject({

@@ -51,6 +51,19 @@ function weightsOf(ins: OnnxInspection): Map<string, InitializerInfo> {
   }));
 }
 
+/** A training stage's memory figures, as its result.json records them (memory-watch.ts). */
+function stageMemory(r: StageResult): { memory?: NonNullable<Report['stages'][number]['memory']> } {
+  const k = r.metrics;
+  if (k.rss_peak_mb === undefined) return {};
+  return {
+    memory: {
+      ...(k.wasm_heap_peak_mb !== undefined ? { wasmHeapPeakMb: k.wasm_heap_peak_mb } : {}),
+      ...(k.worker_wasm_heap_peak_mb !== undefined ? { workerWasmHeapPeakMb: k.worker_wasm_heap_peak_mb } : {}),
+      rssPeakMb: k.rss_peak_mb,
+    },
+  };
+}
+
 const ratio = (num: number, den: number) => (den > 0 ? num / den : NaN);
 
 function altFile(runDir: string, fp32Bytes: number, accuracy: number | null): Pick<Report['files'], 'int8AltEmbeddings'> {
@@ -128,7 +141,7 @@ export function buildReport(inp: ReportInputs): Report {
       createdAt: new Date().toISOString(),
       machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), platform: `${process.platform}-${process.arch}` },
     },
-    stages: [...[...results.values()].map((r) => ({ stage: r.stage, seconds: r.seconds, fingerprint: r.fingerprint })), ...(inp.extraStages ?? [])],
+    stages: [...[...results.values()].map((r) => ({ stage: r.stage, seconds: r.seconds, fingerprint: r.fingerprint, ...stageMemory(r) })), ...(inp.extraStages ?? [])],
     tensors,
     totals: {
       encoderLinear,
