@@ -114,6 +114,12 @@ export const SharedShape = {
   tokenizer: TokenizerSchema.prefault({}),
   corpus: CorpusSchema.prefault({}),
   task: TaskSchema.prefault({}),
+  /**
+   * Several tasks from one sparse pre-trained model (Prune Once for All's "for all"): each entry's
+   * task stages (finetune-teacher, transfer, qat, export, report) run in <run>/tasks/<name>/, after
+   * the shared teacher and prune-distill. When given, `task` is not used.
+   */
+  tasks: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only (it names the task directory)'), TaskSchema).optional(),
 };
 
 export type SharedSettings = z.infer<z.ZodObject<typeof SharedShape>>;

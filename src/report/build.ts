@@ -27,6 +27,8 @@ export interface ReportInputs {
   latency: Report['latency'];
   /** Seconds of the report stage itself (not yet in a result.json when the report is built). */
   extraStages?: Report['stages'];
+  /** Where each stage's directory is (default: in runDir; a task of a multi-task run reads the shared stages from the run). */
+  dirOf?: (stage: string) => string;
 }
 
 function readOnnx(path: string): { inspection: OnnxInspection; bytes: number; gzipBytes: number } {
@@ -79,7 +81,7 @@ function altFile(runDir: string, fp32Bytes: number, accuracy: number | null): Pi
 export function buildReport(inp: ReportInputs): Report {
   const results = new Map<string, StageResult>();
   for (const s of inp.stages) {
-    const r = readResult(stageDir(inp.runDir, s));
+    const r = readResult(inp.dirOf ? inp.dirOf(s) : stageDir(inp.runDir, s));
     if (r) results.set(s, r);
   }
   const m = (stage: string, key: string): number | null => results.get(stage)?.metrics[key] ?? null;
