@@ -12,6 +12,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { registerZeroCopyIdentity } from './wasm-identity.js';
 
 const require = createRequire(import.meta.url);
 
@@ -103,7 +104,10 @@ async function load(name: BackendName): Promise<boolean> {
     if (name === 'wasm') {
       await import('@tensorflow/tfjs-backend-wasm');
       const ok = await tf.setBackend('wasm');
-      if (ok) registerWasmKernels();
+      if (ok) {
+        registerWasmKernels();
+        registerZeroCopyIdentity();
+      }
       return ok;
     }
     await import('@tensorflow/tfjs-backend-cpu');

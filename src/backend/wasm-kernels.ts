@@ -87,7 +87,22 @@ function registerFastMatMul(): void {
       const batch = batchA.reduce((x, y) => x * y, 1);
       const sameBatch = batchA.length === batchB.length && batchA.every((n, i) => n === batchB[i]);
       if (a.dtype !== 'float32' || b.dtype !== 'float32') return matmul({ inputs, backend, attrs });
-      if (!transposeA && !transposeB && batch === 1 && batchB.reduce((x, y) => x * y, 1) === 1) return matmul({ inputs, backend, attrs });
+      // A product over zero terms (k = 0: e.g. the weight gradient of a thread's share with no
+      // masked position) is all zeros; XNNPACK refuses k = 0 and the wasm kernel then returns
+      // uninitialised memory.
+      const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+      if (k === 0) {
+        const outShape = [...(batchA.length >= batchB.length ? batchA : batchB), transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2], transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1]];
+        const out = (backend as unknown as WasmBackendInternals).makeOutput(outShape, 'float32');
+        (backend as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array }).typedArrayFromHeap(out).fill(0);
+        return out;
+      }
+      const single = batch === 1 && batchB.reduce((x, y) => x * y, 1) === 1;
+      // A single flag-free product also runs on views: the wasm module caches the XNNPACK operator,
+      // with its own packed copy of b, under b's tensor id until b is disposed, so every weight
+      // matrix (a frozen teacher's for the whole run) would hold a second copy in the heap. On a
+      // view the copy is freed after the call; packing b again costs k x n of the m x k x n work.
+      if (!transposeA && !transposeB && single) return batchOfProducts(backend as unknown as WasmBackendInternals, a, b, 1, [...(batchA.length >= batchB.length ? batchA : batchB)]);
       if (batch > 1 && !sameBatch) return matmul({ inputs, backend, attrs });
 
       const swapLast = (t: tf.TensorInfo) => {

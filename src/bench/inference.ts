@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { createSession, measureLatency } from '../onnx/runtime.js';
-import { machineFacts, rssPeakMb, round, type MachineFacts } from './memory.js';
+import { machineFacts, rssPeakMb, round, type MachineFacts } from '../util/memory.js';
 
 export interface InferenceBenchOptions {
   batch: number;

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MlmBatch } from '../data/types.js';
 import type { TrainHook } from '../train/hooks.js';
-import { round } from './memory.js';
+import { round } from '../util/memory.js';
 
 export interface KernelTime {
   kernel: string;

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend/select.js';
 import { Rng } from '../util/rng.js';
-import { machineFacts, round, type MachineFacts } from './memory.js';
+import { machineFacts, round, type MachineFacts } from '../util/memory.js';
 
 /** A weight [inRows, outCols] by rows: the non-zeros of row k are cols/values[rowStart[k] .. rowStart[k+1]). */
 export interface CsrWeight {

@@ -39,9 +39,11 @@ import { trainLoop } from '../train/loop.js';
 import { resolveThreads } from '../train/parallel.js';
 import { mlmObjective } from '../train/tasks.js';
 import { benchConfig, headsOf, randomMlmBatch, repeatBatch, torchRefRamp, torchRefRampConfig } from './fixtures.js';
+import { RECOMPUTE_MODES, type RecomputeMode } from '../model/recompute.js';
+import type { TrainMemory } from '../train/memory-watch.js';
 import { runTorchPeer, type PeerResult, type StepShape } from './peer.js';
 import { phaseClock, profileStep, stepClock, type PhaseMark, type TrainStepProfile } from './profiler.js';
-import { machineFacts, rssPeakMb, round, tfjsTensorMb, wasmHeapMb, type MachineFacts } from './memory.js';
+import { machineFacts, rssPeakMb, round, tfjsTensorMb, wasmHeapMb, type MachineFacts } from '../util/memory.js';
 
 export interface TrainStepBenchOptions extends StepShape {
   /** Final sparsity of the ramp (default 0.9, as torch_ref). */
@@ -56,6 +58,10 @@ export interface TrainStepBenchOptions extends StepShape {
   threads?: 'auto' | number;
   /** Gradient accumulation: rows per forward/backward within a thread's share (0: all at once). */
   microBatch?: number;
+  // ---- recompute (issue 18) ----
+  /** 'layers': recompute each encoder layer in the backward pass (train.recompute). Default 'none'. */
+  recompute?: RecomputeMode;
+  // ---- end recompute ----
   /** Path of shared/peers/torch_ref.py: run it first with the same arguments, one thread per core. */
   peer?: string;
   seed?: number;
@@ -100,6 +106,8 @@ export interface TrainStepBenchResult extends MachineFacts {
   threads: number;
   /** Rows per forward/backward (0: each thread's share at once). */
   micro_batch: number;
+  /** 'layers' when the encoder layers were recomputed in the backward pass. */
+  recompute: RecomputeMode;
   sparsity: number;
   /** MLM positions per batch (the rows of the vocabulary projection and of the KD loss). */
   masked_positions: number;
@@ -109,6 +117,8 @@ export interface TrainStepBenchResult extends MachineFacts {
   rss_peak_mb: number;
   /** Only on wasm: the heap's size at the end (= its peak; it never shrinks). */
   wasm_heap_mb?: number;
+  /** Only on wasm: each gradient worker's own heap at its peak (each thread has a 4096 MB heap of its own). */
+  worker_wasm_heap_mb?: number[];
   /** Live tfjs tensors at the end of the timed steps (both models, masks, optimizer moments). */
   tfjs_tensor_mb: number;
   tfjs_version: string;
@@ -148,6 +158,7 @@ export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: s
   if (o.microBatch !== undefined && !(Number.isInteger(o.microBatch) && o.microBatch >= 0)) {
     out.push(`${flag('microBatch')} must be an integer >= 0 (0: no accumulation), got ${o.microBatch}`);
   }
+  if (o.recompute !== undefined && !RECOMPUTE_MODES.includes(o.recompute)) out.push(`${flag('recompute')} must be one of ${RECOMPUTE_MODES.join(', ')}, got ${o.recompute}`);
   if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0)) {
     out.push(`${flag('warmupSteps')} must be an integer >= 0, got ${o.warmupSteps}`);
   }
@@ -156,12 +167,14 @@ export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: s
 
 function resolve(opts: TrainStepBenchOptions, backend: BackendName): Resolved {
   const threads = resolveThreads(opts.threads ?? 'auto', backend);
-  return { sparsity: TRAIN_STEP_DEFAULTS.sparsity, warmupSteps: TRAIN_STEP_DEFAULTS.warmupSteps, profile: false, seed: 0, microBatch: 0, ...opts, threads };
+  return { sparsity: TRAIN_STEP_DEFAULTS.sparsity, warmupSteps: TRAIN_STEP_DEFAULTS.warmupSteps, profile: false, seed: 0, microBatch: 0, recompute: 'none', ...opts, threads };
 }
 
 
 
 interface Run {
+  /** Peak heap per thread (recompute, issue 18). */
+  memory: TrainMemory;
   clock: ReturnType<typeof stepClock>;
   pruner: PrunerHook<MlmBatch>;
   phases?: PhaseMark[];
@@ -174,8 +187,9 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
   const clock = stepClock();
   const phases = withPhases ? phaseClock() : undefined;
   const hooks: TrainHook<MlmBatch>[] = phases ? [distill, phases.beforePruner, pruner, phases.afterPruner, clock] : [distill, pruner, clock];
+  let memory: TrainMemory;
   try {
-    await trainLoop(
+    ({ memory } = await trainLoop(
       student,
       mlmObjective,
       repeatBatch(batch),
@@ -191,14 +205,15 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
         label: 'bench',
         threads: o.threads,
         microBatch: o.microBatch,
+        recompute: o.recompute,
       },
       hooks,
-    );
+    ));
   } catch (e) {
     pruner.dispose();
     throw explainFailure(e as Error, Math.max(1, clock.marks.length), o);
   }
-  return { clock, pruner, phases: phases?.marks };
+  return { clock, pruner, phases: phases?.marks, memory };
 }
 
 /**
@@ -207,13 +222,14 @@ async function runSteps(student: BertModel, teacher: BertModel, batch: MlmBatch,
  */
 function explainFailure(e: Error, step: number, o: Resolved): Error {
   const heap = wasmHeapMb();
-  const oom = /memory access out of bounds|out of memory|cannot enlarge memory|allocation failed/i.test(e.message);
+  const oom = /memory access out of bounds|out of memory|cannot enlarge memory|allocation failed|Aborted\(/i.test(e.message);
   if (heap === undefined || !oom) return e;
   const live = tfjsTensorMb();
   const err = new Error(
     `step ${step} failed on wasm with "${e.message}": the wasm heap is ${heap} MB, its 32-bit limit is 4096 MB ` +
       `(live tensors: ${live} MB; the rest is freed memory the allocator could not reuse for this request). The vocabulary-sized tensors of the MLM and KD ` +
-      `losses grow with batch x seq x 15% x vocab (${o.batch} x ${o.seq} x 0.15 x ${o.vocab}); lower --batch, --seq or --vocab.`,
+      `losses grow with batch x seq x 15% x vocab (${o.batch} x ${o.seq} x 0.15 x ${o.vocab}), the activations with batch x seq x layers: ` +
+      `${o.recompute === 'none' ? 'add --recompute layers, ' : ''}set --micro-batch (rows per forward/backward), or lower --batch, --seq or --vocab.`,
   );
   err.stack = `${err.message}\n${e.stack ?? ''}`;
   return err;
@@ -243,7 +259,7 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
   const batch = randomMlmBatch(o.vocab, o.batch, o.seq, o.seed + 3);
   try {
     const total = o.warmupSteps + o.steps;
-    const { clock, pruner } = await runSteps(student, teacher, batch, o, total);
+    const { clock, pruner, memory } = await runSteps(student, teacher, batch, o, total);
     const each = clock.marks.slice(o.warmupSteps + 1).map((t, i) => t - clock.marks[o.warmupSteps + i]);
     const seconds = (clock.marks[total] - clock.marks[o.warmupSteps]) / 1000;
     const finalSparsity = pruner.sparsity().overall;
@@ -274,12 +290,13 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
       batch: o.batch,
       threads: o.threads,
       micro_batch: o.microBatch,
+      recompute: o.recompute,
       sparsity: o.sparsity,
       masked_positions: batch.maskedPositions.length,
       target_sparsity: round(torchRefRamp(o.sparsity)(total).sparsity, 4),
       final_sparsity: round(finalSparsity, 4),
       rss_peak_mb: rssPeakMb(),
-      ...(info.name === 'wasm' ? { wasm_heap_mb: wasmHeapMb() } : {}),
+      ...(info.name === 'wasm' ? { wasm_heap_mb: wasmHeapMb(), worker_wasm_heap_mb: memory.workerWasmHeapMb } : {}),
       tfjs_tensor_mb: tensorMb,
       tfjs_version: info.tfjsVersion,
       ...(await wasmFacts()),
@@ -296,11 +313,12 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
 
 /** A few readable lines for a terminal (the JSON line has everything). */
 export function formatTrainStepResult(r: TrainStepBenchResult): string {
-  const heap = r.wasm_heap_mb !== undefined ? `, wasm heap ${r.wasm_heap_mb} MB` : '';
+  const workers = r.worker_wasm_heap_mb?.length ? ` (main thread; workers: ${r.worker_wasm_heap_mb.map((h) => `${h} MB`).join(', ')})` : '';
+  const heap = r.wasm_heap_mb !== undefined ? `, peak wasm heap ${r.wasm_heap_mb} MB${workers}` : '';
   return [
     `train-step on ${r.backend} (tfjs ${r.tfjs_version}, node ${r.node_version}, ${r.cpu_count} x ${r.cpu_model}, load ${r.load_avg_1m})`,
     `student L${r.student_layers}-H${r.student_hidden}, teacher L${r.teacher_layers}-H${r.teacher_hidden}, vocab ${r.vocab}, batch ${r.batch} x seq ${r.seq} (${r.masked_positions} MLM positions)`,
-    `${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step over ${r.steps} steps after ${r.warmup_steps} warm-up, ${r.threads} thread(s)${r.micro_batch ? `, micro-batches of ${r.micro_batch} rows` : ''}`,
+    `${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step over ${r.steps} steps after ${r.warmup_steps} warm-up, ${r.threads} thread(s)${r.micro_batch ? `, micro-batches of ${r.micro_batch} rows` : ''}${r.recompute === 'layers' ? ', layers recomputed' : ''}`,
     `sparsity ${r.final_sparsity} (ramp target ${r.target_sparsity} of ${r.sparsity}), peak RSS ${r.rss_peak_mb} MB${heap}`,
     ...(r.peer
       ? [`PyTorch peer (torch ${r.peer.torch_version}, ${r.peer.threads} threads): ${r.peer.tokens_per_s} tokens/s, ${r.peer.step_ms} ms/step; ratio ${r.ratio_to_peer}x`, `  ${r.peer.command}`]

@@ -9,6 +9,7 @@ import { Rng } from '../util/rng.js';
 import { makeVariable } from '../util/tensors.js';
 import { validateConfig, type BertConfig } from './config.js';
 import { CLS, EMB, MLM, layerNames, weightShapes } from './weights.js';
+import { checkpoint, SeedTape, type RecomputeMode } from './recompute.js';
 import type { ModelSnapshot, WeightData } from './snapshot.js';
 
 export interface BertModel {
@@ -34,6 +35,8 @@ export interface ForwardOptions {
   linear?: LinearFn;
   /** Transforms an embedding table before the lookup (QAT fake-quantizes it when embeddings are int8). */
   embedding?: (name: string, table: tf.Tensor2D) => tf.Tensor2D;
+  /** 'layers': keep only each encoder layer's input and recompute the layer in the backward pass. */
+  recompute?: RecomputeMode;
 }
 
 export interface EncoderOutput {
@@ -117,10 +120,10 @@ export function activation(x: tf.Tensor, kind: BertConfig['hiddenAct']): tf.Tens
   return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
-function dropout(x: tf.Tensor, rate: number, opts: ForwardOptions): tf.Tensor {
+function dropout(x: tf.Tensor, rate: number, opts: ForwardOptions, seed?: () => number): tf.Tensor {
   if (!opts.training || rate <= 0) return x;
   if (!opts.rng) throw new Error('dropout needs ForwardOptions.rng when training');
-  return tf.dropout(x, rate, undefined, opts.rng.int(2 ** 31));
+  return tf.dropout(x, rate, undefined, seed ? seed() : opts.rng.int(2 ** 31));
 }
 
 /** Applies a Linear layer to [B, S, in] through the (possibly overridden) linear function. */
@@ -136,8 +139,6 @@ export function encode(model: BertModel, inputs: EncoderInputs, opts: ForwardOpt
   const [B, S] = inputs.inputIds.shape;
   if (S > cfg.maxPositions) throw new Error(`sequence length ${S} exceeds maxPositions ${cfg.maxPositions}`);
   const H = cfg.hiddenSize;
-  const A = cfg.numHeads;
-  const D = H / A;
 
   const table = (name: string) => (opts.embedding ? opts.embedding(name, param(model, name) as unknown as tf.Tensor2D) : param(model, name));
   const words = tf.gather(table(EMB.word), tf.reshape(inputs.inputIds, [B * S]));
@@ -150,25 +151,60 @@ export function encode(model: BertModel, inputs: EncoderInputs, opts: ForwardOpt
 
   // Additive padding mask, [B, 1, 1, S]: 0 where attended, -10000 where padded (as in BERT).
   const maskAdd = tf.reshape(tf.mul(tf.sub(1, inputs.attentionMask), -10000), [B, 1, 1, S]);
-  const scale = 1 / Math.sqrt(D);
 
+  const recompute = opts.recompute === 'layers' && opts.training;
   for (let i = 0; i < cfg.numLayers; i++) {
-    const n = layerNames(i);
-    const heads = (t: tf.Tensor3D) => tf.transpose(tf.reshape(t, [B, S, A, D]), [0, 2, 1, 3]);
-    const q = heads(linear3d(model, n.query.kernel, n.query.bias, x, opts));
-    const k = heads(linear3d(model, n.key.kernel, n.key.bias, x, opts));
-    const v = heads(linear3d(model, n.value.kernel, n.value.bias, x, opts));
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), maskAdd);
-    const probs = dropout(tf.softmax(scores, -1), cfg.attentionDropout, opts);
-    const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [B, S, H]) as tf.Tensor3D;
-    const attnOut = dropout(linear3d(model, n.attnOut.kernel, n.attnOut.bias, ctx, opts), cfg.hiddenDropout, opts);
-    x = layerNorm(tf.add(x, attnOut), param(model, n.attnLn.gamma), param(model, n.attnLn.beta), cfg.layerNormEps) as tf.Tensor3D;
-    const inter = activation(linear3d(model, n.ffnIn.kernel, n.ffnIn.bias, x, opts), cfg.hiddenAct) as tf.Tensor3D;
-    const ffnOut = dropout(linear3d(model, n.ffnOut.kernel, n.ffnOut.bias, inter, opts), cfg.hiddenDropout, opts);
-    x = layerNorm(tf.add(x, ffnOut), param(model, n.ffnLn.gamma), param(model, n.ffnLn.beta), cfg.layerNormEps) as tf.Tensor3D;
+    if (recompute) {
+      // The layer's dropout seeds come from opts.rng in the same order as without recomputation,
+      // so both paths drop the same elements; the replay in the backward reuses them.
+      const seeds = new SeedTape(() => opts.rng!.int(2 ** 31));
+      const run = ([input, mask]: tf.Tensor[]) => {
+        seeds.rewind();
+        return encoderLayer(model, i, input as tf.Tensor3D, mask, opts, () => seeds.seed());
+      };
+      x = checkpoint(run, [x, maskAdd], layerWeights(model, i)) as tf.Tensor3D;
+    } else {
+      // One tidy per layer: without a tape (a frozen teacher) this frees the layer's intermediates at
+      // once instead of at the end of the whole forward; with one, the tape holds what it needs.
+      const input = x;
+      x = tf.tidy(() => encoderLayer(model, i, input, maskAdd, opts));
+    }
     hidden.push(x);
   }
   return { sequence: x, hidden };
+}
+
+/** The variables encoder layer i reads. */
+export function layerWeights(model: BertModel, i: number): tf.Variable[] {
+  const n = layerNames(i);
+  const linears = [n.query, n.key, n.value, n.attnOut, n.ffnIn, n.ffnOut].flatMap((l) => [l.kernel, l.bias]);
+  const norms = [n.attnLn, n.ffnLn].flatMap((l) => [l.gamma, l.beta]);
+  return [...linears, ...norms].map((name) => param(model, name));
+}
+
+/**
+ * One post-LN encoder layer on x [B, S, H] with the additive padding mask [B, 1, 1, S]. `seed`
+ * supplies the dropout seeds (default: opts.rng).
+ */
+export function encoderLayer(model: BertModel, i: number, x: tf.Tensor3D, maskAdd: tf.Tensor, opts: ForwardOptions, seed?: () => number): tf.Tensor3D {
+  const cfg = model.config;
+  const [B, S, H] = x.shape;
+  const A = cfg.numHeads;
+  const D = H / A;
+  const scale = 1 / Math.sqrt(D);
+  const n = layerNames(i);
+  const heads = (t: tf.Tensor3D) => tf.transpose(tf.reshape(t, [B, S, A, D]), [0, 2, 1, 3]);
+  const q = heads(linear3d(model, n.query.kernel, n.query.bias, x, opts));
+  const k = heads(linear3d(model, n.key.kernel, n.key.bias, x, opts));
+  const v = heads(linear3d(model, n.value.kernel, n.value.bias, x, opts));
+  const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), maskAdd);
+  const probs = dropout(tf.softmax(scores, -1), cfg.attentionDropout, opts, seed);
+  const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [B, S, H]) as tf.Tensor3D;
+  const attnOut = dropout(linear3d(model, n.attnOut.kernel, n.attnOut.bias, ctx, opts), cfg.hiddenDropout, opts, seed);
+  const mid = layerNorm(tf.add(x, attnOut), param(model, n.attnLn.gamma), param(model, n.attnLn.beta), cfg.layerNormEps) as tf.Tensor3D;
+  const inter = activation(linear3d(model, n.ffnIn.kernel, n.ffnIn.bias, mid, opts), cfg.hiddenAct) as tf.Tensor3D;
+  const ffnOut = dropout(linear3d(model, n.ffnOut.kernel, n.ffnOut.bias, inter, opts), cfg.hiddenDropout, opts, seed);
+  return layerNorm(tf.add(mid, ffnOut), param(model, n.ffnLn.gamma), param(model, n.ffnLn.beta), cfg.layerNormEps) as tf.Tensor3D;
 }
 
 /**

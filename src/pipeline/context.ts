@@ -33,7 +33,12 @@ function taskSpec(p: ContextSettings): TaskSpec {
   return { kind: t.kind, seed: p.seed, maxPerSplit: t.maxPerSplit };
 }
 
-export function createContext(runDir: string, pipeline: ContextSettings, backend: BackendInfo, quiet = false): RunContext {
+export interface ContextOptions {
+  /** The tokenizer of the run this context is part of (a task of a multi-task run shares the run's). */
+  tokenizer?: () => Tokenizer;
+}
+
+export function createContext(runDir: string, pipeline: ContextSettings, backend: BackendInfo, quiet = false, opts: ContextOptions = {}): RunContext {
   let tokenizer: Tokenizer | null = null;
   let corpusDocs: ReturnType<typeof splitDocuments> | null = null;
   let corpus: ReturnType<RunContext['corpus']> | null = null;
@@ -60,12 +65,15 @@ export function createContext(runDir: string, pipeline: ContextSettings, backend
       if (!quiet) process.stderr.write(`${m}\n`);
     },
     tokenizer() {
+      if (opts.tokenizer) return opts.tokenizer();
       const from = pipeline.stages.teacher?.from;
       tokenizer ??= runTokenizer({
         settings: pipeline.tokenizer,
         runDir,
         hfDir: from && isHfDirectory(from) ? from : undefined,
-        subsetTexts: () => [...documents().train.map((d) => d.text), ...loadTaskData().train.flatMap((e) => (e.textPair ? [e.text, e.textPair] : [e.text]))],
+        // A multi-task run's vocabulary comes from the corpus alone, so the sparse pre-trained model
+        // does not depend on its tasks and a task added later reuses it.
+        subsetTexts: () => [...documents().train.map((d) => d.text), ...(pipeline.tasks ? [] : loadTaskData().train.flatMap((e) => (e.textPair ? [e.text, e.textPair] : [e.text])))],
         log: ctx.log,
       });
       return tokenizer;

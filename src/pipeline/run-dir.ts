@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeJsonAtomic } from '../util/fs.js';
+import { TASKS_DIR } from '../run/layout.js';
 import { TOOL_VERSION } from '../version.js';
 import { STAGE_ORDER } from './stages/index.js';
 
@@ -17,7 +18,7 @@ export const ARTIFACTS_DIR = 'artifacts';
 
 /** Files a run writes at its top level (besides the stages' recorded outputs). */
 // model.teacher.fp32.onnx has two dots in its name.
-const TOP_LEVEL_FILES = [/^pipeline\.json$/, /^vocab\.txt$/, /^report\.(json|md)$/, /^model\.[A-Za-z0-9_.-]+\.onnx$/];
+const TOP_LEVEL_FILES = [/^pipeline\.json$/, /^vocab\.txt$/, /^report\.(json|md)$/, /^tasks\.(json|md)$/, /^model\.[A-Za-z0-9_.-]+\.onnx$/];
 /** Files a stage writes in its own directory (besides its recorded outputs). */
 const STAGE_FILES = [/^result\.json$/, /^model\.ckpt$/, /^resume\.ckpt$/];
 /** Temporary files of writeFileAtomic: `<name>.tmp-<pid>-<ms>`. */
@@ -110,6 +111,19 @@ export function cleanRunDir(dir: string): string[] {
   for (const e of readdirSync(dir)) {
     const p = join(dir, e);
     if (e === RUN_MARKER || e === RUN_LOCK) continue;
+    if (e === TASKS_DIR && statSync(p).isDirectory()) {
+      // A multi-task run: each task's directory is a run directory of its own, cleaned the same way.
+      for (const t of readdirSync(p)) {
+        const td = join(p, t);
+        if (statSync(td).isDirectory() && hasRunMarker(td)) {
+          kept.push(...cleanRunDir(td).map((k) => `${e}/${t}/${k}`));
+          rmSync(join(td, RUN_MARKER), { force: true });
+          if (readdirSync(td).length === 0) rmdirSync(td);
+        } else kept.push(`${e}/${t}`);
+      }
+      if (readdirSync(p).length === 0) rmdirSync(p);
+      continue;
+    }
     if ((STAGE_ORDER as readonly string[]).includes(e) && statSync(p).isDirectory()) {
       for (const f of readdirSync(p)) {
         const rel = `${e}/${f}`;

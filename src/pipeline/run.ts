@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.js';
-import { runFile, stageDir } from '../run/layout.js';
+import { runFile, stageDir, taskRunDir } from '../run/layout.js';
+import { writeTasksSummary } from '../report/tasks.js';
 import { readResult, writeResult, type StageResult } from '../run/result.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
@@ -31,7 +32,7 @@ function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown): u
     tokenizer: p.tokenizer,
     // The corpus-subset vocabulary is built from the corpus and the task, so both matter everywhere then.
     corpus: stage.data === 'corpus' || p.tokenizer.vocab === 'corpus-subset' ? p.corpus : null,
-    task: stage.data === 'task' || p.tokenizer.vocab === 'corpus-subset' ? p.task : null,
+    task: stage.data === 'task' || (p.tokenizer.vocab === 'corpus-subset' && !p.tasks) ? p.task : null,
   };
 }
 
@@ -95,7 +96,7 @@ export interface RunSummary {
   runDir: string;
   pipeline: Pipeline;
   backend: BackendInfo;
-  stages: Array<{ stage: StageName; status: 'ran' | 'up to date' | 'from cache'; seconds: number; result: StageResult }>;
+  stages: Array<{ stage: StageName; /** The task, in a multi-task run. */ task?: string; status: 'ran' | 'up to date' | 'from cache'; seconds: number; result: StageResult }>;
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
@@ -125,55 +126,104 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
 
 async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendInfo, runDir: string, ctx: RunContext): Promise<RunSummary> {
   ctx.log(`prune-once ${TOOL_VERSION}: pipeline '${pipeline.name}' -> ${runDir}; ${describeBackend(backend)}`);
-  const redone = new Set<string>();
-
-  const dirOf = (s: string) => stageDir(runDir, s);
   const summary: RunSummary = { runDir, pipeline, backend, stages: [] };
+  const redone = new Set<string>();
+  if (!pipeline.tasks) {
+    await runScope({ opts, pipeline, ctx, outDir: runDir, dirOf: (s) => stageDir(runDir, s), redone }, summary);
+    return summary;
+  }
+  // Several tasks: the shared stages (on the corpus) once, then each task's stages in its own
+  // directory, reading the shared stages' outputs from the run directory.
+  const shared = new Set(STAGES.filter((d) => d.data === 'corpus').map((d) => d.name as string));
+  const only = (keep: (stage: string) => boolean) => Object.fromEntries(Object.entries(pipeline.stages).filter(([k]) => keep(k))) as Pipeline['stages'];
+  const sharedPipeline: Pipeline = { ...pipeline, stages: only((s) => shared.has(s)) };
+  const fingerprints = new Map<string, string>();
+  if (Object.keys(sharedPipeline.stages).length > 0) {
+    const stopped = await runScope({ opts, pipeline: sharedPipeline, ctx, outDir: runDir, dirOf: (s) => stageDir(runDir, s), redone, fingerprints }, summary);
+    if (stopped) return summary;
+  }
+  for (const [task, settings] of Object.entries(pipeline.tasks)) {
+    const taskDir = taskRunDir(runDir, task);
+    prepareRunDir(taskDir, false);
+    const taskPipeline: Pipeline = { ...pipeline, task: settings, tasks: undefined, stages: only((s) => !shared.has(s)) };
+    const taskCtx = createContext(taskDir, taskPipeline, backend, opts.quiet, { tokenizer: () => ctx.tokenizer() });
+    const dirOf = (s: string) => stageDir(shared.has(s) ? runDir : taskDir, s);
+    const stopped = await runScope({ opts, pipeline: taskPipeline, ctx: taskCtx, outDir: taskDir, dirOf, redone, fingerprints, task }, summary);
+    if (stopped) return summary;
+  }
+  // The table of tasks, once every task has its report.
+  const names = Object.keys(pipeline.tasks);
+  if (names.every((t) => existsSync(runFile(taskRunDir(runDir, t), 'reportJson')))) writeTasksSummary(runDir, names);
+  return summary;
+}
 
-  for (const { stage, def, fingerprint } of planStages(pipeline, (dep) => readResult(dirOf(dep))?.fingerprint, runDir)) {
+interface Scope {
+  opts: RunOptions;
+  pipeline: Pipeline;
+  ctx: RunContext;
+  /** Where the scope's stage directories and top-level files are (the run, or a task's directory). */
+  outDir: string;
+  dirOf(stage: string): string;
+  /** Stages redone in this run (shared across scopes: a redone teacher redoes every task). */
+  redone: Set<string>;
+  /** Fingerprints of the stages planned so far (a task's stages read the shared stages'). */
+  fingerprints?: Map<string, string>;
+  task?: string;
+}
+
+/** Runs one scope's stages in order; true when `--until` stopped it. */
+async function runScope(sc: Scope, summary: RunSummary): Promise<boolean> {
+  const { opts, pipeline, ctx, outDir, dirOf, redone } = sc;
+  const prefix = sc.task ? `${sc.task}/` : '';
+  const existing = (dep: string) => sc.fingerprints?.get(dep) ?? readResult(dirOf(dep))?.fingerprint;
+  for (const { stage, def, fingerprint } of planStages(pipeline, existing, outDir)) {
+    sc.fingerprints?.set(stage, fingerprint);
+    const name = `${prefix}${stage}`;
+    const entry = (status: RunSummary['stages'][number]['status'], seconds: number, result: StageResult) =>
+      summary.stages.push({ stage, ...(sc.task ? { task: sc.task } : {}), status, seconds, result });
     const settings = pipeline.stages[stage];
     const dir = dirOf(stage);
     const previous = readResult(dir);
     if (previous?.fingerprint === fingerprint) {
       // Reuse only what verifies (verify.ts), and nothing made from a stage redone in this run.
       const redoneInput = def.inputs.find((d) => redone.has(d));
-      const problem = redoneInput ? null : verifyOutputs(runDir, previous.outputs);
+      const problem = redoneInput ? null : verifyOutputs(outDir, previous.outputs);
       if (!redoneInput && !problem) {
-        ctx.log(`${stage}: up to date (fingerprint ${fingerprint}), skipped`);
-        summary.stages.push({ stage, status: 'up to date', seconds: 0, result: previous });
-        if (stage === opts.until) break;
+        ctx.log(`${name}: up to date (fingerprint ${fingerprint}), skipped`);
+        entry('up to date', 0, previous);
+        if (stage === opts.until) return true;
         continue;
       }
-      ctx.log(`${stage}: ${redoneInput ? `its input '${redoneInput}' was redone` : problem}; redoing the stage`);
-    } else if (previous) ctx.log(`${stage}: settings or inputs changed; rerunning`);
+      ctx.log(`${name}: ${redoneInput ? `its input '${redoneInput}' was redone` : problem}; redoing the stage`);
+    } else if (previous) ctx.log(`${name}: settings or inputs changed; rerunning`);
     // --- stage cache (issue 17): a stored output with this fingerprint replaces the computation ---
-    const cached = opts.cacheDir ? restoreStage(opts.cacheDir, fingerprint, runDir, stage) : null;
+    const cached = opts.cacheDir ? restoreStage(opts.cacheDir, fingerprint, outDir, stage) : null;
     if (cached) {
-      ctx.log(`${stage}: restored from the cache ${opts.cacheDir} (fingerprint ${fingerprint})`);
-      summary.stages.push({ stage, status: 'from cache', seconds: 0, result: cached });
+      ctx.log(`${name}: restored from the cache ${opts.cacheDir} (fingerprint ${fingerprint})`);
+      entry('from cache', 0, cached);
       redone.add(stage);
-      if (stage === opts.until) break;
+      if (stage === opts.until) return true;
       continue;
     }
     // --- end stage cache ---
     redone.add(stage);
     mkdirSync(dir, { recursive: true });
-    ctx.log(`${stage}: running`);
+    ctx.log(`${name}: running`);
     const started = new Date();
-    const topLevelBefore = snapshotTopLevel(runDir);
+    const topLevelBefore = snapshotTopLevel(outDir);
     const t0 = performance.now();
     const out = await def.run({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings, dirOf });
     const seconds = (performance.now() - t0) / 1000;
-    const missing = def.outputs(settings).filter((f) => !existsSync(join(runDir, f)));
-    if (missing.length) throw new Error(`stage '${stage}' finished without writing ${missing.join(', ')} in ${runDir} (its entry in the stage table says it writes them)`);
-    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details, outputs: recordOutputs(runDir, dir, topLevelBefore) };
+    const missing = def.outputs(settings).filter((f) => !existsSync(join(outDir, f)));
+    if (missing.length) throw new Error(`stage '${name}' finished without writing ${missing.join(', ')} in ${outDir} (its entry in the stage table says it writes them)`);
+    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details, outputs: recordOutputs(outDir, dir, topLevelBefore) };
     writeResult(dir, result);
-    if (opts.cacheDir) storeStage(opts.cacheDir, fingerprint, runDir, stage); // stage cache (issue 17)
-    ctx.log(`${stage}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);
-    summary.stages.push({ stage, status: 'ran', seconds, result });
-    if (stage === opts.until) break;
+    if (opts.cacheDir) storeStage(opts.cacheDir, fingerprint, outDir, stage); // stage cache (issue 17)
+    ctx.log(`${name}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);
+    entry('ran', seconds, result);
+    if (stage === opts.until) return true;
   }
-  return summary;
+  return false;
 }
 
 function formatMetrics(m: Record<string, number>): string {

@@ -39,6 +39,12 @@ export const TrainSchema = z.strictObject({
    * Lower it when a step fails for memory; the optimizer still takes one step per batch.
    */
   microBatch: nonNegInt.default(0),
+  /**
+   * 'layers': keep only each encoder layer's input, recompute the layer in the backward (less
+   * memory, one more encoder forward). Absent = 'none'; no default here, so the stage fingerprints
+   * of existing runs do not change.
+   */
+  recompute: z.enum(['none', 'layers']).optional(),
 });
 
 export const ModelSchema = z.strictObject({
@@ -113,6 +119,12 @@ export const SharedShape = {
   tokenizer: TokenizerSchema.prefault({}),
   corpus: CorpusSchema.prefault({}),
   task: TaskSchema.prefault({}),
+  /**
+   * Several tasks from one sparse pre-trained model (Prune Once for All's "for all"): each entry's
+   * task stages (finetune-teacher, transfer, qat, export, report) run in <run>/tasks/<name>/, after
+   * the shared teacher and prune-distill. When given, `task` is not used.
+   */
+  tasks: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only (it names the task directory)'), TaskSchema).optional(),
 };
 
 export type SharedSettings = z.infer<z.ZodObject<typeof SharedShape>>;

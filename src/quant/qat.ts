@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { denseLinear, type ForwardOptions, type LinearFn } from '../model/bert.js';
 import { EMBEDDING_TABLES } from '../model/weights.js';
 import type { TrainHook } from '../train/hooks.js';
+import { isRecomputing } from '../model/recompute.js';
 import type { Batch } from '../train/tasks.js';
 import { quantizedForward } from './linear.js';
 import { fakeQuantizeWith, INT8_WEIGHTS, paramsFromRange, paramTensorsFromRange, UINT8_ACTIVATIONS, weightParams, weightParamTensors } from './quantize.js';
@@ -81,7 +82,8 @@ export class QatHook<B extends Batch> implements TrainHook<B> {
 
   private trainingLinear: LinearFn = (name, x, kernel, bias) => {
     if (!this.observers.has(name)) return denseLinear(name, x, kernel, bias);
-    this.observe(name, x);
+    // A recomputed layer (train.recompute) sees the same input again: observe it once.
+    if (!isRecomputing()) this.observe(name, x);
     const o = this.observers.get(name)!;
     const a = this.settings.activationSpec;
     // The exporter's formulas (paramsFromRange) as tensors: no read-back inside the step.

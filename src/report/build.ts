@@ -28,6 +28,8 @@ export interface ReportInputs {
   latency: Report['latency'];
   /** Seconds of the report stage itself (not yet in a result.json when the report is built). */
   extraStages?: Report['stages'];
+  /** Where each stage's directory is (default: in runDir; a task of a multi-task run reads the shared stages from the run). */
+  dirOf?: (stage: string) => string;
 }
 
 function readOnnx(path: string): { inspection: OnnxInspection; bytes: number; gzipBytes: number; brotliBytes: number } {
@@ -58,6 +60,19 @@ function weightsOf(ins: OnnxInspection): Map<string, InitializerInfo> {
   }));
 }
 
+/** A training stage's memory figures, as its result.json records them (memory-watch.ts). */
+function stageMemory(r: StageResult): { memory?: NonNullable<Report['stages'][number]['memory']> } {
+  const k = r.metrics;
+  if (k.rss_peak_mb === undefined) return {};
+  return {
+    memory: {
+      ...(k.wasm_heap_peak_mb !== undefined ? { wasmHeapPeakMb: k.wasm_heap_peak_mb } : {}),
+      ...(k.worker_wasm_heap_peak_mb !== undefined ? { workerWasmHeapPeakMb: k.worker_wasm_heap_peak_mb } : {}),
+      rssPeakMb: k.rss_peak_mb,
+    },
+  };
+}
+
 const ratio = (num: number, den: number) => (den > 0 ? num / den : NaN);
 
 function altFile(runDir: string, fp32Bytes: number, accuracy: number | null): Pick<Report['files'], 'int8AltEmbeddings'> {
@@ -80,7 +95,7 @@ function teacherFile(runDir: string): ReturnType<typeof readOnnx> | null {
 export function buildReport(inp: ReportInputs): Report {
   const results = new Map<string, StageResult>();
   for (const s of inp.stages) {
-    const r = readResult(stageDir(inp.runDir, s));
+    const r = readResult(inp.dirOf ? inp.dirOf(s) : stageDir(inp.runDir, s));
     if (r) results.set(s, r);
   }
   const m = (stage: string, key: string): number | null => results.get(stage)?.metrics[key] ?? null;
@@ -144,7 +159,7 @@ export function buildReport(inp: ReportInputs): Report {
       createdAt: new Date().toISOString(),
       machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), platform: `${process.platform}-${process.arch}` },
     },
-    stages: [...[...results.values()].map((r) => ({ stage: r.stage, seconds: r.seconds, fingerprint: r.fingerprint })), ...(inp.extraStages ?? [])],
+    stages: [...[...results.values()].map((r) => ({ stage: r.stage, seconds: r.seconds, fingerprint: r.fingerprint, ...stageMemory(r) })), ...(inp.extraStages ?? [])],
     tensors,
     totals: {
       encoderLinear,

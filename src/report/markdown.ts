@@ -65,7 +65,14 @@ export function renderMarkdown(r: Report): string {
     out.push(mdTable(['file', 'batch', 'seq', 'median ms', 'p90 ms', 'runs'], r.latency.map((l) => [l.file, l.batch, l.seq, l.medianMs.toFixed(2), l.p90Ms.toFixed(2), l.runs])));
   }
   out.push('\n## Time per stage\n');
-  out.push(mdTable(['stage', 'seconds'], r.stages.map((s) => [s.stage, s.seconds.toFixed(1)])));
+  const mb = (v: number | undefined) => (v === undefined ? '' : Math.round(v).toLocaleString('en-US'));
+  out.push(
+    mdTable(
+      ['stage', 'seconds', 'peak wasm heap, main thread (MB)', 'peak wasm heap, largest worker (MB)', 'peak RSS (MB)'],
+      r.stages.map((s) => [s.stage, s.seconds.toFixed(1), mb(s.memory?.wasmHeapPeakMb), mb(s.memory?.workerWasmHeapPeakMb), mb(s.memory?.rssPeakMb)]),
+    ),
+  );
+  out.push('\nThe wasm heap is per thread (each gradient worker has its own) and can not pass 4,096 MB; peak RSS counts the whole process, every thread.');
   out.push(
     '\nHow to read this: `encoder_theoretical` is the paper-style figure (Prune OFA\'s "40x" is 10x from 90% sparsity times 4x from int8); ' +
       '`encoder_stored` is what those weights really take on disk, masks, gaps and scales included; `teacher_file*` compare the dense teacher a user starts from with the int8 file a user ships ' +

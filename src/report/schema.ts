@@ -48,7 +48,8 @@ export interface Report {
     createdAt: string;
     machine: { cpus: number; cpuModel: string; memoryGiB: number; platform: string };
   };
-  stages: Array<{ stage: string; seconds: number; fingerprint: string }>;
+  /** Per stage; memory (MB, training stages only) from its result.json metrics: peak wasm heap of the main thread and of the largest gradient worker, peak RSS. */
+  stages: Array<{ stage: string; seconds: number; fingerprint: string; memory?: { wasmHeapPeakMb?: number; workerWasmHeapPeakMb?: number; rssPeakMb: number } }>;
   tensors: TensorRow[];
   totals: {
     encoderLinear: { params: number; nonZeros: number; sparsity: number };

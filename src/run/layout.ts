@@ -13,6 +13,9 @@
  *                                     the export stage's files
  * <run>/report.json, report.md, report.html   the report stage's files
  * <run>/huggingface/                  `export --format safetensors` of a run, by default
+ * <run>/tasks/<task>/                 a multi-task run (`tasks:`): each task's stages and files, laid
+ *                                     out as above; the shared teacher and prune-distill stay in <run>/
+ * <run>/tasks.json, tasks.md          a multi-task run's accuracy table, one row per task
  * ```
  */
 import { join } from 'node:path';
@@ -31,7 +34,12 @@ export const RUN_FILES = {
   reportJson: 'report.json',
   reportMd: 'report.md',
   reportHtml: 'report.html',
+  tasksJson: 'tasks.json',
+  tasksMd: 'tasks.md',
 } as const;
+
+/** The folder of a multi-task run that holds one run-like directory per task. */
+export const TASKS_DIR = 'tasks';
 
 /** The exported ONNX files, by format. */
 export const ONNX_FILES = {
@@ -60,6 +68,7 @@ export const MODEL_SOURCE_STAGE = { teacher: 'finetune-teacher', fp32: 'transfer
 export const HF_TOKENIZER_STAGE = 'teacher';
 
 export const stageDir = (runDir: string, stage: string): string => join(runDir, stage);
+export const taskRunDir = (runDir: string, task: string): string => join(runDir, TASKS_DIR, task);
 export const modelPath = (stageDirectory: string): string => join(stageDirectory, STAGE_FILES.model);
 export const resumePath = (stageDirectory: string): string => join(stageDirectory, STAGE_FILES.resume);
 export const resultPath = (stageDirectory: string): string => join(stageDirectory, STAGE_FILES.result);

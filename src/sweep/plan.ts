@@ -114,6 +114,7 @@ export function planSweep(file: string): SweepPlan {
       if (!(e instanceof ConfigError)) throw e;
       throw new ConfigError(`${file}: grid point ${JSON.stringify(values)} does not make a valid pipeline from ${sweep.pipeline}; every grid key must be a pipeline field written as for --set (e.g. stages.prune-distill.pruning.finalSparsity, seed):\n${e.message}`);
     }
+    if (pipeline.tasks) throw new ConfigError(`${file}: pipeline ${sweep.pipeline} has several tasks (tasks:); a sweep runs single-task pipelines for now: sweep each task with its own pipeline (task: ...)`);
     const id = pointId(values);
     const point: SweepPoint = { id, values, sets, pipeline, fingerprints: {} };
     for (const { stage, fingerprint, inputs } of planStages(pipeline)) {

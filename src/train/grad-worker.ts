@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/select.js';
+import { wasmHeapMb } from '../util/memory.js';
 import { createModel } from '../model/bert.js';
 import { Rng } from '../util/rng.js';
 import { accumulateGradients } from './gradients.js';
@@ -36,12 +37,12 @@ async function main(): Promise<void> {
         tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
       }
       const rng = new Rng(m.dropoutSeed);
-      const r = accumulateGradients(ctx, m.batch, hooks, { training: true, rng }, model.params, recipe.microBatch);
+      const r = accumulateGradients(ctx, m.batch, hooks, { training: true, rng, recompute: recipe.recompute }, model.params, recipe.microBatch);
       const grads: Array<[string, Float32Array]> = [...r.grads].map(([k, g]) => [k, g.dataSync() as Float32Array]);
       const metrics: Array<[string, number]> = [...r.metrics].map(([k, t]) => [k, t.dataSync()[0]]);
       const loss = r.loss.dataSync()[0];
       tf.dispose([r.loss, ...r.grads.values(), ...r.metrics.values()]);
-      parentPort!.postMessage({ type: 'result', result: { loss, grads, metrics } }, grads.map(([, g]) => g.buffer as ArrayBuffer));
+      parentPort!.postMessage({ type: 'result', result: { loss, grads, metrics, heapMb: wasmHeapMb() } }, grads.map(([, g]) => g.buffer as ArrayBuffer));
     } catch (e) {
       parentPort!.postMessage({ type: 'error', error: (e as Error).stack ?? String(e) });
     }

@@ -5,14 +5,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BertModel, ForwardOptions } from '../model/bert.js';
+import type { RecomputeMode } from '../model/recompute.js';
 import type { WeightData } from '../model/snapshot.js';
 import { Rng } from '../util/rng.js';
 import { startProgress } from '../util/progress.js';
-import { AdamW, clipByGlobalNorm, linearWarmupDecay, type AdamWSettings } from './optimizer.js';
+import { AdamW, clipByGlobalNorm, clipFactor, linearWarmupDecay, type AdamWSettings } from './optimizer.js';
 import { accumulateGradients } from './gradients.js';
 import { checkHookKeys, hookKey, type HookRecipe, type LoopContext, type TrainHook } from './hooks.js';
 import { GradientWorker, type WorkerRecipe } from './parallel.js';
 import { lossRows, splitBatch } from './split.js';
+import { MemoryWatch, type TrainMemory } from './memory-watch.js';
 import type { Batch, Objective } from './tasks.js';
 
 export interface BatchSource<B> {
@@ -41,6 +43,8 @@ export interface LoopSettings {
    * does not fit in memory: the micro-batches' gradients are summed into one optimizer step.
    */
   microBatch?: number;
+  /** 'layers': recompute each encoder layer in the backward pass instead of keeping its activations. */
+  recompute?: RecomputeMode;
 }
 
 export interface LoopState {
@@ -64,6 +68,8 @@ export interface LoopResult {
   evaluations: Array<{ step: number; metrics: Record<string, number> }>;
   tokensPerSecond: number;
   seconds: number;
+  /** Peak wasm heap per thread and peak RSS (memory-watch.ts). */
+  memory: TrainMemory;
 }
 
 export class TrainingDivergedError extends Error {}
@@ -131,7 +137,8 @@ export async function trainLoop<B extends Batch>(
   const trainable = new Map<string, tf.Variable>(model.params);
   for (const h of hooks) for (const [k, v] of h.variables?.() ?? []) trainable.set(`hook/${hookKey(h)}/${k}`, v);
   const microBatch = settings.microBatch ?? 0;
-  const workers = startWorkers(model, objective, hooks, settings.threads ?? 1, microBatch);
+  const recompute = settings.recompute ?? 'none';
+  const workers = startWorkers(model, objective, hooks, settings.threads ?? 1, microBatch, recompute);
   await Promise.all(workers.map((w) => w.ready));
 
   const runEvaluation = () => {
@@ -149,6 +156,9 @@ export async function trainLoop<B extends Batch>(
   };
 
   const progress = startProgress(settings.label ?? 'train', settings.steps, { quiet: settings.quiet });
+  const memory = new MemoryWatch({ recompute, microBatch }, (m) => {
+    if (!settings.quiet) process.stderr.write(`${settings.label ?? 'train'}: ${m}\n`);
+  });
   const started = performance.now();
   let tokens = 0;
   const startStep = ctx.step;
@@ -156,11 +166,12 @@ export async function trainLoop<B extends Batch>(
     while (ctx.step < settings.steps) {
       const batch = data.next();
       const lr = linearWarmupDecay(ctx.step, settings.learningRate, settings.warmupSteps, settings.steps);
-      const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, ...mergeForward(ctx, hooks, true) });
+      const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, recompute, ...mergeForward(ctx, hooks, true) });
       const { loss: value, grads: named, metrics } = workers.length
-        ? await parallelGradients(ctx, batch, hooks, fwd, trainable, workers, microBatch)
+        ? await parallelGradients(ctx, batch, hooks, fwd, trainable, workers, microBatch, memory)
         : accumulateGradients(ctx, batch, hooks, fwd(rng), trainable, microBatch);
-      const clipped = clipByGlobalNorm(named, settings.clipNorm);
+      // Moments on the host: the optimizer scales each gradient as it reads it, no clipped copies.
+      const clipped = optimizer.hostState ? { ...clipFactor(named, settings.clipNorm), grads: named } : { ...clipByGlobalNorm(named, settings.clipNorm), factor: 1 };
       const loss = value.dataSync()[0];
       const gradNorm = clipped.norm.dataSync()[0];
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
@@ -170,7 +181,7 @@ export async function trainLoop<B extends Batch>(
             'The last good checkpoint is kept; lower the learning rate (learningRate) or raise warmupSteps and rerun.',
         );
       }
-      optimizer.apply(trainable, clipped.grads, lr);
+      optimizer.apply(trainable, clipped.grads, lr, clipped.factor);
       tf.dispose([value, ...named.values(), clipped.norm, ...clipped.grads.values()]);
       ctx.step += 1;
       for (const h of hooks) h.afterStep?.(ctx);
@@ -183,7 +194,9 @@ export async function trainLoop<B extends Batch>(
       history.push(entry);
       tokens += objective.tokens(batch);
       const secs = (performance.now() - started) / 1000;
-      progress.update(ctx.step, { loss: loss.toFixed(4), tps: Math.round(tokens / secs) });
+      memory.check();
+      const heap = memory.progressField();
+      progress.update(ctx.step, { loss: loss.toFixed(4), tps: Math.round(tokens / secs), ...(heap ? { heap } : {}) });
 
       const last = ctx.step === settings.steps;
       if (settings.evalEvery > 0 && ctx.step % settings.evalEvery === 0 && !last) runEvaluation();
@@ -202,11 +215,18 @@ export async function trainLoop<B extends Batch>(
   const seconds = (performance.now() - started) / 1000;
   optimizer.dispose();
   const steps = ctx.step - startStep;
-  return { history, evaluations, tokensPerSecond: steps > 0 ? tokens / seconds : 0, seconds };
+  return { history, evaluations, tokensPerSecond: steps > 0 ? tokens / seconds : 0, seconds, memory: memory.snapshot() };
 }
 
 /** Workers for data-parallel steps, when asked for and when every hook can run in a worker. */
-function startWorkers<B extends Batch>(model: BertModel, objective: Objective<B>, hooks: TrainHook<B>[], threads: number, microBatch: number): GradientWorker[] {
+function startWorkers<B extends Batch>(
+  model: BertModel,
+  objective: Objective<B>,
+  hooks: TrainHook<B>[],
+  threads: number,
+  microBatch: number,
+  recompute: RecomputeMode,
+): GradientWorker[] {
   if (threads <= 1) return [];
   const recipes: HookRecipe[] = [];
   for (const h of hooks) {
@@ -216,7 +236,7 @@ function startWorkers<B extends Batch>(model: BertModel, objective: Objective<B>
     if (!r) return [];
     recipes.push(r);
   }
-  const recipe: WorkerRecipe = { objective: objective.kind, config: model.config, hooks: recipes, microBatch };
+  const recipe: WorkerRecipe = { objective: objective.kind, config: model.config, hooks: recipes, microBatch, recompute };
   return Array.from({ length: threads - 1 }, () => new GradientWorker(recipe));
 }
 
@@ -232,6 +252,7 @@ async function parallelGradients<B extends Batch>(
   trainable: Map<string, tf.Variable>,
   workers: GradientWorker[],
   microBatch: number,
+  memory: MemoryWatch,
 ): Promise<{ loss: tf.Scalar; grads: Map<string, tf.Tensor>; metrics: Map<string, tf.Scalar> }> {
   const n = Math.min(workers.length + 1, batch.batchSize);
   const parts: B[] = [];
@@ -250,6 +271,7 @@ async function parallelGradients<B extends Batch>(
   const remote = parts.slice(1).map((p, i) => workers[i].compute(copies[i], p, seeds[i]));
   const local = accumulateGradients(ctx, parts[0], hooks, fwd(ctx.rng), trainable, microBatch);
   const results = await Promise.all(remote);
+  results.forEach((r, i) => memory.worker(i, r.heapMb));
   const rows = parts.map(lossRows);
   const total = rows.reduce((a, b) => a + b, 0);
   const w0 = rows[0] / total;
@@ -264,6 +286,8 @@ async function parallelGradients<B extends Batch>(
       });
       return acc;
     }));
+    // Free each local gradient once combined: two full sets of gradients never coexist.
+    g.dispose();
   }
   const combine = (mine: tf.Scalar, key: string | null) =>
     tf.tidy(() => {

@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend/select.js';
 import type { BertConfig } from '../model/config.js';
+import type { RecomputeMode } from '../model/recompute.js';
 import type { HookRecipe } from './hooks.js';
 import type { Batch } from './tasks.js';
 
@@ -36,9 +37,12 @@ export interface WorkerRecipe {
   hooks: HookRecipe[];
   /** Gradient accumulation within the worker's share (0: all at once). */
   microBatch: number;
+  recompute: RecomputeMode;
 }
 
 export interface WorkerResult {
+  /** The worker's wasm heap after the step, MB (its own heap: each thread has one). */
+  heapMb?: number;
   loss: number;
   grads: Array<[string, Float32Array]>;
   metrics: Array<[string, number]>;

@@ -25,7 +25,7 @@ export function startProgress(label: string, total: number, opts: { quiet?: bool
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
-        format: `${label} |{bar}| {value}/{total} | loss {loss} | {tps} tok/s | ETA {eta_formatted}`,
+        format: `${label} |{bar}| {value}/{total} | loss {loss} | {tps} tok/s{heapPart} | ETA {eta_formatted}`,
         stream,
         hideCursor: true,
         etaBuffer: 20,
@@ -33,8 +33,9 @@ export function startProgress(label: string, total: number, opts: { quiet?: bool
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, 0, { loss: '-', tps: '-' });
-    return { update: (v, f) => bar.update(v, f), stop: () => bar.stop() };
+    bar.start(total, 0, { loss: '-', tps: '-', heapPart: '' });
+    // The wasm heap (training loop's `heap` field), when there is one.
+    return { update: (v, f) => bar.update(v, { ...f, heapPart: f?.heap ? ` | heap ${f.heap}` : '' }), stop: () => bar.stop() };
   }
   const start = Date.now();
   let lastPrint = 0;

@@ -70,3 +70,58 @@ describe('wasm matMul', () => {
     expect(gk.shape).toEqual([2, 3, 4, 8]);
   });
 });
+
+describe('single products on the wasm backend', () => {
+  it('keep no packed copy of a weight matrix after the call, with the shapes and values of a plain product', () => {
+    if (tf.getBackend() !== 'wasm') return;
+    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+    const data = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * s));
+    const w = tf.tensor2d(data(512 * 512, 0.7), [512, 512]);
+    const x = tf.tensor2d(data(8 * 512, 0.3), [8, 512]);
+    const ref = (() => {
+      const xd = x.dataSync();
+      const wd = w.dataSync();
+      const out = new Float64Array(8 * 512);
+      for (let i = 0; i < 8; i++) for (let k = 0; k < 512; k++) for (let j = 0; j < 512; j++) out[i * 512 + j] += xd[i * 512 + k] * wd[k * 512 + j];
+      return out;
+    })();
+    // Weights kept alive, as a model's are: were XNNPACK's packed copy of each kept with it (the
+    // module's operator cache), the heap would grow by twice their bytes (384 MB), not once.
+    const n = 48;
+    const before = heap();
+    const weights = Array.from({ length: n }, (_, i) => tf.tidy(() => tf.add(tf.tile(w, [2, 2]), i * 1e-3)));
+    for (const wi of weights) tf.dispose(tf.matMul(tf.tile(x, [1, 2]), wi));
+    const grown = heap() - before;
+    const weightBytes = n * 1024 * 1024 * 4;
+    expect(grown).toBeGreaterThan(weightBytes * 0.9);
+    expect(grown).toBeLessThan(weightBytes * 1.5);
+    tf.dispose(weights);
+    const y = tf.matMul(x, w);
+    const y3 = tf.matMul(tf.reshape(x, [1, 8, 512]), w);
+    const y3b = tf.matMul(x, tf.reshape(w, [1, 512, 512]));
+    expect(y.shape).toEqual([8, 512]);
+    expect(y3.shape).toEqual([1, 8, 512]);
+    expect(y3b.shape).toEqual([1, 8, 512]);
+    const yd = y.dataSync();
+    let err = 0;
+    for (let i = 0; i < yd.length; i++) err = Math.max(err, Math.abs(yd[i] - ref[i]));
+    expect(err).toBeLessThan(1e-3);
+    expect(Array.from(y3.dataSync())).toEqual(Array.from(yd));
+    tf.dispose([w, x, y, y3, y3b]);
+  });
+});
+
+describe('products over zero terms', () => {
+  it('are zeros (XNNPACK refuses k = 0; a thread share without masked tokens has such weight gradients)', () => {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = tf.ones(ta ? [0, 3] : [3, 0]);
+      const b = tf.ones(tb ? [4, 0] : [0, 4]);
+      // Fill freed memory with non-zeros first, so uninitialised output would show.
+      tf.dispose(tf.fill([3, 4], 7));
+      const y = tf.matMul(a, b, ta, tb);
+      expect(y.shape).toEqual([3, 4]);
+      expect(Array.from(y.dataSync())).toEqual(new Array(12).fill(0));
+      tf.dispose([a, b, y]);
+    }
+  });
+});

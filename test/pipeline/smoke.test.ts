@@ -25,10 +25,27 @@ const PIPELINE = 'pipelines/smoke.yaml';
 const STAGES = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export', 'report'];
 let runDir = '';
 let report: Report;
+const TRAINING_STAGES = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat'];
+const firstMetrics = new Map<string, Record<string, number>>();
+/** A stage's result.json metrics, all but speed and memory. */
+const readMetrics = (dir: string, stage: string): Record<string, number> =>
+  Object.fromEntries(Object.entries(JSON.parse(readFileSync(join(dir, stage, 'result.json'), 'utf8')).metrics as Record<string, number>).filter(([k]) => !/tokens_per_s|heap|rss/.test(k)));
 
 /** The figures that must not depend on timing. */
 function stableFigures(r: Report) {
   return { tensors: r.tensors, totals: r.totals, ratios: r.ratios, accuracy: r.accuracy, files: { fp32: r.files.fp32.bytes, int8: r.files.int8.bytes } };
+}
+
+/** Deep equality, numbers within float tolerance (relative 1e-4, absolute 1e-6). */
+function expectClose(actual: unknown, expected: unknown, path = ''): void {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    expect(Math.abs(actual - expected), `${path}: ${actual} vs ${expected}`).toBeLessThanOrEqual(1e-6 + 1e-4 * Math.abs(expected));
+  } else if (expected && typeof expected === 'object') {
+    expect(Object.keys(actual as object).sort(), path).toEqual(Object.keys(expected).sort());
+    for (const [k, v] of Object.entries(expected)) expectClose((actual as Record<string, unknown>)[k], v, `${path}.${k}`);
+  } else {
+    expect(actual, path).toEqual(expected);
+  }
 }
 
 beforeAll(async () => {
@@ -36,6 +53,8 @@ beforeAll(async () => {
   runDir = join(tempDir(), 'smoke');
   await runPipeline({ pipelinePath: PIPELINE, outDir: runDir, quiet: true, backend: 'wasm' });
   report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as Report;
+  // The stages' figures as this run wrote them (a later test reruns prune-distill in runDir).
+  for (const s of TRAINING_STAGES) firstMetrics.set(s, readMetrics(runDir, s));
 }, 600_000);
 
 describe('smoke pipeline', () => {
@@ -196,6 +215,20 @@ describe('smoke pipeline', () => {
     const changed = await runPipeline({ pipelinePath: PIPELINE, outDir: runDir, quiet: true, backend: 'wasm', until: 'finetune-teacher', sets: ['stages.prune-distill.train.steps=8'] });
     expect(changed.stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['teacher:up to date', 'prune-distill:ran', 'finetune-teacher:up to date']);
   });
+
+  it('changes no figure beyond float tolerance with train.recompute: layers in every training stage', async () => {
+    const dir = join(tempDir(), 'recompute');
+    const sets = TRAINING_STAGES.map((s) => `stages.${s}.train.recompute=layers`);
+    await runPipeline({ pipelinePath: PIPELINE, outDir: dir, quiet: true, backend: 'wasm', sets });
+    const recomputed = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
+    expectClose(stableFigures(recomputed), stableFigures(report));
+    // The stages' own figures too (losses, accuracies, sparsity), all but speed and memory.
+    for (const s of TRAINING_STAGES) {
+      const first = firstMetrics.get(s)!;
+      expect(Object.keys(first).length, s).toBeGreaterThan(0);
+      expectClose(readMetrics(dir, s), first, s);
+    }
+  }, 600_000);
 
   it('finishes with the same figures after a SIGKILL in the middle of prune-distill, transfer and qat', async () => {
     const dir = join(tempDir(), 'killed');

@@ -8,6 +8,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { COMPRESSION_DEFAULTS, compressionIssues, formatCompressionResult, runCompressionBench } from '../../bench/compression.js';
+import type { RecomputeMode } from '../../model/recompute.js';
 import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, runInferenceBench } from '../../bench/inference.js';
 import type { StepShape } from '../../bench/peer.js';
 import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
@@ -28,6 +29,7 @@ interface TrainStepArgs extends StepShape {
   backend: string;
   threads: string;
   microBatch: number;
+  recompute: string;
   peer?: string;
   json: boolean;
   profile: boolean;
@@ -53,12 +55,14 @@ const trainStepCommand: CommandModule<object, TrainStepArgs> = {
       .option('backend', { type: 'string', default: 'auto', describe: 'tensorflow.js backend: gpu, node, wasm, cpu, or auto (the best that loads)' })
       .option('threads', { type: 'string', default: 'auto', describe: "threads sharing each batch (data parallelism over worker threads, as the pipeline's train.threads): auto = one per core on wasm/cpu, 1 = single-threaded" })
       .option('micro-batch', { type: 'number', default: 0, describe: 'gradient accumulation: rows per forward/backward within each thread\'s share (0: all at once); lower it if a step runs out of memory' })
+      .option('recompute', { type: 'string', choices: ['none', 'layers'], default: 'none', describe: "as the pipeline's train.recompute: 'layers' keeps only each encoder layer's input and recomputes the layer in the backward pass (less activation memory, one more forward of the encoder)" })
       .option('peer', { type: 'string', describe: 'path of shared/peers/torch_ref.py: run the PyTorch peer first with the same arguments (one thread per core; python from PRUNE_ONCE_PYTHON, default /usr/bin/python3) and report both and their ratio' })
       .option('profile', { type: 'boolean', default: false, describe: 'also profile one step with tf.profile: time per kernel, summed by kernel name, and the slowest calls' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line (every argument, tokens_per_s, step_ms, peak RSS, wasm heap, versions, CPU; the profile under "profile")' })
       .example('$0 bench train-step --steps 5 --peer ../shared/peers/torch_ref.py', 'torch_ref\'s default configuration, beside torch_ref itself in the same run, with the ratio')
       .example('$0 bench train-step --backend wasm --json', 'the same without the peer, as one JSON line')
       .example('$0 bench train-step --batch 8 --steps 5 --profile', 'a smaller batch, with the kernels that take the time')
+      .example('$0 bench train-step --student-layers 12 --student-hidden 768 --teacher-layers 12 --teacher-hidden 768 --vocab 30522 --seq 128 --batch 8 --steps 2 --recompute layers', 'a bert-base student and teacher on the wasm heap: peak heap per thread and tokens/s')
       .example('$0 bench train-step --student-layers 4 --student-hidden 256 --teacher-layers 12 --teacher-hidden 768', 'a BERT-Base teacher distilling into L4-H256') as unknown as Argv<TrainStepArgs>,
   handler: async (a) => {
     const opts = {
@@ -75,6 +79,7 @@ const trainStepCommand: CommandModule<object, TrainStepArgs> = {
       backend: a.backend,
       threads: a.threads === 'auto' ? ('auto' as const) : Number(a.threads),
       microBatch: a.microBatch,
+      recompute: a.recompute as RecomputeMode,
       peer: a.peer,
       profile: a.profile,
     };

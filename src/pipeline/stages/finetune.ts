@@ -19,6 +19,7 @@ import { DistillSchema, TrainSchema, type TrainSettings } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
+import { memoryMetrics } from '../../train/memory-watch.js';
 
 /**
  * What a task checkpoint carries for using the model outside this run (`prune-once export` of the
@@ -72,7 +73,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     hooks: a.hooks,
     evaluate,
   });
-  const metrics = { ...taskAccuracy(ctx, a.model), tokens_per_s: result.tokensPerSecond };
+  const metrics = { ...taskAccuracy(ctx, a.model), tokens_per_s: result.tokensPerSecond, ...memoryMetrics(result.memory) };
   saveModel(run.dir, a.model, { stage: a.label, fingerprint: run.fingerprint, ...taskState(ctx), ...a.extraState });
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }

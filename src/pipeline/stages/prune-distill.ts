@@ -19,6 +19,7 @@ import { DistillSchema, TrainSchema } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
+import { memoryMetrics } from '../../train/memory-watch.js';
 
 export const PruneDistillSettings = z.strictObject({
   /** 'teacher' (Prune OFA: a copy of the teacher) or a preset name (Well-Read Students' compact student). */
@@ -67,7 +68,7 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
   disposeModel(student);
   disposeModel(teacher);
   return {
-    metrics: { ...final, sparsity: sparsity.overall, pruned_params: sparsity.params, pruned_nonzeros: sparsity.nonZeros, tokens_per_s: result.tokensPerSecond },
+    metrics: { ...final, sparsity: sparsity.overall, pruned_params: sparsity.params, pruned_nonzeros: sparsity.nonZeros, tokens_per_s: result.tokensPerSecond, ...memoryMetrics(result.memory) },
     details: { perTensorSparsity: sparsity.perTensor, prunedWeights: names, curve: curve(result), evaluations: result.evaluations, schedule: pruningSchedule(s.pruning, s.train.steps) },
   };
 }

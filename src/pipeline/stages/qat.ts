@@ -22,6 +22,7 @@ import { loadModel, saveModel } from '../stage-io.js';
 import { taskAccuracy, taskState } from './finetune.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
+import { memoryMetrics } from '../../train/memory-watch.js';
 
 export const QatSettings = z.strictObject({
   quantization: QuantizationSchema.prefault({}),
@@ -94,6 +95,7 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
       float_test_accuracy_before: floatAccuracy.test_accuracy,
       sparsity: sp.overall,
       tokens_per_s: result.tokensPerSecond,
+      ...memoryMetrics(result.memory),
     },
     details: {
       curve: curve(result),

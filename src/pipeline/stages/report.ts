@@ -49,6 +49,7 @@ export async function runReport(run: StageRun<ReportSettings>): Promise<StageOut
     versions: { 'prune-once': TOOL_VERSION, tfjs: tf.version_core, 'onnxruntime-node': ortVersion, node: process.version },
     latency,
     extraStages: [{ stage: 'report', seconds: (performance.now() - t0) / 1000, fingerprint: run.fingerprint }],
+    dirOf: run.dirOf,
   });
   writeJsonAtomic(runFile(ctx.runDir, 'reportJson'), report);
   const md = renderMarkdown(report);

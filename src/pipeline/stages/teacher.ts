@@ -15,6 +15,7 @@ import { ModelSchema, TrainSchema } from '../schema.js';
 import { saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
+import { memoryMetrics } from '../../train/memory-watch.js';
 
 export const TeacherSettings = z.strictObject({
   model: ModelSchema.prefault({ preset: 'bert-tiny' }),
@@ -70,6 +71,7 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
   };
   const evaluate = (m: typeof model) => ({ ...evaluateMlm(m, corpus.heldOut, ctx.pipeline.seed) });
   let tokensPerSecond = 0;
+  let memory: Record<string, number> = {};
   if (s.train) {
     const result = await trainStage({
       ctx,
@@ -87,13 +89,14 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
     details.curve = curve(result);
     details.evaluations = result.evaluations;
     tokensPerSecond = result.tokensPerSecond;
+    memory = memoryMetrics(result.memory);
   }
   const final = evaluate(model);
   const unigram = unigramBaseline(corpus.train, corpus.heldOut, ctx.pipeline.seed);
   saveModel(run.dir, model, { stage: 'teacher', fingerprint: run.fingerprint, ...(labels ? { labels } : {}) });
   disposeModel(model);
   return {
-    metrics: { ...final, unigram_accuracy: unigram.accuracy, tokens_per_s: tokensPerSecond },
+    metrics: { ...final, unigram_accuracy: unigram.accuracy, tokens_per_s: tokensPerSecond, ...memory },
     details: { ...details, unigramToken: tok.idsToTokens([unigram.token])[0] },
   };
 }

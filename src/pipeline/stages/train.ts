@@ -72,6 +72,7 @@ export async function trainStage<B extends Batch>(t: StageTraining<B>): Promise<
       quiet: t.ctx.quiet,
       threads: resolveThreads(t.train.threads, t.ctx.backend.name),
       microBatch: t.train.microBatch,
+      recompute: t.train.recompute,
     },
     t.hooks,
     {

@@ -1,0 +1,83 @@
+/**
+ * A multi-task run's accuracy table, the paper's table: one row per task, with what each model
+ * gets on the task's test split beside the two baselines it must beat. Every figure is read from
+ * the task's report.json and its finetune-teacher result (baselines), so it recomputes from them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { readResult } from '../run/result.js';
+import { runFile, stageDir, taskRunDir } from '../run/layout.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import type { Report } from './schema.js';
+
+export interface TaskRow {
+  task: string;
+  description: string;
+  examples: number;
+  majority: number | null;
+  naiveBayes: number | null;
+  teacher: number | null;
+  sparseStudent: number | null;
+  fp32Ort: number | null;
+  int8Ort: number | null;
+  int8Bytes: number | null;
+}
+
+export interface TasksSummary {
+  schema: 'prune-once/tasks';
+  version: 1;
+  split: 'test';
+  tasks: TaskRow[];
+}
+
+export function tasksSummary(runDir: string, tasks: readonly string[]): TasksSummary {
+  const rows = tasks.map((task): TaskRow => {
+    const dir = taskRunDir(runDir, task);
+    const reportPath = runFile(dir, 'reportJson');
+    if (!existsSync(reportPath)) throw new Error(`${reportPath} not found: task '${task}' has no report yet (run the pipeline to its report stage)`);
+    const r = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
+    const ft = readResult(stageDir(dir, 'finetune-teacher'))?.metrics ?? {};
+    return {
+      task,
+      description: r.accuracy.task,
+      examples: r.accuracy.examples,
+      majority: ft.baseline_majority_test_accuracy ?? null,
+      naiveBayes: ft.baseline_naive_bayes_test_accuracy ?? null,
+      teacher: r.accuracy.teacher,
+      sparseStudent: r.accuracy.sparseStudent,
+      fp32Ort: r.accuracy.fp32Ort,
+      int8Ort: r.accuracy.int8Ort,
+      int8Bytes: r.files.int8.bytes,
+    };
+  });
+  return { schema: 'prune-once/tasks', version: 1, split: 'test', tasks: rows };
+}
+
+const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(2)}%`);
+
+export function renderTasksMarkdown(s: TasksSummary): string {
+  const lines = [
+    '# One sparse pre-trained model, several tasks',
+    '',
+    'Test-split accuracy per task. Baselines on the same splits and WordPiece ids: the majority class',
+    'of the training split, and multinomial naive Bayes over the word pieces.',
+    '',
+    '| task | test examples | majority class | naive Bayes | dense teacher | sparse student (fp32, tfjs) | sparse fp32 (ONNX Runtime) | sparse int8 (ONNX Runtime) | int8 file |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...s.tasks.map(
+      (t) =>
+        `| ${t.task} | ${t.examples} | ${pct(t.majority)} | ${pct(t.naiveBayes)} | ${pct(t.teacher)} | ${pct(t.sparseStudent)} | ${pct(t.fp32Ort)} | ${pct(t.int8Ort)} | ${t.int8Bytes === null ? 'n/a' : `${t.int8Bytes.toLocaleString('en-US')} B`} |`,
+    ),
+    '',
+    'Each task\'s own report (sizes, per-tensor sparsity, latency) is in tasks/<task>/report.md.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes tasks.json and tasks.md at the top of a multi-task run. */
+export function writeTasksSummary(runDir: string, tasks: readonly string[]): TasksSummary {
+  const s = tasksSummary(runDir, tasks);
+  writeJsonAtomic(runFile(runDir, 'tasksJson'), s);
+  writeFileAtomic(runFile(runDir, 'tasksMd'), renderTasksMarkdown(s));
+  return s;
+}
