@@ -26,10 +26,16 @@ const LAYERS = [
 
 const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({
   name: `layer-${i}-imports-upward`,
-  comment: `${name} may not import a higher layer (${LAYERS.slice(i + 1).map(([n]) => n).join('; ')})`,
+  comment: `${name} may not import a higher layer (${LAYERS.slice(i + 1)
+    .map(([n]) => n)
+    .join('; ')})`,
   severity: 'error',
   from: { path },
-  to: { path: LAYERS.slice(i + 1).map(([, p]) => `(${p})`).join('|') },
+  to: {
+    path: LAYERS.slice(i + 1)
+      .map(([, p]) => `(${p})`)
+      .join('|'),
+  },
 }));
 
 module.exports = {

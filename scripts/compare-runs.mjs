@@ -25,7 +25,12 @@ function readJson(path) {
 /** The report without what depends on time, the machine or where the run lives. */
 function stableReport(dir) {
   const r = readJson(join(dir, 'report.json'));
-  const file = (f) => f && { bytes: f.bytes, gzipBytes: f.gzipBytes, ...(f.embeddings ? { embeddings: f.embeddings, ortTestAccuracy: f.ortTestAccuracy, fileRatio: f.fileRatio } : {}) };
+  const file = (f) =>
+    f && {
+      bytes: f.bytes,
+      gzipBytes: f.gzipBytes,
+      ...(f.embeddings ? { embeddings: f.embeddings, ortTestAccuracy: f.ortTestAccuracy, fileRatio: f.fileRatio } : {}),
+    };
   return {
     schema: r.schema,
     version: r.version,

@@ -32,7 +32,10 @@ export interface ExportedFile {
   warnings?: string[];
 }
 
-interface Loaded { checkpoint: Checkpoint; path: string }
+interface Loaded {
+  checkpoint: Checkpoint;
+  path: string;
+}
 
 function load(path: string): Loaded {
   return { checkpoint: loadCheckpoint(path), path };
@@ -60,16 +63,29 @@ function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetens
   const one = load(path);
   const quantized = !!one.checkpoint.state.quantization;
   if (format === 'int8' && !quantized) {
-    throw new Error(`${path}: checkpoint has no quantization parameters, so it cannot be exported as int8; export the qat stage's checkpoint, or use --format fp32`);
+    throw new Error(
+      `${path}: checkpoint has no quantization parameters, so it cannot be exported as int8; export the qat stage's checkpoint, or use --format fp32`,
+    );
   }
   return { ...(wantFp32 ? { student: one } : {}), ...(wantInt8 && quantized ? { qat: one } : {}) };
 }
 
-export async function exportModel(input: string, format: ExportFormatOption, outDir?: string, opts: { backend?: string; dtype?: 'F32' | 'F16' | 'BF16' } = {}): Promise<ExportedFile[]> {
+export async function exportModel(
+  input: string,
+  format: ExportFormatOption,
+  outDir?: string,
+  opts: { backend?: string; dtype?: 'F32' | 'F16' | 'BF16' } = {},
+): Promise<ExportedFile[]> {
   // Hugging Face directory (config.json, model.safetensors, vocab.txt): one entry per file written.
   if (format === 'safetensors') {
     const r = exportSafetensors(input, outDir, opts.dtype);
-    return r.files.map((f, i) => ({ format: 'safetensors' as const, path: f.path, bytes: f.bytes, source: r.checkpoint, ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}) }));
+    return r.files.map((f, i) => ({
+      format: 'safetensors' as const,
+      path: f.path,
+      bytes: f.bytes,
+      source: r.checkpoint,
+      ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}),
+    }));
   }
   const loaded = sourcesFor(input, format);
   const dir = resolve(outDir ?? (statSync(resolve(input)).isDirectory() ? input : '.'));
@@ -83,7 +99,10 @@ export async function exportModel(input: string, format: ExportFormatOption, out
   const origin = new Map<OnnxFormat, Loaded>();
   if (loaded.teacher) origin.set('teacher', loaded.teacher);
   if (loaded.student) origin.set('fp32', loaded.student);
-  if (loaded.qat) { origin.set('int8', loaded.qat); origin.set('int8_alt', loaded.qat); }
+  if (loaded.qat) {
+    origin.set('int8', loaded.qat);
+    origin.set('int8_alt', loaded.qat);
+  }
   // Metadata from the checkpoint each file comes from (the teacher's carries no tokenizer state of its own).
   const ofConfig = new Map([...origin.values()].map((l) => [l.checkpoint.config, l]));
   const labelsFallback = (loaded.student ?? loaded.qat)?.checkpoint.state;

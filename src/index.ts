@@ -36,7 +36,15 @@ export { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint/fo
 export { createModel, disposeModel, modelFromSnapshot, snapshotModel, type BertModel, type ForwardOptions } from './model/bert.js';
 export { defaultConfig, presetNames, presetShape, type BertConfig } from './model/config.js';
 export { countNonZeros, sparsityTotals, type SparsityTotals } from './model/sparsity.js';
-export { EMBEDDING_TABLES, ENCODER_LINEAR_GLOBS, encoderLinearKernels, isEncoderLinearKernel, weightRole, weightShapes, type WeightRole } from './model/weights.js';
+export {
+  EMBEDDING_TABLES,
+  ENCODER_LINEAR_GLOBS,
+  encoderLinearKernels,
+  isEncoderLinearKernel,
+  weightRole,
+  weightShapes,
+  type WeightRole,
+} from './model/weights.js';
 export { bertUncasedVocab, WordPieceTokenizer, type Tokenizer } from './tokenizer/index.js';
 
 // Custom training loops: the loop, its hook contract, and the hooks and mask functions the stages use.
@@ -46,6 +54,16 @@ export { classificationObjective, mlmObjective, type Batch, type Objective } fro
 export { AdamW } from './train/optimizer.js';
 export { distillationHook, type DistillSettings } from './distill/hook.js';
 export { PrunerHook, type PrunerSettings } from './prune/pruner.js';
-export { applyMask, blockMask, globalMagnitudeMask, magnitudeMask, maskRegistry, patternLockMask, type MaskFn, type MaskMap, type WeightMap } from './prune/masks.js';
+export {
+  applyMask,
+  blockMask,
+  globalMagnitudeMask,
+  magnitudeMask,
+  maskRegistry,
+  patternLockMask,
+  type MaskFn,
+  type MaskMap,
+  type WeightMap,
+} from './prune/masks.js';
 export { selectWeights } from './prune/select.js';
 export { QatHook, type QatSettings } from './quant/qat.js';

@@ -15,7 +15,8 @@ export function inspectPath(path: string, json: boolean, baseline?: string): str
   if (statSync(path).isDirectory()) {
     const report = runFile(path, 'reportJson');
     if (existsSync(report)) return inspectPath(report, json);
-    if (!existsSync(runFile(path, 'pipeline'))) throw new Error(`${path}: not a run directory (no ${RUN_FILES.pipeline}); give a run directory, a report.json or an .onnx file`);
+    if (!existsSync(runFile(path, 'pipeline')))
+      throw new Error(`${path}: not a run directory (no ${RUN_FILES.pipeline}); give a run directory, a report.json or an .onnx file`);
     const status = runStatus(path);
     if (json) return JSON.stringify({ runDir: path, report: null, stages: status }, null, 2);
     return `${formatRunStatus(path, status)}\nno ${RUN_FILES.reportJson} yet: the run's report stage has not finished (run the pipeline), or inspect one of its .onnx files`;
@@ -33,5 +34,7 @@ export function inspectPath(path: string, json: boolean, baseline?: string): str
     text += `\n${formatBaselineRatios(baseline, ratios)}`;
   }
   if (ins.errors.length) process.exitCode = 1;
-  return json ? JSON.stringify(ratios ? { ...ins, baseline: { path: baseline, raw: ratios.raw, gzip: ratios.gzip, brotli: ratios.brotli } } : ins, null, 2) : text;
+  return json
+    ? JSON.stringify(ratios ? { ...ins, baseline: { path: baseline, raw: ratios.raw, gzip: ratios.gzip, brotli: ratios.brotli } } : ins, null, 2)
+    : text;
 }

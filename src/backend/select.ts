@@ -151,7 +151,9 @@ export async function selectBackend(requested?: string): Promise<BackendInfo> {
   if (wanted !== 'auto') {
     const b = parseBackendName(wanted);
     const why = whyNot.get(b);
-    throw new Error(`backend '${wanted}' did not load: ${why ?? `is ${BACKEND_PACKAGES[b]} installed (and, for the GPU, CUDA/cuDNN)?`}. Use --backend auto to pick the best that loads.`);
+    throw new Error(
+      `backend '${wanted}' did not load: ${why ?? `is ${BACKEND_PACKAGES[b]} installed (and, for the GPU, CUDA/cuDNN)?`}. Use --backend auto to pick the best that loads.`,
+    );
   }
   throw new Error('no TensorFlow.js backend loaded (tried tensorflow-gpu, tensorflow, wasm, cpu)');
 }

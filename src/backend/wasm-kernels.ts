@@ -92,7 +92,11 @@ function registerFastMatMul(): void {
       // uninitialised memory.
       const k = transposeA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
       if (k === 0) {
-        const outShape = [...(batchA.length >= batchB.length ? batchA : batchB), transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2], transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1]];
+        const outShape = [
+          ...(batchA.length >= batchB.length ? batchA : batchB),
+          transposeA ? a.shape[a.shape.length - 1] : a.shape[a.shape.length - 2],
+          transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1],
+        ];
         const out = (backend as unknown as WasmBackendInternals).makeOutput(outShape, 'float32');
         (backend as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array }).typedArrayFromHeap(out).fill(0);
         return out;
@@ -102,7 +106,8 @@ function registerFastMatMul(): void {
       // with its own packed copy of b, under b's tensor id until b is disposed, so every weight
       // matrix (a frozen teacher's for the whole run) would hold a second copy in the heap. On a
       // view the copy is freed after the call; packing b again costs k x n of the m x k x n work.
-      if (!transposeA && !transposeB && single) return batchOfProducts(backend as unknown as WasmBackendInternals, a, b, 1, [...(batchA.length >= batchB.length ? batchA : batchB)]);
+      if (!transposeA && !transposeB && single)
+        return batchOfProducts(backend as unknown as WasmBackendInternals, a, b, 1, [...(batchA.length >= batchB.length ? batchA : batchB)]);
       if (batch > 1 && !sameBatch) return matmul({ inputs, backend, attrs });
 
       const swapLast = (t: tf.TensorInfo) => {

@@ -67,7 +67,8 @@ export function compressionIssues(o: Partial<CompressionBenchOptions>): string[]
   }
   if (o.sparsity !== undefined && !(o.sparsity >= 0 && o.sparsity < 1)) issues.push(`--sparsity must be in [0, 1), got ${o.sparsity}`);
   if (o.vocab !== undefined && !(Number.isInteger(o.vocab) && o.vocab >= 2)) issues.push(`--vocab must be an integer >= 2, got ${o.vocab}`);
-  if (o.brotliQuality !== undefined && !(Number.isInteger(o.brotliQuality) && o.brotliQuality >= 0 && o.brotliQuality <= 11)) issues.push(`--brotli-quality must be an integer in 0..11, got ${o.brotliQuality}`);
+  if (o.brotliQuality !== undefined && !(Number.isInteger(o.brotliQuality) && o.brotliQuality >= 0 && o.brotliQuality <= 11))
+    issues.push(`--brotli-quality must be an integer in 0..11, got ${o.brotliQuality}`);
   return issues;
 }
 
@@ -87,7 +88,10 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
 
   // Quantize: per-channel int8 kernels, int8 per-row tables; activation ranges do not change sizes.
   const q: ModelQuantization = otherEmbeddingChoice(snapshot, {
-    weightSpec: INT8_WEIGHTS, activationSpec: UINT8_ACTIVATIONS, bias: 'float32', embeddings: {},
+    weightSpec: INT8_WEIGHTS,
+    activationSpec: UINT8_ACTIVATIONS,
+    bias: 'float32',
+    embeddings: {},
     weights: Object.fromEntries(kernels.map((k) => [k, weightParams(student.get(k)!.data, [...student.get(k)!.shape], INT8_WEIGHTS)])),
     inputs: Object.fromEntries(kernels.map((k) => [k, paramsFromRange([-8], [8], UINT8_ACTIVATIONS, -1)])),
   });
@@ -98,7 +102,11 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
   const jobs = [
     { file: ONNX_FILES.teacher, what: 'dense teacher (fp32)', input: { snapshot: teacher, format: 'fp32' as const } },
     { file: ONNX_FILES.int8, what: 'sparse int8, int8 tables', input: { snapshot, format: 'int8' as const, quantization: q } },
-    { file: ONNX_FILES.int8_alt, what: 'sparse int8, float32 tables', input: { snapshot, format: 'int8' as const, quantization: otherEmbeddingChoice(snapshot, q) } },
+    {
+      file: ONNX_FILES.int8_alt,
+      what: 'sparse int8, float32 tables',
+      input: { snapshot, format: 'int8' as const, quantization: otherEmbeddingChoice(snapshot, q) },
+    },
   ];
   const files: FileRow[] = [];
   let int8SessionMs: number | undefined;
@@ -124,7 +132,13 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
   const [t, i8] = files;
   const nonZeros = kernels.reduce((a, k) => a + masks.get(k)!.reduce((s, m) => s + m, 0), 0);
   return {
-    config: { numLayers: cfg.numLayers, hiddenSize: cfg.hiddenSize, intermediateSize: cfg.intermediateSize, vocabSize: cfg.vocabSize, maxPositions: cfg.maxPositions },
+    config: {
+      numLayers: cfg.numLayers,
+      hiddenSize: cfg.hiddenSize,
+      intermediateSize: cfg.intermediateSize,
+      vocabSize: cfg.vocabSize,
+      maxPositions: cfg.maxPositions,
+    },
     sparsity: o.sparsity,
     weights: 'random (BERT init, truncated N(0, 0.02))',
     brotliQuality: o.brotliQuality,
@@ -140,10 +154,28 @@ const mib = (n: number) => (n / 2 ** 20).toFixed(2);
 
 export function formatCompressionResult(r: CompressionBenchResult): string {
   const c = r.config;
-  const head = ['file', 'what', 'MiB raw', 'MiB gzip -9', `MiB brotli ${r.brotliQuality}`, 'embeddings KiB', 'encoder Linear KiB', 'heads KiB', 'other KiB', 'bits/enc weight'];
+  const head = [
+    'file',
+    'what',
+    'MiB raw',
+    'MiB gzip -9',
+    `MiB brotli ${r.brotliQuality}`,
+    'embeddings KiB',
+    'encoder Linear KiB',
+    'heads KiB',
+    'other KiB',
+    'bits/enc weight',
+  ];
   const rows = r.files.map((f) => [
-    f.file, f.what, mib(f.raw), mib(f.gzip), mib(f.brotli),
-    kib(f.parts.bytes.embeddings), kib(f.parts.bytes.encoderLinear), kib(f.parts.bytes.heads), kib(f.parts.bytes.other),
+    f.file,
+    f.what,
+    mib(f.raw),
+    mib(f.gzip),
+    mib(f.brotli),
+    kib(f.parts.bytes.embeddings),
+    kib(f.parts.bytes.encoderLinear),
+    kib(f.parts.bytes.heads),
+    kib(f.parts.bytes.other),
     f.parts.encoderBitsPerWeight === null ? '-' : f.parts.encoderBitsPerWeight.toFixed(2),
   ]);
   const widths = head.map((h, k) => Math.max(h.length, ...rows.map((row) => row[k].length)));

@@ -50,7 +50,8 @@ export function inferenceIssues(o: Partial<InferenceBenchOptions>, flag: (key: s
     if (!Number.isInteger(v) || (v as number) < 1) out.push(`${flag(k)} must be a positive integer, got ${v}`);
   }
   if (!Number.isInteger(o.warmup) || (o.warmup as number) < 0) out.push(`${flag('warmup')} must be an integer >= 0, got ${o.warmup}`);
-  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 0)) out.push(`${flag('threads')} must be an integer >= 0 (0: ORT's default), got ${o.threads}`);
+  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 0))
+    out.push(`${flag('threads')} must be an integer >= 0 (0: ORT's default), got ${o.threads}`);
   return out;
 }
 
@@ -69,13 +70,17 @@ export async function runInferenceBench(modelPath: string, opts: InferenceBenchO
   try {
     const missing = ['input_ids', 'attention_mask', 'token_type_ids'].filter((n) => !session.inputNames.includes(n));
     if (missing.length) {
-      throw new Error(`${modelPath}: the model has no input ${missing.join(', ')} (its inputs: ${session.inputNames.join(', ')}); the bench feeds BERT's three int64 [batch, seq] inputs`);
+      throw new Error(
+        `${modelPath}: the model has no input ${missing.join(', ')} (its inputs: ${session.inputNames.join(', ')}); the bench feeds BERT's three int64 [batch, seq] inputs`,
+      );
     }
     let latency;
     try {
       latency = await measureLatency(session, { batch: opts.batch, seq: opts.seq, runs: opts.runs, warmup: opts.warmup });
     } catch (e) {
-      throw new Error(`${modelPath}: ONNX Runtime failed on a [${opts.batch}, ${opts.seq}] batch (is --seq above the model's position embeddings?): ${(e as Error).message}`);
+      throw new Error(
+        `${modelPath}: ONNX Runtime failed on a [${opts.batch}, ${opts.seq}] batch (is --seq above the model's position embeddings?): ${(e as Error).message}`,
+      );
     }
     return {
       bench: 'inference',

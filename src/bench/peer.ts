@@ -41,15 +41,34 @@ export function peerPython(): string {
 /** torch_ref's flags for the bench's options (its own names: --layers, --tlayers...). */
 export function peerArgs(o: PeerOptions): string[] {
   return [
-    '--layers', o.studentLayers, '--hidden', o.studentHidden, '--tlayers', o.teacherLayers, '--thidden', o.teacherHidden,
-    '--vocab', o.vocab, '--seq', o.seq, '--batch', o.batch, '--steps', o.steps, '--threads', o.threads,
+    '--layers',
+    o.studentLayers,
+    '--hidden',
+    o.studentHidden,
+    '--tlayers',
+    o.teacherLayers,
+    '--thidden',
+    o.teacherHidden,
+    '--vocab',
+    o.vocab,
+    '--seq',
+    o.seq,
+    '--batch',
+    o.batch,
+    '--steps',
+    o.steps,
+    '--threads',
+    o.threads,
   ].map(String);
 }
 
 /** Reads torch_ref's last line: `torch 1.13.0 threads=2 step_ms=3814.0 tokens_per_s=1074`. */
 export function parsePeerOutput(stdout: string): Omit<PeerResult, 'command'> {
   const m = /torch (\S+) threads=(\d+) step_ms=([\d.]+) tokens_per_s=(\d+)/.exec(stdout);
-  if (!m) throw new Error(`torch_ref printed no result line (expected "torch <version> threads=N step_ms=X tokens_per_s=Y"); it printed:\n${stdout.trim().slice(-500)}`);
+  if (!m)
+    throw new Error(
+      `torch_ref printed no result line (expected "torch <version> threads=N step_ms=X tokens_per_s=Y"); it printed:\n${stdout.trim().slice(-500)}`,
+    );
   return { torch_version: m[1], threads: Number(m[2]), step_ms: Number(m[3]), tokens_per_s: Number(m[4]) };
 }
 

@@ -194,17 +194,26 @@ export async function profileStep(twoSteps: () => Promise<ProfiledRun>): Promise
   const top = step.filter((e) => !e.nested && tf.getKernel(e.k.name, backend) !== undefined).map((e) => e.k);
   const kernels = await aggregateKernels(top);
   const [saved] = await aggregateKernels(step.filter((e) => e.nested).map((e) => e.k));
-  const calls = await Promise.all(top.map(async (k) => {
-    const t = await k.kernelTimeMs;
-    return { kernel: k.name, ms: typeof t === 'number' ? round(t, 2) : 0, input_shapes: k.inputShapes };
-  }));
+  const calls = await Promise.all(
+    top.map(async (k) => {
+      const t = await k.kernelTimeMs;
+      return { kernel: k.name, ms: typeof t === 'number' ? round(t, 2) : 0, input_shapes: k.inputShapes };
+    }),
+  );
   return {
     step_ms: round(clock.marks[2] - clock.marks[1], 1),
-    kernel_ms: round(kernels.reduce((a, k) => a + k.ms, 0), 1),
+    kernel_ms: round(
+      kernels.reduce((a, k) => a + k.ms, 0),
+      1,
+    ),
     kernels,
     saved_for_backward: { ms: saved?.ms ?? 0, calls: saved?.calls ?? 0 },
     slowest: calls.sort((a, b) => b.ms - a.ms).slice(0, 10),
-    phases: await phaseTimes(phases ?? [], clock, tagged.map((e) => ({ k: e.k, top: !e.nested && tf.getKernel(e.k.name, backend) !== undefined }))),
+    phases: await phaseTimes(
+      phases ?? [],
+      clock,
+      tagged.map((e) => ({ k: e.k, top: !e.nested && tf.getKernel(e.k.name, backend) !== undefined })),
+    ),
   };
 }
 

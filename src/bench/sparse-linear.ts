@@ -117,7 +117,11 @@ export async function runSparseLinearBench(o: SparseLinearOptions): Promise<Spar
   const rng = new Rng(o.seed ?? 0);
   const h = o.hidden;
   // Q, K, V and attention output are [H, H]; the FFN is [H, 4H] then [4H, H].
-  const shapes: Array<[number, number]> = [[h, h], [h, 4 * h], [4 * h, h]];
+  const shapes: Array<[number, number]> = [
+    [h, h],
+    [h, 4 * h],
+    [4 * h, h],
+  ];
   const rows: SparseLinearRow[] = [];
   for (const [inRows, outCols] of shapes) {
     const xData = Float32Array.from({ length: o.tokens * inRows }, () => rng.normal());
@@ -130,7 +134,13 @@ export async function runSparseLinearBench(o: SparseLinearOptions): Promise<Spar
       const dense = medianMs(o.runs, () => tf.tidy(() => void tf.matMul(x, w).dataSync()));
       const sparse = medianMs(o.runs, () => tf.tidy(() => void tf.tensor2d(csrMatMul(x.dataSync() as Float32Array, o.tokens, csr), [o.tokens, outCols])));
       w.dispose();
-      rows.push({ shape: `[${o.tokens},${inRows}]x[${inRows},${outCols}]`, sparsity, dense_ms: round(dense, 2), sparse_ms: round(sparse, 2), speedup: round(dense / sparse, 3) });
+      rows.push({
+        shape: `[${o.tokens},${inRows}]x[${inRows},${outCols}]`,
+        sparsity,
+        dense_ms: round(dense, 2),
+        sparse_ms: round(sparse, 2),
+        speedup: round(dense / sparse, 3),
+      });
     }
     x.dispose();
   }
@@ -139,6 +149,9 @@ export async function runSparseLinearBench(o: SparseLinearOptions): Promise<Spar
 
 export function formatSparseLinearResult(r: SparseLinearResult): string {
   const head = `sparse-linear on ${r.backend}: ${r.tokens} tokens, hidden ${r.hidden}, median of ${r.runs} runs (${r.cpu_count} x ${r.cpu_model})`;
-  const lines = r.rows.map((x) => `  ${x.shape.padEnd(24)} sparsity ${x.sparsity.toFixed(2)}  dense ${x.dense_ms.toFixed(1).padStart(7)} ms  sparse ${x.sparse_ms.toFixed(1).padStart(7)} ms  speedup ${x.speedup}x`);
+  const lines = r.rows.map(
+    (x) =>
+      `  ${x.shape.padEnd(24)} sparsity ${x.sparsity.toFixed(2)}  dense ${x.dense_ms.toFixed(1).padStart(7)} ms  sparse ${x.sparse_ms.toFixed(1).padStart(7)} ms  speedup ${x.speedup}x`,
+  );
   return [head, ...lines].join('\n');
 }

@@ -84,7 +84,6 @@ export const TRAIN_STEP_DEFAULTS = {
 /** torch_ref's learning rate (constant there; here the loop's linear decay, which costs the same). */
 const LEARNING_RATE = 1e-4;
 
-
 export interface TrainStepBenchResult extends MachineFacts {
   bench: 'train-step';
   tokens_per_s: number;
@@ -158,7 +157,8 @@ export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: s
   if (o.microBatch !== undefined && !(Number.isInteger(o.microBatch) && o.microBatch >= 0)) {
     out.push(`${flag('microBatch')} must be an integer >= 0 (0: no accumulation), got ${o.microBatch}`);
   }
-  if (o.recompute !== undefined && !RECOMPUTE_MODES.includes(o.recompute)) out.push(`${flag('recompute')} must be one of ${RECOMPUTE_MODES.join(', ')}, got ${o.recompute}`);
+  if (o.recompute !== undefined && !RECOMPUTE_MODES.includes(o.recompute))
+    out.push(`${flag('recompute')} must be one of ${RECOMPUTE_MODES.join(', ')}, got ${o.recompute}`);
   if (o.warmupSteps !== undefined && !(Number.isInteger(o.warmupSteps) && o.warmupSteps >= 0)) {
     out.push(`${flag('warmupSteps')} must be an integer >= 0, got ${o.warmupSteps}`);
   }
@@ -167,10 +167,17 @@ export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: s
 
 function resolve(opts: TrainStepBenchOptions, backend: BackendName): Resolved {
   const threads = resolveThreads(opts.threads ?? 'auto', backend);
-  return { sparsity: TRAIN_STEP_DEFAULTS.sparsity, warmupSteps: TRAIN_STEP_DEFAULTS.warmupSteps, profile: false, seed: 0, microBatch: 0, recompute: 'none', ...opts, threads };
+  return {
+    sparsity: TRAIN_STEP_DEFAULTS.sparsity,
+    warmupSteps: TRAIN_STEP_DEFAULTS.warmupSteps,
+    profile: false,
+    seed: 0,
+    microBatch: 0,
+    recompute: 'none',
+    ...opts,
+    threads,
+  };
 }
-
-
 
 interface Run {
   /** Peak heap per thread (recompute, issue 18). */
@@ -235,8 +242,6 @@ function explainFailure(e: Error, step: number, o: Resolved): Error {
   return err;
 }
 
-
-
 async function wasmFacts(): Promise<Pick<TrainStepBenchResult, 'wasm_simd' | 'wasm_threads'>> {
   if (tf.getBackend() !== 'wasm') return {};
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
@@ -249,9 +254,7 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
   const issues = trainStepIssues(options);
   if (issues.length) throw new Error(`train-step bench: ${issues.join('; ')}`);
   // The peer first, while this process holds no models: the two runs never overlap.
-  const peer = options.peer
-    ? await runTorchPeer(options.peer, { ...TRAIN_STEP_DEFAULTS, ...options, threads: availableParallelism() })
-    : undefined;
+  const peer = options.peer ? await runTorchPeer(options.peer, { ...TRAIN_STEP_DEFAULTS, ...options, threads: availableParallelism() }) : undefined;
   const info = await selectBackend(options.backend);
   const o = resolve(options, info.name);
   const student = createModel(benchConfig(o.studentLayers, o.studentHidden, o.vocab, o.seq), o.seed + 1);
@@ -310,7 +313,6 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
   }
 }
 
-
 /** A few readable lines for a terminal (the JSON line has everything). */
 export function formatTrainStepResult(r: TrainStepBenchResult): string {
   const workers = r.worker_wasm_heap_mb?.length ? ` (main thread; workers: ${r.worker_wasm_heap_mb.map((h) => `${h} MB`).join(', ')})` : '';
@@ -321,7 +323,10 @@ export function formatTrainStepResult(r: TrainStepBenchResult): string {
     `${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step over ${r.steps} steps after ${r.warmup_steps} warm-up, ${r.threads} thread(s)${r.micro_batch ? `, micro-batches of ${r.micro_batch} rows` : ''}${r.recompute === 'layers' ? ', layers recomputed' : ''}`,
     `sparsity ${r.final_sparsity} (ramp target ${r.target_sparsity} of ${r.sparsity}), peak RSS ${r.rss_peak_mb} MB${heap}`,
     ...(r.peer
-      ? [`PyTorch peer (torch ${r.peer.torch_version}, ${r.peer.threads} threads): ${r.peer.tokens_per_s} tokens/s, ${r.peer.step_ms} ms/step; ratio ${r.ratio_to_peer}x`, `  ${r.peer.command}`]
+      ? [
+          `PyTorch peer (torch ${r.peer.torch_version}, ${r.peer.threads} threads): ${r.peer.tokens_per_s} tokens/s, ${r.peer.step_ms} ms/step; ratio ${r.ratio_to_peer}x`,
+          `  ${r.peer.command}`,
+        ]
       : []),
   ].join('\n');
 }

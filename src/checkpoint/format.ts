@@ -73,7 +73,10 @@ export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
     const w = (e.group === 'weights' ? ckpt.weights : ckpt.tensors).get(e.name)!;
     Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength).copy(out, dataStart + e.offset);
   }
-  createHash('sha256').update(out.subarray(0, total - 32)).digest().copy(out, total - 32);
+  createHash('sha256')
+    .update(out.subarray(0, total - 32))
+    .digest()
+    .copy(out, total - 32);
   return out;
 }
 
@@ -86,9 +89,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   if (version !== CHECKPOINT_VERSION) {
     throw new CheckpointError(`${source}: checkpoint format version ${version} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
   }
-  const digest = createHash('sha256').update(buf.subarray(0, buf.length - 32)).digest();
+  const digest = createHash('sha256')
+    .update(buf.subarray(0, buf.length - 32))
+    .digest();
   if (!digest.equals(buf.subarray(buf.length - 32))) {
-    throw new CheckpointError(`${source}: checksum mismatch: the file is truncated or corrupted; rerun the stage that wrote it (or delete it to start that stage over)`);
+    throw new CheckpointError(
+      `${source}: checksum mismatch: the file is truncated or corrupted; rerun the stage that wrote it (or delete it to start that stage over)`,
+    );
   }
   const headerLen = buf.readUInt32LE(12);
   let header: Header;

@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   const { benchCommand } = await import('./commands/bench.js');
   await yargs(hideBin(process.argv))
     .scriptName('prune-once')
-    .usage('$0 <command> [options]\n\nCompress a BERT encoder the Prune Once for All way (gradual magnitude pruning with distillation during pre-training, pattern-locked transfer, int8 quantization-aware training) and ship it as a sparse int8 ONNX model with a compression report.')
+    .usage(
+      '$0 <command> [options]\n\nCompress a BERT encoder the Prune Once for All way (gradual magnitude pruning with distillation during pre-training, pattern-locked transfer, int8 quantization-aware training) and ship it as a sparse int8 ONNX model with a compression report.',
+    )
     .command(runCommand)
     .command(exportCommand)
     // Hugging Face BERT directory -> checkpoint (issue: bring your own BERT).

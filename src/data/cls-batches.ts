@@ -45,7 +45,9 @@ export class ClsBatches {
   setState(state: unknown): void {
     const s = state as ClsBatchState;
     if (s?.kind !== 'classification' || s.examples !== this.data.examples.length) {
-      throw new Error(`cannot resume classification batches from state ${JSON.stringify(state)}: expected kind "classification" over ${this.data.examples.length} examples`);
+      throw new Error(
+        `cannot resume classification batches from state ${JSON.stringify(state)}: expected kind "classification" over ${this.data.examples.length} examples`,
+      );
     }
     this.order.state = s;
   }

@@ -85,7 +85,10 @@ function partText(part: ParsedPart, depth: number): string {
         const chosen = plain ?? parts[parts.length - 1];
         return chosen ? partText(chosen, depth + 1) : '';
       }
-      return parts.map((p) => partText(p, depth + 1)).filter(Boolean).join(' ');
+      return parts
+        .map((p) => partText(p, depth + 1))
+        .filter(Boolean)
+        .join(' ');
     }
   }
   if (mime.startsWith('multipart/') || mime === 'text/plain' || mime === 'text/html' || mime === 'text' || mime === '') {

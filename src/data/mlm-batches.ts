@@ -53,7 +53,9 @@ export class MlmBatches {
   setState(state: unknown): void {
     const s = state as MlmBatchState;
     if (s?.kind !== 'mlm' || s.sequences !== this.corpus.sequences.length) {
-      throw new Error(`cannot resume MLM batches from state ${JSON.stringify(state)}: expected kind "mlm" over ${this.corpus.sequences.length} sequences (was the corpus or seqLen changed?)`);
+      throw new Error(
+        `cannot resume MLM batches from state ${JSON.stringify(state)}: expected kind "mlm" over ${this.corpus.sequences.length} sequences (was the corpus or seqLen changed?)`,
+      );
     }
     this.order.state = s;
     this.rng.setState(s.rng);
@@ -79,7 +81,11 @@ export function* mlmEvalBatches(corpus: MlmCorpus, opts: { batchSize: number; se
 
 function maskedBatch(rows: Int32Array[], corpus: MlmCorpus, rng: Rng, mask: MaskOptions): MlmBatch {
   const masked = rows.map((ids) => maskSequence(ids, rng, mask));
-  const padded = padRows(masked.map((m) => ({ inputIds: m.input })), corpus.seqLen, corpus.special.pad);
+  const padded = padRows(
+    masked.map((m) => ({ inputIds: m.input })),
+    corpus.seqLen,
+    corpus.special.pad,
+  );
   const total = masked.reduce((n, m) => n + m.positions.length, 0);
   const maskedPositions = new Int32Array(total);
   const maskedLabels = new Int32Array(total);

@@ -6,8 +6,33 @@
 
 /** Titles and abbreviations after which a period does not end a sentence. */
 const NO_BREAK_AFTER = new Set([
-  'mr', 'mrs', 'ms', 'messrs', 'dr', 'st', 'hon', 'gen', 'col', 'capt', 'lt', 'gov', 'sen', 'rep', 'prof',
-  'jr', 'sr', 'no', 'nos', 'vs', 'co', 'inc', 'ft', 'mt', 'u.s', 'e.g', 'i.e',
+  'mr',
+  'mrs',
+  'ms',
+  'messrs',
+  'dr',
+  'st',
+  'hon',
+  'gen',
+  'col',
+  'capt',
+  'lt',
+  'gov',
+  'sen',
+  'rep',
+  'prof',
+  'jr',
+  'sr',
+  'no',
+  'nos',
+  'vs',
+  'co',
+  'inc',
+  'ft',
+  'mt',
+  'u.s',
+  'e.g',
+  'i.e',
 ]);
 
 /** Sentences of `text`: breaks after . ! ? (and a closing quote/bracket) before a capital or digit. */

@@ -32,7 +32,9 @@ function sotuDataDir(): string {
 export function sotuAddresses(): SotuAddress[] {
   if (!cache) {
     const dir = sotuDataDir();
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     cache = files.map((file) => {
       const id = file.slice(0, -'.json'.length);
       const m = /^(\d{4})_(.+)_([a-z]+)$/.exec(id);

@@ -49,7 +49,9 @@ function spamCorpus(): SpamCorpus {
   let duplicates = 0;
   let empty = 0;
   for (const [dir, label] of COLLECTIONS) {
-    for (const file of readdirSync(join(root, dir)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of readdirSync(join(root, dir))
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const path = join(root, dir, file);
       const msg = JSON.parse(readFileSync(path, 'utf8')) as { id?: unknown; text?: unknown };
       if (typeof msg.text !== 'string') throw new Error(`${path}: expected a string "text" field`);

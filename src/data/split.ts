@@ -87,9 +87,17 @@ export function stratifiedSample<T>(items: T[], max: number, labelOf: (item: T) 
     byLabel.get(l)!.push(i);
   });
   const labels = [...byLabel.keys()].sort((a, b) => a - b);
-  const quota = allocate(labels.map((l) => byLabel.get(l)!.length), max / items.length);
+  const quota = allocate(
+    labels.map((l) => byLabel.get(l)!.length),
+    max / items.length,
+  );
   const keep = new Set<number>();
-  labels.forEach((l, i) => rng.shuffle(byLabel.get(l)!.slice()).slice(0, quota[i]).forEach((j) => keep.add(j)));
+  labels.forEach((l, i) =>
+    rng
+      .shuffle(byLabel.get(l)!.slice())
+      .slice(0, quota[i])
+      .forEach((j) => keep.add(j)),
+  );
   return items.filter((_, i) => keep.has(i));
 }
 

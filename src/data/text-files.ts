@@ -60,7 +60,11 @@ function jsonlDocuments(path: string): Document[] {
     }
     const obj = value as Record<string, unknown>;
     if (typeof obj.text !== 'string') {
-      throw new DataFileError(path, n, `${expected}, got ${'text' in obj ? `"text": ${describeJson(obj.text)}` : `an object without "text" (fields: ${Object.keys(obj).join(', ') || 'none'})`}`);
+      throw new DataFileError(
+        path,
+        n,
+        `${expected}, got ${'text' in obj ? `"text": ${describeJson(obj.text)}` : `an object without "text" (fields: ${Object.keys(obj).join(', ') || 'none'})`}`,
+      );
     }
     const text = obj.text.replace(/\s+/g, ' ').trim();
     if (text === '') throw new DataFileError(path, n, 'expected a non-empty "text" field, got an empty string');

@@ -63,7 +63,11 @@ function parseTsv(file: string, columns: TsvColumns): RawExample[] {
     const names = wanted ? [wanted] : fallbacks;
     const i = header.findIndex((h) => names.includes(h));
     if (i < 0 && required) {
-      throw new DataFileError(file, 1, `missing column "${names[0]}" in the header (expected tab-separated column names including "${names[0]}"; got ${header.map((h) => JSON.stringify(h)).join(', ')})`);
+      throw new DataFileError(
+        file,
+        1,
+        `missing column "${names[0]}" in the header (expected tab-separated column names including "${names[0]}"; got ${header.map((h) => JSON.stringify(h)).join(', ')})`,
+      );
     }
     return i;
   };
@@ -111,7 +115,8 @@ function parseJsonl(file: string): RawExample[] {
     const field = (names: string[], required: boolean): string | undefined => {
       const name = names.find((n) => n in obj);
       if (name === undefined) {
-        if (required) throw new DataFileError(file, line, `${expected}, got an object without "${names[0]}" (fields: ${Object.keys(obj).join(', ') || 'none'})`);
+        if (required)
+          throw new DataFileError(file, line, `${expected}, got an object without "${names[0]}" (fields: ${Object.keys(obj).join(', ') || 'none'})`);
         return undefined;
       }
       const v = obj[name];
@@ -123,7 +128,11 @@ function parseJsonl(file: string): RawExample[] {
     const textPair = field(['text_pair', 'sentence2'], false);
     const label = obj.label;
     if (!(typeof label === 'string' && label.trim() !== '') && !Number.isInteger(label)) {
-      throw new DataFileError(file, line, `expected "label" to be a non-empty string or an integer, got ${'label' in obj ? describeJson(label) : 'no "label" field'}`);
+      throw new DataFileError(
+        file,
+        line,
+        `expected "label" to be a non-empty string or an integer, got ${'label' in obj ? describeJson(label) : 'no "label" field'}`,
+      );
     }
     out.push({ text, textPair, label: String(label).trim(), file, line });
   });
@@ -141,7 +150,8 @@ function buildTask(files: TaskFiles, opts: UserTaskOptions, format: string, pars
   const seed = opts.seed ?? 0;
   const nonEmpty = (file: string) => {
     const rows = parse(file);
-    if (rows.length === 0) throw new DataFileError(file, undefined, `no examples found (expected one example per line${format === 'TSV' ? ' after the header' : ''})`);
+    if (rows.length === 0)
+      throw new DataFileError(file, undefined, `no examples found (expected one example per line${format === 'TSV' ? ' after the header' : ''})`);
     return rows;
   };
   const trainRaw = nonEmpty(files.train);
@@ -150,7 +160,11 @@ function buildTask(files: TaskFiles, opts: UserTaskOptions, format: string, pars
   const toExample = (r: RawExample): Example => {
     const label = index.get(r.label);
     if (label === undefined) {
-      throw new DataFileError(r.file, r.line, `label ${JSON.stringify(r.label)} does not occur in the training file ${files.train} (known labels: ${labels.join(', ')})`);
+      throw new DataFileError(
+        r.file,
+        r.line,
+        `label ${JSON.stringify(r.label)} does not occur in the training file ${files.train} (known labels: ${labels.join(', ')})`,
+      );
     }
     return { text: r.text, ...(r.textPair !== undefined ? { textPair: r.textPair } : {}), label, group: `${basename(r.file)}:${r.line}` };
   };

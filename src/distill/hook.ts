@@ -94,7 +94,11 @@ export function distillationHook<B extends Batch>(teacher: BertModel, settings: 
     workerRecipe() {
       // Hidden-state distillation owns a trainable projection, which cannot live in a worker.
       if (s.hiddenWeight > 0) return null;
-      const teacherWeights: Array<[string, number[], Float32Array]> = [...teacher.params].map(([n, v]) => [n, [...v.shape], (v.dataSync() as Float32Array).slice()]);
+      const teacherWeights: Array<[string, number[], Float32Array]> = [...teacher.params].map(([n, v]) => [
+        n,
+        [...v.shape],
+        (v.dataSync() as Float32Array).slice(),
+      ]);
       const data: DistillRecipe = { teacherConfig: teacher.config, teacherWeights, settings: { ...s }, seed };
       return { kind: DISTILL_RECIPE, module: import.meta.url, data };
     },

@@ -68,7 +68,9 @@ export function exportSafetensors(input: string, outDir?: string, dtype?: HfExpo
   const isRun = statSync(path).isDirectory();
   const checkpoint = isRun ? modelPath(stageDir(path, MODEL_SOURCE_STAGE.fp32)) : path;
   if (isRun && !existsSync(checkpoint)) {
-    throw new Error(`${input}: ${checkpoint} not found; the ${MODEL_SOURCE_STAGE.fp32} stage of this run has not finished (or export another stage's checkpoint, e.g. ${modelPath(stageDir(input, 'prune-distill'))})`);
+    throw new Error(
+      `${input}: ${checkpoint} not found; the ${MODEL_SOURCE_STAGE.fp32} stage of this run has not finished (or export another stage's checkpoint, e.g. ${modelPath(stageDir(input, 'prune-distill'))})`,
+    );
   }
   const ckpt = loadCheckpoint(checkpoint);
   const runDir = isRun ? path : runDirOf(checkpoint);

@@ -50,7 +50,8 @@ function hfTensors(snapshot: ModelSnapshot, dtype: FloatDtype = 'F32'): { archit
   const tensors = layout.map((t): [string, TensorToWrite] => {
     const w = snapshot.weights.get(t.ours);
     if (!w) throw new Error(`cannot write a Hugging Face BERT: the model lacks weight '${t.ours}'`);
-    if (w.shape.join(',') !== t.shape.join(',')) throw new Error(`cannot write a Hugging Face BERT: weight '${t.ours}' has shape [${w.shape}], expected [${t.shape}]`);
+    if (w.shape.join(',') !== t.shape.join(','))
+      throw new Error(`cannot write a Hugging Face BERT: weight '${t.ours}' has shape [${w.shape}], expected [${t.shape}]`);
     return [t.hf, { dtype, shape: t.hfShape, data: t.transpose ? transpose2d(w.data, t.shape[0], t.shape[1]) : w.data }];
   });
   return { architectures, tensors };

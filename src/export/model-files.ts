@@ -27,7 +27,6 @@ import { classificationObjective } from '../train/tasks.js';
 import { ONNX_FILES, type OnnxFormat } from '../run/layout.js';
 import { writeFileAtomic } from '../util/fs.js';
 
-
 export interface ModelSources {
   /** The dense fine-tuned teacher. */
   teacher?: ModelSnapshot;
@@ -91,7 +90,14 @@ const argmaxRows = (logits: Float32Array, labels: number): Int32Array => {
 const agreement = (a: Int32Array, b: Int32Array) => (a.length ? a.reduce((s, v, i) => s + (v === b[i] ? 1 : 0), 0) / a.length : NaN);
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
-async function checkFile(bytes: Uint8Array, path: string, snapshot: ModelSnapshot, forward: Partial<ForwardOptions>, batches: Iterable<ClsBatch>, web: boolean): Promise<FileCheck> {
+async function checkFile(
+  bytes: Uint8Array,
+  path: string,
+  snapshot: ModelSnapshot,
+  forward: Partial<ForwardOptions>,
+  batches: Iterable<ClsBatch>,
+  web: boolean,
+): Promise<FileCheck> {
   const labels = snapshot.config.numLabels;
   const model = modelFromSnapshot(snapshot);
   const session = await createSession(bytes);
@@ -120,8 +126,12 @@ async function checkFile(bytes: Uint8Array, path: string, snapshot: ModelSnapsho
   const predictions = argmaxRows(logits, labels);
   const tfjsPredictions = argmaxRows(tfjsLogits, labels);
   const check: FileCheck = {
-    examples: predictions.length, logits, predictions, tfjsPredictions,
-    ortTfjsAgreement: agreement(predictions, tfjsPredictions), ortTfjsMaxLogitDiff: maxDiff(logits, tfjsLogits),
+    examples: predictions.length,
+    logits,
+    predictions,
+    tfjsPredictions,
+    ortTfjsAgreement: agreement(predictions, tfjsPredictions),
+    ortTfjsMaxLogitDiff: maxDiff(logits, tfjsLogits),
   };
   if (webSession) {
     const w = cat(webLogits);
@@ -143,7 +153,8 @@ export async function writeModelFiles(o: WriteModelFilesOptions): Promise<Writte
   }
   const out: WrittenModelFile[] = [];
   for (const job of jobs) {
-    if (job.snapshot.config.numLabels === 0) throw new Error(`${ONNX_FILES[job.kind]}: the model has no classification head; export a fine-tuned checkpoint (transfer or qat)`);
+    if (job.snapshot.config.numLabels === 0)
+      throw new Error(`${ONNX_FILES[job.kind]}: the model has no classification head; export a fine-tuned checkpoint (transfer or qat)`);
     const path = join(o.outDir, ONNX_FILES[job.kind]);
     const { bytes, tensors } = exportOnnx({
       snapshot: job.snapshot,
@@ -159,8 +170,10 @@ export async function writeModelFiles(o: WriteModelFilesOptions): Promise<Writte
       const forward = job.quantization ? quantizedForward(job.quantization) : {};
       file.check = await checkFile(bytes, path, job.snapshot, forward, o.checkBatches(), !!job.quantization);
       const c = file.check;
-      o.log?.(`export: ${ONNX_FILES[job.kind]} in ONNX Runtime: ${(100 * c.ortTfjsAgreement).toFixed(2)}% same predictions as tfjs on ${c.examples} rows (max logit diff ${c.ortTfjsMaxLogitDiff.toExponential(2)})` +
-        (c.web ? `; onnxruntime-web ${(100 * c.web.agreement).toFixed(2)}% same as onnxruntime-node` : ''));
+      o.log?.(
+        `export: ${ONNX_FILES[job.kind]} in ONNX Runtime: ${(100 * c.ortTfjsAgreement).toFixed(2)}% same predictions as tfjs on ${c.examples} rows (max logit diff ${c.ortTfjsMaxLogitDiff.toExponential(2)})` +
+          (c.web ? `; onnxruntime-web ${(100 * c.web.agreement).toFixed(2)}% same as onnxruntime-node` : ''),
+      );
     }
     out.push(file);
   }
@@ -174,7 +187,14 @@ export function probeBatch(snapshot: ModelSnapshot, rows = 16, seq = 16, seed = 
   let s = seed >>> 0;
   const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
   const n = rows * len;
-  const b: ClsBatch = { batchSize: rows, seqLen: len, inputIds: new Int32Array(n), tokenTypeIds: new Int32Array(n), attentionMask: new Float32Array(n), labels: new Int32Array(rows) };
+  const b: ClsBatch = {
+    batchSize: rows,
+    seqLen: len,
+    inputIds: new Int32Array(n),
+    tokenTypeIds: new Int32Array(n),
+    attentionMask: new Float32Array(n),
+    labels: new Int32Array(rows),
+  };
   for (let r = 0; r < rows; r++) {
     const real = 2 + (next() % (len - 1));
     for (let t = 0; t < len; t++) {

@@ -62,7 +62,13 @@ export function importToCheckpoint(dir: string, out: string, opts: ImportOptions
     config: imp.snapshot.config,
     weights: imp.snapshot.weights,
     tensors: new Map(),
-    state: { stage: 'import', source: { kind: 'huggingface', dir: imp.dir, architectures: imp.architectures }, labels: imp.labels, tokenizer, importWarnings: imp.warnings },
+    state: {
+      stage: 'import',
+      source: { kind: 'huggingface', dir: imp.dir, architectures: imp.architectures },
+      labels: imp.labels,
+      tokenizer,
+      importWarnings: imp.warnings,
+    },
   });
   return summarize(imp, checkpoint);
 }

@@ -15,7 +15,8 @@ function float16Table(): Float32Array {
       const exp = (h >> 10) & 0x1f;
       const mant = h & 0x3ff;
       let v: number;
-      if (exp === 0) v = mant * 2 ** -24; // zero and subnormals
+      if (exp === 0)
+        v = mant * 2 ** -24; // zero and subnormals
       else if (exp === 31) v = mant ? NaN : Infinity;
       else v = (1 + mant / 1024) * 2 ** (exp - 15);
       f16Table[h] = sign * v;
@@ -61,12 +62,12 @@ export function toFloat16Bits(value: number): number {
     const half = 1 << (shift - 1);
     const rest = mant & ((1 << shift) - 1);
     let h = mant >>> shift;
-    if (rest > half || (rest === half && (h & 1))) h++;
+    if (rest > half || (rest === half && h & 1)) h++;
     return sign | h;
   }
   let h = (e << 10) | (mant >>> 13);
   const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++; // may carry into the exponent: still right
+  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++; // may carry into the exponent: still right
   return sign | h;
 }
 
@@ -74,7 +75,7 @@ export function toFloat16Bits(value: number): number {
 export function toBFloat16Bits(value: number): number {
   scratch[0] = value;
   const x = scratchBits[0];
-  if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff)) return ((x >>> 16) & 0x8000) | 0x7fc0;
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return ((x >>> 16) & 0x8000) | 0x7fc0;
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 

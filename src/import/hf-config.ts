@@ -68,20 +68,26 @@ export function parseHfConfig(raw: unknown, file: string): HfConfigInfo {
   };
 
   const architectures = c.architectures === undefined || c.architectures === null ? [] : c.architectures;
-  if (!Array.isArray(architectures) || !architectures.every((a) => typeof a === 'string')) fail('architectures', `expected a list of class names, found ${JSON.stringify(c.architectures)}`);
+  if (!Array.isArray(architectures) || !architectures.every((a) => typeof a === 'string'))
+    fail('architectures', `expected a list of class names, found ${JSON.stringify(c.architectures)}`);
   const archs = architectures as string[];
   const modelType = c.model_type;
   if (modelType === undefined) {
-    if (!archs.some((a) => a.startsWith('Bert'))) fail('model_type', 'missing, and architectures names no Bert* class; this does not look like a BERT checkpoint');
+    if (!archs.some((a) => a.startsWith('Bert')))
+      fail('model_type', 'missing, and architectures names no Bert* class; this does not look like a BERT checkpoint');
   } else if (modelType !== 'bert') {
     const why = typeof modelType === 'string' ? OTHER_TYPES[modelType] : undefined;
     fail('model_type', `${JSON.stringify(modelType)} is not supported; prune-once imports BERT checkpoints (model_type "bert") only${why ? ` (${why})` : ''}`);
   }
   const unsupported = archs.filter((a) => UNSUPPORTED_HEADS.includes(a));
   if (unsupported.length) {
-    fail('architectures', `${unsupported.join(', ')} is not supported: prune-once keeps an MLM head and a sequence-classification head only (supported: BertModel, BertForPreTraining, BertForMaskedLM, BertForSequenceClassification)`);
+    fail(
+      'architectures',
+      `${unsupported.join(', ')} is not supported: prune-once keeps an MLM head and a sequence-classification head only (supported: BertModel, BertForPreTraining, BertForMaskedLM, BertForSequenceClassification)`,
+    );
   }
-  if (c.is_decoder === true || c.add_cross_attention === true) fail(c.is_decoder === true ? 'is_decoder' : 'add_cross_attention', 'decoder / cross-attention BERTs are not supported (encoders only)');
+  if (c.is_decoder === true || c.add_cross_attention === true)
+    fail(c.is_decoder === true ? 'is_decoder' : 'add_cross_attention', 'decoder / cross-attention BERTs are not supported (encoders only)');
   if (c.position_embedding_type !== undefined && c.position_embedding_type !== 'absolute') {
     fail('position_embedding_type', `${JSON.stringify(c.position_embedding_type)} is not supported; only "absolute" position embeddings are implemented`);
   }
@@ -116,18 +122,22 @@ export function parseHfConfig(raw: unknown, file: string): HfConfigInfo {
     attentionDropout: prob('attention_probs_dropout_prob'),
     numLabels: 0,
   };
-  if (config.hiddenSize % config.numHeads !== 0) fail('num_attention_heads', `hidden_size ${config.hiddenSize} is not divisible by num_attention_heads ${config.numHeads}`);
+  if (config.hiddenSize % config.numHeads !== 0)
+    fail('num_attention_heads', `hidden_size ${config.hiddenSize} is not divisible by num_attention_heads ${config.numHeads}`);
   validateConfig(config);
 
   const labels = parseId2Label(c.id2label, file);
   let numLabels: number | null = null;
   if (c.num_labels !== undefined) {
-    if (!Number.isInteger(c.num_labels) || (c.num_labels as number) < 1) fail('num_labels', `must be a positive integer, found ${JSON.stringify(c.num_labels)}`);
+    if (!Number.isInteger(c.num_labels) || (c.num_labels as number) < 1)
+      fail('num_labels', `must be a positive integer, found ${JSON.stringify(c.num_labels)}`);
     numLabels = c.num_labels as number;
     if (labels && labels.length !== numLabels) fail('num_labels', `${numLabels} disagrees with id2label, which has ${labels.length} entries`);
   }
   if (c.problem_type !== undefined && c.problem_type !== null && c.problem_type !== 'single_label_classification') {
-    warnings.push(`${file}: problem_type ${JSON.stringify(c.problem_type)}: prune-once trains classifiers with softmax cross-entropy (single-label); the head is imported as is`);
+    warnings.push(
+      `${file}: problem_type ${JSON.stringify(c.problem_type)}: prune-once trains classifiers with softmax cross-entropy (single-label); the head is imported as is`,
+    );
   }
   if (typeof c.classifier_dropout === 'number' && c.classifier_dropout !== config.hiddenDropout) {
     warnings.push(`${file}: classifier_dropout ${c.classifier_dropout} is not kept; the classifier uses hidden_dropout_prob (${config.hiddenDropout})`);
@@ -138,7 +148,8 @@ export function parseHfConfig(raw: unknown, file: string): HfConfigInfo {
 /** id2label ({"0": "neg", "1": "pos"}) -> labels in id order; ids must be 0..n-1. */
 function parseId2Label(raw: unknown, file: string): string[] | null {
   if (raw === undefined || raw === null) return null;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ImportError(`${file}: id2label: expected an object mapping ids to label names, found ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new ImportError(`${file}: id2label: expected an object mapping ids to label names, found ${JSON.stringify(raw)}`);
   const entries = Object.entries(raw as Record<string, unknown>);
   const labels: string[] = new Array(entries.length);
   for (const [k, v] of entries) {
@@ -155,7 +166,10 @@ function parseId2Label(raw: unknown, file: string): string[] | null {
 const HF_ACT: Record<BertConfig['hiddenAct'], string> = { gelu: 'gelu', gelu_tanh: 'gelu_new', relu: 'relu' };
 
 /** BertConfig -> a transformers config.json object. */
-export function toHfConfig(cfg: BertConfig, opts: { architectures: string[]; labels?: readonly string[]; padTokenId?: number; version?: string }): Record<string, unknown> {
+export function toHfConfig(
+  cfg: BertConfig,
+  opts: { architectures: string[]; labels?: readonly string[]; padTokenId?: number; version?: string },
+): Record<string, unknown> {
   const out: Record<string, unknown> = {
     architectures: opts.architectures,
     model_type: 'bert',

@@ -21,7 +21,9 @@ export interface HfTokenizer {
 export function readHfTokenizer(dir: string): HfTokenizer {
   const vocabFile = join(dir, HF_TOKENIZER_FILES.vocab);
   if (!existsSync(vocabFile)) {
-    const fastOnly = existsSync(join(dir, 'tokenizer.json')) ? ' (only tokenizer.json is there, which is not read yet: save the tokenizer with BertTokenizer.save_pretrained to get vocab.txt)' : '';
+    const fastOnly = existsSync(join(dir, 'tokenizer.json'))
+      ? ' (only tokenizer.json is there, which is not read yet: save the tokenizer with BertTokenizer.save_pretrained to get vocab.txt)'
+      : '';
     throw new ImportError(`${vocabFile}: not found; a BERT directory needs its WordPiece vocabulary${fastOnly}`);
   }
   const warnings: string[] = [];
@@ -36,7 +38,8 @@ export function readHfTokenizer(dir: string): HfTokenizer {
     }
     if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new ImportError(`${configFile}: expected a JSON object`);
     if (cfg.do_lower_case !== undefined) {
-      if (typeof cfg.do_lower_case !== 'boolean') throw new ImportError(`${configFile}: do_lower_case must be true or false, found ${JSON.stringify(cfg.do_lower_case)}`);
+      if (typeof cfg.do_lower_case !== 'boolean')
+        throw new ImportError(`${configFile}: do_lower_case must be true or false, found ${JSON.stringify(cfg.do_lower_case)}`);
       lowercase = cfg.do_lower_case;
     }
     const cls = cfg.tokenizer_class;
@@ -45,9 +48,12 @@ export function readHfTokenizer(dir: string): HfTokenizer {
     }
     // The project strips accents exactly when it lower-cases (BERT's default); say when a config asks otherwise.
     if (typeof cfg.strip_accents === 'boolean' && cfg.strip_accents !== lowercase) {
-      warnings.push(`${configFile}: strip_accents ${cfg.strip_accents} with do_lower_case ${lowercase} is not supported; accents are ${lowercase ? '' : 'not '}stripped`);
+      warnings.push(
+        `${configFile}: strip_accents ${cfg.strip_accents} with do_lower_case ${lowercase} is not supported; accents are ${lowercase ? '' : 'not '}stripped`,
+      );
     }
-    if (cfg.tokenize_chinese_chars === false) warnings.push(`${configFile}: tokenize_chinese_chars false is not supported; CJK ideographs are split into words of their own`);
+    if (cfg.tokenize_chinese_chars === false)
+      warnings.push(`${configFile}: tokenize_chinese_chars false is not supported; CJK ideographs are split into words of their own`);
   }
   let vocab: string[];
   try {

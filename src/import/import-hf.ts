@@ -16,7 +16,18 @@ import type { ModelSnapshot, WeightData } from '../model/snapshot.js';
 import type { WordPieceTokenizer } from '../tokenizer/index.js';
 import { ImportError } from './errors.js';
 import { parseHfConfig } from './hf-config.js';
-import { CLASSIFIER_PREFIX, DECODER_BIAS, DECODER_WEIGHT, hfLayout, MLM_PREFIX, NSP_PREFIX, POOLER_PAIRS, transpose2d, type EncoderPrefix, type HfTensor } from './hf-names.js';
+import {
+  CLASSIFIER_PREFIX,
+  DECODER_BIAS,
+  DECODER_WEIGHT,
+  hfLayout,
+  MLM_PREFIX,
+  NSP_PREFIX,
+  POOLER_PAIRS,
+  transpose2d,
+  type EncoderPrefix,
+  type HfTensor,
+} from './hf-names.js';
 import { readHfTokenizer } from './hf-tokenizer.js';
 import { FLOAT_DTYPES, openSafetensors, type SafetensorsEntry, type SafetensorsFile } from './safetensors.js';
 
@@ -106,7 +117,9 @@ function openWeights(dir: string): { files: SafetensorsFile[]; tensors: Map<stri
   const hint = other.length
     ? ` It has ${other.join(', ')}, which prune-once does not read: convert it once in Python, e.g. AutoModelForMaskedLM.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)`
     : '';
-  throw new ImportError(`${single}: not found (nor model.safetensors.index.json); a Hugging Face BERT directory needs its weights in safetensors format.${hint}`);
+  throw new ImportError(
+    `${single}: not found (nor model.safetensors.index.json); a Hugging Face BERT directory needs its weights in safetensors format.${hint}`,
+  );
 }
 
 /** Names a checkpoint of another family would use, to say so instead of listing 200 unknown tensors. */
@@ -130,8 +143,10 @@ const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 export function importHfDirectory(dirIn: string, opts: ImportOptions = {}): HfImport {
   const dir = resolve(dirIn);
-  if (!existsSync(dir)) throw new ImportError(`${dirIn}: no such directory (expected a Hugging Face BERT directory with config.json, model.safetensors and vocab.txt)`);
-  if (!statSync(dir).isDirectory()) throw new ImportError(`${dirIn}: not a directory (expected a Hugging Face BERT directory with config.json, model.safetensors and vocab.txt)`);
+  if (!existsSync(dir))
+    throw new ImportError(`${dirIn}: no such directory (expected a Hugging Face BERT directory with config.json, model.safetensors and vocab.txt)`);
+  if (!statSync(dir).isDirectory())
+    throw new ImportError(`${dirIn}: not a directory (expected a Hugging Face BERT directory with config.json, model.safetensors and vocab.txt)`);
   const configFile = join(dir, 'config.json');
   if (!existsSync(configFile)) throw new ImportError(`${configFile}: not found; a Hugging Face model directory needs its config.json`);
   let rawConfig: unknown;
@@ -165,7 +180,9 @@ export function importHfDirectory(dirIn: string, opts: ImportOptions = {}): HfIm
         problems.push(`missing tensor 'classifier.weight' (the classification head has 'classifier.bias' only)`);
       } else {
         if (declared !== null && declared !== rows) {
-          problems.push(`tensor 'classifier.weight' has ${rows} rows (classes) but ${configFile} declares ${declared} (${info.labels ? 'id2label' : 'num_labels'})`);
+          problems.push(
+            `tensor 'classifier.weight' has ${rows} rows (classes) but ${configFile} declares ${declared} (${info.labels ? 'id2label' : 'num_labels'})`,
+          );
         }
         config.numLabels = rows;
         labels = info.labels && info.labels.length === rows ? info.labels : Array.from({ length: rows }, (_, i) => `LABEL_${i}`);
@@ -182,7 +199,8 @@ export function importHfDirectory(dirIn: string, opts: ImportOptions = {}): HfIm
         continue;
       }
       // Both spellings of a LayerNorm weight would be ambiguous; the bias and its tied alias are checked below.
-      if (present.length > 1 && spec.ours !== MLM.outputBias) problems.push(`tensors ${present.map((n) => `'${n}'`).join(' and ')} are the same weight; keep one`);
+      if (present.length > 1 && spec.ours !== MLM.outputBias)
+        problems.push(`tensors ${present.map((n) => `'${n}'`).join(' and ')} are the same weight; keep one`);
       const name = present[0];
       const at = tensors.get(name)!;
       used.add(name);
@@ -206,10 +224,16 @@ export function importHfDirectory(dirIn: string, opts: ImportOptions = {}): HfIm
       else unknown.push(name);
     }
     if (unknown.length) {
-      const shown = unknown.slice(0, 8).map((n) => `'${n}'`).join(', ');
+      const shown = unknown
+        .slice(0, 8)
+        .map((n) => `'${n}'`)
+        .join(', ');
       problems.push(`${unknown.length} unknown tensor(s): ${shown}${unknown.length > 8 ? ', ...' : ''}${foreignHint(unknown)}`);
     }
-    for (const [name, needs] of [[DECODER_WEIGHT, `${prefix}embeddings.word_embeddings.weight`], [DECODER_BIAS, 'cls.predictions.bias']] as const) {
+    for (const [name, needs] of [
+      [DECODER_WEIGHT, `${prefix}embeddings.word_embeddings.weight`],
+      [DECODER_BIAS, 'cls.predictions.bias'],
+    ] as const) {
       const t = tensors.get(name);
       const ref = plan.find((p) => p.name === needs || p.spec.hf === needs);
       if (t && ref && shapeText(t.entry.shape) !== shapeText(ref.at.entry.shape)) {
@@ -237,13 +261,17 @@ export function importHfDirectory(dirIn: string, opts: ImportOptions = {}): HfIm
       const t = tensors.get(name);
       if (!t || !ref) continue;
       if (!sameBits(t.file.readFloat32(name), ref)) {
-        throw new ImportError(`${t.file.path}: tensor '${name}' differs from ${what}; prune-once ties the MLM decoder to the word embeddings (as BERT does), so an untied decoder cannot be imported`);
+        throw new ImportError(
+          `${t.file.path}: tensor '${name}' differs from ${what}; prune-once ties the MLM decoder to the word embeddings (as BERT does), so an untied decoder cannot be imported`,
+        );
       }
     }
     if (!hasMlm) {
       const fresh = initWeights(config, opts.seed ?? 0, { mlmHead: true });
       for (const n of Object.values(MLM)) weights.set(n, fresh.get(n)!);
-      warnings.push(`${source}: no MLM head (cls.predictions.*): a freshly initialised one was added; MLM accuracy means nothing until it is trained (give the teacher stage a train section)`);
+      warnings.push(
+        `${source}: no MLM head (cls.predictions.*): a freshly initialised one was added; MLM accuracy means nothing until it is trained (give the teacher stage a train section)`,
+      );
     }
     if (dropped.length) {
       const what = dropped.some((n) => n.startsWith(NSP_PREFIX)) ? 'the next-sentence-prediction head' : '';
@@ -251,7 +279,9 @@ export function importHfDirectory(dirIn: string, opts: ImportOptions = {}): HfIm
       warnings.push(`${source}: dropped ${[what, pooler].filter(Boolean).join(' and ')}: ${dropped.map((n) => `'${n}'`).join(', ')}`);
     }
     if (tok.tokenizer.vocabSize !== config.vocabSize) {
-      warnings.push(`${tok.vocabFile} has ${tok.tokenizer.vocabSize} entries but ${configFile} says vocab_size ${config.vocabSize}; a pipeline needs them equal`);
+      warnings.push(
+        `${tok.vocabFile} has ${tok.tokenizer.vocabSize} entries but ${configFile} says vocab_size ${config.vocabSize}; a pipeline needs them equal`,
+      );
     }
     // Weights in the project's fixed order (weightShapes), MLM head included.
     const ordered = new Map<string, WeightData>();

@@ -17,7 +17,21 @@ import { decodeBFloat16, decodeFloat16, encodeBFloat16, encodeFloat16 } from './
 
 /** Bytes per element of every dtype the format defines (only the float ones are decoded). */
 const DTYPE_BYTES: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 
 /** The dtypes decoded to float32 (exactly). */
@@ -74,14 +88,16 @@ function parseHeader(json: string, dataBytes: number, path: string): { entries: 
     const size = typeof e.dtype === 'string' ? DTYPE_BYTES[e.dtype] : undefined;
     if (size === undefined) bad(`unknown dtype ${JSON.stringify(e.dtype)}; safetensors dtypes are ${Object.keys(DTYPE_BYTES).join(', ')}`);
     const shape = e.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) bad(`shape must be a list of non-negative integers, found ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+      bad(`shape must be a list of non-negative integers, found ${JSON.stringify(shape)}`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1]) {
       bad(`data_offsets must be [begin, end] with 0 <= begin <= end, found ${JSON.stringify(off)}`);
     }
     const [begin, end] = off as [number, number];
     const expected = numel(shape as number[]) * size!;
-    if (end - begin !== expected) bad(`data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${e.dtype} [${(shape as number[]).join(', ')}] needs ${expected}`);
+    if (end - begin !== expected)
+      bad(`data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${e.dtype} [${(shape as number[]).join(', ')}] needs ${expected}`);
     if (end > dataBytes) {
       bad(`its data ends at byte ${end} of the data section, which has only ${dataBytes} bytes: the file is truncated (re-download or re-save it)`);
     }
@@ -90,7 +106,8 @@ function parseHeader(json: string, dataBytes: number, path: string): { entries: 
   // Overlapping tensors would alias each other's bytes: the format forbids it.
   const sorted = [...entries.values()].sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].begin < sorted[i - 1].end) throw new ImportError(`${path}: tensors '${sorted[i - 1].name}' and '${sorted[i].name}' overlap in the data section; the file is corrupted`);
+    if (sorted[i].begin < sorted[i - 1].end)
+      throw new ImportError(`${path}: tensors '${sorted[i - 1].name}' and '${sorted[i].name}' overlap in the data section; the file is corrupted`);
   }
   return { entries, metadata };
 }
@@ -100,13 +117,17 @@ export function openSafetensors(path: string): SafetensorsFile {
   const fd = openSync(path, 'r');
   try {
     const fileBytes = fstatSync(fd).size;
-    if (fileBytes < 8) throw new ImportError(`${path}: ${fileBytes} bytes is too short for a safetensors file (8-byte header length first); the file is truncated`);
+    if (fileBytes < 8)
+      throw new ImportError(`${path}: ${fileBytes} bytes is too short for a safetensors file (8-byte header length first); the file is truncated`);
     const lenBuf = Buffer.alloc(8);
     readSync(fd, lenBuf, 0, 8, 0);
     const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen > MAX_HEADER_BYTES) throw new ImportError(`${path}: header length ${headerLen} is implausible (over ${MAX_HEADER_BYTES} bytes); not a safetensors file, or corrupted`);
+    if (headerLen > MAX_HEADER_BYTES)
+      throw new ImportError(`${path}: header length ${headerLen} is implausible (over ${MAX_HEADER_BYTES} bytes); not a safetensors file, or corrupted`);
     if (8 + headerLen > fileBytes) {
-      throw new ImportError(`${path}: the header says it is ${headerLen} bytes long but the file has only ${fileBytes - 8} after the length field: the file is truncated (or not a safetensors file)`);
+      throw new ImportError(
+        `${path}: the header says it is ${headerLen} bytes long but the file has only ${fileBytes - 8} after the length field: the file is truncated (or not a safetensors file)`,
+      );
     }
     const headerBuf = Buffer.alloc(headerLen);
     readSync(fd, headerBuf, 0, headerLen, 8);
@@ -138,7 +159,9 @@ export function openSafetensors(path: string): SafetensorsFile {
       readFloat32(name) {
         const e = entry(name);
         if (!(FLOAT_DTYPES as readonly string[]).includes(e.dtype)) {
-          throw new ImportError(`${path}: tensor '${name}' is ${e.dtype}; only ${FLOAT_DTYPES.join(', ')} tensors can be imported (convert the model to float32 first)`);
+          throw new ImportError(
+            `${path}: tensor '${name}' is ${e.dtype}; only ${FLOAT_DTYPES.join(', ')} tensors can be imported (convert the model to float32 first)`,
+          );
         }
         return bytesToFloat32(readBytes(name), e.dtype as FloatDtype);
       },
@@ -199,7 +222,8 @@ export function encodeSafetensors(tensors: Iterable<[string, TensorToWrite]>, me
   let offset = 0;
   for (const [name, t] of tensors) {
     if (name === '__metadata__' || name in header) throw new Error(`safetensors: tensor name '${name}' is reserved or repeated`);
-    if (numel(t.shape) !== t.data.length) throw new Error(`safetensors: tensor '${name}': shape [${t.shape}] holds ${numel(t.shape)} values but data has ${t.data.length}`);
+    if (numel(t.shape) !== t.data.length)
+      throw new Error(`safetensors: tensor '${name}': shape [${t.shape}] holds ${numel(t.shape)} values but data has ${t.data.length}`);
     const bytes = float32ToBytes(t.data, t.dtype);
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     chunks.push(bytes);

@@ -99,14 +99,22 @@ export function weightShapes(cfg: BertConfig, opts: { mlmHead?: boolean } = {}):
   for (let i = 0; i < cfg.numLayers; i++) {
     const n = layerNames(i);
     out.push(
-      [n.query.kernel, [H, H]], [n.query.bias, [H]],
-      [n.key.kernel, [H, H]], [n.key.bias, [H]],
-      [n.value.kernel, [H, H]], [n.value.bias, [H]],
-      [n.attnOut.kernel, [H, H]], [n.attnOut.bias, [H]],
-      [n.attnLn.gamma, [H]], [n.attnLn.beta, [H]],
-      [n.ffnIn.kernel, [H, I]], [n.ffnIn.bias, [I]],
-      [n.ffnOut.kernel, [I, H]], [n.ffnOut.bias, [H]],
-      [n.ffnLn.gamma, [H]], [n.ffnLn.beta, [H]],
+      [n.query.kernel, [H, H]],
+      [n.query.bias, [H]],
+      [n.key.kernel, [H, H]],
+      [n.key.bias, [H]],
+      [n.value.kernel, [H, H]],
+      [n.value.bias, [H]],
+      [n.attnOut.kernel, [H, H]],
+      [n.attnOut.bias, [H]],
+      [n.attnLn.gamma, [H]],
+      [n.attnLn.beta, [H]],
+      [n.ffnIn.kernel, [H, I]],
+      [n.ffnIn.bias, [I]],
+      [n.ffnOut.kernel, [I, H]],
+      [n.ffnOut.bias, [H]],
+      [n.ffnLn.gamma, [H]],
+      [n.ffnLn.beta, [H]],
     );
   }
   if (opts.mlmHead ?? true) {

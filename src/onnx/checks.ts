@@ -28,7 +28,12 @@ const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 const MAX_PROBLEMS = 25;
 
 /** Throws an OnnxExportError listing every problem found (up to 25). */
-export function checkExportInput(input: { snapshot: ModelSnapshot; format: ExportFormat; quantization?: ModelQuantization; metadata?: Record<string, string> }): void {
+export function checkExportInput(input: {
+  snapshot: ModelSnapshot;
+  format: ExportFormat;
+  quantization?: ModelQuantization;
+  metadata?: Record<string, string>;
+}): void {
   const problems: string[] = [];
   const add = (p: string) => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
@@ -75,7 +80,9 @@ export function checkExportInput(input: { snapshot: ModelSnapshot; format: Expor
 
 function checkQuantization(q: ModelQuantization, shapes: Map<string, number[]>, add: (p: string) => void): void {
   if (q.bias === 'int32') {
-    add("quantization.bias 'int32' is not supported: the trained forward (quantizedLinear) keeps biases in float, so int32 biases would not reproduce it; export with bias 'float32'");
+    add(
+      "quantization.bias 'int32' is not supported: the trained forward (quantizedLinear) keeps biases in float, so int32 biases would not reproduce it; export with bias 'float32'",
+    );
   }
   checkSpec('weightSpec', q.weightSpec, add);
   checkSpec('activationSpec', q.activationSpec, add);
@@ -88,9 +95,16 @@ function checkQuantization(q: ModelQuantization, shapes: Map<string, number[]>, 
     }
     const wp = q.weights[name];
     const ip = q.inputs[name];
-    if (!wp) { add(`quantization for '${name}': input params present but weight params missing`); continue; }
-    if (!ip) { add(`quantization for '${name}': weight params present but input (activation) params missing`); continue; }
-    if (wp.axis !== 1 && wp.axis !== -1) add(`quantization for '${name}': weight axis must be 1 (per output channel of the [in, out] kernel) or -1 (per tensor), got ${wp.axis}`);
+    if (!wp) {
+      add(`quantization for '${name}': input params present but weight params missing`);
+      continue;
+    }
+    if (!ip) {
+      add(`quantization for '${name}': weight params present but input (activation) params missing`);
+      continue;
+    }
+    if (wp.axis !== 1 && wp.axis !== -1)
+      add(`quantization for '${name}': weight axis must be 1 (per output channel of the [in, out] kernel) or -1 (per tensor), got ${wp.axis}`);
     else checkParams(`weight params of '${name}'`, wp, wp.axis === -1 ? 1 : shape[1], q.weightSpec, add);
     if (ip.axis !== -1) add(`quantization for '${name}': input params must be per tensor (axis -1), got axis ${ip.axis}`);
     else checkParams(`input params of '${name}'`, ip, 1, q.activationSpec, add);
@@ -98,7 +112,10 @@ function checkQuantization(q: ModelQuantization, shapes: Map<string, number[]>, 
 
   for (const [name, p] of Object.entries(q.embeddings)) {
     const shape = shapes.get(name);
-    if (weightRole(name) !== 'embedding' || !shape) { add(`quantization for '${name}': not an embedding table of this model`); continue; }
+    if (weightRole(name) !== 'embedding' || !shape) {
+      add(`quantization for '${name}': not an embedding table of this model`);
+      continue;
+    }
     if (p.axis !== 0 && p.axis !== -1) add(`quantization for '${name}': embedding axis must be 0 (per row) or -1 (per tensor), got ${p.axis}`);
     else checkParams(`embedding params of '${name}'`, p, p.axis === -1 ? 1 : shape[0], q.weightSpec, add);
   }

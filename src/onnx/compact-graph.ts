@@ -23,7 +23,11 @@ export function addCompactWeight(b: GraphBuilder, name: string, dataType: number
   const s = b.unique('dec');
   const numel = shape.reduce((a, c) => a * c, 1);
   const values = b.addInitializer(rawTensor(`${name}/values`, dataType, [e.values.length], bytesOf(e.values)));
-  const zero = b.cachedInitializer(`zero:${dataType}`, (n) => rawTensor(n, dataType, [1], new Uint8Array(1)), `const/zero_${dataType === DT.INT8 ? 'int8' : 'uint8'}`);
+  const zero = b.cachedInitializer(
+    `zero:${dataType}`,
+    (n) => rawTensor(n, dataType, [1], new Uint8Array(1)),
+    `const/zero_${dataType === DT.INT8 ? 'int8' : 'uint8'}`,
+  );
   let dense: string;
   if (e.encoding === 'mask') {
     const mask = b.addInitializer(rawTensor(`${name}/mask`, DT.UINT8, [e.mask.length], bytesOf(e.mask)));
@@ -91,7 +95,10 @@ export function recogniseCompact(graph: onnx.IGraphProto): CompactPattern[] {
       let ok = true;
       for (const t of ['Slice', 'Reshape', 'Mod', 'Div', 'Unsqueeze', 'Cast']) {
         const n = op(v, t);
-        if (!n) { ok = false; break; }
+        if (!n) {
+          ok = false;
+          break;
+        }
         v = n.input?.[0];
       }
       if (ok && isInit(v) && inits.get(v!)!.dataType === DT.UINT8) found.push({ output, encoding: 'mask', index: v!, values: values!, shape });

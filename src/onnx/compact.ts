@@ -33,7 +33,10 @@ export type CompactEncoded = MaskEncoded | GapsEncoded;
 
 /** A compact weight whose parts do not describe a tensor of its shape. */
 export class CompactEncodingError extends Error {
-  constructor(readonly tensor: string, detail: string) {
+  constructor(
+    readonly tensor: string,
+    detail: string,
+  ) {
     super(`compact weight '${tensor}': ${detail}`);
     this.name = 'CompactEncodingError';
   }

@@ -134,7 +134,17 @@ function addFloat(b: GraphBuilder, name: string, snapshot: ModelSnapshot): Tenso
   const w = snapshot.weights.get(name)!;
   b.addInitializer(floatTensor(name, w.shape, w.data));
   const bytes = w.data.length * 4;
-  return { name, shape: [...w.shape], role: weightRole(name), numel: w.data.length, nonZeros: countNonZeros(w.data), dtype: 'float32', storage: 'dense', bytes, denseBytes: bytes };
+  return {
+    name,
+    shape: [...w.shape],
+    role: weightRole(name),
+    numel: w.data.length,
+    nonZeros: countNonZeros(w.data),
+    dtype: 'float32',
+    storage: 'dense',
+    bytes,
+    denseBytes: bytes,
+  };
 }
 
 function zeroPointTensor(name: string, dims: number[], p: QuantParams) {
@@ -168,11 +178,21 @@ export function weightStorageNote(tensors: readonly TensorStorage[]): string {
 export function checkCompactRoundTrip(name: string, shape: readonly number[], encoded: Parameters<typeof decodeCompact>[2], expected: IntValues): void {
   const decoded = decodeCompact(name, shape, encoded);
   const bad = decoded.findIndex((v, i) => v !== expected[i]);
-  if (bad >= 0) throw new CompactEncodingError(name, `decodes to ${decoded[bad]} at flat index ${bad}, expected ${expected[bad]} (internal error in the ${encoded.encoding} encoder)`);
+  if (bad >= 0)
+    throw new CompactEncodingError(
+      name,
+      `decodes to ${decoded[bad]} at flat index ${bad}, expected ${expected[bad]} (internal error in the ${encoded.encoding} encoder)`,
+    );
 }
 
 function addQuantized(
-  b: GraphBuilder, name: string, shape: number[], snapshot: ModelSnapshot, p: QuantParams, spec: QuantizerSpec, policy: WeightStorage,
+  b: GraphBuilder,
+  name: string,
+  shape: number[],
+  snapshot: ModelSnapshot,
+  p: QuantParams,
+  spec: QuantizerSpec,
+  policy: WeightStorage,
 ): { storage: TensorStorage; dq: string } {
   const values = quantizedValues(snapshot.weights.get(name)!.data, shape, p, spec);
   const dataType = p.dtype === 'uint8' ? DT.UINT8 : DT.INT8;
@@ -194,9 +214,16 @@ function addQuantized(
   return {
     dq,
     storage: {
-      name, shape: [...shape], role: weightRole(name), numel: values.length, nonZeros: choice.nonZeros, dtype: p.dtype,
-      storage: choice.kind, ...(choice.format ? { sparse: { ...choice.format } } : {}),
-      bytes: choice.bytes, denseBytes: choice.denseBytes,
+      name,
+      shape: [...shape],
+      role: weightRole(name),
+      numel: values.length,
+      nonZeros: choice.nonZeros,
+      dtype: p.dtype,
+      storage: choice.kind,
+      ...(choice.format ? { sparse: { ...choice.format } } : {}),
+      bytes: choice.bytes,
+      denseBytes: choice.denseBytes,
       quantization: { axis: p.axis, channels, paramBytes: channels * (zeroZp ? 4 : 5) },
     },
   };

@@ -28,9 +28,30 @@ export function toNumber(v: number | Long | null | undefined): number {
  * inspection can name them in newer files even though onnx-proto's enum stops at BFLOAT16.
  */
 export const DT = {
-  UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9,
-  FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, COMPLEX64: 14, COMPLEX128: 15, BFLOAT16: 16,
-  FLOAT8E4M3FN: 17, FLOAT8E4M3FNUZ: 18, FLOAT8E5M2: 19, FLOAT8E5M2FNUZ: 20, UINT4: 21, INT4: 22, FLOAT4E2M1: 23,
+  UNDEFINED: 0,
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+  COMPLEX64: 14,
+  COMPLEX128: 15,
+  BFLOAT16: 16,
+  FLOAT8E4M3FN: 17,
+  FLOAT8E4M3FNUZ: 18,
+  FLOAT8E5M2: 19,
+  FLOAT8E5M2FNUZ: 20,
+  UINT4: 21,
+  INT4: 22,
+  FLOAT4E2M1: 23,
 } as const;
 
 interface DtypeInfo {
@@ -85,14 +106,11 @@ export function rawTensor(name: string, dataType: number, dims: readonly number[
   return { name, dataType, dims: [...dims], rawData: raw };
 }
 
-export const floatTensor = (name: string, dims: readonly number[], data: Float32Array): onnx.ITensorProto =>
-  rawTensor(name, DT.FLOAT, dims, bytesOf(data));
+export const floatTensor = (name: string, dims: readonly number[], data: Float32Array): onnx.ITensorProto => rawTensor(name, DT.FLOAT, dims, bytesOf(data));
 
-export const int8Tensor = (name: string, dims: readonly number[], data: Int8Array): onnx.ITensorProto =>
-  rawTensor(name, DT.INT8, dims, bytesOf(data));
+export const int8Tensor = (name: string, dims: readonly number[], data: Int8Array): onnx.ITensorProto => rawTensor(name, DT.INT8, dims, bytesOf(data));
 
-export const uint8Tensor = (name: string, dims: readonly number[], data: Uint8Array): onnx.ITensorProto =>
-  rawTensor(name, DT.UINT8, dims, bytesOf(data));
+export const uint8Tensor = (name: string, dims: readonly number[], data: Uint8Array): onnx.ITensorProto => rawTensor(name, DT.UINT8, dims, bytesOf(data));
 
 export const int64Tensor = (name: string, dims: readonly number[], values: readonly number[]): onnx.ITensorProto =>
   rawTensor(name, DT.INT64, dims, bytesOf(BigInt64Array.from(values.map((v) => BigInt(v)))));
@@ -124,12 +142,18 @@ export function encodeModel(model: onnx.IModelProto): Uint8Array {
 export function attrValue(a: onnx.IAttributeProto): number | string | number[] | undefined {
   const T = onnx.AttributeProto.AttributeType;
   switch (a.type) {
-    case T.INT: return toNumber(a.i as number | Long);
-    case T.FLOAT: return a.f ?? 0;
-    case T.STRING: return new TextDecoder().decode(a.s ?? new Uint8Array());
-    case T.INTS: return (a.ints ?? []).map((x) => toNumber(x as number | Long));
-    case T.FLOATS: return [...(a.floats ?? [])];
-    default: return undefined;
+    case T.INT:
+      return toNumber(a.i as number | Long);
+    case T.FLOAT:
+      return a.f ?? 0;
+    case T.STRING:
+      return new TextDecoder().decode(a.s ?? new Uint8Array());
+    case T.INTS:
+      return (a.ints ?? []).map((x) => toNumber(x as number | Long));
+    case T.FLOATS:
+      return [...(a.floats ?? [])];
+    default:
+      return undefined;
   }
 }
 

@@ -21,9 +21,7 @@ export async function createSession(pathOrBytes: string | Uint8Array, opts: Sess
     ...(opts.optimizedModelFilePath ? { optimizedModelFilePath: opts.optimizedModelFilePath } : {}),
   };
   try {
-    return typeof pathOrBytes === 'string'
-      ? await ort.InferenceSession.create(pathOrBytes, options)
-      : await ort.InferenceSession.create(pathOrBytes, options);
+    return typeof pathOrBytes === 'string' ? await ort.InferenceSession.create(pathOrBytes, options) : await ort.InferenceSession.create(pathOrBytes, options);
   } catch (e) {
     const what = typeof pathOrBytes === 'string' ? pathOrBytes : `<${pathOrBytes.length} bytes>`;
     throw new Error(`${what}: ONNX Runtime could not load the model (${(e as Error).message})`);
@@ -45,7 +43,11 @@ const int64 = (a: ArrayLike<number>, dims: number[]): ort.Tensor =>
 function feeds(batch: Batch): Record<string, ort.Tensor> {
   const dims = [batch.batchSize, batch.seqLen];
   const n = batch.batchSize * batch.seqLen;
-  for (const [k, a] of [['inputIds', batch.inputIds], ['attentionMask', batch.attentionMask], ['tokenTypeIds', batch.tokenTypeIds]] as const) {
+  for (const [k, a] of [
+    ['inputIds', batch.inputIds],
+    ['attentionMask', batch.attentionMask],
+    ['tokenTypeIds', batch.tokenTypeIds],
+  ] as const) {
     if (a.length !== n) throw new Error(`batch.${k} has ${a.length} values, expected batchSize * seqLen = ${n}`);
   }
   return {

@@ -35,7 +35,10 @@ type Part = keyof PartBreakdown['bytes'];
 const PART_OF_ROLE: Record<string, Part> = { embedding: 'embeddings', 'encoder-linear': 'encoderLinear', head: 'heads', other: 'other' };
 
 /** Splits a file's bytes by part from its inspected initializers (main graph; others count as 'other'). */
-export function partBreakdown(inits: ReadonlyArray<{ name: string; graph: string; bytes: number; numel: number; location: string }>, fileBytes: number): PartBreakdown {
+export function partBreakdown(
+  inits: ReadonlyArray<{ name: string; graph: string; bytes: number; numel: number; location: string }>,
+  fileBytes: number,
+): PartBreakdown {
   const bytes = { embeddings: 0, encoderLinear: 0, heads: 0, other: 0 };
   let encoderParams = 0;
   for (const t of inits) {
@@ -61,11 +64,7 @@ export interface SizeRatios {
   encoder_theoretical: number;
 }
 
-export function sizeRatios(
-  dense: { sizes: FileSizes },
-  small: { sizes: FileSizes; parts: PartBreakdown },
-  encoderNonZeros: number,
-): SizeRatios {
+export function sizeRatios(dense: { sizes: FileSizes }, small: { sizes: FileSizes; parts: PartBreakdown }, encoderNonZeros: number): SizeRatios {
   const r = (a: number, b: number) => (b > 0 ? a / b : NaN);
   const p = small.parts;
   return {

@@ -97,14 +97,27 @@ function typedIndices(t: IndexDtype, n: number): Int8Array | Int16Array | Int32A
  * A SparseTensorProto named `name` holding the non-zeros of a row-major int8/uint8 tensor, indices
  * ascending and unique (row-major order is also COO's lexicographic order).
  */
-export function sparseTensor(name: string, dataType: number, values: Int8Array | Uint8Array, shape: readonly number[], f: SparseFormat): onnx.ISparseTensorProto {
+export function sparseTensor(
+  name: string,
+  dataType: number,
+  values: Int8Array | Uint8Array,
+  shape: readonly number[],
+  f: SparseFormat,
+): onnx.ISparseTensorProto {
   const nnz = countNonZeros(values);
   const rank = shape.length;
   const perValue = f.layout === 'coo' ? rank : 1;
   const nz = values instanceof Int8Array ? new Int8Array(nnz) : new Uint8Array(nnz);
   const idx = typedIndices(f.indexDtype, nnz * perValue);
   const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
-  const set = idx instanceof BigInt64Array ? (k: number, v: number) => { idx[k] = BigInt(v); } : (k: number, v: number) => { idx[k] = v; };
+  const set =
+    idx instanceof BigInt64Array
+      ? (k: number, v: number) => {
+          idx[k] = BigInt(v);
+        }
+      : (k: number, v: number) => {
+          idx[k] = v;
+        };
   let j = 0;
   for (let i = 0; i < values.length; i++) {
     if (values[i] === 0) continue;

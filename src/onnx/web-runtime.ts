@@ -34,7 +34,11 @@ export async function createWebSession(bytes: Uint8Array, what = '<bytes>'): Pro
   return {
     async run(batch) {
       const dims = [batch.batchSize, batch.seqLen];
-      const out = await session.run({ input_ids: int64(batch.inputIds, dims), attention_mask: int64(batch.attentionMask, dims), token_type_ids: int64(batch.tokenTypeIds, dims) });
+      const out = await session.run({
+        input_ids: int64(batch.inputIds, dims),
+        attention_mask: int64(batch.attentionMask, dims),
+        token_type_ids: int64(batch.tokenTypeIds, dims),
+      });
       if (!out.logits) throw new Error(`${what}: model has no 'logits' output`);
       return out.logits.data as Float32Array;
     },

@@ -73,7 +73,10 @@ export function createContext(runDir: string, pipeline: ContextSettings, backend
         hfDir: from && isHfDirectory(from) ? from : undefined,
         // A multi-task run's vocabulary comes from the corpus alone, so the sparse pre-trained model
         // does not depend on its tasks and a task added later reuses it.
-        subsetTexts: () => [...documents().train.map((d) => d.text), ...(pipeline.tasks ? [] : loadTaskData().train.flatMap((e) => (e.textPair ? [e.text, e.textPair] : [e.text])))],
+        subsetTexts: () => [
+          ...documents().train.map((d) => d.text),
+          ...(pipeline.tasks ? [] : loadTaskData().train.flatMap((e) => (e.textPair ? [e.text, e.textPair] : [e.text]))),
+        ],
         log: ctx.log,
       });
       return tokenizer;
@@ -94,11 +97,15 @@ export function createContext(runDir: string, pipeline: ContextSettings, backend
         const data = loadTaskData();
         const tok = ctx.tokenizer();
         const seqLen = pipeline.task.seqLen;
-        task = { data, train: encodeExamples(tok, data.train, seqLen), dev: encodeExamples(tok, data.dev, seqLen), test: encodeExamples(tok, data.test, seqLen) };
+        task = {
+          data,
+          train: encodeExamples(tok, data.train, seqLen),
+          dev: encodeExamples(tok, data.dev, seqLen),
+          test: encodeExamples(tok, data.test, seqLen),
+        };
       }
       return task;
     },
   };
   return ctx;
 }
-

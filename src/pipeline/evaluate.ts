@@ -59,7 +59,12 @@ export type TaskMetrics = {
 };
 
 /** Class predictions and accuracy over a split (no shuffling, full passes). */
-export function predictTask(model: BertModel, split: EncodedExamples, batchSize: number, forward: Partial<ForwardOptions> = {}): { predictions: Int32Array; logits: Float32Array; metrics: TaskMetrics } {
+export function predictTask(
+  model: BertModel,
+  split: EncodedExamples,
+  batchSize: number,
+  forward: Partial<ForwardOptions> = {},
+): { predictions: Int32Array; logits: Float32Array; metrics: TaskMetrics } {
   const n = split.examples.length;
   const predictions = new Int32Array(n);
   const numLabels = model.config.numLabels;

@@ -45,7 +45,8 @@ function resolveUses(value: Json, file: string, seen: string[] = []): Json {
     const candidates = [resolve(dirname(file), ref), resolve(ref)];
     const path = candidates.find((p) => existsSync(p));
     if (!path) throw new ConfigError(`${file}: use: ${ref}: preset not found (looked in ${candidates.join(' and ')})`);
-    if (statSync(path).isDirectory()) throw new ConfigError(`${file}: use: ${ref}: ${path} is a directory, not a YAML file; name a preset file in it (e.g. ${ref}/<name>.yaml)`);
+    if (statSync(path).isDirectory())
+      throw new ConfigError(`${file}: use: ${ref}: ${path} is a directory, not a YAML file; name a preset file in it (e.g. ${ref}/<name>.yaml)`);
     if (seen.includes(path)) throw new ConfigError(`${file}: use: ${ref}: circular reference (${[...seen, path].join(' -> ')})`);
     const base = resolveUses(readYaml(path), path, [...seen, path]);
     if (!isObject(base)) throw new ConfigError(`${path}: a preset must be a YAML mapping`);
@@ -62,7 +63,10 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 function nonFinite(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) ? undefined : v;
   if (Array.isArray(v)) return v.map(nonFinite).find((x) => x !== undefined);
-  if (isObject(v)) return Object.values(v).map(nonFinite).find((x) => x !== undefined);
+  if (isObject(v))
+    return Object.values(v)
+      .map(nonFinite)
+      .find((x) => x !== undefined);
   return undefined;
 }
 
@@ -77,13 +81,17 @@ export function applySets(config: Json, sets: string[], source = '--set'): Json 
     if (eq <= 0) throw new ConfigError(`${source} ${s}: expected key=value, e.g. stages.teacher.train.steps=100`);
     const keys = s.slice(0, eq).split('.');
     for (const k of keys) {
-      if (FORBIDDEN_KEYS.has(k)) throw new ConfigError(`${source} ${s}: key '${k}' is not allowed (it names JavaScript object internals, not a setting); name a pipeline field, e.g. stages.teacher.train.steps=100`);
+      if (FORBIDDEN_KEYS.has(k))
+        throw new ConfigError(
+          `${source} ${s}: key '${k}' is not allowed (it names JavaScript object internals, not a setting); name a pipeline field, e.g. stages.teacher.train.steps=100`,
+        );
       if (!k) throw new ConfigError(`${source} ${s}: empty key segment; write dotted field names, e.g. stages.teacher.train.steps=100`);
     }
     const text = s.slice(eq + 1);
     const value = parseYaml(text) as unknown;
     const bad = nonFinite(value);
-    if (bad !== undefined) throw new ConfigError(`${source} ${s}: '${text}' is not a finite number (it parses as ${bad}); give a value a 64-bit float holds, e.g. 100 or 0.001`);
+    if (bad !== undefined)
+      throw new ConfigError(`${source} ${s}: '${text}' is not a finite number (it parses as ${bad}); give a value a 64-bit float holds, e.g. 100 or 0.001`);
     let node: Record<string, unknown> = root;
     for (const k of keys.slice(0, -1)) {
       if (!Object.hasOwn(node, k) || !isObject(node[k])) node[k] = {};
@@ -126,7 +134,12 @@ export function formatIssues(file: string, raw: unknown, error: z.ZodError, sche
       return `${field}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}${allowed ? `; allowed: ${allowed.join(', ')}` : ''}`;
     }
     const found = valueAt(raw, issue.path);
-    const foundText = found === undefined ? 'nothing (the field is missing)' : typeof found === 'number' && !Number.isFinite(found) ? `${found} (not a finite number)` : JSON.stringify(found);
+    const foundText =
+      found === undefined
+        ? 'nothing (the field is missing)'
+        : typeof found === 'number' && !Number.isFinite(found)
+          ? `${found} (not a finite number)`
+          : JSON.stringify(found);
     return `${field}: ${issue.message}; found ${foundText}`;
   });
   return `${file}: invalid pipeline:\n  - ${lines.join('\n  - ')}`;
@@ -146,7 +159,8 @@ export interface LoadedPipeline {
 
 export function loadPipeline(file: string, sets: string[] = []): LoadedPipeline {
   const path = resolve(file);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new ConfigError(`${file}: is a directory, not a pipeline YAML file; name a pipeline file, e.g. pipelines/smoke.yaml`);
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new ConfigError(`${file}: is a directory, not a pipeline YAML file; name a pipeline file, e.g. pipelines/smoke.yaml`);
   const raw = readYaml(path);
   if (!isObject(raw)) throw new ConfigError(`${file}: a pipeline must be a YAML mapping with at least 'name' and 'stages'`);
   const resolved = applySets(resolveUses(raw, path), sets);

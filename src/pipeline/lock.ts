@@ -108,7 +108,9 @@ export function acquireRunLock(dir: string, log: (line: string) => void, command
   let released = false;
   const onSignal = (signal: NodeJS.Signals) => {
     release();
-    process.stderr.write(`\ninterrupted (${signal}); finished stages and the last checkpoint are kept, the lock on ${dir} is released: rerun the same command to resume\n`);
+    process.stderr.write(
+      `\ninterrupted (${signal}); finished stages and the last checkpoint are kept, the lock on ${dir} is released: rerun the same command to resume\n`,
+    );
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   const release = () => {

@@ -35,7 +35,9 @@ export function resolveRunDir(name: string, outDir: string | undefined, fresh: b
     const dir = resolve(outDir);
     const cwd = process.cwd();
     if (fresh && (dir === resolve('/') || cwd === dir || cwd.startsWith(dir + sep))) {
-      throw new RunDirError(`--out ${outDir}: --fresh would start over in ${dir}, which is the working directory, one of its parents or the root; give --out a run directory of its own, e.g. --out runs/${name}`);
+      throw new RunDirError(
+        `--out ${outDir}: --fresh would start over in ${dir}, which is the working directory, one of its parents or the root; give --out a run directory of its own, e.g. --out runs/${name}`,
+      );
     }
     return dir;
   }
@@ -43,7 +45,9 @@ export function resolveRunDir(name: string, outDir: string | undefined, fresh: b
   const dir = resolve(parent, name);
   const rel = relative(parent, dir);
   if (name === '.' || name === '..' || isAbsolute(name) || rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel.includes(sep)) {
-    throw new RunDirError(`pipeline name '${name}' would put the run directory at ${dir}, outside ${parent}${sep}; give the pipeline a name of its own (letters, digits, '.', '_', '-', not '.' or '..'), or choose the directory with --out`);
+    throw new RunDirError(
+      `pipeline name '${name}' would put the run directory at ${dir}, outside ${parent}${sep}; give the pipeline a name of its own (letters, digits, '.', '_', '-', not '.' or '..'), or choose the directory with --out`,
+    );
   }
   return dir;
 }
@@ -53,14 +57,21 @@ export function hasRunMarker(dir: string): boolean {
 }
 
 export function writeRunMarker(dir: string): void {
-  writeJsonAtomic(join(dir, RUN_MARKER), { tool: 'prune-once', version: TOOL_VERSION, note: 'this directory was made by prune-once run; prune-once run --fresh deletes only the files prune-once writes here' });
+  writeJsonAtomic(join(dir, RUN_MARKER), {
+    tool: 'prune-once',
+    version: TOOL_VERSION,
+    note: 'this directory was made by prune-once run; prune-once run --fresh deletes only the files prune-once writes here',
+  });
 }
 
 /** True when `dir` holds nothing, or only what an earlier prune-once (before the marker) wrote. */
 function looksLikeOwnRun(dir: string): boolean {
   const entries = readdirSync(dir);
   if (entries.length === 0) return true;
-  return entries.includes('pipeline.json') && entries.every((e) => (STAGE_ORDER as readonly string[]).includes(e) || TOP_LEVEL_FILES.some((r) => r.test(e)) || e === RUN_LOCK || TEMP_FILE.test(e));
+  return (
+    entries.includes('pipeline.json') &&
+    entries.every((e) => (STAGE_ORDER as readonly string[]).includes(e) || TOP_LEVEL_FILES.some((r) => r.test(e)) || e === RUN_LOCK || TEMP_FILE.test(e))
+  );
 }
 
 /**
@@ -69,14 +80,17 @@ function looksLikeOwnRun(dir: string): boolean {
  * before the marker existed, gets one.
  */
 export function prepareRunDir(dir: string, fresh: boolean): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RunDirError(`${dir}: exists and is not a directory; the run directory must be a directory: choose another --out, or move that file away`);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new RunDirError(`${dir}: exists and is not a directory; the run directory must be a directory: choose another --out, or move that file away`);
   const existed = existsSync(dir);
   if (!existed || (!hasRunMarker(dir) && looksLikeOwnRun(dir))) {
     writeRunMarker(dir);
     return;
   }
   if (fresh && !hasRunMarker(dir)) {
-    throw new RunDirError(`${dir}: not made by prune-once (no ${RUN_MARKER} marker, and it holds other files), so --fresh deletes nothing in it; choose another --out, or empty the directory yourself`);
+    throw new RunDirError(
+      `${dir}: not made by prune-once (no ${RUN_MARKER} marker, and it holds other files), so --fresh deletes nothing in it; choose another --out, or empty the directory yourself`,
+    );
   }
 }
 

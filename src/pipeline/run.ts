@@ -57,7 +57,11 @@ export interface PlannedStage {
  * planner share it). `existing` gives the fingerprint of a stage the pipeline does not run but whose
  * output is already in the run directory `runDir`.
  */
-export function planStages(pipeline: Pipeline, existing: (stage: string) => string | undefined = () => undefined, runDir = 'the run directory'): PlannedStage[] {
+export function planStages(
+  pipeline: Pipeline,
+  existing: (stage: string) => string | undefined = () => undefined,
+  runDir = 'the run directory',
+): PlannedStage[] {
   const fingerprints = new Map<string, string>();
   const plan: PlannedStage[] = [];
   for (const def of (STAGES as readonly StageDefinition[]).filter((s) => pipeline.stages[s.name as StageName] !== undefined)) {
@@ -69,7 +73,9 @@ export function planStages(pipeline: Pipeline, existing: (stage: string) => stri
       const fp = fingerprints.get(dep) ?? existing(dep);
       if (fp) inputs[dep] = fp;
       else if (!optional.includes(dep)) {
-        throw new Error(`stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${stageDir(runDir, dep)} does not hold; add '${dep}' to the pipeline's stages`);
+        throw new Error(
+          `stage '${stage}' needs the output of '${dep}', which this pipeline does not run and ${stageDir(runDir, dep)} does not hold; add '${dep}' to the pipeline's stages`,
+        );
       }
     }
     const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, def, settings), inputs, tool: TOOL_VERSION });
@@ -96,7 +102,13 @@ export interface RunSummary {
   runDir: string;
   pipeline: Pipeline;
   backend: BackendInfo;
-  stages: Array<{ stage: StageName; /** The task, in a multi-task run. */ task?: string; status: 'ran' | 'up to date' | 'from cache'; seconds: number; result: StageResult }>;
+  stages: Array<{
+    stage: StageName;
+    /** The task, in a multi-task run. */ task?: string;
+    status: 'ran' | 'up to date' | 'from cache';
+    seconds: number;
+    result: StageResult;
+  }>;
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
@@ -215,8 +227,18 @@ async function runScope(sc: Scope, summary: RunSummary): Promise<boolean> {
     const out = await def.run({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings, dirOf });
     const seconds = (performance.now() - t0) / 1000;
     const missing = def.outputs(settings).filter((f) => !existsSync(join(outDir, f)));
-    if (missing.length) throw new Error(`stage '${name}' finished without writing ${missing.join(', ')} in ${outDir} (its entry in the stage table says it writes them)`);
-    const result: StageResult = { stage, fingerprint, startedAt: started.toISOString(), finishedAt: new Date().toISOString(), seconds, metrics: out.metrics, details: out.details, outputs: recordOutputs(outDir, dir, topLevelBefore) };
+    if (missing.length)
+      throw new Error(`stage '${name}' finished without writing ${missing.join(', ')} in ${outDir} (its entry in the stage table says it writes them)`);
+    const result: StageResult = {
+      stage,
+      fingerprint,
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      seconds,
+      metrics: out.metrics,
+      details: out.details,
+      outputs: recordOutputs(outDir, dir, topLevelBefore),
+    };
     writeResult(dir, result);
     if (opts.cacheDir) storeStage(opts.cacheDir, fingerprint, outDir, stage); // stage cache (issue 17)
     ctx.log(`${name}: done in ${seconds.toFixed(1)} s ${formatMetrics(out.metrics)}`);

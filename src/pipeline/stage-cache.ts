@@ -76,7 +76,9 @@ export function openCache(cacheDir: string): void {
       // the probe could not be made either
     }
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new CacheError(`stage cache ${cacheDir}: not writable (${code}: ${(e as Error).message}); give --cache a directory this user can create and write (on a filesystem every worker shares), or fix its permissions`);
+    throw new CacheError(
+      `stage cache ${cacheDir}: not writable (${code}: ${(e as Error).message}); give --cache a directory this user can create and write (on a filesystem every worker shares), or fix its permissions`,
+    );
   }
   opened.add(cacheDir);
 }
@@ -103,7 +105,9 @@ function linkOrCopy(from: string, to: string): void {
 }
 
 function filesUnder(dir: string, prefix = ''): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? filesUnder(join(dir, d.name), `${prefix}${d.name}/`) : [`${prefix}${d.name}`]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? filesUnder(join(dir, d.name), `${prefix}${d.name}/`) : [`${prefix}${d.name}`],
+  );
 }
 
 /** Leftovers a stage directory may hold that are not part of its output. */
@@ -118,7 +122,8 @@ export type StoreOutcome = 'stored' | 'already cached';
 export function storeStage(cacheDir: string, fingerprint: string, runDir: string, stage: StageName): StoreOutcome {
   openCache(cacheDir);
   const result = readResult(join(runDir, stage));
-  if (result?.fingerprint !== fingerprint) throw new CacheError(`${join(runDir, stage)}: no finished result with fingerprint ${fingerprint} to store in the cache`);
+  if (result?.fingerprint !== fingerprint)
+    throw new CacheError(`${join(runDir, stage)}: no finished result with fingerprint ${fingerprint} to store in the cache`);
   let outcome: StoreOutcome = 'already cached';
   if (isCacheable(stage) && !readEntry(cacheDir, fingerprint)) {
     const tmp = join(cacheDir, 'tmp', `${fingerprint}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`);
@@ -188,7 +193,10 @@ export function restoreStage(cacheDir: string, fingerprint: string, runDir: stri
   if (entry.stage !== stage) throw new CacheError(`${src}: holds stage '${entry.stage}', not '${stage}'; the cache is damaged: delete that folder`);
   for (const [rel, f] of Object.entries(entry.files)) {
     const size = existsSync(join(src, rel)) ? statSync(join(src, rel)).size : -1;
-    if (size !== f.bytes) throw new CacheError(`${join(src, rel)}: ${size < 0 ? 'missing' : `${size} bytes, the entry says ${f.bytes}`}; the cache entry is damaged: delete ${src} and rerun`);
+    if (size !== f.bytes)
+      throw new CacheError(
+        `${join(src, rel)}: ${size < 0 ? 'missing' : `${size} bytes, the entry says ${f.bytes}`}; the cache entry is damaged: delete ${src} and rerun`,
+      );
   }
   const tag = `.restore-${process.pid}-${randomBytes(4).toString('hex')}`;
   const staged = join(runDir, `${stage}${tag}`);

@@ -21,7 +21,7 @@ export function sha256File(path: string): string {
   const buf = Buffer.allocUnsafe(1 << 20);
   const fd = openSync(path, 'r');
   try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
   } finally {
     closeSync(fd);
   }
@@ -64,7 +64,8 @@ export function recordOutputs(runDir: string, stageDir: string, before: Map<stri
 
 /** Why a finished stage's outputs cannot be reused, naming the file; null when they all verify. */
 export function verifyOutputs(runDir: string, outputs: OutputRecord[] | undefined): string | null {
-  if (!Array.isArray(outputs)) return `its result.json (${'written by an older prune-once'}) records no sizes and checksums of its files, so they cannot be verified`;
+  if (!Array.isArray(outputs))
+    return `its result.json (${'written by an older prune-once'}) records no sizes and checksums of its files, so they cannot be verified`;
   for (const o of outputs) {
     const p = join(runDir, o.path);
     if (!existsSync(p)) return `${p} is missing`;

@@ -31,10 +31,12 @@ export class MaskSet {
 
   /** The current values of `names` (default: all), for mask functions. */
   current(names: readonly string[] = this.weights): Map<string, WeightTensor> {
-    return new Map(names.map((n) => {
-      const v = this.model.params.get(n)!;
-      return [n, { shape: [...v.shape], data: v.dataSync() as Float32Array }];
-    }));
+    return new Map(
+      names.map((n) => {
+        const v = this.model.params.get(n)!;
+        return [n, { shape: [...v.shape], data: v.dataSync() as Float32Array }];
+      }),
+    );
   }
 
   /** Replaces the masks of the weights in `masks`; the others keep theirs. */

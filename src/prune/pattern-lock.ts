@@ -16,7 +16,10 @@ export class PatternLockHook<B extends Batch = Batch> implements TrainHook<B> {
   readonly key = 'pruner';
   private readonly set: MaskSet;
 
-  constructor(model: BertModel, /** The weights whose zeros are locked. */ readonly weights: string[]) {
+  constructor(
+    model: BertModel,
+    /** The weights whose zeros are locked. */ readonly weights: string[],
+  ) {
     this.set = new MaskSet(model, weights, 'pattern lock');
   }
 

@@ -243,11 +243,13 @@ export function validateSchedule(config: unknown): ScheduleConfig {
   }
   const r = scheduleRegistry.get(kind).schema.safeParse(config);
   if (!r.success) {
-    throw new ScheduleConfigError(r.error.issues.map((i) => {
-      const field = i.path.length ? i.path.join('.') : kind;
-      if (i.code === 'unrecognized_keys') return `${i.keys.join(', ')}: unknown field for kind '${kind}'`;
-      return `${field}: ${i.message}; found ${JSON.stringify((config as Record<PropertyKey, unknown>)[i.path[0] as PropertyKey]) ?? 'nothing (missing)'}`;
-    }));
+    throw new ScheduleConfigError(
+      r.error.issues.map((i) => {
+        const field = i.path.length ? i.path.join('.') : kind;
+        if (i.code === 'unrecognized_keys') return `${i.keys.join(', ')}: unknown field for kind '${kind}'`;
+        return `${field}: ${i.message}; found ${JSON.stringify((config as Record<PropertyKey, unknown>)[i.path[0] as PropertyKey]) ?? 'nothing (missing)'}`;
+      }),
+    );
   }
   return r.data as ScheduleConfig;
 }

@@ -35,7 +35,6 @@ export const QAT_DEFAULTS: QatSettings = {
   quantizeEmbeddings: false,
 };
 
-
 interface Observer {
   min: tf.Variable;
   max: tf.Variable;

@@ -53,11 +53,13 @@ function weightsOf(ins: OnnxInspection): Map<string, InitializerInfo> {
   if (!raw) throw new Error(`${ins.source}: no model_config in the metadata; was it exported by prune-once?`);
   const names = weightShapes(JSON.parse(raw) as BertConfig, { mlmHead: false }).map(([n]) => n);
   const byName = new Map(ins.initializers.filter((i) => i.graph === 'main').map((i) => [i.name, i]));
-  return new Map(names.map((n) => {
-    const i = byName.get(n);
-    if (!i) throw new Error(`${ins.source}: the weight '${n}' is missing`);
-    return [n, i];
-  }));
+  return new Map(
+    names.map((n) => {
+      const i = byName.get(n);
+      if (!i) throw new Error(`${ins.source}: the weight '${n}' is missing`);
+      return [n, i];
+    }),
+  );
 }
 
 /** A training stage's memory figures, as its result.json records them (memory-watch.ts). */
@@ -157,9 +159,17 @@ export function buildReport(inp: ReportInputs): Report {
       backend: inp.backend,
       versions: inp.versions,
       createdAt: new Date().toISOString(),
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), platform: `${process.platform}-${process.arch}` },
+      machine: {
+        cpus: cpu.length,
+        cpuModel: cpu[0]?.model ?? 'unknown',
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        platform: `${process.platform}-${process.arch}`,
+      },
     },
-    stages: [...[...results.values()].map((r) => ({ stage: r.stage, seconds: r.seconds, fingerprint: r.fingerprint, ...stageMemory(r) })), ...(inp.extraStages ?? [])],
+    stages: [
+      ...[...results.values()].map((r) => ({ stage: r.stage, seconds: r.seconds, fingerprint: r.fingerprint, ...stageMemory(r) })),
+      ...(inp.extraStages ?? []),
+    ],
     tensors,
     totals: {
       encoderLinear,
@@ -176,10 +186,16 @@ export function buildReport(inp: ReportInputs): Report {
       },
       ...(teacher
         ? {
-          teacher_file: { value: ratio(teacher.bytes, int8.bytes), definition: `${TEACHER_FILE} (the dense fine-tuned teacher, what the user started from) bytes over ${INT8_FILE} bytes` },
-          teacher_file_gzip: { value: ratio(teacher.gzipBytes, int8.gzipBytes), definition: 'the same after gzip -9 of each file' },
-          teacher_file_brotli: { value: ratio(teacher.brotliBytes, int8.brotliBytes), definition: 'the same after brotli (node:zlib, quality 11) of each file' },
-        }
+            teacher_file: {
+              value: ratio(teacher.bytes, int8.bytes),
+              definition: `${TEACHER_FILE} (the dense fine-tuned teacher, what the user started from) bytes over ${INT8_FILE} bytes`,
+            },
+            teacher_file_gzip: { value: ratio(teacher.gzipBytes, int8.gzipBytes), definition: 'the same after gzip -9 of each file' },
+            teacher_file_brotli: {
+              value: ratio(teacher.brotliBytes, int8.brotliBytes),
+              definition: 'the same after brotli (node:zlib, quality 11) of each file',
+            },
+          }
         : {}),
       file: { value: ratio(fp32.bytes, int8.bytes), definition: `${FP32_FILE} (the sparse student in dense fp32 storage) bytes over ${INT8_FILE} bytes` },
       file_gzip: { value: ratio(fp32.gzipBytes, int8.gzipBytes), definition: `the same after gzip -9 of each file` },
@@ -202,7 +218,13 @@ export function buildReport(inp: ReportInputs): Report {
       split: 'test',
       examples: Number((exportDetails.testExamples as number | undefined) ?? m('export', 'test_examples') ?? NaN),
       ...acc,
-      deltaPoints: { sparseStudent: delta(acc.sparseStudent), int8Tfjs: delta(acc.int8Tfjs), int8Ort: delta(acc.int8Ort), fp32Ort: delta(acc.fp32Ort), teacherOrt: delta(acc.teacherOrt) },
+      deltaPoints: {
+        sparseStudent: delta(acc.sparseStudent),
+        int8Tfjs: delta(acc.int8Tfjs),
+        int8Ort: delta(acc.int8Ort),
+        fp32Ort: delta(acc.fp32Ort),
+        teacherOrt: delta(acc.teacherOrt),
+      },
       mlm: { teacher: m('teacher', 'mlm_accuracy'), sparseStudent: m('prune-distill', 'mlm_accuracy'), unigramBaseline: m('teacher', 'unigram_accuracy') },
     },
     latency: inp.latency,

@@ -54,7 +54,12 @@ export function lossSpec(points: CurvePoint[]): TopLevelSpec {
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'step', axis: { format: 'd', tickMinStep: 1 } },
         y: { field: 'value', type: 'quantitative', title: 'loss', scale: { zero: false } },
-        color: { field: 'series', type: 'nominal', title: 'loss', scale: { domain: ['loss', 'task_loss', 'kd_loss'], range: ['#2f6fdf', '#19a979', '#e8743b'] } },
+        color: {
+          field: 'series',
+          type: 'nominal',
+          title: 'loss',
+          scale: { domain: ['loss', 'task_loss', 'kd_loss'], range: ['#2f6fdf', '#19a979', '#e8743b'] },
+        },
       },
     },
     resolve: { scale: { x: 'independent', y: 'independent' } },

@@ -108,7 +108,13 @@ function accuracyTable(r: Report, browser: BrowserMetrics | null): string {
   const row = (label: string, key: keyof Report['accuracy'] & string, deltaKey?: string) => [
     td(label),
     cell(`accuracy.${key}`, a[key] as number | null, pct(a[key] as number | null)),
-    deltaKey ? cell(`accuracy.deltaPoints.${deltaKey}`, a.deltaPoints[deltaKey], a.deltaPoints[deltaKey] === null ? 'n/a' : `${a.deltaPoints[deltaKey]! >= 0 ? '+' : ''}${a.deltaPoints[deltaKey]!.toFixed(2)}`) : td(''),
+    deltaKey
+      ? cell(
+          `accuracy.deltaPoints.${deltaKey}`,
+          a.deltaPoints[deltaKey],
+          a.deltaPoints[deltaKey] === null ? 'n/a' : `${a.deltaPoints[deltaKey]! >= 0 ? '+' : ''}${a.deltaPoints[deltaKey]!.toFixed(2)}`,
+        )
+      : td(''),
   ];
   const rows = [
     row('dense teacher (fp32, tfjs)', 'teacher'),
@@ -119,19 +125,54 @@ function accuracyTable(r: Report, browser: BrowserMetrics | null): string {
   ];
   if (browser) {
     const d = a.teacher === null ? null : (browser.accuracy.browser - a.teacher) * 100;
-    rows.push([td(`sparse int8 student (onnxruntime-web, ${browser.browser.name})`), cell('browser.accuracy.browser', browser.accuracy.browser, pct(browser.accuracy.browser)), cell('browser.deltaPoints', d, d === null ? 'n/a' : `${d >= 0 ? '+' : ''}${d.toFixed(2)}`)]);
+    rows.push([
+      td(`sparse int8 student (onnxruntime-web, ${browser.browser.name})`),
+      cell('browser.accuracy.browser', browser.accuracy.browser, pct(browser.accuracy.browser)),
+      cell('browser.deltaPoints', d, d === null ? 'n/a' : `${d >= 0 ? '+' : ''}${d.toFixed(2)}`),
+    ]);
   }
-  return `<p class="note">${esc(`Task: ${a.task.replace(/\.+$/, '')}. Accuracy on the ${a.split} split, ${int(a.examples)} examples.`)}</p>` + table(['model', 'accuracy', 'vs dense teacher (points)'], rows);
+  return (
+    `<p class="note">${esc(`Task: ${a.task.replace(/\.+$/, '')}. Accuracy on the ${a.split} split, ${int(a.examples)} examples.`)}</p>` +
+    table(['model', 'accuracy', 'vs dense teacher (points)'], rows)
+  );
 }
 
 function browserSection(m: BrowserMetrics): string {
   const rows = [
-    [td('download, first visit (brotli)'), cell('browser.download.brotliBytes', m.download.brotliBytes, `${mb(m.download.brotliBytes)} (model ${mb(m.download.modelBrotliBytes)}; gzip ${mb(m.download.gzipBytes)}, raw ${mb(m.download.rawBytes)})`), td('')],
-    [td('time to first prediction'), cell('browser.timeToFirstPredictionMs', m.timeToFirstPredictionMs, ms(m.timeToFirstPredictionMs)), td(`session creation ${ms(m.sessionCreateMs)}`)],
-    [td('latency per example, median (batch 1)'), cell('browser.latency.browserMedianMs', m.latency.browserMedianMs, ms(m.latency.browserMedianMs)), cell('browser.latency.ortNodeMedianMs', m.latency.ortNodeMedianMs, ms(m.latency.ortNodeMedianMs))],
-    [td('latency per example, p90'), cell('browser.latency.browserP90Ms', m.latency.browserP90Ms, ms(m.latency.browserP90Ms)), cell('browser.latency.ortNodeP90Ms', m.latency.ortNodeP90Ms, ms(m.latency.ortNodeP90Ms))],
-    [td(`test accuracy (${m.accuracy.examples} examples)`), cell('browser.accuracy.browser', m.accuracy.browser, pct(m.accuracy.browser)), cell('browser.accuracy.ortNode', m.accuracy.ortNode, pct(m.accuracy.ortNode))],
-    [td('same prediction as onnxruntime-node'), cell('browser.accuracy.agreement', m.accuracy.agreement, pct(m.accuracy.agreement)), td(`max logit difference ${m.accuracy.maxLogitDiff.toExponential(2)}`)],
+    [
+      td('download, first visit (brotli)'),
+      cell(
+        'browser.download.brotliBytes',
+        m.download.brotliBytes,
+        `${mb(m.download.brotliBytes)} (model ${mb(m.download.modelBrotliBytes)}; gzip ${mb(m.download.gzipBytes)}, raw ${mb(m.download.rawBytes)})`,
+      ),
+      td(''),
+    ],
+    [
+      td('time to first prediction'),
+      cell('browser.timeToFirstPredictionMs', m.timeToFirstPredictionMs, ms(m.timeToFirstPredictionMs)),
+      td(`session creation ${ms(m.sessionCreateMs)}`),
+    ],
+    [
+      td('latency per example, median (batch 1)'),
+      cell('browser.latency.browserMedianMs', m.latency.browserMedianMs, ms(m.latency.browserMedianMs)),
+      cell('browser.latency.ortNodeMedianMs', m.latency.ortNodeMedianMs, ms(m.latency.ortNodeMedianMs)),
+    ],
+    [
+      td('latency per example, p90'),
+      cell('browser.latency.browserP90Ms', m.latency.browserP90Ms, ms(m.latency.browserP90Ms)),
+      cell('browser.latency.ortNodeP90Ms', m.latency.ortNodeP90Ms, ms(m.latency.ortNodeP90Ms)),
+    ],
+    [
+      td(`test accuracy (${m.accuracy.examples} examples)`),
+      cell('browser.accuracy.browser', m.accuracy.browser, pct(m.accuracy.browser)),
+      cell('browser.accuracy.ortNode', m.accuracy.ortNode, pct(m.accuracy.ortNode)),
+    ],
+    [
+      td('same prediction as onnxruntime-node'),
+      cell('browser.accuracy.agreement', m.accuracy.agreement, pct(m.accuracy.agreement)),
+      td(`max logit difference ${m.accuracy.maxLogitDiff.toExponential(2)}`),
+    ],
   ];
   return (
     `<h2 id="browser">In the browser</h2><p>${esc(`${m.browser.name} ${m.browser.version}, onnxruntime-web ${m.runtime.version} (${m.runtime.backend}, ${m.runtime.threads} thread), measured ${m.measuredAt} by \`prune-once bundle --measure\`; onnxruntime-node ${m.latency.ortNodeVersion} on the same token ids in the same machine for comparison.`)}</p>` +
@@ -192,21 +233,66 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
   const enc = r.tensors.filter((t) => t.role === 'encoder-linear');
   const layerRows = enc.map((t) => {
     const m = /^encoder\/layer_(\d+)\/(.*)\/kernel$/.exec(t.name);
-    return { tensor: m ? `layer ${m[1]} ${m[2]}` : t.name, layer: m?.[1] ?? '', kind: m ? m[2].replace(/^attention\//, 'attention ') : 'other', sparsity: t.sparsity, name: t.name };
+    return {
+      tensor: m ? `layer ${m[1]} ${m[2]}` : t.name,
+      layer: m?.[1] ?? '',
+      kind: m ? m[2].replace(/^attention\//, 'attention ') : 'other',
+      sparsity: t.sparsity,
+      name: t.name,
+    };
   });
-  const latencyRows: LatencyRow[] = r.latency.map((l) => ({ runtime: `onnxruntime-node ${l.file}`, case: `batch ${l.batch} × seq ${l.seq}`, medianMs: l.medianMs }));
+  const latencyRows: LatencyRow[] = r.latency.map((l) => ({
+    runtime: `onnxruntime-node ${l.file}`,
+    case: `batch ${l.batch} × seq ${l.seq}`,
+    medianMs: l.medianMs,
+  }));
   if (browser) {
     latencyRows.push({ runtime: 'onnxruntime-node int8', case: 'batch 1, test texts', medianMs: browser.latency.ortNodeMedianMs });
     latencyRows.push({ runtime: `onnxruntime-web int8 (${browser.browser.name})`, case: 'batch 1, test texts', medianMs: browser.latency.browserMedianMs });
   }
 
   const charts: string[] = [];
-  if (loss.length) charts.push(figure('Training loss per stage.', await renderSvg(lossSpec(loss)), 'loss is the objective each stage minimises; task_loss and kd_loss are its parts where the stage distils from a teacher.'));
-  if (accuracy.length) charts.push(figure('Evaluation accuracy per stage.', await renderSvg(accuracySpec(accuracy)), 'masked-LM accuracy on held-out text for pre-training stages, dev accuracy for the task stages, at each evaluation.'));
-  if (sparsity) charts.push(figure(`Sparsity against step (${sparsity.stage}).`, await renderSvg(sparsitySpec(sparsity.points)), "the pruning schedule's target at every step and the encoder Linear sparsity measured at the stage's evaluations."));
-  if (layerRows.length) charts.push(figure('Per-layer sparsity.', await renderSvg(layerSparsitySpec(layerRows)), `zeros over weights of each encoder Linear weight as stored in ${INT8_FILE} (report.json "tensors").`));
+  if (loss.length)
+    charts.push(
+      figure(
+        'Training loss per stage.',
+        await renderSvg(lossSpec(loss)),
+        'loss is the objective each stage minimises; task_loss and kd_loss are its parts where the stage distils from a teacher.',
+      ),
+    );
+  if (accuracy.length)
+    charts.push(
+      figure(
+        'Evaluation accuracy per stage.',
+        await renderSvg(accuracySpec(accuracy)),
+        'masked-LM accuracy on held-out text for pre-training stages, dev accuracy for the task stages, at each evaluation.',
+      ),
+    );
+  if (sparsity)
+    charts.push(
+      figure(
+        `Sparsity against step (${sparsity.stage}).`,
+        await renderSvg(sparsitySpec(sparsity.points)),
+        "the pruning schedule's target at every step and the encoder Linear sparsity measured at the stage's evaluations.",
+      ),
+    );
+  if (layerRows.length)
+    charts.push(
+      figure(
+        'Per-layer sparsity.',
+        await renderSvg(layerSparsitySpec(layerRows)),
+        `zeros over weights of each encoder Linear weight as stored in ${INT8_FILE} (report.json "tensors").`,
+      ),
+    );
   charts.push(figure('Size by part.', await renderSvg(sizeSpec(sizes.rows, sizes.parts)), `bytes of each file per part, raw and compressed; ${sizes.source}.`));
-  if (latencyRows.length) charts.push(figure('Latency.', await renderSvg(latencySpec(latencyRows)), 'median wall time of one forward pass on this machine (report.json "latency"; the in-browser rows from web/browser-metrics.json).'));
+  if (latencyRows.length)
+    charts.push(
+      figure(
+        'Latency.',
+        await renderSvg(latencySpec(latencyRows)),
+        'median wall time of one forward pass on this machine (report.json "latency"; the in-browser rows from web/browser-metrics.json).',
+      ),
+    );
 
   const t = r.totals;
   const tiles = [
@@ -215,12 +301,23 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
     ['fp32 file / int8 file', `${r.ratios.file.value.toFixed(2)}x`],
     ['encoder compression (stored)', `${r.ratios.encoder_stored.value.toFixed(2)}x`],
     ['int8 accuracy (ORT)', pct(r.accuracy.int8Ort)],
-    ...(browser ? [['int8 accuracy in the browser', pct(browser.accuracy.browser)], ['first prediction in the browser', `${(browser.timeToFirstPredictionMs / 1000).toFixed(2)} s`]] : []),
+    ...(browser
+      ? [
+          ['int8 accuracy in the browser', pct(browser.accuracy.browser)],
+          ['first prediction in the browser', `${(browser.timeToFirstPredictionMs / 1000).toFixed(2)} s`],
+        ]
+      : []),
   ];
 
   const body = [
     `<h1>prune-once report: ${esc(r.run.name)}</h1>`,
-    `<p class="meta">${esc(`Backend ${r.run.backend}, seed ${r.run.seed}, ${r.run.machine.cpus} × ${r.run.machine.cpuModel}, ${r.run.machine.memoryGiB} GiB; ${Object.entries(r.run.versions).map(([k, v]) => `${k} ${v}`).join(', ')}. Report made ${r.run.createdAt}.`)}</p>`,
+    `<p class="meta">${esc(
+      `Backend ${r.run.backend}, seed ${r.run.seed}, ${r.run.machine.cpus} × ${r.run.machine.cpuModel}, ${r.run.machine.memoryGiB} GiB; ${Object.entries(
+        r.run.versions,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}. Report made ${r.run.createdAt}.`,
+    )}</p>`,
     `<nav><a href="#accuracy">accuracy</a><a href="#training">training</a><a href="#sparsity">sparsity</a><a href="#size">size</a><a href="#latency">latency</a>${browser ? '<a href="#browser">browser</a>' : ''}<a href="#weights">weights</a></nav>`,
     `<div class="tiles">${tiles.map(([k, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`).join('')}</div>`,
     `<h2 id="accuracy">Accuracy</h2>`,
@@ -235,18 +332,38 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
     table(
       ['file', 'bytes', 'gzip -9 bytes'],
       [
-        [td('model.fp32.onnx'), cell('files.fp32.bytes', r.files.fp32.bytes, int(r.files.fp32.bytes)), cell('files.fp32.gzipBytes', r.files.fp32.gzipBytes, int(r.files.fp32.gzipBytes))],
-        [td('model.int8.onnx'), cell('files.int8.bytes', r.files.int8.bytes, int(r.files.int8.bytes)), cell('files.int8.gzipBytes', r.files.int8.gzipBytes, int(r.files.int8.gzipBytes))],
+        [
+          td('model.fp32.onnx'),
+          cell('files.fp32.bytes', r.files.fp32.bytes, int(r.files.fp32.bytes)),
+          cell('files.fp32.gzipBytes', r.files.fp32.gzipBytes, int(r.files.fp32.gzipBytes)),
+        ],
+        [
+          td('model.int8.onnx'),
+          cell('files.int8.bytes', r.files.int8.bytes, int(r.files.int8.bytes)),
+          cell('files.int8.gzipBytes', r.files.int8.gzipBytes, int(r.files.int8.gzipBytes)),
+        ],
       ],
     ),
-    table(['ratio', 'value', 'definition'], Object.entries(r.ratios).map(([k, v]) => [td(k), cell(`ratios.${k}.value`, v.value, `${v.value.toFixed(2)}x`), td(v.definition)])),
+    table(
+      ['ratio', 'value', 'definition'],
+      Object.entries(r.ratios).map(([k, v]) => [td(k), cell(`ratios.${k}.value`, v.value, `${v.value.toFixed(2)}x`), td(v.definition)]),
+    ),
     `<h2 id="latency">Latency</h2>`,
     ...charts.filter((c) => c.includes('Latency.')),
     table(
       ['file', 'batch', 'seq', 'median ms', 'p90 ms', 'runs'],
-      r.latency.map((l, i) => [td(l.file), td(String(l.batch)), td(String(l.seq)), cell(`latency.${i}.medianMs`, l.medianMs, l.medianMs.toFixed(2)), cell(`latency.${i}.p90Ms`, l.p90Ms, l.p90Ms.toFixed(2)), td(String(l.runs))]),
+      r.latency.map((l, i) => [
+        td(l.file),
+        td(String(l.batch)),
+        td(String(l.seq)),
+        cell(`latency.${i}.medianMs`, l.medianMs, l.medianMs.toFixed(2)),
+        cell(`latency.${i}.p90Ms`, l.p90Ms, l.p90Ms.toFixed(2)),
+        td(String(l.runs)),
+      ]),
     ),
-    browser ? browserSection(browser) : `<p class="note">${esc(browserNote ?? 'No in-browser figures yet: `prune-once bundle <run> --measure` runs the int8 model in Chromium and adds them here.')}</p>`,
+    browser
+      ? browserSection(browser)
+      : `<p class="note">${esc(browserNote ?? 'No in-browser figures yet: `prune-once bundle <run> --measure` runs the int8 model in Chromium and adds them here.')}</p>`,
     `<h2 id="weights">Weights</h2>`,
     table(
       ['tensor', 'shape', 'role', 'params', 'non-zeros', 'sparsity', 'int8 file storage', 'int8 file bytes', 'fp32 file bytes'],
@@ -257,14 +374,23 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
         cell(`tensors.${w.name}.params`, w.params, int(w.params)),
         cell(`tensors.${w.name}.nonZeros`, w.nonZeros, int(w.nonZeros)),
         cell(`tensors.${w.name}.sparsity`, w.sparsity, pct(w.sparsity)),
-        td(w.int8File.storage === 'sparse' ? `${w.int8File.dtype} sparse (${w.int8File.layout}, ${w.int8File.indexType} indices)` : `${w.int8File.dtype} dense`),
+        td(
+          w.int8File.storage === 'sparse' ? `${w.int8File.dtype} sparse (${w.int8File.layout}, ${w.int8File.indexType} indices)` : `${w.int8File.dtype} dense`,
+        ),
         cell(`tensors.${w.name}.int8File.bytes`, w.int8File.bytes, int(w.int8File.bytes)),
         cell(`tensors.${w.name}.fp32Bytes`, w.fp32Bytes, int(w.fp32Bytes)),
       ]),
     ),
     `<h2>Time per stage</h2>`,
-    table(['stage', 'seconds'], r.stages.map((s) => [td(s.stage), cell(`stages.${s.stage}.seconds`, s.seconds, s.seconds.toFixed(1))])),
-    `<p class="note">${esc(`Quantization: ${Object.entries(r.quantization).map(([k, v]) => `${k}: ${v}`).join('; ')}. Charts by ${vegaVersions}, rendered to SVG when this file was written; the page runs no script.`)}</p>`,
+    table(
+      ['stage', 'seconds'],
+      r.stages.map((s) => [td(s.stage), cell(`stages.${s.stage}.seconds`, s.seconds, s.seconds.toFixed(1))]),
+    ),
+    `<p class="note">${esc(
+      `Quantization: ${Object.entries(r.quantization)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')}. Charts by ${vegaVersions}, rendered to SVG when this file was written; the page runs no script.`,
+    )}</p>`,
   ];
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${esc(`prune-once report: ${r.run.name}`)}</title><style>${CSS}</style></head><body><main>\n${body.join('\n')}\n</main></body></html>\n`;
 }
@@ -288,6 +414,7 @@ export async function writeHtmlReportFor(target: string): Promise<string> {
   if (!existsSync(target)) throw new Error(`${target}: no such file or directory; give a run directory (artifacts/<name>) or its report.json`);
   const runDir = statSync(target).isDirectory() ? target : basename(target) === RUN_FILES.reportJson ? dirname(target) : null;
   if (!runDir) throw new Error(`${target}: --html needs a run directory or its report.json, not another file`);
-  if (!existsSync(runFile(runDir, 'reportJson'))) throw new Error(`${runDir}: no report.json here; the run's report stage has not finished (run the pipeline to the end first)`);
+  if (!existsSync(runFile(runDir, 'reportJson')))
+    throw new Error(`${runDir}: no report.json here; the run's report stage has not finished (run the pipeline to the end first)`);
   return writeHtmlReport(runDir);
 }

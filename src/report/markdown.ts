@@ -19,30 +19,47 @@ export function renderMarkdown(r: Report): string {
   out.push(`# prune-once report: ${r.run.name}`);
   out.push(
     `Backend ${r.run.backend}, seed ${r.run.seed}, ${r.run.machine.cpus} x ${r.run.machine.cpuModel}, ${r.run.machine.memoryGiB} GiB; ` +
-      Object.entries(r.run.versions).map(([k, v]) => `${k} ${v}`).join(', ') + '.',
+      Object.entries(r.run.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') +
+      '.',
   );
   out.push(`\n## Accuracy on the test split (${Number.isFinite(a.examples) ? int(a.examples) : '?'} examples)\n`);
   out.push(
-    mdTable(['model', 'accuracy', 'vs dense teacher (points)'], [
-      ['dense teacher (fp32, tfjs)', pct(a.teacher), ''],
-      ['sparse student (fp32, tfjs)', pct(a.sparseStudent), pts(a.deltaPoints.sparseStudent)],
-      ['sparse student (fp32, ONNX Runtime)', pct(a.fp32Ort), pts(a.deltaPoints.fp32Ort)],
-      ['sparse int8 student (tfjs, fake-quantized)', pct(a.int8Tfjs), pts(a.deltaPoints.int8Tfjs)],
-      ['sparse int8 student (ONNX Runtime)', pct(a.int8Ort), pts(a.deltaPoints.int8Ort)],
-      ...(a.teacherOrt !== undefined ? [['dense teacher (fp32, ONNX Runtime)', pct(a.teacherOrt), pts(a.deltaPoints.teacherOrt ?? null)]] : []),
-    ]),
+    mdTable(
+      ['model', 'accuracy', 'vs dense teacher (points)'],
+      [
+        ['dense teacher (fp32, tfjs)', pct(a.teacher), ''],
+        ['sparse student (fp32, tfjs)', pct(a.sparseStudent), pts(a.deltaPoints.sparseStudent)],
+        ['sparse student (fp32, ONNX Runtime)', pct(a.fp32Ort), pts(a.deltaPoints.fp32Ort)],
+        ['sparse int8 student (tfjs, fake-quantized)', pct(a.int8Tfjs), pts(a.deltaPoints.int8Tfjs)],
+        ['sparse int8 student (ONNX Runtime)', pct(a.int8Ort), pts(a.deltaPoints.int8Ort)],
+        ...(a.teacherOrt !== undefined ? [['dense teacher (fp32, ONNX Runtime)', pct(a.teacherOrt), pts(a.deltaPoints.teacherOrt ?? null)]] : []),
+      ],
+    ),
   );
-  out.push(`\nMasked-LM accuracy on held-out text: teacher ${pct(a.mlm.teacher)}, sparse student ${pct(a.mlm.sparseStudent)}, unigram baseline ${pct(a.mlm.unigramBaseline)}.`);
+  out.push(
+    `\nMasked-LM accuracy on held-out text: teacher ${pct(a.mlm.teacher)}, sparse student ${pct(a.mlm.sparseStudent)}, unigram baseline ${pct(a.mlm.unigramBaseline)}.`,
+  );
   const t = r.totals;
   out.push('\n## Compression\n');
-  out.push(mdTable(['ratio', 'value', 'definition'], Object.entries(r.ratios).map(([k, v]) => [k, x(v.value), v.definition])));
+  out.push(
+    mdTable(
+      ['ratio', 'value', 'definition'],
+      Object.entries(r.ratios).map(([k, v]) => [k, x(v.value), v.definition]),
+    ),
+  );
   out.push(
     `\nEncoder Linear weights: ${int(t.encoderLinear.params)} parameters, ${int(t.encoderLinear.nonZeros)} non-zero (sparsity ${pct(t.encoderLinear.sparsity)}). ` +
       `Whole model: ${int(t.model.params)} parameters, ${int(t.model.nonZeros)} non-zero (sparsity ${pct(t.model.sparsity)}).`,
   );
   out.push('\n' + sizeTable(r));
   out.push('\n' + embeddingVerdict(r));
-  out.push(`\nQuantization: ${Object.entries(r.quantization).map(([k, v]) => `${k}: ${v}`).join('; ')}.\n`);
+  out.push(
+    `\nQuantization: ${Object.entries(r.quantization)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ')}.\n`,
+  );
   out.push('\n## Weights\n');
   out.push(
     mdTable(
@@ -62,7 +79,12 @@ export function renderMarkdown(r: Report): string {
   );
   if (r.latency.length) {
     out.push('\n## ONNX Runtime latency (CPU, same process)\n');
-    out.push(mdTable(['file', 'batch', 'seq', 'median ms', 'p90 ms', 'runs'], r.latency.map((l) => [l.file, l.batch, l.seq, l.medianMs.toFixed(2), l.p90Ms.toFixed(2), l.runs])));
+    out.push(
+      mdTable(
+        ['file', 'batch', 'seq', 'median ms', 'p90 ms', 'runs'],
+        r.latency.map((l) => [l.file, l.batch, l.seq, l.medianMs.toFixed(2), l.p90Ms.toFixed(2), l.runs]),
+      ),
+    );
   }
   out.push('\n## Time per stage\n');
   const mb = (v: number | undefined) => (v === undefined ? '' : Math.round(v).toLocaleString('en-US'));
@@ -79,7 +101,12 @@ export function renderMarkdown(r: Report): string {
       '(raw, gzip -9, brotli 11); `file` and `file_gzip` compare with the sparse student stored as dense fp32. ' +
       'Compact weights (mask or gaps) are rebuilt by a small subgraph of standard ONNX ops that ONNX Runtime folds when it loads the model: they save disk and download, not compute.',
   );
-  return out.join('\n').replace(/\n(#+ )/g, '\n\n$1').replace(/\n{3,}/g, '\n\n') + '\n';
+  return (
+    out
+      .join('\n')
+      .replace(/\n(#+ )/g, '\n\n$1')
+      .replace(/\n{3,}/g, '\n\n') + '\n'
+  );
 }
 
 const kib = (n: number | undefined) => (n === undefined ? 'n/a' : (n / 1024).toFixed(1));
@@ -94,11 +121,20 @@ function sizeTable(r: Report): string {
   ];
   return mdTable(
     ['file', 'what', 'bytes', 'gzip -9', 'brotli 11', 'embeddings KiB', 'encoder Linear KiB', 'heads KiB', 'other KiB', 'bits / encoder weight'],
-    rows.filter((row): row is [string, NonNullable<(typeof row)[1]>] => !!row[1]).map(([what, f]) => [
-      `\`${f.path.split('/').pop()}\``, what, int(f.bytes), int(f.gzipBytes), f.brotliBytes === undefined ? 'n/a' : int(f.brotliBytes),
-      kib(f.parts?.bytes.embeddings), kib(f.parts?.bytes.encoderLinear), kib(f.parts?.bytes.heads), kib(f.parts?.bytes.other),
-      f.parts?.encoderBitsPerWeight == null ? 'n/a' : f.parts.encoderBitsPerWeight.toFixed(2),
-    ]),
+    rows
+      .filter((row): row is [string, NonNullable<(typeof row)[1]>] => !!row[1])
+      .map(([what, f]) => [
+        `\`${f.path.split('/').pop()}\``,
+        what,
+        int(f.bytes),
+        int(f.gzipBytes),
+        f.brotliBytes === undefined ? 'n/a' : int(f.brotliBytes),
+        kib(f.parts?.bytes.embeddings),
+        kib(f.parts?.bytes.encoderLinear),
+        kib(f.parts?.bytes.heads),
+        kib(f.parts?.bytes.other),
+        f.parts?.encoderBitsPerWeight == null ? 'n/a' : f.parts.encoderBitsPerWeight.toFixed(2),
+      ]),
   );
 }
 

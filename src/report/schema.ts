@@ -49,7 +49,12 @@ export interface Report {
     machine: { cpus: number; cpuModel: string; memoryGiB: number; platform: string };
   };
   /** Per stage; memory (MB, training stages only) from its result.json metrics: peak wasm heap of the main thread and of the largest gradient worker, peak RSS. */
-  stages: Array<{ stage: string; seconds: number; fingerprint: string; memory?: { wasmHeapPeakMb?: number; workerWasmHeapPeakMb?: number; rssPeakMb: number } }>;
+  stages: Array<{
+    stage: string;
+    seconds: number;
+    fingerprint: string;
+    memory?: { wasmHeapPeakMb?: number; workerWasmHeapPeakMb?: number; rssPeakMb: number };
+  }>;
   tensors: TensorRow[];
   totals: {
     encoderLinear: { params: number; nonZeros: number; sparsity: number };
@@ -57,8 +62,13 @@ export interface Report {
   };
   /** teacher_file*: the dense teacher's file over the int8 file (present when the export wrote the teacher). */
   ratios: {
-    encoder_theoretical: Ratio; encoder_stored: Ratio; file: Ratio; file_gzip: Ratio;
-    teacher_file?: Ratio; teacher_file_gzip?: Ratio; teacher_file_brotli?: Ratio;
+    encoder_theoretical: Ratio;
+    encoder_stored: Ratio;
+    file: Ratio;
+    file_gzip: Ratio;
+    teacher_file?: Ratio;
+    teacher_file_gzip?: Ratio;
+    teacher_file_brotli?: Ratio;
   };
   files: {
     /** model.teacher.fp32.onnx: the dense fine-tuned teacher, baseline of the teacher_file ratios. */
@@ -125,16 +135,21 @@ export function validateReport(raw: unknown, path: string): Report {
   const obj = raw as Record<string, unknown> | null;
   if (kindOf(obj) !== 'object' || obj!.schema !== REPORT_SCHEMA) throw new Error(`${path}: not a prune-once report (schema field is not '${REPORT_SCHEMA}')`);
   if (obj!.version !== REPORT_VERSION) {
-    throw new Error(`${path}: report version ${JSON.stringify(obj!.version)} is not supported (this prune-once ${'reads'} version ${REPORT_VERSION}); read it with the prune-once that wrote it, or make a new one: delete report.json and rerun \`prune-once run <pipeline>\` (it redoes the report stage)`);
+    throw new Error(
+      `${path}: report version ${JSON.stringify(obj!.version)} is not supported (this prune-once ${'reads'} version ${REPORT_VERSION}); read it with the prune-once that wrote it, or make a new one: delete report.json and rerun \`prune-once run <pipeline>\` (it redoes the report stage)`,
+    );
   }
   const problems: string[] = [];
   for (const [field, kind] of REQUIRED_FIELDS) {
     let v: unknown = obj;
     for (const k of field.split('.')) v = kindOf(v) === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-    if (kindOf(v) !== kind) problems.push(`${field} (${v === undefined ? 'missing' : `a ${kindOf(v)}, not a${kind === 'object' || kind === 'array' ? 'n' : ''} ${kind}`})`);
+    if (kindOf(v) !== kind)
+      problems.push(`${field} (${v === undefined ? 'missing' : `a ${kindOf(v)}, not a${kind === 'object' || kind === 'array' ? 'n' : ''} ${kind}`})`);
   }
   if (problems.length) {
-    throw new Error(`${path}: incomplete report: ${problems.join(', ')}; it was cut short or edited by hand: rerun the report stage with \`prune-once run <pipeline>\` on this run directory (a report.json that fails its recorded checksum is redone)`);
+    throw new Error(
+      `${path}: incomplete report: ${problems.join(', ')}; it was cut short or edited by hand: rerun the report stage with \`prune-once run <pipeline>\` on this run directory (a report.json that fails its recorded checksum is redone)`,
+    );
   }
   return raw as Report;
 }

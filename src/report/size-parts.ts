@@ -49,8 +49,18 @@ const FALLBACK_BROTLI_QUALITY = 9;
 const PART_OF_ROLE: Record<string, SizePart> = { embedding: 'embeddings', 'encoder-linear': 'encoder Linear', head: 'heads', other: 'other' };
 
 /** report.json's file entries that carry parts, with the chart's file labels. */
-const REPORT_FILES: ReadonlyArray<[keyof Report['files'], string]> = [['teacher', 'teacher fp32'], ['fp32', 'fp32'], ['int8', 'int8'], ['int8AltEmbeddings', 'int8 alt. embeddings']];
-const REPORT_PARTS: ReadonlyArray<[keyof NonNullable<FileEntry['parts']>['bytes'], SizePart]> = [['embeddings', 'embeddings'], ['encoderLinear', 'encoder Linear'], ['heads', 'heads'], ['other', 'other']];
+const REPORT_FILES: ReadonlyArray<[keyof Report['files'], string]> = [
+  ['teacher', 'teacher fp32'],
+  ['fp32', 'fp32'],
+  ['int8', 'int8'],
+  ['int8AltEmbeddings', 'int8 alt. embeddings'],
+];
+const REPORT_PARTS: ReadonlyArray<[keyof NonNullable<FileEntry['parts']>['bytes'], SizePart]> = [
+  ['embeddings', 'embeddings'],
+  ['encoderLinear', 'encoder Linear'],
+  ['heads', 'heads'],
+  ['other', 'other'],
+];
 
 /** The chart from report.json's own figures (raw bytes by part, whole-file gzip and brotli), or null for older reports. */
 function fromReport(report: Report): SizeBreakdown | null {
@@ -66,7 +76,8 @@ function fromReport(report: Report): SizeBreakdown | null {
   return {
     rows,
     parts: [...SIZE_PARTS, WHOLE_FILE],
-    source: 'report.json: raw bytes by part ("files.*.parts"; each weight with its scale and zero point, "other" is the rest of the file), gzip -9 and brotli 11 of each whole file ("files.*.gzipBytes", "brotliBytes")',
+    source:
+      'report.json: raw bytes by part ("files.*.parts"; each weight with its scale and zero point, "other" is the rest of the file), gzip -9 and brotli 11 of each whole file ("files.*.gzipBytes", "brotliBytes")',
   };
 }
 
@@ -95,7 +106,10 @@ export function partBytesOfFile(path: string): Record<SizePart, Uint8Array[]> {
 
 function computeFromFiles(runDir: string): SizeBreakdown {
   const rows: SizeBar[] = [];
-  for (const [file, name] of [['fp32', FP32_FILE], ['int8', INT8_FILE]] as const) {
+  for (const [file, name] of [
+    ['fp32', FP32_FILE],
+    ['int8', INT8_FILE],
+  ] as const) {
     const path = join(runDir, name);
     if (!existsSync(path)) throw new Error(`${path} not found: the size chart needs the export stage's files (run the export stage first)`);
     const parts = partBytesOfFile(path);
@@ -103,7 +117,12 @@ function computeFromFiles(runDir: string): SizeBreakdown {
       const data = Buffer.concat(parts[part]);
       rows.push({ file, encoding: 'raw', part, bytes: data.length });
       rows.push({ file, encoding: 'gzip', part, bytes: gzipSync(data, { level: 9 }).length });
-      rows.push({ file, encoding: 'brotli', part, bytes: brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: FALLBACK_BROTLI_QUALITY } }).length });
+      rows.push({
+        file,
+        encoding: 'brotli',
+        part,
+        bytes: brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: FALLBACK_BROTLI_QUALITY } }).length,
+      });
     }
   }
   return {

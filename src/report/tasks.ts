@@ -68,7 +68,7 @@ export function renderTasksMarkdown(s: TasksSummary): string {
         `| ${t.task} | ${t.examples} | ${pct(t.majority)} | ${pct(t.naiveBayes)} | ${pct(t.teacher)} | ${pct(t.sparseStudent)} | ${pct(t.fp32Ort)} | ${pct(t.int8Ort)} | ${t.int8Bytes === null ? 'n/a' : `${t.int8Bytes.toLocaleString('en-US')} B`} |`,
     ),
     '',
-    'Each task\'s own report (sizes, per-tensor sparsity, latency) is in tasks/<task>/report.md.',
+    "Each task's own report (sizes, per-tensor sparsity, latency) is in tasks/<task>/report.md.",
     '',
   ];
   return lines.join('\n');

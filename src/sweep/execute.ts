@@ -41,7 +41,9 @@ export async function executeStageJob(cacheDir: string, job: StageJobData, opts:
   const summary = await runPipeline({ pipelinePath, outDir: work, cacheDir, until: job.stage, quiet: opts.quiet ?? true, backend: opts.backend });
   const last = summary.stages.at(-1);
   if (last?.stage !== job.stage || last.result.fingerprint !== job.fingerprint) {
-    throw new Error(`stage job ${job.stage} ${job.fingerprint}: the worker computed fingerprint ${last?.result.fingerprint} instead; workers must run the same prune-once version (${summary.pipeline.name}) and see the same input files`);
+    throw new Error(
+      `stage job ${job.stage} ${job.fingerprint}: the worker computed fingerprint ${last?.result.fingerprint} instead; workers must run the same prune-once version (${summary.pipeline.name}) and see the same input files`,
+    );
   }
   if (!readEntry(cacheDir, job.fingerprint)) throw new Error(`stage job ${job.stage} ${job.fingerprint}: finished but not in the cache ${cacheDir}`);
   // The report's slow figure, computed here so it runs on the workers, in parallel.

@@ -33,7 +33,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   openCache(cacheDir);
   const outDir = resolve(o.outDir ?? `artifacts/sweeps/${plan.sweep.name}`);
   const shared = plan.points.length * Object.keys(plan.points[0].fingerprints).length;
-  log(`sweep '${plan.sweep.name}': ${plan.points.length} points, ${plan.jobs.length} stage jobs (of ${shared} point stages), executor ${o.executor}, cache ${cacheDir}`);
+  log(
+    `sweep '${plan.sweep.name}': ${plan.points.length} points, ${plan.jobs.length} stage jobs (of ${shared} point stages), executor ${o.executor}, cache ${cacheDir}`,
+  );
   const base = { cacheDir, backend: o.backend, verbose: o.verbose, log };
   let outcomes: StageJobOutcome[];
   if (o.executor === 'bullmq') {

@@ -24,7 +24,9 @@ export const SweepSchema = z.strictObject({
   /** `key=value` overrides applied to every point, as `prune-once run --set`. */
   set: z.array(z.string()).default([]),
   /** `--set` key -> the values to sweep; the points are every combination. */
-  grid: z.record(z.string(), z.array(scalar).min(1)).refine((g) => Object.keys(g).length > 0, { message: 'a sweep needs at least one grid key, e.g. stages.prune-distill.pruning.finalSparsity: [0.8, 0.9]' }),
+  grid: z
+    .record(z.string(), z.array(scalar).min(1))
+    .refine((g) => Object.keys(g).length > 0, { message: 'a sweep needs at least one grid key, e.g. stages.prune-distill.pruning.finalSparsity: [0.8, 0.9]' }),
 });
 export type SweepFile = z.infer<typeof SweepSchema>;
 
@@ -102,7 +104,8 @@ function closure(pipeline: Pipeline, stage: StageName): Set<StageName> {
 export function planSweep(file: string): SweepPlan {
   const sweep = readSweepFile(file);
   const base = resolve(dirname(file), sweep.pipeline);
-  if (!existsSync(base)) throw new ConfigError(`${file}: pipeline: ${sweep.pipeline}: file not found (looked at ${base}); the path is relative to the sweep file`);
+  if (!existsSync(base))
+    throw new ConfigError(`${file}: pipeline: ${sweep.pipeline}: file not found (looked at ${base}); the path is relative to the sweep file`);
   const points: SweepPoint[] = [];
   const jobs = new Map<string, StageJob>();
   for (const values of combinations(sweep.grid)) {
@@ -112,9 +115,14 @@ export function planSweep(file: string): SweepPlan {
       pipeline = loadPipeline(base, sets).pipeline;
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      throw new ConfigError(`${file}: grid point ${JSON.stringify(values)} does not make a valid pipeline from ${sweep.pipeline}; every grid key must be a pipeline field written as for --set (e.g. stages.prune-distill.pruning.finalSparsity, seed):\n${e.message}`);
+      throw new ConfigError(
+        `${file}: grid point ${JSON.stringify(values)} does not make a valid pipeline from ${sweep.pipeline}; every grid key must be a pipeline field written as for --set (e.g. stages.prune-distill.pruning.finalSparsity, seed):\n${e.message}`,
+      );
     }
-    if (pipeline.tasks) throw new ConfigError(`${file}: pipeline ${sweep.pipeline} has several tasks (tasks:); a sweep runs single-task pipelines for now: sweep each task with its own pipeline (task: ...)`);
+    if (pipeline.tasks)
+      throw new ConfigError(
+        `${file}: pipeline ${sweep.pipeline} has several tasks (tasks:); a sweep runs single-task pipelines for now: sweep each task with its own pipeline (task: ...)`,
+      );
     const id = pointId(values);
     const point: SweepPoint = { id, values, sets, pipeline, fingerprints: {} };
     for (const { stage, fingerprint, inputs } of planStages(pipeline)) {
@@ -126,9 +134,13 @@ export function planSweep(file: string): SweepPlan {
         continue;
       }
       const keep = closure(pipeline, stage);
-      const reduced: Pipeline = { ...pipeline, stages: Object.fromEntries(Object.entries(pipeline.stages).filter(([s]) => keep.has(s as StageName))) as Pipeline['stages'] };
+      const reduced: Pipeline = {
+        ...pipeline,
+        stages: Object.fromEntries(Object.entries(pipeline.stages).filter(([s]) => keep.has(s as StageName))) as Pipeline['stages'],
+      };
       // The reduced pipeline must give this stage the same fingerprint, or the worker would compute something else.
-      if (planStages(reduced).find((p) => p.stage === stage)?.fingerprint !== fingerprint) throw new Error(`internal: fingerprint of '${stage}' changes when the pipeline is reduced to its inputs`);
+      if (planStages(reduced).find((p) => p.stage === stage)?.fingerprint !== fingerprint)
+        throw new Error(`internal: fingerprint of '${stage}' changes when the pipeline is reduced to its inputs`);
       jobs.set(fingerprint, { stage, fingerprint, needs: Object.values(inputs), pipeline: reduced, points: [id] });
     }
     points.push(point);

@@ -12,14 +12,23 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
   } catch {
     throw new RedisUnreachableError(`--redis ${url}: not a URL; write it as redis://host:6379`);
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new RedisUnreachableError(`--redis ${url}: expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379`);
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw new RedisUnreachableError(`--redis ${url}: expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379`);
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on('error', () => {}); // reported below, once
   try {
     await client.connect();
     await client.ping();
   } catch (e) {
-    throw new RedisUnreachableError(`--redis ${url}: Redis does not answer (${(e as Error).message}); start it (e.g. redis-server --port ${parsed.port || 6379}) or point --redis at a running server`);
+    throw new RedisUnreachableError(
+      `--redis ${url}: Redis does not answer (${(e as Error).message}); start it (e.g. redis-server --port ${parsed.port || 6379}) or point --redis at a running server`,
+    );
   } finally {
     client.disconnect();
   }

@@ -92,7 +92,8 @@ export function assemblePoints(plan: SweepPlan, cacheDir: string, outDir: string
     for (const [stage, fp] of Object.entries(p.fingerprints) as Array<[StageName, string]>) {
       if (!isCacheable(stage)) continue;
       if (readResult(join(runDir, stage))?.fingerprint === fp) continue;
-      if (!restoreStage(cacheDir, fp, runDir, stage)) throw new Error(`sweep report: stage ${stage} ${fp} of point ${p.id} is not in the cache ${cacheDir}; run the sweep's jobs first`);
+      if (!restoreStage(cacheDir, fp, runDir, stage))
+        throw new Error(`sweep report: stage ${stage} ${fp} of point ${p.id} is not in the cache ${cacheDir}; run the sweep's jobs first`);
     }
     writeJsonAtomic(join(runDir, 'pipeline.json'), { source: plan.file, sets: p.sets, pipeline: p.pipeline });
     dirs.set(p.id, runDir);
@@ -134,7 +135,16 @@ function markPareto(groups: SweepGroup[]): void {
   for (const g of groups) {
     const a = g.figures.int8_accuracy.mean;
     const b = g.figures.int8_brotli_bytes.mean;
-    g.pareto = Number.isFinite(a) && Number.isFinite(b) && !groups.some((h) => h !== g && h.figures.int8_accuracy.mean >= a && h.figures.int8_brotli_bytes.mean <= b && (h.figures.int8_accuracy.mean > a || h.figures.int8_brotli_bytes.mean < b));
+    g.pareto =
+      Number.isFinite(a) &&
+      Number.isFinite(b) &&
+      !groups.some(
+        (h) =>
+          h !== g &&
+          h.figures.int8_accuracy.mean >= a &&
+          h.figures.int8_brotli_bytes.mean <= b &&
+          (h.figures.int8_accuracy.mean > a || h.figures.int8_brotli_bytes.mean < b),
+      );
   }
 }
 
@@ -161,11 +171,25 @@ export function buildSweepReport(plan: SweepPlan, dirs: Map<string, string>, cac
 }
 
 const pct = (s: Spread) => (s.n ? `${(100 * s.mean).toFixed(1)}${s.n > 1 ? ` [${(100 * s.min).toFixed(1)}, ${(100 * s.max).toFixed(1)}]` : ''}` : 'n/a');
-const kb = (s: Spread) => (s.n ? `${(s.mean / 1024).toFixed(1)}${s.n > 1 && s.min !== s.max ? ` [${(s.min / 1024).toFixed(1)}, ${(s.max / 1024).toFixed(1)}]` : ''}` : 'n/a');
+const kb = (s: Spread) =>
+  s.n ? `${(s.mean / 1024).toFixed(1)}${s.n > 1 && s.min !== s.max ? ` [${(s.min / 1024).toFixed(1)}, ${(s.max / 1024).toFixed(1)}]` : ''}` : 'n/a';
 
 export function renderSweepMarkdown(r: SweepReport): string {
   const keys = [...new Set(r.groups.flatMap((g) => Object.keys(g.values)))];
-  const head = ['task', ...keys.map((k) => k.split('.').at(-1)!), 'seeds', 'encoder sparsity %', 'teacher acc %', 'sparse fp32 acc %', 'sparse int8 acc % (ORT)', 'fp32 KiB', 'int8 KiB', 'fp32 brotli KiB', 'int8 brotli KiB', 'Pareto'];
+  const head = [
+    'task',
+    ...keys.map((k) => k.split('.').at(-1)!),
+    'seeds',
+    'encoder sparsity %',
+    'teacher acc %',
+    'sparse fp32 acc %',
+    'sparse int8 acc % (ORT)',
+    'fp32 KiB',
+    'int8 KiB',
+    'fp32 brotli KiB',
+    'int8 brotli KiB',
+    'Pareto',
+  ];
   const rows = r.groups.map((g) => [
     g.task,
     ...keys.map((k) => String(g.values[k] ?? '')),

@@ -23,7 +23,7 @@ export async function runSchedule(jobs: StageJob[], o: ScheduleOptions): Promise
   const t0 = performance.now();
   let finished = 0;
   while (pending.length || running.size) {
-    for (let i = 0; i < pending.length && running.size < o.limit; ) {
+    for (let i = 0; i < pending.length && running.size < o.limit;) {
       const job = pending[i];
       if (!job.needs.every((fp) => done.has(fp))) {
         i++;
@@ -55,7 +55,9 @@ export async function runSchedule(jobs: StageJob[], o: ScheduleOptions): Promise
     const left = pending.length + running.size;
     const elapsed = (performance.now() - t0) / 1000;
     const eta = finished ? (elapsed / finished) * left : NaN;
-    o.log(`sweep: ${job.stage} ${job.fingerprint} ${r.outcome!.outcome} in ${r.outcome!.seconds.toFixed(1)} s [${total - left}/${total} jobs, ${elapsed.toFixed(0)} s elapsed, ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)} s` : '?'}]`);
+    o.log(
+      `sweep: ${job.stage} ${job.fingerprint} ${r.outcome!.outcome} in ${r.outcome!.seconds.toFixed(1)} s [${total - left}/${total} jobs, ${elapsed.toFixed(0)} s elapsed, ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)} s` : '?'}]`,
+    );
   }
   return outcomes;
 }

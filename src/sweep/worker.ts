@@ -54,7 +54,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   worker.on('failed', (job, err) => o.log(`worker ${hostname()}:${process.pid}: ${job?.data.stage} ${job?.data.fingerprint} failed: ${err.message}`));
   worker.on('error', (err) => o.log(`worker: ${err.message}`));
   await worker.waitUntilReady();
-  o.log(`worker ${hostname()}:${process.pid}: waiting for stage jobs on ${o.redis} (queue ${QUEUE_NAME}), cache ${o.cacheDir}; SIGTERM or Ctrl-C to stop after the running job`);
+  o.log(
+    `worker ${hostname()}:${process.pid}: waiting for stage jobs on ${o.redis} (queue ${QUEUE_NAME}), cache ${o.cacheDir}; SIGTERM or Ctrl-C to stop after the running job`,
+  );
   await new Promise<void>((resolveStop) => {
     let stopping = false;
     const stop = (signal: string) => {

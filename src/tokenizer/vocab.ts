@@ -106,7 +106,8 @@ export function loadVocabFile(path: string): string[] {
     throw new Error(`Cannot read vocabulary file ${path}: ${(e as Error).message}`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // BOM from Windows editors
-  if (text.trim() === '') throw new Error(`Vocabulary file ${path} is empty; expected a Hugging Face vocab.txt (one token per line) or a JSON array of token strings`);
+  if (text.trim() === '')
+    throw new Error(`Vocabulary file ${path} is empty; expected a Hugging Face vocab.txt (one token per line) or a JSON array of token strings`);
   if (path.toLowerCase().endsWith('.json') || /^\s*\[\s*"/.test(text)) {
     const tokens = parseJsonVocab(path, text);
     return isSentencePieceStyle(tokens) ? restoreWordPieceStyle(tokens) : tokens;
@@ -200,9 +201,13 @@ function parseVocabTxt(path: string, text: string): string[] {
   return lines.map((line, i) => {
     const token = line.endsWith('\r') ? line.slice(0, -1) : line;
     const lineNo = i + 1;
-    if (token === '') throw new Error(`Vocabulary file ${path} line ${lineNo} is empty; expected one token per line (only a single final newline may end the file)`);
+    if (token === '')
+      throw new Error(`Vocabulary file ${path} line ${lineNo} is empty; expected one token per line (only a single final newline may end the file)`);
     const prev = firstLine.get(token);
-    if (prev !== undefined) throw new Error(`Vocabulary file ${path}: token ${JSON.stringify(token)} appears on lines ${prev} and ${lineNo}; each token must be unique (its line is its id)`);
+    if (prev !== undefined)
+      throw new Error(
+        `Vocabulary file ${path}: token ${JSON.stringify(token)} appears on lines ${prev} and ${lineNo}; each token must be unique (its line is its id)`,
+      );
     firstLine.set(token, lineNo);
     return token;
   });
@@ -221,7 +226,10 @@ function parseJsonVocab(path: string, text: string): string[] {
   parsed.forEach((t: unknown, id) => {
     if (typeof t !== 'string' || t === '') throw new Error(`Vocabulary file ${path}: entry ${id} is ${JSON.stringify(t)}; expected a non-empty token string`);
     const prev = firstId.get(t);
-    if (prev !== undefined) throw new Error(`Vocabulary file ${path}: token ${JSON.stringify(t)} appears at entries ${prev} and ${id}; each token must be unique (its index is its id)`);
+    if (prev !== undefined)
+      throw new Error(
+        `Vocabulary file ${path}: token ${JSON.stringify(t)} appears at entries ${prev} and ${id}; each token must be unique (its index is its id)`,
+      );
     firstId.set(t, id);
   });
   return parsed as string[];

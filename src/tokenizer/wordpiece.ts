@@ -179,10 +179,18 @@ function indexTokens(tokens: readonly string[], source: string): Map<string, num
 function specialIds(ids: Map<string, number>, source: string): WordPieceTokenizer['special'] {
   const missing = Object.values(SPECIAL_TOKENS).filter((t) => !ids.has(t));
   if (missing.length > 0) {
-    throw new Error(`Vocabulary ${source} lacks the special token(s) ${missing.join(', ')}; a BERT WordPiece vocabulary needs ${Object.values(SPECIAL_TOKENS).join(', ')}`);
+    throw new Error(
+      `Vocabulary ${source} lacks the special token(s) ${missing.join(', ')}; a BERT WordPiece vocabulary needs ${Object.values(SPECIAL_TOKENS).join(', ')}`,
+    );
   }
   const id = (t: string) => ids.get(t) as number;
-  return Object.freeze({ pad: id(SPECIAL_TOKENS.pad), unk: id(SPECIAL_TOKENS.unk), cls: id(SPECIAL_TOKENS.cls), sep: id(SPECIAL_TOKENS.sep), mask: id(SPECIAL_TOKENS.mask) });
+  return Object.freeze({
+    pad: id(SPECIAL_TOKENS.pad),
+    unk: id(SPECIAL_TOKENS.unk),
+    cls: id(SPECIAL_TOKENS.cls),
+    sep: id(SPECIAL_TOKENS.sep),
+    mask: id(SPECIAL_TOKENS.mask),
+  });
 }
 
 function isHighSurrogate(c: number): boolean {

@@ -42,7 +42,10 @@ async function main(): Promise<void> {
       const metrics: Array<[string, number]> = [...r.metrics].map(([k, t]) => [k, t.dataSync()[0]]);
       const loss = r.loss.dataSync()[0];
       tf.dispose([r.loss, ...r.grads.values(), ...r.metrics.values()]);
-      parentPort!.postMessage({ type: 'result', result: { loss, grads, metrics, heapMb: wasmHeapMb() } }, grads.map(([, g]) => g.buffer as ArrayBuffer));
+      parentPort!.postMessage(
+        { type: 'result', result: { loss, grads, metrics, heapMb: wasmHeapMb() } },
+        grads.map(([, g]) => g.buffer as ArrayBuffer),
+      );
     } catch (e) {
       parentPort!.postMessage({ type: 'error', error: (e as Error).stack ?? String(e) });
     }

@@ -68,7 +68,10 @@ export class HostMoments {
 
   export(shapeOf: (name: string) => number[]): Map<string, WeightData> {
     const out = new Map<string, WeightData>();
-    for (const [prefix, slots] of [['optimizer/m/', this.m], ['optimizer/v/', this.v]] as const) {
+    for (const [prefix, slots] of [
+      ['optimizer/m/', this.m],
+      ['optimizer/v/', this.v],
+    ] as const) {
       for (const [name, s] of slots) out.set(prefix + name, { shape: shapeOf(name), data: s.slice() });
     }
     return out;

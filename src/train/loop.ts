@@ -167,11 +167,17 @@ export async function trainLoop<B extends Batch>(
       const batch = data.next();
       const lr = linearWarmupDecay(ctx.step, settings.learningRate, settings.warmupSteps, settings.steps);
       const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, recompute, ...mergeForward(ctx, hooks, true) });
-      const { loss: value, grads: named, metrics } = workers.length
+      const {
+        loss: value,
+        grads: named,
+        metrics,
+      } = workers.length
         ? await parallelGradients(ctx, batch, hooks, fwd, trainable, workers, microBatch, memory)
         : accumulateGradients(ctx, batch, hooks, fwd(rng), trainable, microBatch);
       // Moments on the host: the optimizer scales each gradient as it reads it, no clipped copies.
-      const clipped = optimizer.hostState ? { ...clipFactor(named, settings.clipNorm), grads: named } : { ...clipByGlobalNorm(named, settings.clipNorm), factor: 1 };
+      const clipped = optimizer.hostState
+        ? { ...clipFactor(named, settings.clipNorm), grads: named }
+        : { ...clipByGlobalNorm(named, settings.clipNorm), factor: 1 };
       const loss = value.dataSync()[0];
       const gradNorm = clipped.norm.dataSync()[0];
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
@@ -277,15 +283,18 @@ async function parallelGradients<B extends Batch>(
   const w0 = rows[0] / total;
   const grads = new Map<string, tf.Tensor>();
   for (const [k, g] of local.grads) {
-    grads.set(k, tf.tidy(() => {
-      let acc = tf.mul(g, w0);
-      results.forEach((r, i) => {
-        const remoteGrad = r.grads.find(([name]) => name === k);
-        if (!remoteGrad) throw new Error(`gradient worker returned no gradient for '${k}'`);
-        acc = tf.add(acc, tf.mul(tf.tensor(remoteGrad[1], g.shape), rows[i + 1] / total));
-      });
-      return acc;
-    }));
+    grads.set(
+      k,
+      tf.tidy(() => {
+        let acc = tf.mul(g, w0);
+        results.forEach((r, i) => {
+          const remoteGrad = r.grads.find(([name]) => name === k);
+          if (!remoteGrad) throw new Error(`gradient worker returned no gradient for '${k}'`);
+          acc = tf.add(acc, tf.mul(tf.tensor(remoteGrad[1], g.shape), rows[i + 1] / total));
+        });
+        return acc;
+      }),
+    );
     // Free each local gradient once combined: two full sets of gradients never coexist.
     g.dispose();
   }

@@ -58,7 +58,7 @@ export class MemoryWatch {
     this.warned = true;
     const fix =
       this.settings.recompute === 'none'
-        ? 'set train.recompute: layers (bench: --recompute layers) to keep only each layer\'s input, or lower train.microBatch'
+        ? "set train.recompute: layers (bench: --recompute layers) to keep only each layer's input, or lower train.microBatch"
         : `lower train.microBatch (bench: --micro-batch)${this.settings.microBatch ? ` below ${this.settings.microBatch}` : ''} or batchSize`;
     this.warn(
       `warning: the wasm heap of the ${name} is at ${Math.round(heap)} MB of its ${WASM_HEAP_LIMIT_MB} MB limit; ` +

@@ -101,7 +101,10 @@ export class AdamW {
   exportState(): { step: number; tensors: Map<string, WeightData> } {
     const tensors = new Map<string, WeightData>();
     if (this.host) return { step: this.step, tensors: this.host.export((name) => this.shapes.get(name)!) };
-    for (const [prefix, slots] of [['optimizer/m/', this.m], ['optimizer/v/', this.v]] as const) {
+    for (const [prefix, slots] of [
+      ['optimizer/m/', this.m],
+      ['optimizer/v/', this.v],
+    ] as const) {
       for (const [name, s] of slots) tensors.set(prefix + name, { shape: [...s.shape], data: s.dataSync() as Float32Array });
     }
     return { step: this.step, tensors };

@@ -113,7 +113,10 @@ export class GradientWorker {
     const done = new Promise<WorkerResult>((resolveResult, reject) => {
       this.pending = { resolve: resolveResult, reject };
     });
-    this.worker.postMessage({ type: 'step', weights, batch, dropoutSeed }, weights.map(([, d]) => d.buffer as ArrayBuffer));
+    this.worker.postMessage(
+      { type: 'step', weights, batch, dropoutSeed },
+      weights.map(([, d]) => d.buffer as ArrayBuffer),
+    );
     return done;
   }
 

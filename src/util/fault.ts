@@ -19,7 +19,8 @@ interface FaultSpec {
 function parse(text: string | undefined): FaultSpec | null {
   if (!text) return null;
   const m = /^(during-write|after-write):(.+?)(?:#(\d+))?:(SIG[A-Z]+)$/.exec(text);
-  if (!m) throw new Error(`PRUNE_ONCE_TEST_FAULT=${text}: expected <during-write|after-write>:<path suffix>[#n]:<SIGNAL>, e.g. after-write:qat/resume.ckpt:SIGKILL`);
+  if (!m)
+    throw new Error(`PRUNE_ONCE_TEST_FAULT=${text}: expected <during-write|after-write>:<path suffix>[#n]:<SIGNAL>, e.g. after-write:qat/resume.ckpt:SIGKILL`);
   return { when: m[1] as When, suffix: m[2].split('/').join(sep), nth: m[3] ? Number(m[3]) : 1, signal: m[4] as NodeJS.Signals };
 }
 

@@ -17,7 +17,8 @@ export class FileWriteError extends Error {
 function describeWriteError(e: unknown, path: string): Error {
   const code = (e as NodeJS.ErrnoException)?.code;
   const fix: Record<string, string> = {
-    ENOSPC: 'no space left on device while writing it; free some space on that disk and rerun: what was already written (finished stages, the last checkpoint) is kept',
+    ENOSPC:
+      'no space left on device while writing it; free some space on that disk and rerun: what was already written (finished stages, the last checkpoint) is kept',
     EDQUOT: 'disk quota exceeded while writing it; free some space and rerun: what was already written is kept',
     EACCES: 'permission denied; choose a directory you can write to, or fix its permissions',
     EPERM: 'operation not permitted; choose a directory you can write to, or fix its permissions',
@@ -35,7 +36,10 @@ function ensureDirectory(dir: string): void {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new FileWriteError(`${dir}: exists and is not a directory (or a parent of it is a file); choose another path, or move that file away`, code, { cause: e });
+    if (code === 'EEXIST' || code === 'ENOTDIR')
+      throw new FileWriteError(`${dir}: exists and is not a directory (or a parent of it is a file); choose another path, or move that file away`, code, {
+        cause: e,
+      });
     throw describeWriteError(e, dir);
   }
 }
@@ -91,6 +95,9 @@ export function checkOutputFile(path: string, flag: string): void {
 /** Checks an output directory given by a flag (e.g. --out) before any work is done. */
 export function checkOutputDirectory(dir: string, flag: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new FileWriteError(`${dir}: exists and is not a directory; ${flag} names the directory the files go into: choose another, or move that file away`, 'ENOTDIR');
+    throw new FileWriteError(
+      `${dir}: exists and is not a directory; ${flag} names the directory the files go into: choose another, or move that file away`,
+      'ENOTDIR',
+    );
   }
 }

@@ -16,7 +16,11 @@ export interface Progress {
 function formatEta(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }
 
 export function startProgress(label: string, total: number, opts: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): Progress {
@@ -44,7 +48,9 @@ export function startProgress(label: string, total: number, opts: { quiet?: bool
   const print = (v: number) => {
     const elapsed = (Date.now() - start) / 1000;
     const eta = v > 0 ? (elapsed / v) * (total - v) : Infinity;
-    const extra = Object.entries(lastFields).map(([k, x]) => `${k} ${x}`).join(' | ');
+    const extra = Object.entries(lastFields)
+      .map(([k, x]) => `${k} ${x}`)
+      .join(' | ');
     stream.write(`${label} ${v}/${total}${extra ? ` | ${extra}` : ''} | elapsed ${formatEta(elapsed)} | ETA ${formatEta(eta)}\n`);
   };
   return {

@@ -162,7 +162,8 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
   const log = opts.log ?? (() => {});
   const quality = opts.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
   if (!Number.isInteger(quality) || quality < 0 || quality > 11) throw new Error(`--brotli-quality must be an integer 0..11, got ${opts.brotliQuality}`);
-  if (!existsSync(runDir) || !statSync(runDir).isDirectory()) throw new Error(`${runDir}: no such run directory; give the directory a pipeline run wrote (e.g. artifacts/prune-once)`);
+  if (!existsSync(runDir) || !statSync(runDir).isDirectory())
+    throw new Error(`${runDir}: no such run directory; give the directory a pipeline run wrote (e.g. artifacts/prune-once)`);
   const modelPath = join(runDir, MODEL_FILE);
   if (!existsSync(modelPath)) {
     throw new Error(

@@ -24,7 +24,16 @@ import { serveBundle } from './serve.js';
 
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 /** Flags for a quiet, reproducible headless Chromium that makes no network request of its own. */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** The Chromium to drive: PRUNE_ONCE_CHROMIUM, else Debian's /usr/bin/chromium; null if absent. */
 export function findChromium(explicit?: string): string | null {
@@ -35,7 +44,9 @@ export function findChromium(explicit?: string): string | null {
 /** The full version (`chromium --version`); the user agent string only says 156.0.0.0. */
 function chromiumVersion(path: string): string | null {
   try {
-    return /\d+\.\d+\.\d+\.\d+/.exec(execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'ignore'] }))?.[0] ?? null;
+    return (
+      /\d+\.\d+\.\d+\.\d+/.exec(execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'ignore'] }))?.[0] ?? null
+    );
   } catch {
     return null;
   }
@@ -74,7 +85,8 @@ interface RunPipelineJson {
 /** The run's task, as its pipeline.json describes it (the same spec the run context builds). */
 function runTestSplit(runDir: string): Example[] {
   const path = join(runDir, 'pipeline.json');
-  if (!existsSync(path)) throw new Error(`${path} not found: measuring needs the run's pipeline.json to load its test split; give a directory written by \`prune-once run\``);
+  if (!existsSync(path))
+    throw new Error(`${path} not found: measuring needs the run's pipeline.json to load its test split; give a directory written by \`prune-once run\``);
   const { pipeline: p } = JSON.parse(readFileSync(path, 'utf8')) as RunPipelineJson;
   const t = p.task;
   const spec: TaskSpec =
@@ -107,7 +119,10 @@ async function classifyInNode(runDir: string, examples: Example[]): Promise<Meas
       const e = encodeExamples(tokenizer, [{ ...ex, textPair: undefined }], facts.maxSequenceLength).examples[0];
       const dims = [1, e.inputIds.length];
       const int64 = (a: ArrayLike<number>) => new ort.Tensor('int64', BigInt64Array.from(Array.from(a, (v) => BigInt(v))), dims);
-      const res = await session.run({ input_ids: int64(e.inputIds), attention_mask: int64(new Array<number>(e.inputIds.length).fill(1)), token_type_ids: int64(e.tokenTypeIds) }, ['logits']);
+      const res = await session.run(
+        { input_ids: int64(e.inputIds), attention_mask: int64(new Array<number>(e.inputIds.length).fill(1)), token_type_ids: int64(e.tokenTypeIds) },
+        ['logits'],
+      );
       const logits = Array.from(res.logits.data as Float32Array);
       out.push({ index: argmax(logits), logits, inputIds: Array.from(e.inputIds), ms: performance.now() - t0 });
     }
@@ -122,15 +137,21 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
   const log = opts.log ?? (() => {});
   const chromiumPath = findChromium(opts.chromium);
   if (!chromiumPath) {
-    throw new Error(`Chromium not found at ${opts.chromium ?? process.env.PRUNE_ONCE_CHROMIUM ?? DEFAULT_CHROMIUM}; install it (Debian: apt-get install chromium) or set PRUNE_ONCE_CHROMIUM to its path`);
+    throw new Error(
+      `Chromium not found at ${opts.chromium ?? process.env.PRUNE_ONCE_CHROMIUM ?? DEFAULT_CHROMIUM}; install it (Debian: apt-get install chromium) or set PRUNE_ONCE_CHROMIUM to its path`,
+    );
   }
   const bundleDir = resolve(opts.bundleDir ?? join(runDir, 'web'));
   if (!existsSync(join(bundleDir, MANIFEST_FILE))) await bundleRun({ runDir, outDir: bundleDir, log });
   const modelPath = join(runDir, MODEL_FILE);
   const bundled = join(bundleDir, MODEL_FILE);
-  if (sha256File(bundled) !== sha256File(modelPath)) throw new Error(`${bundled} is not the run's ${MODEL_FILE}; rebuild the bundle with \`prune-once bundle ${opts.runDir} --out ${bundleDir}\``);
+  if (sha256File(bundled) !== sha256File(modelPath))
+    throw new Error(`${bundled} is not the run's ${MODEL_FILE}; rebuild the bundle with \`prune-once bundle ${opts.runDir} --out ${bundleDir}\``);
   let examples = runTestSplit(runDir);
-  if (examples.some((e) => e.textPair !== undefined)) throw new Error(`${runDir}: the page classifies single texts, and this run's task has text pairs; measuring pair tasks in the browser is not supported yet`);
+  if (examples.some((e) => e.textPair !== undefined))
+    throw new Error(
+      `${runDir}: the page classifies single texts, and this run's task has text pairs; measuring pair tasks in the browser is not supported yet`,
+    );
   if (opts.maxExamples !== undefined) examples = examples.slice(0, opts.maxExamples);
   if (examples.length === 0) throw new Error(`${runDir}: the run's test split is empty; nothing to classify`);
   log(`measure: ${examples.length} test examples in onnxruntime-node`);
@@ -165,17 +186,23 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
       const timing = await page.evaluate(() => ({
         ttfp: window.pruneOnce.timeToFirstPredictionMs as number,
         session: window.pruneOnce.sessionCreateMs as number,
-        transferred: [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].reduce((a, e) => a + ((e as PerformanceResourceTiming).transferSize ?? 0), 0),
+        transferred: [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].reduce(
+          (a, e) => a + ((e as PerformanceResourceTiming).transferSize ?? 0),
+          0,
+        ),
       }));
       log(`measure: first prediction after ${timing.ttfp.toFixed(0)} ms; classifying ${examples.length} examples in the page`);
-      const browser = await page.evaluate(async (texts) => {
-        const out: Array<{ index: number; logits: number[]; inputIds: number[]; ms: number }> = [];
-        for (const t of texts) {
-          const p = await window.pruneOnce.classify(t);
-          out.push({ index: p.index, logits: p.logits, inputIds: p.inputIds, ms: p.ms });
-        }
-        return out;
-      }, examples.map((e) => e.text));
+      const browser = await page.evaluate(
+        async (texts) => {
+          const out: Array<{ index: number; logits: number[]; inputIds: number[]; ms: number }> = [];
+          for (const t of texts) {
+            const p = await window.pruneOnce.classify(t);
+            out.push({ index: p.index, logits: p.logits, inputIds: p.inputIds, ms: p.ms });
+          }
+          return out;
+        },
+        examples.map((e) => e.text),
+      );
 
       // What a visitor sees: a message typed into the box.
       await page.fill('#text', 'Dear friend, you have WON a cash prize! Reply with your bank details to claim it today.');
@@ -219,7 +246,15 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
           ortNodeP90Ms: p90(node.map((n) => n.ms)),
           ortNodeVersion: (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default.version as string,
         },
-        accuracy: { split: 'test', examples: examples.length, browser: correct(browser), ortNode: correct(node), agreement: agree / examples.length, maxLogitDiff, sameTokenIds: sameIds / examples.length },
+        accuracy: {
+          split: 'test',
+          examples: examples.length,
+          browser: correct(browser),
+          ortNode: correct(node),
+          agreement: agree / examples.length,
+          maxLogitDiff,
+          sameTokenIds: sameIds / examples.length,
+        },
       };
       const metricsPath = join(runDir, BROWSER_METRICS_FILE);
       writeJsonAtomic(metricsPath, metrics);

@@ -40,7 +40,8 @@ export function readManifest(dir: string): BundleManifest {
     throw new Error(`${path}: not valid JSON (${(e as Error).message}); ${fix}`);
   }
   if (m?.schema !== MANIFEST_SCHEMA) throw new Error(`${path}: 'schema' is ${JSON.stringify(m?.schema)}, not '${MANIFEST_SCHEMA}'; ${fix}`);
-  for (const f of m.files) if (!existsSync(join(dir, f.path))) throw new Error(`${join(dir, f.path)}: listed in ${MANIFEST_FILE} but missing; the bundle is incomplete, ${fix}`);
+  for (const f of m.files)
+    if (!existsSync(join(dir, f.path))) throw new Error(`${join(dir, f.path)}: listed in ${MANIFEST_FILE} but missing; the bundle is incomplete, ${fix}`);
   return m;
 }
 
@@ -122,7 +123,12 @@ export async function serveBundle(opts: { dir: string; port?: number; log?: (lin
   const server = createServer(handle);
   await new Promise<void>((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') fail(new Error(`port ${port} on ${HOST} is in use (another server, or an earlier \`prune-once serve\`); pick another with --port <n>, or --port 0 for any free port`));
+      if (e.code === 'EADDRINUSE')
+        fail(
+          new Error(
+            `port ${port} on ${HOST} is in use (another server, or an earlier \`prune-once serve\`); pick another with --port <n>, or --port 0 for any free port`,
+          ),
+        );
       else if (e.code === 'EACCES') fail(new Error(`not allowed to listen on port ${port} (ports below 1024 need privileges); pick another with --port <n>`));
       else fail(e);
     });
@@ -134,10 +140,11 @@ export async function serveBundle(opts: { dir: string; port?: number; log?: (lin
     port: actual,
     manifest,
     server,
-    close: () => new Promise<void>((ok) => {
-      server.closeAllConnections();
-      server.close(() => ok());
-    }),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
   };
 }
 

@@ -11,7 +11,16 @@ import { defaultConfig } from '../../src/model/config.js';
 import { mlmObjective } from '../../src/train/tasks.js';
 import { fixedMlmBatch } from '../train/fixtures.js';
 
-const cfg = defaultConfig({ vocabSize: 80, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, hiddenDropout: 0, attentionDropout: 0 });
+const cfg = defaultConfig({
+  vocabSize: 80,
+  hiddenSize: 16,
+  numLayers: 2,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  hiddenDropout: 0,
+  attentionDropout: 0,
+});
 
 async function lossAndGrads(backend: string): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
   await selectBackend(backend);

@@ -14,7 +14,10 @@ beforeAll(async () => {
 
 function random(shape: number[], seed: number): tf.Tensor {
   const rng = new Rng(seed);
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+    shape,
+  );
 }
 
 /** a [batch, m, k] x b [batch, k, n] in float64 loops, after applying the transpose flags. */
@@ -32,7 +35,12 @@ function reference(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): Float6
 }
 
 describe('wasm matMul', () => {
-  for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+  for (const [ta, tb] of [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ] as const) {
     it(`matches float64 loops with transposeA=${ta}, transposeB=${tb}, for 1 and 6 products`, () => {
       for (const batch of [1, 6]) {
         const [m, k, n] = [5, 7, 3];
@@ -58,7 +66,10 @@ describe('wasm matMul', () => {
     // The same through 2-D products, one (batch, head) at a time.
     const qs = tf.unstack(tf.reshape(q, [6, 4, 8]));
     const ks = tf.unstack(tf.reshape(kk, [6, 4, 8]));
-    const scores = tf.matMul(q as tf.Tensor4D, kk as tf.Tensor4D, false, true).reshape([6, 4, 4]).arraySync() as number[][][];
+    const scores = tf
+      .matMul(q as tf.Tensor4D, kk as tf.Tensor4D, false, true)
+      .reshape([6, 4, 4])
+      .arraySync() as number[][][];
     qs.forEach((qi, i) => {
       const s = tf.matMul(qi as tf.Tensor2D, ks[i] as tf.Tensor2D, false, true).arraySync() as number[][];
       s.forEach((row, r) => row.forEach((v, c) => expect(scores[i][r][c]).toBeCloseTo(v, 4)));
@@ -113,7 +124,12 @@ describe('single products on the wasm backend', () => {
 
 describe('products over zero terms', () => {
   it('are zeros (XNNPACK refuses k = 0; a thread share without masked tokens has such weight gradients)', () => {
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const a = tf.ones(ta ? [0, 3] : [3, 0]);
       const b = tf.ones(tb ? [4, 0] : [0, 4]);
       // Fill freed memory with non-zeros first, so uninitialised output would show.

@@ -14,10 +14,44 @@ function split(rows: Array<[number[], number]>): EncodedExamples {
 
 describe('majority class', () => {
   it('predicts the most frequent training class, the lowest index on ties', () => {
-    expect(majorityClass(split([[[3], 1], [[4], 1], [[5], 0]]), 2).label).toBe(1);
-    expect(majorityClass(split([[[3], 1], [[5], 0]]), 2).label).toBe(0);
-    const m = majorityClass(split([[[3], 2], [[3], 2], [[3], 0]]), 3);
-    expect(accuracy(m, split([[[9], 2], [[9], 1], [[9], 2], [[9], 0]]))).toBe(0.5);
+    expect(
+      majorityClass(
+        split([
+          [[3], 1],
+          [[4], 1],
+          [[5], 0],
+        ]),
+        2,
+      ).label,
+    ).toBe(1);
+    expect(
+      majorityClass(
+        split([
+          [[3], 1],
+          [[5], 0],
+        ]),
+        2,
+      ).label,
+    ).toBe(0);
+    const m = majorityClass(
+      split([
+        [[3], 2],
+        [[3], 2],
+        [[3], 0],
+      ]),
+      3,
+    );
+    expect(
+      accuracy(
+        m,
+        split([
+          [[9], 2],
+          [[9], 1],
+          [[9], 2],
+          [[9], 0],
+        ]),
+      ),
+    ).toBe(0.5);
   });
 });
 
@@ -58,9 +92,22 @@ describe('multinomial naive Bayes', () => {
   });
 
   it('gives both baselines on dev and test', () => {
-    const dev = split([[[6, 6], 1], [[3], 0]]);
-    const test = split([[[6], 1], [[6], 1], [[4], 0]]);
+    const dev = split([
+      [[6, 6], 1],
+      [[3], 0],
+    ]);
+    const test = split([
+      [[6], 1],
+      [[6], 1],
+      [[4], 0],
+    ]);
     const b = taskBaselines({ train, dev, test }, { numLabels: 2, vocabSize: 7, ignoreIds: [0, 1, 2] });
-    expect(b).toEqual({ majority_label: 0, majority_dev_accuracy: 0.5, majority_test_accuracy: 1 / 3, naive_bayes_dev_accuracy: 1, naive_bayes_test_accuracy: 1 });
+    expect(b).toEqual({
+      majority_label: 0,
+      majority_dev_accuracy: 0.5,
+      majority_test_accuracy: 1 / 3,
+      naive_bayes_dev_accuracy: 1,
+      naive_bayes_test_accuracy: 1,
+    });
   });
 });

@@ -37,13 +37,45 @@ afterEach(() => vi.restoreAllMocks());
 describe('prune-once bench', () => {
   it('train-step --json prints one JSON line with the arguments it was given', async () => {
     const backend = process.env.PRUNE_ONCE_BACKEND || 'wasm';
-    const { out, error } = await cli(['bench', 'train-step', '--student-layers', '1', '--student-hidden', '16', '--teacher-layers', '1', '--teacher-hidden', '32',
-      '--vocab', '60', '--seq', '8', '--batch', '2', '--steps', '1', '--backend', backend, '--json']);
+    const { out, error } = await cli([
+      'bench',
+      'train-step',
+      '--student-layers',
+      '1',
+      '--student-hidden',
+      '16',
+      '--teacher-layers',
+      '1',
+      '--teacher-hidden',
+      '32',
+      '--vocab',
+      '60',
+      '--seq',
+      '8',
+      '--batch',
+      '2',
+      '--steps',
+      '1',
+      '--backend',
+      backend,
+      '--json',
+    ]);
     expect(error).toBeUndefined();
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(1);
     const r = JSON.parse(lines[0]);
-    expect(r).toMatchObject({ bench: 'train-step', student_layers: 1, student_hidden: 16, teacher_layers: 1, teacher_hidden: 32, vocab: 60, seq: 8, batch: 2, steps: 1, sparsity: 0.9 });
+    expect(r).toMatchObject({
+      bench: 'train-step',
+      student_layers: 1,
+      student_hidden: 16,
+      teacher_layers: 1,
+      teacher_hidden: 32,
+      vocab: 60,
+      seq: 8,
+      batch: 2,
+      steps: 1,
+      sparsity: 0.9,
+    });
     expect(r.tokens_per_s).toBeGreaterThan(0);
   });
 
@@ -59,7 +91,20 @@ describe('prune-once bench', () => {
 
   it('--help describes every flag and gives examples', async () => {
     const { out } = await cli(['bench', 'train-step', '--help']);
-    for (const f of ['--student-layers', '--student-hidden', '--teacher-layers', '--teacher-hidden', '--vocab', '--seq', '--batch', '--steps', '--sparsity', '--backend', '--json', '--profile']) {
+    for (const f of [
+      '--student-layers',
+      '--student-hidden',
+      '--teacher-layers',
+      '--teacher-hidden',
+      '--vocab',
+      '--seq',
+      '--batch',
+      '--steps',
+      '--sparsity',
+      '--backend',
+      '--json',
+      '--profile',
+    ]) {
       expect(out).toContain(f);
     }
     expect(out).toMatch(/Examples:/);

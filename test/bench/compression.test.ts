@@ -16,7 +16,9 @@ describe('bench compression', () => {
       const bytes = readFileSync(join(out, f.file));
       expect(f.raw).toBe(statSync(join(out, f.file)).size);
       expect(f.gzip).toBe(gzipSync(bytes, { level: 9 }).length);
-      expect(f.brotli).toBe(brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length);
+      expect(f.brotli).toBe(
+        brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
+      );
       expect(Object.values(f.parts.bytes).reduce((a, b) => a + b, 0)).toBe(f.raw);
     }
     const [teacher, int8] = r.files;

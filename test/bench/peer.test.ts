@@ -18,12 +18,36 @@ function hasTorch(): boolean {
 }
 
 describe('PyTorch peer', () => {
-  it('passes the bench options under torch_ref\'s own flag names', () => {
-    expect(peerArgs(tiny)).toEqual(['--layers', '1', '--hidden', '64', '--tlayers', '1', '--thidden', '64', '--vocab', '50', '--seq', '8', '--batch', '2', '--steps', '1', '--threads', '1']);
+  it("passes the bench options under torch_ref's own flag names", () => {
+    expect(peerArgs(tiny)).toEqual([
+      '--layers',
+      '1',
+      '--hidden',
+      '64',
+      '--tlayers',
+      '1',
+      '--thidden',
+      '64',
+      '--vocab',
+      '50',
+      '--seq',
+      '8',
+      '--batch',
+      '2',
+      '--steps',
+      '1',
+      '--threads',
+      '1',
+    ]);
   });
 
-  it('reads torch_ref\'s result line and says what it got when there is none', () => {
-    expect(parsePeerOutput('warning: x\ntorch 1.13.0a0 threads=2 step_ms=3814.0 tokens_per_s=1074\n')).toEqual({ torch_version: '1.13.0a0', threads: 2, step_ms: 3814, tokens_per_s: 1074 });
+  it("reads torch_ref's result line and says what it got when there is none", () => {
+    expect(parsePeerOutput('warning: x\ntorch 1.13.0a0 threads=2 step_ms=3814.0 tokens_per_s=1074\n')).toEqual({
+      torch_version: '1.13.0a0',
+      threads: 2,
+      step_ms: 3814,
+      tokens_per_s: 1074,
+    });
     expect(() => parsePeerOutput('Traceback: boom')).toThrow(/no result line[\s\S]*boom/);
   });
 

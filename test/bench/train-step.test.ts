@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { benchConfig, randomMlmBatch, torchRefRamp } from '../../src/bench/fixtures.js';
 import { aggregateKernels, formatProfile, profileStep, STEP_PHASES } from '../../src/bench/profiler.js';
-import { formatTrainStepResult, runTrainStepBench, trainStepIssues, type TrainStepBenchOptions, type TrainStepBenchResult } from '../../src/bench/train-step.js';
+import {
+  formatTrainStepResult,
+  runTrainStepBench,
+  trainStepIssues,
+  type TrainStepBenchOptions,
+  type TrainStepBenchResult,
+} from '../../src/bench/train-step.js';
 import { weightShapes } from '../../src/model/weights.js';
 import { pruneCount } from '../../src/prune/masks.js';
 import { selectWeights } from '../../src/prune/select.js';
@@ -38,7 +44,16 @@ describe('train-step bench', () => {
     const before = tf.memory().numTensors;
     const result: TrainStepBenchResult = await runTrainStepBench({ ...TINY, backend: process.env.PRUNE_ONCE_BACKEND || 'wasm' });
     expect(tf.memory().numTensors).toBe(before); // models, masks, moments and teacher logits all released
-    for (const k of ['tokens_per_s', 'step_ms', 'rss_peak_mb', 'tfjs_tensor_mb', 'cpu_count', 'masked_positions', 'target_sparsity', 'final_sparsity'] as const) {
+    for (const k of [
+      'tokens_per_s',
+      'step_ms',
+      'rss_peak_mb',
+      'tfjs_tensor_mb',
+      'cpu_count',
+      'masked_positions',
+      'target_sparsity',
+      'final_sparsity',
+    ] as const) {
       expect(positiveFinite(result[k]), `${k} = ${result[k]}`).toBe(true);
     }
     expect(result.step_ms_each).toHaveLength(TINY.steps);
@@ -46,8 +61,19 @@ describe('train-step bench', () => {
     // tokens/s and step_ms describe the same timed steps.
     expect(Math.abs(result.tokens_per_s / ((TINY.batch * TINY.seq * 1000) / result.step_ms) - 1)).toBeLessThan(0.01);
     expect(result).toMatchObject({
-      bench: 'train-step', steps: 2, warmup_steps: 1, student_layers: 2, student_hidden: 32, teacher_layers: 2, teacher_hidden: 64,
-      vocab: 200, seq: 16, batch: 4, sparsity: 0.9, tfjs_version: tf.version_core, node_version: process.version,
+      bench: 'train-step',
+      steps: 2,
+      warmup_steps: 1,
+      student_layers: 2,
+      student_hidden: 32,
+      teacher_layers: 2,
+      teacher_hidden: 64,
+      vocab: 200,
+      seq: 16,
+      batch: 4,
+      sparsity: 0.9,
+      tfjs_version: tf.version_core,
+      node_version: process.version,
     });
     expect(result.cpu_model.length).toBeGreaterThan(0);
     if (result.backend === 'wasm') {
@@ -98,12 +124,14 @@ describe('train-step bench', () => {
 });
 
 describe('train-step bench parts', () => {
-  it('profileStep puts the backend\'s Identity kernel back, also when the profiled run fails', async () => {
+  it("profileStep puts the backend's Identity kernel back, also when the profiled run fails", async () => {
     const original = tf.getKernel('Identity', tf.getBackend());
-    await expect(profileStep(async () => {
-      expect(tf.getKernel('Identity', tf.getBackend())).not.toBe(original); // swapped while profiling
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      profileStep(async () => {
+        expect(tf.getKernel('Identity', tf.getBackend())).not.toBe(original); // swapped while profiling
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(tf.getKernel('Identity', tf.getBackend())).toBe(original);
   });
 

@@ -35,7 +35,10 @@ describe('encoding', () => {
     const a = [1, 2, 3, 4, 5, 6];
     const b = [7, 8];
     truncatePair(a, b, 5);
-    expect([a, b]).toEqual([[1, 2, 3], [7, 8]]);
+    expect([a, b]).toEqual([
+      [1, 2, 3],
+      [7, 8],
+    ]);
     const c = [1, 2];
     const d = [3, 4];
     truncatePair(c, d, 3);
@@ -62,7 +65,17 @@ describe('classification batches', () => {
     expect(full).toMatchObject({ batchSize: 8, seqLen: SEQ });
     expect(full.inputIds).toHaveLength(8 * SEQ);
     expect(full.labels).toHaveLength(8);
-    const short: EncodedExamples = { ...enc, examples: encodeExamples(tok, [{ text: 'hi', label: 0, group: 'a' }, { text: 'a slightly longer text here, with ten tokens', label: 1, group: 'b' }], SEQ).examples };
+    const short: EncodedExamples = {
+      ...enc,
+      examples: encodeExamples(
+        tok,
+        [
+          { text: 'hi', label: 0, group: 'a' },
+          { text: 'a slightly longer text here, with ten tokens', label: 1, group: 'b' },
+        ],
+        SEQ,
+      ).examples,
+    };
     const b = clsBatches(short, { batchSize: 2, seed: 1, shuffle: false, padding: 'longest' }).next();
     const lens = short.examples.map((e) => e.inputIds.length);
     expect(b.seqLen).toBe(Math.ceil(Math.max(...lens) / 8) * 8);

@@ -43,7 +43,15 @@ describe('packing', () => {
   });
 
   it('packs short documents together and keeps a short tail', () => {
-    const small = packSequences(tok, [{ id: 'a', text: 'Hello world.', group: 'a' }, { id: 'b', text: '', group: 'b' }, { id: 'c', text: 'Good night.', group: 'c' }], 32);
+    const small = packSequences(
+      tok,
+      [
+        { id: 'a', text: 'Hello world.', group: 'a' },
+        { id: 'b', text: '', group: 'b' },
+        { id: 'c', text: 'Good night.', group: 'c' },
+      ],
+      32,
+    );
     expect(small.sequences).toHaveLength(1);
     expect(tok.idsToTokens([...small.sequences[0]])).toEqual(['[CLS]', 'hello', 'world', '.', '[SEP]', 'good', 'night', '.', '[SEP]']);
     expect(() => packSequences(tok, [{ id: 'e', text: ' ', group: 'e' }], 32)).toThrow(/no tokens/);

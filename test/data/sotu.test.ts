@@ -31,7 +31,11 @@ describe('SOTU corpus', () => {
     expect(share).toBeGreaterThanOrEqual(0.05);
     expect(share).toBeLessThan(0.07);
     expect(splitDocuments(docs, { heldOutFraction: 0.05, seed: 3 }).heldOut.map((d) => d.id)).toEqual(heldOut.map((d) => d.id));
-    expect(splitDocuments([...docs].reverse(), { heldOutFraction: 0.05, seed: 3 }).heldOut.map((d) => d.id).sort()).toEqual(heldOut.map((d) => d.id).sort());
+    expect(
+      splitDocuments([...docs].reverse(), { heldOutFraction: 0.05, seed: 3 })
+        .heldOut.map((d) => d.id)
+        .sort(),
+    ).toEqual(heldOut.map((d) => d.id).sort());
     expect(splitDocuments(docs, { heldOutFraction: 0.05, seed: 4 }).heldOut.map((d) => d.id)).not.toEqual(heldOut.map((d) => d.id));
   });
 

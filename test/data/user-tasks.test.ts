@@ -31,8 +31,15 @@ describe('TSV tasks', () => {
   });
 
   it('reads sentence pairs and splits dev in half when there is no test file', () => {
-    const ptrain = file('pairs.tsv', ['index\tsentence1\tsentence2\tlabel', '0\tA man sleeps.\tA person rests.\tentailment', '1\tA dog.\tA cat.\tcontradiction']);
-    const pdev = file('pairs-dev.tsv', ['index\tsentence1\tsentence2\tlabel', ...Array.from({ length: 10 }, (_, i) => `${i}\tp${i}\th${i}\t${i % 2 ? 'entailment' : 'contradiction'}`)]);
+    const ptrain = file('pairs.tsv', [
+      'index\tsentence1\tsentence2\tlabel',
+      '0\tA man sleeps.\tA person rests.\tentailment',
+      '1\tA dog.\tA cat.\tcontradiction',
+    ]);
+    const pdev = file('pairs-dev.tsv', [
+      'index\tsentence1\tsentence2\tlabel',
+      ...Array.from({ length: 10 }, (_, i) => `${i}\tp${i}\th${i}\t${i % 2 ? 'entailment' : 'contradiction'}`),
+    ]);
     const task = tsvTask({ train: ptrain, dev: pdev }, { seed: 5 });
     expect(task.labels).toEqual(['contradiction', 'entailment']);
     expect(task.train[0]).toEqual({ text: 'A man sleeps.', textPair: 'A person rests.', label: 1, group: 'pairs.tsv:2' });
@@ -68,7 +75,9 @@ describe('TSV tasks', () => {
 
   it('rejects a dev label that training never saw', () => {
     const badDev = file('dev-unknown.tsv', ['sentence\tlabel', 'ok\t1', 'hmm\t2']);
-    expect(() => tsvTask({ train, dev: badDev })).toThrow(/dev-unknown\.tsv line 3: label "2" does not occur in the training file .*train\.tsv \(known labels: 0, 1\)/);
+    expect(() => tsvTask({ train, dev: badDev })).toThrow(
+      /dev-unknown\.tsv line 3: label "2" does not occur in the training file .*train\.tsv \(known labels: 0, 1\)/,
+    );
   });
 
   it('accepts custom column names', () => {
@@ -80,7 +89,11 @@ describe('TSV tasks', () => {
 });
 
 describe('JSONL tasks', () => {
-  const train = file('train.jsonl', ['{"text":"win money","label":"spam"}', '{"sentence":"lunch?","label":"ham"}', '{"text":"a","text_pair":"b","label":"ham"}']);
+  const train = file('train.jsonl', [
+    '{"text":"win money","label":"spam"}',
+    '{"sentence":"lunch?","label":"ham"}',
+    '{"text":"a","text_pair":"b","label":"ham"}',
+  ]);
   const dev = file('dev.jsonl', ['{"text":"hi","label":"ham"}', '{"text":"cash","label":"spam"}']);
 
   it('reads text/sentence, optional pairs and string labels', () => {

@@ -26,8 +26,14 @@ function reference(student: number[][], teacher: number[][], t: number): number 
 }
 
 describe('knowledge distillation loss', () => {
-  const student = [[1.0, -0.5, 0.25], [0.3, 0.1, -2.0]];
-  const teacher = [[2.0, 0.0, -1.0], [0.0, 0.5, 0.5]];
+  const student = [
+    [1.0, -0.5, 0.25],
+    [0.3, 0.1, -2.0],
+  ];
+  const teacher = [
+    [2.0, 0.0, -1.0],
+    [0.0, 0.5, 0.5],
+  ];
 
   it('equals a hand-computed value', () => {
     const got = kdLoss(tf.tensor2d(student), tf.tensor2d(teacher), 2).dataSync()[0];
@@ -39,7 +45,9 @@ describe('knowledge distillation loss', () => {
   it('has the gradient a finite-difference check gives', () => {
     const s = tf.tensor2d(student);
     const t = tf.tensor2d(teacher);
-    const grad = tf.grad((x: tf.Tensor) => kdLoss(x as tf.Tensor2D, t, 2))(s).arraySync() as number[][];
+    const grad = tf
+      .grad((x: tf.Tensor) => kdLoss(x as tf.Tensor2D, t, 2))(s)
+      .arraySync() as number[][];
     const h = 1e-4;
     for (let r = 0; r < 2; r++) {
       for (let c = 0; c < 3; c++) {

@@ -12,14 +12,35 @@ import { writeSafetensors, type FloatDtype, type TensorToWrite } from '../../src
 import { Rng } from '../../src/util/rng.js';
 
 export const TINY_VOCAB = [
-  '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]',
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
   ...'abcdefghijklmnopqrstuvwxyz'.split(''),
   ...'abcdefghijklmnopqrstuvwxyz'.split('').map((c) => `##${c}`),
-  'the', 'and', 'free', 'money', 'meeting', '.', ',', '!',
+  'the',
+  'and',
+  'free',
+  'money',
+  'meeting',
+  '.',
+  ',',
+  '!',
 ];
 
 export function tinyConfig(overrides: Partial<BertConfig> = {}): BertConfig {
-  return defaultConfig({ vocabSize: TINY_VOCAB.length, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 24, maxPositions: 40, typeVocabSize: 2, numLabels: 3, ...overrides });
+  return defaultConfig({
+    vocabSize: TINY_VOCAB.length,
+    hiddenSize: 16,
+    numLayers: 2,
+    numHeads: 2,
+    intermediateSize: 24,
+    maxPositions: 40,
+    typeVocabSize: 2,
+    numLabels: 3,
+    ...overrides,
+  });
 }
 
 /** Random weights, every tensor distinct (biases and LayerNorm too, so a swap cannot go unnoticed). */
@@ -130,7 +151,13 @@ export function hfTensorList(snap: ModelSnapshot, o: HfDirOptions): Array<[strin
 }
 
 export function hfConfigJson(cfg: BertConfig, o: HfDirOptions): Record<string, unknown> {
-  const arch = o.classifier ? 'BertForSequenceClassification' : o.preTrainingExtras ? 'BertForPreTraining' : (o.mlmHead ?? true) ? 'BertForMaskedLM' : 'BertModel';
+  const arch = o.classifier
+    ? 'BertForSequenceClassification'
+    : o.preTrainingExtras
+      ? 'BertForPreTraining'
+      : (o.mlmHead ?? true)
+        ? 'BertForMaskedLM'
+        : 'BertModel';
   const json: Record<string, unknown> = {
     architectures: [arch],
     model_type: 'bert',
@@ -165,7 +192,11 @@ export function writeHfDir(dir: string, snap: ModelSnapshot, o: HfDirOptions = {
   writeSafetensors(join(dir, 'model.safetensors'), hfTensorList(snap, o));
   if (o.preTrainingExtras) appendPositionIds(join(dir, 'model.safetensors'), snap.config.maxPositions);
   writeFileSync(join(dir, 'vocab.txt'), `${(o.vocab ?? TINY_VOCAB).join('\n')}\n`);
-  if (o.doLowerCase !== null) writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: o.doLowerCase ?? true, tokenizer_class: 'BertTokenizer', model_max_length: 512 }));
+  if (o.doLowerCase !== null)
+    writeFileSync(
+      join(dir, 'tokenizer_config.json'),
+      JSON.stringify({ do_lower_case: o.doLowerCase ?? true, tokenizer_class: 'BertTokenizer', model_max_length: 512 }),
+    );
   return dir;
 }
 

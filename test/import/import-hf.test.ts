@@ -37,9 +37,26 @@ function maxOutputDiff(a: ModelSnapshot, b: ModelSnapshot): { seq: number; cls: 
   const mb = modelFromSnapshot(b);
   const r = tf.tidy(() => {
     const inputs = {
-      inputIds: tf.tensor2d([[2, 10, 11, 12, 3, 0], [2, 40, 41, 3, 50, 3]], [2, 6], 'int32'),
-      tokenTypeIds: tf.tensor2d([[0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1]], [2, 6], 'int32'),
-      attentionMask: tf.tensor2d([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]]),
+      inputIds: tf.tensor2d(
+        [
+          [2, 10, 11, 12, 3, 0],
+          [2, 40, 41, 3, 50, 3],
+        ],
+        [2, 6],
+        'int32',
+      ),
+      tokenTypeIds: tf.tensor2d(
+        [
+          [0, 0, 0, 0, 0, 0],
+          [0, 0, 0, 0, 1, 1],
+        ],
+        [2, 6],
+        'int32',
+      ),
+      attentionMask: tf.tensor2d([
+        [1, 1, 1, 1, 1, 0],
+        [1, 1, 1, 1, 1, 1],
+      ]),
     };
     const sa = encode(ma, inputs, { training: false }).sequence;
     const sb = encode(mb, inputs, { training: false }).sequence;
@@ -78,7 +95,13 @@ describe('importing a Hugging Face BERT directory', () => {
     expect(f.shape).toEqual([24, 16]);
     const k = imp.snapshot.weights.get('encoder/layer_1/intermediate/kernel')!;
     expect(k.shape).toEqual([16, 24]);
-    for (const [i, o] of [[0, 0], [3, 17], [15, 23], [7, 2]]) expect(k.data[i * 24 + o]).toBe(f.data[o * 16 + i]);
+    for (const [i, o] of [
+      [0, 0],
+      [3, 17],
+      [15, 23],
+      [7, 2],
+    ])
+      expect(k.data[i * 24 + o]).toBe(f.data[o * 16 + i]);
     const d = maxOutputDiff(imp.snapshot, snap);
     expect(d.seq).toBeLessThan(1e-6);
     expect(d.cls).toBeLessThan(1e-6);
@@ -86,7 +109,17 @@ describe('importing a Hugging Face BERT directory', () => {
   });
 
   it('honours the config fields: activation, eps, positions, token types, dropout', () => {
-    const cfg = tinyConfig({ numLabels: 0, hiddenAct: 'gelu_tanh', layerNormEps: 1e-7, maxPositions: 24, typeVocabSize: 3, hiddenDropout: 0.2, attentionDropout: 0.05, numLayers: 1, numHeads: 4 });
+    const cfg = tinyConfig({
+      numLabels: 0,
+      hiddenAct: 'gelu_tanh',
+      layerNormEps: 1e-7,
+      maxPositions: 24,
+      typeVocabSize: 3,
+      hiddenDropout: 0.2,
+      attentionDropout: 0.05,
+      numLayers: 1,
+      numHeads: 4,
+    });
     const snap = randomSnapshot(cfg, 5);
     for (const act of ['gelu_new', 'gelu_pytorch_tanh']) {
       const dir = writeHfDir(join(tempDir(), act), snap, { hiddenAct: act });
@@ -133,7 +166,10 @@ describe('importing a Hugging Face BERT directory', () => {
       const n = Number(buf.readBigUInt64LE(0));
       const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { shape: number[]; data_offsets: [number, number] }>;
       for (const [hf, ours, transposed] of hfNames(snap.config, { classifier: true })) {
-        const { shape, data_offsets: [b] } = header[hf];
+        const {
+          shape,
+          data_offsets: [b],
+        } = header[hf];
         const count = shape.reduce((x, y) => x * y, 1);
         const ref = new Float32Array(count);
         for (let i = 0; i < count; i++) {
@@ -255,7 +291,10 @@ describe('bad directories give errors that name the file and the field or tensor
 
   it('an untied MLM decoder, a non-float tensor, a classifier that disagrees with id2label', () => {
     let dir = good();
-    rewriteWeights(dir, (l) => [...l, ['cls.predictions.decoder.weight', { dtype: 'F32', shape: [TINY_VOCAB.length, 16], data: new Float32Array(TINY_VOCAB.length * 16).fill(0.25) }]]);
+    rewriteWeights(dir, (l) => [
+      ...l,
+      ['cls.predictions.decoder.weight', { dtype: 'F32', shape: [TINY_VOCAB.length, 16], data: new Float32Array(TINY_VOCAB.length * 16).fill(0.25) }],
+    ]);
     expect(() => importHfDirectory(dir)).toThrow(/tensor 'cls\.predictions\.decoder\.weight' differs from the word embeddings/);
     dir = good();
     rewriteConfig(dir, { id2label: { 0: 'a', 1: 'b' } });
@@ -297,7 +336,18 @@ describe('bad directories give errors that name the file and the field or tensor
   it('config.json written by the fixture is what a transformers BertConfig holds', () => {
     // Guards the fixture itself: the fields the importer reads are all there, with HF's names.
     const json = hfConfigJson(tinyConfig(), { classifier: true });
-    for (const k of ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'hidden_act', 'max_position_embeddings', 'type_vocab_size', 'layer_norm_eps', 'id2label']) {
+    for (const k of [
+      'vocab_size',
+      'hidden_size',
+      'num_hidden_layers',
+      'num_attention_heads',
+      'intermediate_size',
+      'hidden_act',
+      'max_position_embeddings',
+      'type_vocab_size',
+      'layer_norm_eps',
+      'id2label',
+    ]) {
       expect(json, k).toHaveProperty(k);
     }
   });

@@ -75,7 +75,7 @@ describe('a Hugging Face teacher in a pipeline', () => {
     expect(readFileSync(join(runDir, 'teacher', 'vocab.txt'), 'utf8')).toBe(readFileSync(join(hfDir, 'vocab.txt'), 'utf8'));
   });
 
-  it('fine-tunes from the imported classifier head (2 labels = the task\'s), not a fresh one', () => {
+  it("fine-tunes from the imported classifier head (2 labels = the task's), not a fresh one", () => {
     const teacher = loadCheckpoint(join(runDir, 'teacher', 'model.ckpt'));
     const tuned = loadCheckpoint(join(runDir, 'finetune-teacher', 'model.ckpt'));
     expect(tuned.config.numLabels).toBe(2);
@@ -89,7 +89,7 @@ describe('a Hugging Face teacher in a pipeline', () => {
     expect(summary.stages[1].result.metrics.dev_accuracy).toBeGreaterThanOrEqual(0);
   });
 
-  it('exports a stage back to a Hugging Face directory with the run\'s tokenizer, bit-exact', () => {
+  it("exports a stage back to a Hugging Face directory with the run's tokenizer, bit-exact", () => {
     const ckpt = join(runDir, 'finetune-teacher', 'model.ckpt');
     const out = join(tempDir(), 'hf-out');
     const res = exportSafetensors(ckpt, out);
@@ -102,7 +102,7 @@ describe('a Hugging Face teacher in a pipeline', () => {
     for (const [n, w] of tuned.weights) expect(Buffer.from(back.snapshot.weights.get(n)!.data.buffer).equals(Buffer.from(w.data.buffer)), n).toBe(true);
   });
 
-  it('reads do_lower_case from the directory for the run\'s tokenizer', () => {
+  it("reads do_lower_case from the directory for the run's tokenizer", () => {
     const cased = writeHfDir(join(tempDir(), 'cased'), randomSnapshot(tinyConfig({ numLabels: 0 }), 42), { doLowerCase: false });
     const pipeline = validatePipeline({ name: 'x', stages: { teacher: { from: cased } } }, 'test');
     const tok = createContext(tempDir(), pipeline, backend, true).tokenizer();
@@ -115,7 +115,10 @@ describe('a Hugging Face teacher in a pipeline', () => {
     importToCheckpoint(hfDir, ckpt);
     writeFileSync(join(work, 'vocab.txt'), `${VOCAB.join('\n')}\n`);
     const yaml = join(work, 'ckpt.yaml');
-    writeFileSync(yaml, pipelineYaml('ckpt-teacher', `{ from: ${JSON.stringify(ckpt)} }`, `tokenizer: { vocab: ${JSON.stringify(join(work, 'vocab.txt'))} }\n`));
+    writeFileSync(
+      yaml,
+      pipelineYaml('ckpt-teacher', `{ from: ${JSON.stringify(ckpt)} }`, `tokenizer: { vocab: ${JSON.stringify(join(work, 'vocab.txt'))} }\n`),
+    );
     const s = await runPipeline({ pipelinePath: yaml, outDir: join(work, 'run'), quiet: true, backend: backend.name, until: 'teacher' });
     expect(s.stages.map((x) => x.stage)).toEqual(['teacher']);
     const teacher = loadCheckpoint(join(work, 'run', 'teacher', 'model.ckpt'));

@@ -40,7 +40,10 @@ describe('round trip through a Hugging Face directory', () => {
     const src = writeHfDir(join(tempDir(), 'src'), snap, { classifier: true, labels: ['x', 'y', 'z'], hiddenAct: 'gelu_new', doLowerCase: false });
     const first = importHfDirectory(src);
     const out = join(tempDir(), 'out');
-    const res = exportHfDirectory(first.snapshot, out, { tokenizer: { vocab: first.tokenizer.vocab, lowercase: first.tokenizer.lowercase }, labels: first.labels });
+    const res = exportHfDirectory(first.snapshot, out, {
+      tokenizer: { vocab: first.tokenizer.vocab, lowercase: first.tokenizer.lowercase },
+      labels: first.labels,
+    });
     expect(res.architectures).toEqual(['BertForSequenceClassification']);
     expect(res.warnings).toEqual([]);
     const second = importHfDirectory(out);
@@ -213,14 +216,24 @@ describe('the exported directory read by an independent implementation', () => {
     const snap = randomSnapshot(tinyConfig({ numLabels: 3 }), 35);
     const out = join(tempDir(), 'np');
     exportHfDirectory(snap, out, { tokenizer: { vocab: TINY_VOCAB, lowercase: true } });
-    const ids = [[2, 10, 11, 12, 3], [2, 40, 41, 3, 50]];
-    const types = [[0, 0, 0, 0, 0], [0, 0, 0, 1, 1]];
+    const ids = [
+      [2, 10, 11, 12, 3],
+      [2, 40, 41, 3, 50],
+    ];
+    const types = [
+      [0, 0, 0, 0, 0],
+      [0, 0, 0, 1, 1],
+    ];
     const r = spawnSync(PYTHON!, ['-c', NUMPY_BERT, out, JSON.stringify(ids), JSON.stringify(types)], { encoding: 'utf8', maxBuffer: 1 << 26 });
     expect(r.stderr).toBe('');
     const np = JSON.parse(r.stdout) as { seq: number[][][]; cls: number[][]; mlm: number[][][] };
     const model = modelFromSnapshot(snap);
     const ours = tf.tidy(() => {
-      const inputs = { inputIds: tf.tensor2d(ids, [2, 5], 'int32'), tokenTypeIds: tf.tensor2d(types, [2, 5], 'int32'), attentionMask: tf.ones([2, 5]) as tf.Tensor2D };
+      const inputs = {
+        inputIds: tf.tensor2d(ids, [2, 5], 'int32'),
+        tokenTypeIds: tf.tensor2d(types, [2, 5], 'int32'),
+        attentionMask: tf.ones([2, 5]) as tf.Tensor2D,
+      };
       const seq = encode(model, inputs, { training: false }).sequence;
       return {
         seq: seq.arraySync(),

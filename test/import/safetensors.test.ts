@@ -125,7 +125,9 @@ describe('safetensors reader', () => {
       return p;
     };
     expect(() => openSafetensors(write('{"a":'))).toThrow(/not valid JSON/);
-    expect(() => openSafetensors(write('{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}', Buffer.alloc(8)))).toThrow(/'a'.*hold 8 bytes but F32 \[3\] needs 12/);
+    expect(() => openSafetensors(write('{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}', Buffer.alloc(8)))).toThrow(
+      /'a'.*hold 8 bytes but F32 \[3\] needs 12/,
+    );
     expect(() => openSafetensors(write('{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,1]}}', Buffer.alloc(1)))).toThrow(/'a': unknown dtype "Q4"/);
     expect(() =>
       openSafetensors(write('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', Buffer.alloc(8))),

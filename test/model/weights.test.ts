@@ -29,7 +29,12 @@ describe('weight names', () => {
 
 describe('sparsity totals', () => {
   it('sum parameters and non-zeros and give the zero fraction (0 for nothing)', () => {
-    expect(sparsityTotals([{ params: 10, nonZeros: 1 }, { params: 30, nonZeros: 3 }])).toEqual({ params: 40, nonZeros: 4, sparsity: 1 - 4 / 40 });
+    expect(
+      sparsityTotals([
+        { params: 10, nonZeros: 1 },
+        { params: 30, nonZeros: 3 },
+      ]),
+    ).toEqual({ params: 40, nonZeros: 4, sparsity: 1 - 4 / 40 });
     expect(sparsityTotals([])).toEqual({ params: 0, nonZeros: 0, sparsity: 0 });
     expect(zeroFraction(8, 8)).toBe(0);
   });

@@ -88,13 +88,15 @@ describe('exporter checks', () => {
     q.weights['classifier/kernel'] = weightParams(s.weights.get('classifier/kernel')!.data, [32, 2], INT8_WEIGHTS);
     q.inputs['classifier/kernel'] = q.inputs[Q_KERNEL];
     const e = exportError({ snapshot: s, format: 'int8', quantization: q });
-    expect(e.problems).toEqual(expect.arrayContaining([
-      `weight params of '${Q_KERNEL}': expected 32 scale(s) (one per channel), found 16`,
-      "weight params of 'encoder/layer_0/attention/key/kernel': scale[3] = 0 is not a positive finite number",
-      "quantization for 'encoder/layer_0/attention/value/kernel': weight params present but input (activation) params missing",
-      "input params of 'encoder/layer_0/output/kernel': zero point[0] = 300 is outside uint8 [0, 255]",
-      "quantization for 'classifier/kernel': only the encoder's Linear kernels can be quantized",
-    ]));
+    expect(e.problems).toEqual(
+      expect.arrayContaining([
+        `weight params of '${Q_KERNEL}': expected 32 scale(s) (one per channel), found 16`,
+        "weight params of 'encoder/layer_0/attention/key/kernel': scale[3] = 0 is not a positive finite number",
+        "quantization for 'encoder/layer_0/attention/value/kernel': weight params present but input (activation) params missing",
+        "input params of 'encoder/layer_0/output/kernel': zero point[0] = 300 is outside uint8 [0, 255]",
+        "quantization for 'classifier/kernel': only the encoder's Linear kernels can be quantized",
+      ]),
+    );
     expect(e.problems).toHaveLength(5);
   });
 
@@ -104,6 +106,8 @@ describe('exporter checks', () => {
     q.inputs[Q_KERNEL] = paramsFromRange(new Float32Array(32).fill(-1), new Float32Array(32).fill(1), { ...UINT8_ACTIVATIONS, perChannel: true }, 1);
     expect(exportError({ snapshot: s, format: 'int8', quantization: q }).message).toMatch(/input params must be per tensor \(axis -1\), got axis 1/);
     expect(exportError({ snapshot: s, format: 'fp32', metadata: { format: 'int8' } }).message).toMatch(/metadata 'format' is set by the exporter/);
-    expect(exportError({ snapshot: s, format: 'fp32', metadata: { encoder_sparsity: '0.9' } }).message).toMatch(/metadata 'encoder_sparsity' is written by the exporter from what it stores/);
+    expect(exportError({ snapshot: s, format: 'fp32', metadata: { encoder_sparsity: '0.9' } }).message).toMatch(
+      /metadata 'encoder_sparsity' is written by the exporter from what it stores/,
+    );
   });
 });

@@ -67,15 +67,21 @@ describe('bad compact data is rejected with the tensor named', () => {
 
   it('by the decoders', () => {
     expect(() => decodeMask('enc/q', [8, 9], m.mask, m.values)).toThrow("compact weight 'enc/q': mask has 8 bytes, shape [8, 9] (72 elements) needs 9");
-    expect(() => decodeMask('enc/q', [8, 8], m.mask, m.values.slice(1))).toThrow(`compact weight 'enc/q': mask marks ${m.values.length} non-zeros but ${m.values.length - 1} values are stored`);
+    expect(() => decodeMask('enc/q', [8, 8], m.mask, m.values.slice(1))).toThrow(
+      `compact weight 'enc/q': mask marks ${m.values.length} non-zeros but ${m.values.length - 1} values are stored`,
+    );
     const padded = encodeMask(new Int8Array(6));
     padded.mask[0] = 0x80;
     expect(() => decodeMask('enc/k', [6], padded.mask, Int8Array.of(1))).toThrow(/'enc\/k': mask marks 0 non-zeros but 1 values/);
     expect(() => decodeMask('enc/k', [6], padded.mask, new Int8Array(0))).toThrow("compact weight 'enc/k': mask sets bit 7, past the tensor's 6 elements");
     const long = Uint8Array.from(g.gaps);
     long[long.length - 1] += 60;
-    expect(() => decodeGaps('enc/v', [8, 8], long, g.values)).toThrow(/^compact weight 'enc\/v': gaps run past the tensor: entry \d+ lands at position \d+, shape \[8, 8\] has 64 elements$/);
-    expect(() => decodeGaps('enc/v', [8, 8], g.gaps, g.values.slice(1))).toThrow(`compact weight 'enc/v': ${g.gaps.length} gaps but ${g.values.length - 1} values are stored`);
+    expect(() => decodeGaps('enc/v', [8, 8], long, g.values)).toThrow(
+      /^compact weight 'enc\/v': gaps run past the tensor: entry \d+ lands at position \d+, shape \[8, 8\] has 64 elements$/,
+    );
+    expect(() => decodeGaps('enc/v', [8, 8], g.gaps, g.values.slice(1))).toThrow(
+      `compact weight 'enc/v': ${g.gaps.length} gaps but ${g.values.length - 1} values are stored`,
+    );
     expect(() => decodeGaps('enc/v', [8, 8], Uint8Array.of(3, 0), Int8Array.of(1, 2))).toThrow("compact weight 'enc/v': gap 1 is 0");
   });
 
@@ -86,7 +92,9 @@ describe('bad compact data is rejected with the tensor named', () => {
     const wrong = Int8Array.from(v);
     const at = wrong.findIndex((x) => x !== 0);
     wrong[at] = wrong[at] === 1 ? 2 : 1;
-    expect(() => checkCompactRoundTrip('enc/q', [64], m, wrong)).toThrow(`compact weight 'enc/q': decodes to ${v[at]} at flat index ${at}, expected ${wrong[at]}`);
+    expect(() => checkCompactRoundTrip('enc/q', [64], m, wrong)).toThrow(
+      `compact weight 'enc/q': decodes to ${v[at]} at flat index ${at}, expected ${wrong[at]}`,
+    );
     const past = { ...g, gaps: Uint8Array.from(g.gaps, (x, k) => (k === g.gaps.length - 1 ? x + 100 : x)) };
     expect(() => checkCompactRoundTrip('enc/v', [64], past, v)).toThrow(/^compact weight 'enc\/v': gaps run past the tensor/);
   });
@@ -128,10 +136,14 @@ function smallInt8(embeddings = true): { bytes: Uint8Array; kernels: string[]; f
     });
   }
   const q: ModelQuantization = {
-    weightSpec: INT8_WEIGHTS, activationSpec: UINT8_ACTIVATIONS, bias: 'float32',
+    weightSpec: INT8_WEIGHTS,
+    activationSpec: UINT8_ACTIVATIONS,
+    bias: 'float32',
     weights: Object.fromEntries(kernels.map((k) => [k, weightParams(weights.get(k)!.data, weights.get(k)!.shape, INT8_WEIGHTS)])),
     inputs: Object.fromEntries(kernels.map((k) => [k, paramsFromRange([-4], [4], UINT8_ACTIVATIONS, -1)])),
-    embeddings: embeddings ? Object.fromEntries([EMB.word, EMB.position, EMB.tokenType].map((n) => [n, weightParams(weights.get(n)!.data, weights.get(n)!.shape, INT8_WEIGHTS, 0)])) : {},
+    embeddings: embeddings
+      ? Object.fromEntries([EMB.word, EMB.position, EMB.tokenType].map((n) => [n, weightParams(weights.get(n)!.data, weights.get(n)!.shape, INT8_WEIGHTS, 0)]))
+      : {},
   };
   const snapshot = { config: CFG, weights };
   return { bytes: exportOnnx({ snapshot, format: 'int8', quantization: q }).bytes, kernels, fp32: exportOnnx({ snapshot, format: 'fp32' }).bytes };
@@ -155,7 +167,12 @@ function randomBatch(rows: number, seq: number, seed: number): Batch {
 describe('portability of the default files', () => {
   it('onnxruntime-web (wasm, in Node) gives the same predictions as onnxruntime-node', async () => {
     const { bytes } = smallInt8();
-    expect(inspectOnnx(bytes).initializers.filter((t) => t.kind === 'compact').map((t) => t.compact!.encoding).sort()).toEqual([...Array(6).fill('gaps'), ...Array(6).fill('mask')]);
+    expect(
+      inspectOnnx(bytes)
+        .initializers.filter((t) => t.kind === 'compact')
+        .map((t) => t.compact!.encoding)
+        .sort(),
+    ).toEqual([...Array(6).fill('gaps'), ...Array(6).fill('mask')]);
     const batch = randomBatch(200, 12, 11);
     const node = await createSession(bytes, { threads: 1 });
     const expected = await runLogits(node, batch);
@@ -179,11 +196,16 @@ describe('portability of the default files', () => {
     const dir = tempDir();
     const { bytes, fp32 } = smallInt8();
     const files = { 'int8.onnx': bytes, 'int8-fp32-tables.onnx': smallInt8(false).bytes, 'fp32.onnx': fp32 };
-    const script = 'import onnx,sys\nfor p in sys.argv[1:]:\n  try:\n    onnx.checker.check_model(onnx.load(p), full_check=True); print("OK")\n  except Exception as e: print("FAIL", p, e)';
+    const script =
+      'import onnx,sys\nfor p in sys.argv[1:]:\n  try:\n    onnx.checker.check_model(onnx.load(p), full_check=True); print("OK")\n  except Exception as e: print("FAIL", p, e)';
     const paths = Object.entries(files).map(([name, b]) => {
       writeFileSync(join(dir, name), b);
       return join(dir, name);
     });
-    expect(execFileSync(PYTHON, ['-c', script, ...paths], { encoding: 'utf8' }).trim().split('\n')).toEqual(['OK', 'OK', 'OK']);
+    expect(
+      execFileSync(PYTHON, ['-c', script, ...paths], { encoding: 'utf8' })
+        .trim()
+        .split('\n'),
+    ).toEqual(['OK', 'OK', 'OK']);
   });
 });

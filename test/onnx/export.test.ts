@@ -11,8 +11,18 @@ import { dequantizeArray, INT8_WEIGHTS, paramsFromRange, quantizeArray, UINT8_AC
 import type { ModelQuantization } from '../../src/quant/types.js';
 import { Rng } from '../../src/util/rng.js';
 import {
-  createSession, decodeGaps, decodeMask, decodeOnnx, exportOnnx, formatInspection, inspectOnnx, measureLatency, runLogits,
-  type Batch, type ExportResult, type Session,
+  createSession,
+  decodeGaps,
+  decodeMask,
+  decodeOnnx,
+  exportOnnx,
+  formatInspection,
+  inspectOnnx,
+  measureLatency,
+  runLogits,
+  type Batch,
+  type ExportResult,
+  type Session,
 } from '../../src/onnx/index.js';
 import { gapEntries, gapsBytesFor, maskBytesFor } from '../../src/onnx/compact.js';
 import { toNumber, type Long } from '../../src/onnx/proto.js';
@@ -31,7 +41,14 @@ function randomSnapshot(cfg: BertConfig, seed: number): ModelSnapshot {
   const weights = new Map<string, WeightData>();
   for (const [name, shape] of weightShapes(cfg, { mlmHead: false })) {
     const n = shape.reduce((a, b) => a * b, 1);
-    const std = shape.length === 2 && !name.startsWith('embeddings/') ? 1 / Math.sqrt(shape[0]) : name.endsWith('/gamma') ? 0.1 : name.startsWith('embeddings/') ? 1 : 0.1;
+    const std =
+      shape.length === 2 && !name.startsWith('embeddings/')
+        ? 1 / Math.sqrt(shape[0])
+        : name.endsWith('/gamma')
+          ? 0.1
+          : name.startsWith('embeddings/')
+            ? 1
+            : 0.1;
     const data = Float32Array.from({ length: n }, () => rng.normal() * std + (name.endsWith('/gamma') ? 1 : 0));
     weights.set(name, { shape, data });
   }
@@ -152,7 +169,10 @@ describe('fp32 export', () => {
   const fp32 = exportOnnx({ snapshot, format: 'fp32', metadata: { labels: 'neg,pos', tool_version: '0.1.0' } });
 
   it('matches the tfjs forward within 1e-4 (padding, both token types, two sequence lengths)', async () => {
-    for (const [rows, seq, seed] of [[64, 12, 2], [16, 5, 3]]) {
+    for (const [rows, seq, seed] of [
+      [64, 12, 2],
+      [16, 5, 3],
+    ]) {
       const batch = randomBatch(rows, seq, seed);
       const expected = tfjsLogits(snapshot, batch);
       const got = await ortLogits(fp32.bytes, batch);
@@ -176,9 +196,17 @@ describe('fp32 export', () => {
     const kernels = Array.from({ length: CFG.numLayers }, (_, i) => encoderLinearKernels(i)).flat();
     const zeros = kernels.reduce((a, k) => a + Array.from(snapshot.weights.get(k)!.data).filter((v) => v === 0).length, 0);
     const params = kernels.reduce((a, k) => a + snapshot.weights.get(k)!.data.length, 0);
-    expect(ins.metadata).toEqual({ producer_name: 'prune-once', format: 'fp32', encoder_sparsity: (zeros / params).toFixed(6), labels: 'neg,pos', tool_version: '0.1.0' });
+    expect(ins.metadata).toEqual({
+      producer_name: 'prune-once',
+      format: 'fp32',
+      encoder_sparsity: (zeros / params).toFixed(6),
+      labels: 'neg,pos',
+      tool_version: '0.1.0',
+    });
     expect(ins.inputs.map((i) => [i.name, i.dtype, i.shape])).toEqual([
-      ['input_ids', 'int64', ['batch', 'sequence']], ['attention_mask', 'int64', ['batch', 'sequence']], ['token_type_ids', 'int64', ['batch', 'sequence']],
+      ['input_ids', 'int64', ['batch', 'sequence']],
+      ['attention_mask', 'int64', ['batch', 'sequence']],
+      ['token_type_ids', 'int64', ['batch', 'sequence']],
     ]);
     expect(ins.outputs).toEqual([{ name: 'logits', dtype: 'float32', shape: ['batch', 2] }]);
     for (const t of fp32.tensors) {
@@ -220,10 +248,18 @@ describe('fp32 export', () => {
     await expect(runLogits(session, batch)).rejects.toThrow(/no 'logits' output/);
     await session.release();
     const model = modelFromSnapshot(snap);
-    const expected = tf.tidy(() => encode(model, {
-      inputIds: tf.tensor2d(batch.inputIds, [4, 6], 'int32'), tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, [4, 6], 'int32'),
-      attentionMask: tf.tensor2d(batch.attentionMask, [4, 6]),
-    }, { training: false }).sequence.dataSync() as Float32Array);
+    const expected = tf.tidy(
+      () =>
+        encode(
+          model,
+          {
+            inputIds: tf.tensor2d(batch.inputIds, [4, 6], 'int32'),
+            tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, [4, 6], 'int32'),
+            attentionMask: tf.tensor2d(batch.attentionMask, [4, 6]),
+          },
+          { training: false },
+        ).sequence.dataSync() as Float32Array,
+    );
     disposeModel(model);
     expect(out.last_hidden_state.dims).toEqual([4, 6, 32]);
     expect(maxAbsDiff(out.last_hidden_state.data as Float32Array, expected)).toBeLessThan(1e-4);
@@ -282,7 +318,9 @@ describe('int8 export (85-95% sparse, QDQ, compact storage)', () => {
     expect(diff).toBeLessThan(quantError / 2);
     const agreement = argmaxAgreement(got, expected, 2);
     expect(agreement).toBeGreaterThanOrEqual(0.99);
-    console.info(`int8 ORT vs tfjs quantized forward: max |diff| ${diff.toExponential(2)}, ${(100 * off).toFixed(2)}% of logits off by > 1e-4; float vs quantized forward: max ${quantError.toExponential(2)}; argmax agreement ${agreement}`);
+    console.info(
+      `int8 ORT vs tfjs quantized forward: max |diff| ${diff.toExponential(2)}, ${(100 * off).toFixed(2)}% of logits off by > 1e-4; float vs quantized forward: max ${quantError.toExponential(2)}; argmax agreement ${agreement}`,
+    );
   });
 
   it('stores exactly the integers quantizeArray computes, in the smallest of dense, mask and gaps, with no sparse_initializer', () => {
@@ -343,7 +381,7 @@ describe('int8 export (85-95% sparse, QDQ, compact storage)', () => {
     expect(inspectOnnx(int8.bytes).portability).toEqual({ standard: true, reasons: [] });
   });
 
-  it('is inspected back to the exporter\'s figures', () => {
+  it("is inspected back to the exporter's figures", () => {
     const ins = inspectOnnx(int8.bytes, { source: 'int8.onnx' });
     expect(ins.metadata).toMatchObject({ format: 'int8', sparsity: '0.85' });
     // The exporter's own entries: the sparsity of the stored integers, and the scheme it used.
@@ -351,7 +389,9 @@ describe('int8 export (85-95% sparse, QDQ, compact storage)', () => {
     const params = kernels.reduce((a, k) => a + snapshot.weights.get(k)!.data.length, 0);
     expect(Number(ins.metadata.encoder_sparsity)).toBeGreaterThan(0.5);
     expect(ins.metadata.encoder_sparsity).toBe((zeros / params).toFixed(6));
-    expect(ins.metadata.quantization).toBe('QDQ int8 weights (per-channel symmetric, [-127, 127]), uint8 activations (per-tensor asymmetric), float32 biases, float32 embeddings');
+    expect(ins.metadata.quantization).toBe(
+      'QDQ int8 weights (per-channel symmetric, [-127, 127]), uint8 activations (per-tensor asymmetric), float32 biases, float32 embeddings',
+    );
     expect(ins.metadata.weight_storage).toBe('gaps 1, mask 10, dense 1; standard ONNX (opset 17 ops only)');
     for (const t of int8.tensors) {
       const found = ins.initializers.find((x) => x.name === t.name)!;
@@ -378,7 +418,9 @@ describe('int8 export (85-95% sparse, QDQ, compact storage)', () => {
     expect(text).toMatch(/gaps \(\d+ \+ \d+ B\)/);
     expect(text).toMatch(/mask \(\d+ \+ \d+ B\)/);
     expect(text).toMatch(/per-channel axis 1/);
-    console.info(`tiny model: fp32 file ${fp32.bytes.length} B (encoder kernels ${kernelBytes(fp32)} B); int8 file ${int8.bytes.length} B (encoder kernels ${kernelBytes(int8)} B, +${int8.tensors.reduce((a, t) => a + (t.quantization?.paramBytes ?? 0), 0)} B scales/zero points)`);
+    console.info(
+      `tiny model: fp32 file ${fp32.bytes.length} B (encoder kernels ${kernelBytes(fp32)} B); int8 file ${int8.bytes.length} B (encoder kernels ${kernelBytes(int8)} B, +${int8.tensors.reduce((a, t) => a + (t.quantization?.paramBytes ?? 0), 0)} B scales/zero points)`,
+    );
   });
 
   it('quantizes embedding tables per row when asked', async () => {

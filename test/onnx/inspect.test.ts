@@ -14,7 +14,10 @@ import { tempDir } from '../helpers.js';
 /** A model written by "someone else": typed data fields, external data, Constant nodes, a subgraph, QOperator ops. */
 function foreignModel(): Uint8Array {
   const sub = (name: string, init: onnx.ITensorProto): onnx.IGraphProto => ({
-    name, initializer: [init], node: [{ opType: 'Identity', input: [init.name!], output: [`${name}_out`] }], output: [valueInfo(`${name}_out`, DT.FLOAT, [2])],
+    name,
+    initializer: [init],
+    node: [{ opType: 'Identity', input: [init.name!], output: [`${name}_out`] }],
+    output: [valueInfo(`${name}_out`, DT.FLOAT, [2])],
   });
   const graph: onnx.IGraphProto = {
     name: 'foreign',
@@ -23,8 +26,15 @@ function foreignModel(): Uint8Array {
       { name: 'typed_int8', dataType: DT.INT8, dims: [3], int32Data: [0, 3, -1] },
       { name: 'typed_int64', dataType: DT.INT64, dims: [2], int64Data: [5, 0] },
       {
-        name: 'external_w', dataType: DT.FLOAT, dims: [32, 32], dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-        externalData: [{ key: 'location', value: 'w.bin' }, { key: 'offset', value: '0' }, { key: 'length', value: '4096' }],
+        name: 'external_w',
+        dataType: DT.FLOAT,
+        dims: [32, 32],
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: 'w.bin' },
+          { key: 'offset', value: '0' },
+          { key: 'length', value: '4096' },
+        ],
       },
       { name: 'short_raw', dataType: DT.FLOAT, dims: [4], rawData: new Uint8Array(8) },
       int8Tensor('qweight', [4, 2], Int8Array.of(1, 0, 0, -3, 0, 0, 7, 0)),
@@ -33,19 +43,28 @@ function foreignModel(): Uint8Array {
       floatTensor('gemm_scale', [], Float32Array.of(0.5)),
       int8Tensor('gemm_zp', [], Int8Array.of(0)),
     ],
-    sparseInitializer: [{
-      values: { name: 'sparse_f', dataType: DT.FLOAT, dims: [2], floatData: [1, 2] },
-      indices: int64Tensor('sparse_f_idx', [2], [1, 5]),
-      dims: [2, 3],
-    }],
+    sparseInitializer: [
+      {
+        values: { name: 'sparse_f', dataType: DT.FLOAT, dims: [2], floatData: [1, 2] },
+        indices: int64Tensor('sparse_f_idx', [2], [1, 5]),
+        dims: [2, 3],
+      },
+    ],
     node: [
-      { opType: 'Constant', output: ['const_out'], attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: floatTensor('', [3], Float32Array.of(0, 1, 2)) }] },
+      {
+        opType: 'Constant',
+        output: ['const_out'],
+        attribute: [{ name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: floatTensor('', [3], Float32Array.of(0, 1, 2)) }],
+      },
       { opType: 'DynamicQuantizeLinear', input: ['x'], output: ['xq', 'xs', 'xzp'] },
       { opType: 'MatMulInteger', input: ['xq', 'qweight', 'xzp', 'qweight_zp'], output: ['acc'] },
       { opType: 'DequantizeLinear', input: ['gemm_w', 'gemm_scale', 'gemm_zp'], output: ['gemm_wf'], attribute: [attribute('axis', 1)] },
       { opType: 'Gemm', input: ['x2', 'gemm_wf'], output: ['y2'] },
       {
-        opType: 'If', input: ['cond'], output: ['branch'], name: 'choose',
+        opType: 'If',
+        input: ['cond'],
+        output: ['branch'],
+        name: 'choose',
         attribute: [
           { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: sub('then', floatTensor('then_w', [2], Float32Array.of(1, 0))) },
           { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: sub('else', floatTensor('else_w', [2], Float32Array.of(0, 0))) },
@@ -67,8 +86,20 @@ describe('inspectOnnx on a file it did not write', () => {
     expect(get('typed_float')).toMatchObject({ location: 'float_data', dtype: 'float32', shape: [2, 2], nonZeros: 2, sparsity: 0.5, bytes: 16 });
     expect(get('typed_int8')).toMatchObject({ location: 'int32_data', dtype: 'int8', nonZeros: 2, bytes: 3 });
     expect(get('typed_int64')).toMatchObject({ location: 'int64_data', nonZeros: 1, bytes: 16 });
-    expect(get('external_w')).toMatchObject({ location: 'external', nonZeros: null, bytes: 4096, external: { location: 'w.bin', offset: '0', length: '4096' } });
-    expect(get('sparse_f')).toMatchObject({ kind: 'sparse', shape: [2, 3], numel: 6, nonZeros: 2, bytes: 8 + 16, sparse: { layout: 'linear', indexDtype: 'int64', valueBytes: 8, indexBytes: 16 } });
+    expect(get('external_w')).toMatchObject({
+      location: 'external',
+      nonZeros: null,
+      bytes: 4096,
+      external: { location: 'w.bin', offset: '0', length: '4096' },
+    });
+    expect(get('sparse_f')).toMatchObject({
+      kind: 'sparse',
+      shape: [2, 3],
+      numel: 6,
+      nonZeros: 2,
+      bytes: 8 + 16,
+      sparse: { layout: 'linear', indexDtype: 'int64', valueBytes: 8, indexBytes: 16 },
+    });
     expect(get('const_out')).toMatchObject({ kind: 'constant', nonZeros: 2, bytes: 12 });
     expect(get('then_w')).toMatchObject({ graph: 'main/choose.then_branch', nonZeros: 1 });
     expect(get('else_w')).toMatchObject({ graph: 'main/choose.else_branch', nonZeros: 0 });
@@ -96,7 +127,7 @@ describe('inspectOnnx on a file it did not write', () => {
     // The last column (bytes) is right-aligned, so every table line has the same length.
     expect(new Set(tableLines.map((l) => l.length)).size).toBe(1);
     expect(text).toMatch(/external_w\s+float32\s+\[32x32\]\s+external\s+-\s+-\s+4096/);
-    expect(text).toContain('warning: initializer \'short_raw\'');
+    expect(text).toContain("warning: initializer 'short_raw'");
   });
 });
 
@@ -139,9 +170,15 @@ describe.skipIf(!hasOnnxChecker)('onnx.checker (python3-onnx)', () => {
     const cfg = defaultConfig({ vocabSize: 32, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxPositions: 8, numLabels: 2 });
     const weights = initWeights(cfg, 2, { mlmHead: false });
     const kernels = encoderLinearKernels(0);
-    for (const k of kernels) weights.get(k)!.data.forEach((_, i, a) => { if (i % 10) a[i] = 0; });
+    for (const k of kernels)
+      weights.get(k)!.data.forEach((_, i, a) => {
+        if (i % 10) a[i] = 0;
+      });
     const quantization = {
-      weightSpec: INT8_WEIGHTS, activationSpec: UINT8_ACTIVATIONS, embeddings: {}, bias: 'float32' as const,
+      weightSpec: INT8_WEIGHTS,
+      activationSpec: UINT8_ACTIVATIONS,
+      embeddings: {},
+      bias: 'float32' as const,
       weights: Object.fromEntries(kernels.map((k) => [k, weightParams(weights.get(k)!.data, weights.get(k)!.shape, INT8_WEIGHTS)])),
       inputs: Object.fromEntries(kernels.map((k) => [k, paramsFromRange([-2], [2], UINT8_ACTIVATIONS, -1)])),
     };
@@ -159,6 +196,8 @@ describe.skipIf(!hasOnnxChecker)('onnx.checker (python3-onnx)', () => {
     // it requires int64 sparse indices, and its shape inference types a sparse initializer as
     // sparse_tensor, which DequantizeLinear does not accept.
     expect(check(int64, true)).toMatch(/FAIL.*sparse_tensor\(int8\)/);
-    expect(check(write('auto.onnx', exportOnnx({ snapshot, format: 'int8', quantization, storage: 'sparse-initializer' }).bytes), false)).toMatch(/FAIL.*must have INT64 type/);
+    expect(check(write('auto.onnx', exportOnnx({ snapshot, format: 'int8', quantization, storage: 'sparse-initializer' }).bytes), false)).toMatch(
+      /FAIL.*must have INT64 type/,
+    );
   });
 });

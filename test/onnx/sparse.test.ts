@@ -28,17 +28,30 @@ function probeModel(w: Int8Array, shape: number[], f: SparseFormat): Uint8Array 
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],
     graph: {
-      name: 'probe', node: b.nodes, initializer: b.initializers, sparseInitializer: b.sparseInitializers,
-      input: [valueInfo('x', DT.FLOAT, shape)], output: [valueInfo('y', DT.FLOAT, shape)],
+      name: 'probe',
+      node: b.nodes,
+      initializer: b.initializers,
+      sparseInitializer: b.sparseInitializers,
+      input: [valueInfo('x', DT.FLOAT, shape)],
+      output: [valueInfo('y', DT.FLOAT, shape)],
     },
   });
 }
 
 describe('sparse storage choice', () => {
   it('picks the smallest index type per layout', () => {
-    expect(candidateFormats([8, 16])).toEqual([{ layout: 'linear', indexDtype: 'int8' }, { layout: 'coo', indexDtype: 'int8' }]);
-    expect(candidateFormats([768, 3072])).toEqual([{ layout: 'linear', indexDtype: 'int32' }, { layout: 'coo', indexDtype: 'int16' }]);
-    expect(candidateFormats([100, 300])).toEqual([{ layout: 'linear', indexDtype: 'int16' }, { layout: 'coo', indexDtype: 'int16' }]);
+    expect(candidateFormats([8, 16])).toEqual([
+      { layout: 'linear', indexDtype: 'int8' },
+      { layout: 'coo', indexDtype: 'int8' },
+    ]);
+    expect(candidateFormats([768, 3072])).toEqual([
+      { layout: 'linear', indexDtype: 'int32' },
+      { layout: 'coo', indexDtype: 'int16' },
+    ]);
+    expect(candidateFormats([100, 300])).toEqual([
+      { layout: 'linear', indexDtype: 'int16' },
+      { layout: 'coo', indexDtype: 'int16' },
+    ]);
     expect(candidateFormats([8, 16], 'auto-int64').every((f) => f.indexDtype === 'int64')).toBe(true);
     expect(sparseBytes(10, [768, 3072], { layout: 'coo', indexDtype: 'int16' })).toBe(50);
   });

@@ -59,7 +59,8 @@ beforeAll(async () => {
   // A copy of what `npm pack` reads, with the repository's node_modules for the build (typescript, types).
   const pkg = join(work, 'pkg');
   mkdirSync(pkg);
-  for (const f of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'src', 'pipelines', 'configs']) cpSync(join(REPO, f), join(pkg, f), { recursive: true });
+  for (const f of ['package.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'src', 'pipelines', 'configs'])
+    cpSync(join(REPO, f), join(pkg, f), { recursive: true });
   symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'), 'dir');
   const out = join(work, 'out');
   mkdirSync(out);
@@ -72,7 +73,10 @@ beforeAll(async () => {
   const app = join(work, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  const install = ok(await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=optional', tarball], app, 600_000), 'npm install of the tarball');
+  const install = ok(
+    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--omit=optional', tarball], app, 600_000),
+    'npm install of the tarball',
+  );
   timings.install = install.seconds;
 
   writeFileSync(
@@ -88,12 +92,24 @@ process.stdout.write(JSON.stringify({ order: STAGE_ORDER, stages: summary.stages
   const run = ok(await sh(process.execPath, ['run.mjs', join(REPO, 'pipelines', 'smoke.yaml'), join(work, 'run')], app, 600_000), 'the consumer pipeline run');
   timings.run = run.seconds;
   consumer = JSON.parse(run.stdout) as typeof consumer;
-  process.stderr.write(`pack test: npm pack ${timings.pack.toFixed(1)} s, npm install ${timings.install.toFixed(1)} s, smoke run ${timings.run.toFixed(1)} s\n`);
+  process.stderr.write(
+    `pack test: npm pack ${timings.pack.toFixed(1)} s, npm install ${timings.install.toFixed(1)} s, smoke run ${timings.run.toFixed(1)} s\n`,
+  );
 }, 1_500_000);
 
 describe('the packed package', () => {
   it('ships the build, the CLI and the pipelines, not the sources or the tests', () => {
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'pipelines/smoke.yaml', 'configs/train/pretrain-cpu.yaml']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/cli/main.js',
+        'pipelines/smoke.yaml',
+        'configs/train/pretrain-cpu.yaml',
+      ]),
+    );
     expect(files.filter((f) => /^(src|test)\/|\.map$|\.tsbuildinfo$/.test(f))).toEqual([]);
   });
 
@@ -125,7 +141,19 @@ describe('the packed package', () => {
     const app = join(work, 'app');
     writeFileSync(
       join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2022', 'DOM'], strict: true, noEmit: true, skipLibCheck: true, types: [] }, include: ['*.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          lib: ['ES2022', 'DOM'],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        include: ['*.ts'],
+      }),
     );
     // The README's example, as written there.
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');

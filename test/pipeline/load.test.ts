@@ -20,7 +20,14 @@ describe('pipeline files', () => {
     }
     const { pipeline } = loadPipeline('pipelines/prune-once.yaml');
     expect(pipeline.stages.teacher!.train!.steps).toBe(400);
-    expect(pipeline.stages['prune-distill']!.pruning.schedule).toEqual({ kind: 'cubic', initialSparsity: 0, finalSparsity: 0.9, beginFraction: 0, endFraction: 0.5, frequency: 10 });
+    expect(pipeline.stages['prune-distill']!.pruning.schedule).toEqual({
+      kind: 'cubic',
+      initialSparsity: 0,
+      finalSparsity: 0.9,
+      beginFraction: 0,
+      endFraction: 0.5,
+      frequency: 10,
+    });
     expect(pipeline.corpus.source).toBe('sotu');
   });
 
@@ -33,7 +40,11 @@ describe('pipeline files', () => {
 
   it('names the file, the field, what was found and what is allowed', () => {
     const dir = tempDir();
-    const bad = write(dir, 'bad.yaml', 'name: x\nstages:\n  teacher:\n    model: { preset: bert-huge }\n    train: { steps: -3, learningRate: 0.1, stepz: 1 }\n');
+    const bad = write(
+      dir,
+      'bad.yaml',
+      'name: x\nstages:\n  teacher:\n    model: { preset: bert-huge }\n    train: { steps: -3, learningRate: 0.1, stepz: 1 }\n',
+    );
     let msg = '';
     try {
       loadPipeline(bad);
@@ -48,7 +59,9 @@ describe('pipeline files', () => {
 
   it('rejects unknown stages, bad YAML, missing presets and bad --set', () => {
     const dir = tempDir();
-    expect(() => loadPipeline(write(dir, 'a.yaml', 'name: x\nstages:\n  pretrain: {}\n'))).toThrow(/stages: unknown field 'pretrain'; allowed: teacher, prune-distill, finetune-teacher, transfer, qat, export, report/);
+    expect(() => loadPipeline(write(dir, 'a.yaml', 'name: x\nstages:\n  pretrain: {}\n'))).toThrow(
+      /stages: unknown field 'pretrain'; allowed: teacher, prune-distill, finetune-teacher, transfer, qat, export, report/,
+    );
     expect(() => loadPipeline(write(dir, 'b.yaml', 'name: x\nstages: [\n'))).toThrow(/b\.yaml:\d+:\d+: not valid YAML/);
     expect(() => loadPipeline(write(dir, 'c.yaml', 'name: x\nstages:\n  teacher: { use: nowhere.yaml }\n'))).toThrow(/use: nowhere\.yaml: preset not found/);
     expect(() => loadPipeline('pipelines/smoke.yaml', ['seed'])).toThrow(/--set seed: expected key=value/);

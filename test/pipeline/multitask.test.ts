@@ -23,7 +23,12 @@ function writeUserTask(at: string): { train: string; dev: string } {
   const sea = ['the ship sailed across the ocean', 'waves broke on the shore', 'the navy guarded the coast', 'sailors crossed the sea'];
   const money = ['the treasury paid the debt', 'taxes and revenue grew', 'the bank lent money', 'the budget had a deficit'];
   const rows = (n: number, offset: number) =>
-    ['sentence\tlabel', ...Array.from({ length: n }, (_, i) => (i % 2 === 0 ? `${sea[(i + offset) % 4]} in year ${i + offset}\t0` : `${money[(i + offset) % 4]} in year ${i + offset}\t1`))].join('\n') + '\n';
+    [
+      'sentence\tlabel',
+      ...Array.from({ length: n }, (_, i) =>
+        i % 2 === 0 ? `${sea[(i + offset) % 4]} in year ${i + offset}\t0` : `${money[(i + offset) % 4]} in year ${i + offset}\t1`,
+      ),
+    ].join('\n') + '\n';
   const train = join(at, 'train.tsv');
   const dev = join(at, 'dev.tsv');
   writeFileSync(train, rows(40, 0));
@@ -52,7 +57,8 @@ describe('a pipeline with several tasks', () => {
     expect(ran).toEqual(['-:teacher:ran', '-:prune-distill:ran', ...['spam', 'era'].flatMap((t) => taskStages.map((s) => `${t}:${s}:ran`))]);
     for (const s of ['teacher', 'prune-distill']) expect(existsSync(join(runDir, s, 'model.ckpt')), s).toBe(true);
     for (const t of ['spam', 'era']) {
-      for (const f of ['model.int8.onnx', 'model.fp32.onnx', 'report.json', 'report.md', 'transfer/model.ckpt']) expect(existsSync(join(runDir, 'tasks', t, f)), `${t}/${f}`).toBe(true);
+      for (const f of ['model.int8.onnx', 'model.fp32.onnx', 'report.json', 'report.md', 'transfer/model.ckpt'])
+        expect(existsSync(join(runDir, 'tasks', t, f)), `${t}/${f}`).toBe(true);
       expect(existsSync(join(runDir, 'tasks', t, 'teacher')), `${t} holds no copy of the teacher`).toBe(false);
     }
   });
@@ -68,7 +74,7 @@ describe('a pipeline with several tasks', () => {
     expect(era.accuracy.task).toContain('era');
   });
 
-  it('writes the table of tasks, whose figures are those of each task\'s report and baselines', () => {
+  it("writes the table of tasks, whose figures are those of each task's report and baselines", () => {
     const table = JSON.parse(readFileSync(join(runDir, 'tasks.json'), 'utf8')) as TasksSummary;
     expect(table).toEqual(tasksSummary(runDir, ['spam', 'era']));
     for (const row of table.tasks) {
@@ -85,12 +91,18 @@ describe('a pipeline with several tasks', () => {
 
   it('adds a user task later without rerunning the teacher, prune-distill or the other tasks', async () => {
     const files = writeUserTask(dir);
-    const pipeline = writePipeline(`  spam: { kind: spam-assassin, ${TASK} }\n  era: { kind: sotu-era, ${TASK} }\n  topics: { kind: tsv, train: ${files.train}, dev: ${files.dev}, seqLen: 32, evalBatchSize: 32 }\n`);
+    const pipeline = writePipeline(
+      `  spam: { kind: spam-assassin, ${TASK} }\n  era: { kind: sotu-era, ${TASK} }\n  topics: { kind: tsv, train: ${files.train}, dev: ${files.dev}, seqLen: 32, evalBatchSize: 32 }\n`,
+    );
     const second = await runPipeline({ pipelinePath: pipeline, outDir: runDir, quiet: true, backend: 'wasm' });
     const status = Object.fromEntries(second.stages.map((s) => [`${s.task ?? '-'}:${s.stage}`, s.status]));
     expect(status['-:teacher']).toBe('up to date');
     expect(status['-:prune-distill']).toBe('up to date');
-    for (const t of ['spam', 'era']) expect(second.stages.filter((s) => s.task === t).every((s) => s.status === 'up to date'), t).toBe(true);
+    for (const t of ['spam', 'era'])
+      expect(
+        second.stages.filter((s) => s.task === t).every((s) => s.status === 'up to date'),
+        t,
+      ).toBe(true);
     expect(second.stages.filter((s) => s.task === 'topics').map((s) => s.status)).toEqual(['ran', 'ran', 'ran', 'ran', 'ran']);
     expect(existsSync(join(runDir, 'tasks', 'topics', 'model.int8.onnx'))).toBe(true);
     const table = JSON.parse(readFileSync(join(runDir, 'tasks.json'), 'utf8')) as TasksSummary;

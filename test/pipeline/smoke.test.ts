@@ -29,7 +29,11 @@ const TRAINING_STAGES = ['teacher', 'prune-distill', 'finetune-teacher', 'transf
 const firstMetrics = new Map<string, Record<string, number>>();
 /** A stage's result.json metrics, all but speed and memory. */
 const readMetrics = (dir: string, stage: string): Record<string, number> =>
-  Object.fromEntries(Object.entries(JSON.parse(readFileSync(join(dir, stage, 'result.json'), 'utf8')).metrics as Record<string, number>).filter(([k]) => !/tokens_per_s|heap|rss/.test(k)));
+  Object.fromEntries(
+    Object.entries(JSON.parse(readFileSync(join(dir, stage, 'result.json'), 'utf8')).metrics as Record<string, number>).filter(
+      ([k]) => !/tokens_per_s|heap|rss/.test(k),
+    ),
+  );
 
 /** The figures that must not depend on timing. */
 function stableFigures(r: Report) {
@@ -64,7 +68,16 @@ describe('smoke pipeline', () => {
       expect(existsSync(join(runDir, s, 'model.ckpt')), s).toBe(true);
       expect(existsSync(join(runDir, s, 'resume.ckpt')), `${s} resume left behind`).toBe(false);
     }
-    for (const f of ['model.teacher.fp32.onnx', 'model.fp32.onnx', 'model.int8.onnx', 'model.int8-alt-embeddings.onnx', 'report.json', 'report.md', 'vocab.txt']) expect(existsSync(join(runDir, f)), f).toBe(true);
+    for (const f of [
+      'model.teacher.fp32.onnx',
+      'model.fp32.onnx',
+      'model.int8.onnx',
+      'model.int8-alt-embeddings.onnx',
+      'report.json',
+      'report.md',
+      'vocab.txt',
+    ])
+      expect(existsSync(join(runDir, f)), f).toBe(true);
   });
 
   it('keeps the sparsity pattern of prune-distill through transfer and qat', () => {
@@ -125,7 +138,8 @@ describe('smoke pipeline', () => {
     for (const r of Object.values(report.ratios)) expect(r.definition.length).toBeGreaterThan(20);
     // The headline ratios: the dense teacher a user starts from over the int8 file a user ships.
     const teacher = readFileSync(join(runDir, 'model.teacher.fp32.onnx'));
-    const brotli = (b: Uint8Array) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }).length;
+    const brotli = (b: Uint8Array) =>
+      brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }).length;
     expect(report.ratios.teacher_file!.value).toBeCloseTo(teacher.length / int8.length, 10);
     expect(report.ratios.teacher_file_gzip!.value).toBeCloseTo(gzipSync(teacher, { level: 9 }).length / gzipSync(int8, { level: 9 }).length, 10);
     const int8Brotli = brotli(int8);
@@ -174,7 +188,10 @@ describe('smoke pipeline', () => {
     const task = loadTask({ kind: 'spam-assassin', seed: pipeline.seed, maxPerSplit: pipeline.task.maxPerSplit });
     const tok = new WordPieceTokenizer(loadVocabFile(join(runDir, 'vocab.txt')), { lowercase: true, vocabSource: 'run' });
     const enc = (xs: typeof task.train) => encodeExamples(tok, xs, pipeline.task.seqLen);
-    const b = taskBaselines({ train: enc(task.train), dev: enc(task.dev), test: enc(task.test) }, { numLabels: task.labels.length, vocabSize: tok.vocabSize, ignoreIds: [tok.special.cls, tok.special.sep, tok.special.pad] });
+    const b = taskBaselines(
+      { train: enc(task.train), dev: enc(task.dev), test: enc(task.test) },
+      { numLabels: task.labels.length, vocabSize: tok.vocabSize, ignoreIds: [tok.special.cls, tok.special.sep, tok.special.pad] },
+    );
     const m = JSON.parse(readFileSync(join(runDir, 'finetune-teacher', 'result.json'), 'utf8')).metrics;
     expect(m.baseline_majority_test_accuracy).toBe(b.majority_test_accuracy);
     expect(m.baseline_majority_dev_accuracy).toBe(b.majority_dev_accuracy);
@@ -188,7 +205,12 @@ describe('smoke pipeline', () => {
     const out = tempDir();
     const files = await exportModel(runDir, 'both', out, { backend: 'wasm' });
     const ckpt = (stage: string) => join(runDir, stage, 'model.ckpt');
-    expect(files.map((f) => [f.format, f.source])).toEqual([['teacher', ckpt('finetune-teacher')], ['fp32', ckpt('transfer')], ['int8', ckpt('qat')], ['int8_alt', ckpt('qat')]]);
+    expect(files.map((f) => [f.format, f.source])).toEqual([
+      ['teacher', ckpt('finetune-teacher')],
+      ['fp32', ckpt('transfer')],
+      ['int8', ckpt('qat')],
+      ['int8_alt', ckpt('qat')],
+    ]);
     for (const f of files) {
       expect(f.check!.ortTfjsAgreement, f.format).toBeGreaterThanOrEqual(0.9);
       if (f.format.startsWith('int8')) expect(f.check!.web!.agreement, f.format).toBe(1);
@@ -205,14 +227,23 @@ describe('smoke pipeline', () => {
     const int8 = inspectOnnx(readFileSync(join(out, 'model.int8.onnx')));
     expect(Number(int8.metadata.encoder_sparsity)).toBeCloseTo(report.totals.encoderLinear.sparsity, 6);
     expect(int8.metadata.quantization).toMatch(/^QDQ int8 weights \(per-channel symmetric/);
-    await expect(exportModel(join(runDir, 'transfer', 'model.ckpt'), 'int8', out)).rejects.toThrow(/has no quantization parameters, so it cannot be exported as int8/);
+    await expect(exportModel(join(runDir, 'transfer', 'model.ckpt'), 'int8', out)).rejects.toThrow(
+      /has no quantization parameters, so it cannot be exported as int8/,
+    );
     await expect(exportModel(join(runDir, 'nowhere'), 'fp32', out)).rejects.toThrow(/nowhere: no such run directory or checkpoint/);
   });
 
   it('skips every stage on a rerun with the same settings, and reruns from a changed one', async () => {
     const again = await runPipeline({ pipelinePath: PIPELINE, outDir: runDir, quiet: true, backend: 'wasm', until: 'transfer' });
     expect(again.stages.map((s) => s.status)).toEqual(['up to date', 'up to date', 'up to date', 'up to date']);
-    const changed = await runPipeline({ pipelinePath: PIPELINE, outDir: runDir, quiet: true, backend: 'wasm', until: 'finetune-teacher', sets: ['stages.prune-distill.train.steps=8'] });
+    const changed = await runPipeline({
+      pipelinePath: PIPELINE,
+      outDir: runDir,
+      quiet: true,
+      backend: 'wasm',
+      until: 'finetune-teacher',
+      sets: ['stages.prune-distill.train.steps=8'],
+    });
     expect(changed.stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['teacher:up to date', 'prune-distill:ran', 'finetune-teacher:up to date']);
   });
 

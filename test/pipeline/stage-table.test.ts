@@ -22,7 +22,9 @@ describe('the stage table', () => {
     expect(STAGE_ORDER).toEqual(['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export', 'report']);
     expect(Object.keys(StagesSchema.shape)).toEqual([...STAGE_ORDER]);
     // A stage's settings are validated by its own schema: an unknown field names the stage's allowed ones.
-    expect(() => loadPipeline('pipelines/smoke.yaml', ['stages.report.latencyRunz=3'])).toThrow(/stages\.report: unknown field 'latencyRunz'; allowed: latencyBatches, latencyRuns/);
+    expect(() => loadPipeline('pipelines/smoke.yaml', ['stages.report.latencyRunz=3'])).toThrow(
+      /stages\.report: unknown field 'latencyRunz'; allowed: latencyBatches, latencyRuns/,
+    );
   });
 
   it('names only earlier stages as inputs, and optional inputs among them', () => {
@@ -50,7 +52,14 @@ describe('the stage table', () => {
   it("tells `inspect` where a run without a report stands, from the table and the run's files", () => {
     const run = tempDir();
     const { pipeline } = loadPipeline('pipelines/smoke.yaml');
-    writeFileSync(runFile(run, 'pipeline'), JSON.stringify({ source: 'pipelines/smoke.yaml', sets: [], pipeline: { ...pipeline, stages: { teacher: pipeline.stages.teacher, export: pipeline.stages.export } } }));
+    writeFileSync(
+      runFile(run, 'pipeline'),
+      JSON.stringify({
+        source: 'pipelines/smoke.yaml',
+        sets: [],
+        pipeline: { ...pipeline, stages: { teacher: pipeline.stages.teacher, export: pipeline.stages.export } },
+      }),
+    );
     mkdirSync(stageDir(run, 'teacher'));
     writeFileSync(join(run, 'teacher', 'model.ckpt'), 'x');
     writeResult(stageDir(run, 'teacher'), { stage: 'teacher', fingerprint: 'f00d', startedAt: '', finishedAt: '', seconds: 2.5, metrics: {}, details: {} });

@@ -28,7 +28,14 @@ describe('pipeline pruning config', () => {
     const flat = load('{ method: magnitude, schedule: cubic, finalSparsity: 0.9, beginFraction: 0, endFraction: 0.5, frequency: 10 }');
     const nested = load('{ method: magnitude, schedule: { kind: cubic, finalSparsity: 0.9, beginFraction: 0, endFraction: 0.5, frequency: 10 } }');
     expect(flat).toEqual(nested);
-    expect(load('{ finalSparsity: 0.9, endFraction: 0.5, frequency: 2 }').schedule).toEqual({ kind: 'cubic', initialSparsity: 0, finalSparsity: 0.9, beginFraction: 0, endFraction: 0.5, frequency: 2 });
+    expect(load('{ finalSparsity: 0.9, endFraction: 0.5, frequency: 2 }').schedule).toEqual({
+      kind: 'cubic',
+      initialSparsity: 0,
+      finalSparsity: 0.9,
+      beginFraction: 0,
+      endFraction: 0.5,
+      frequency: 2,
+    });
     expect(load('{}')).toEqual(PruningSchema.parse({}));
     // `--set` on the flat field of a shipped pipeline still reaches the schedule.
     const set = loadPipeline('pipelines/prune-once.yaml', ['stages.prune-distill.pruning.finalSparsity=0.85']).pipeline;
@@ -61,7 +68,11 @@ describe('pipeline pruning config', () => {
       block: undefined,
       groups: [],
     });
-    expect(prunerSettings(load('{ schedule: one-shot, beginFraction: 0.25, finalSparsity: 0.5 }'), 40).schedule).toEqual({ kind: 'one-shot', sparsity: 0.5, step: 10 });
+    expect(prunerSettings(load('{ schedule: one-shot, beginFraction: 0.25, finalSparsity: 0.5 }'), 40).schedule).toEqual({
+      kind: 'one-shot',
+      sparsity: 0.5,
+      step: 10,
+    });
   });
 
   it('turns overrides into groups with the same schedule kind to their own final sparsity', () => {

@@ -63,9 +63,7 @@ describe('magnitude', () => {
 
   it('treats -0 and +0 alike and ties all-equal tensors by index', () => {
     expect([...magnitudeMask(one(t([5], [0, -0, 0, -0, 0])), 0.6).get('w')!]).toEqual([0, 0, 0, 1, 1]);
-    expect([...magnitudeMask(one(t([10], new Float32Array(10).fill(0.7))), 0.35).get('w')!]).toEqual([
-      0, 0, 0, 1, 1, 1, 1, 1, 1, 1,
-    ]);
+    expect([...magnitudeMask(one(t([10], new Float32Array(10).fill(0.7))), 0.35).get('w')!]).toEqual([0, 0, 0, 1, 1, 1, 1, 1, 1, 1]);
   });
 
   it('prunes exactly floor(target * n) per tensor and matches the reference order', () => {
@@ -125,22 +123,38 @@ describe('magnitude', () => {
   it('rejects a bad target and a shape that does not match the data', () => {
     expect(() => magnitudeMask(one(t([2], [1, 2])), 1.5)).toThrowError('target sparsity must be a number in [0, 1]; got 1.5');
     expect(() => magnitudeMask(one(t([2], [1, 2])), NaN)).toThrowError(/got NaN/);
-    expect(() => magnitudeMask(one(t([2, 2], [1, 2]), 'enc.0.q'), 0.5)).toThrowError(
-      "weight 'enc.0.q': shape [2, 2] has 4 entries but data has 2",
-    );
+    expect(() => magnitudeMask(one(t([2, 2], [1, 2]), 'enc.0.q'), 0.5)).toThrowError("weight 'enc.0.q': shape [2, 2] has 4 entries but data has 2");
   });
 });
 
 describe('global-magnitude', () => {
   it('uses one threshold: a tensor with uniformly larger weights ends up less sparse', () => {
     const rng = new Rng(5);
-    const small = t([100], Array.from({ length: 100 }, () => rng.next()));
-    const large = t([100], Array.from({ length: 100 }, () => 10 + rng.next()));
-    const masks = globalMagnitudeMask(new Map([['large', large], ['small', small]]), 0.5);
+    const small = t(
+      [100],
+      Array.from({ length: 100 }, () => rng.next()),
+    );
+    const large = t(
+      [100],
+      Array.from({ length: 100 }, () => 10 + rng.next()),
+    );
+    const masks = globalMagnitudeMask(
+      new Map([
+        ['large', large],
+        ['small', small],
+      ]),
+      0.5,
+    );
     expect(zeros(masks.get('small')!)).toBe(100);
     expect(zeros(masks.get('large')!)).toBe(0);
 
-    const masks2 = globalMagnitudeMask(new Map([['large', large], ['small', small]]), 0.6);
+    const masks2 = globalMagnitudeMask(
+      new Map([
+        ['large', large],
+        ['small', small],
+      ]),
+      0.6,
+    );
     expect(zeros(masks2.get('small')!)).toBe(100);
     expect(zeros(masks2.get('large')!)).toBe(20);
   });
@@ -165,7 +179,10 @@ describe('global-magnitude', () => {
       const masks = globalMagnitudeMask(weights, target);
       const k = pruneCount(target, 864);
       expect(names.reduce((a, n) => a + zeros(masks.get(n)!), 0)).toBe(k);
-      const ref = reference(ws.map((w) => w.data), k);
+      const ref = reference(
+        ws.map((w) => w.data),
+        k,
+      );
       names.forEach((n, i) => expect(masks.get(n)).toEqual(ref[i]));
     }
   });
@@ -237,9 +254,7 @@ describe('block', () => {
     expect(() => blockMask(one(w, 'encoder.0.ffn.in'), 0.5, { block: [4, 1] })).toThrowError(
       "weight 'encoder.0.ffn.in': shape [6, 10] cannot be cut into [4, 1] blocks",
     );
-    expect(() => blockMask(one(random([12], 1), 'bias'), 0.5, { block: [1, 4] })).toThrowError(
-      "weight 'bias': shape [12] cannot be cut into [1, 4] blocks",
-    );
+    expect(() => blockMask(one(random([12], 1), 'bias'), 0.5, { block: [1, 4] })).toThrowError("weight 'bias': shape [12] cannot be cut into [1, 4] blocks");
     expect(() => blockMask(one(w), 0.5)).toThrowError('block pruning needs opts.block = [rows, cols] of positive integers; got undefined');
     expect(() => blockMask(one(w), 0.5, { block: [0, 2] })).toThrowError(/got \[0,2\]/);
   });
@@ -274,8 +289,6 @@ describe('applyMask and the registry', () => {
   it('registers the three methods by their config names (pattern lock is its own hook)', () => {
     expect(maskRegistry.names()).toEqual(['magnitude', 'global-magnitude', 'block']);
     expect(maskRegistry.get('block')).toBe(blockMask);
-    expect(() => maskRegistry.get('foo')).toThrowError(
-      "unknown pruning method 'foo'; known: magnitude, global-magnitude, block",
-    );
+    expect(() => maskRegistry.get('foo')).toThrowError("unknown pruning method 'foo'; known: magnitude, global-magnitude, block");
   });
 });

@@ -17,7 +17,16 @@ beforeAll(async () => {
 });
 
 const cfg = defaultConfig({ vocabSize: 60, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 2 });
-const loop = (steps: number): LoopSettings => ({ steps, learningRate: 1e-2, warmupSteps: 0, clipNorm: 1, seed: 1, evalEvery: 0, checkpointEvery: 0, quiet: true });
+const loop = (steps: number): LoopSettings => ({
+  steps,
+  learningRate: 1e-2,
+  warmupSteps: 0,
+  clipNorm: 1,
+  seed: 1,
+  evalEvery: 0,
+  checkpointEvery: 0,
+  quiet: true,
+});
 
 function zeroPositions(data: Float32Array | Int32Array | Uint8Array): number[] {
   const out: number[] = [];
@@ -110,7 +119,9 @@ describe('pruning groups', () => {
       hook.init({ step: 0 } as never);
       for (let t = 1; t <= 8; t++) {
         // The expected masks, computed independently from the weights before this step's recomputation.
-        const current = new Map(names.map((n) => [n, { shape: [...model.params.get(n)!.shape], data: (model.params.get(n)!.dataSync() as Float32Array).slice() }]));
+        const current = new Map(
+          names.map((n) => [n, { shape: [...model.params.get(n)!.shape], data: (model.params.get(n)!.dataSync() as Float32Array).slice() }]),
+        );
         const s = sched(t);
         hook.afterStep({ step: t } as never);
         if (!s.prune) continue;
@@ -150,7 +161,10 @@ describe('pruning groups', () => {
     expect(perTensor()['encoder/layer_0/intermediate/kernel']).toBe(exact('encoder/layer_0/intermediate/kernel', 0.3));
     expect(perTensor()['encoder/layer_1/output/kernel']).toBe(exact('encoder/layer_1/output/kernel', 0.9));
     // The reported target is the groups' targets weighted by their sizes.
-    const sizes = { attn0: 4 * n('encoder/layer_0/attention/query/kernel'), ffn0: n('encoder/layer_0/intermediate/kernel') + n('encoder/layer_0/output/kernel') };
+    const sizes = {
+      attn0: 4 * n('encoder/layer_0/attention/query/kernel'),
+      ffn0: n('encoder/layer_0/intermediate/kernel') + n('encoder/layer_0/output/kernel'),
+    };
     const total = names.reduce((a, x) => a + n(x), 0);
     expect(hook.evaluate().target_sparsity).toBeCloseTo((0.5 * sizes.attn0 + 0.3 * sizes.ffn0 + 0.9 * (total - sizes.attn0 - sizes.ffn0)) / total, 12);
     hook.dispose();
@@ -163,7 +177,11 @@ describe('pruning groups', () => {
     // Scale layer 1 up 100x: one global threshold would prune nearly all of layer 0 first.
     for (const n of names.filter((x) => x.includes('layer_1'))) model.params.get(n)!.assign(tf.mul(model.params.get(n)!, 100));
     const once = (sparsity: number) => ({ kind: 'one-shot', sparsity, step: 0 }) as const;
-    const hook = new PrunerHook(model, names, { method: 'global-magnitude', schedule: once(0.5), groups: [{ match: 'encoder/layer_0/**', schedule: once(0.5) }] });
+    const hook = new PrunerHook(model, names, {
+      method: 'global-magnitude',
+      schedule: once(0.5),
+      groups: [{ match: 'encoder/layer_0/**', schedule: once(0.5) }],
+    });
     walk(hook, 0);
     const sp = hook.sparsity().perTensor;
     const group = (layer: string) => {

@@ -91,11 +91,7 @@ describe('constant and one-shot schedules', () => {
 
 describe('schedule configs', () => {
   it('round-trip through JSON to the same schedule', () => {
-    const configs: ScheduleConfig[] = [
-      cubic,
-      { kind: 'constant', sparsity: 0.5, beginStep: 2 },
-      { kind: 'one-shot', sparsity: 0.9, step: 7 },
-    ];
+    const configs: ScheduleConfig[] = [cubic, { kind: 'constant', sparsity: 0.5, beginStep: 2 }, { kind: 'one-shot', sparsity: 0.9, step: 7 }];
     for (const c of configs) {
       const back = JSON.parse(JSON.stringify(c)) as ScheduleConfig;
       expect(back).toEqual(c);
@@ -142,13 +138,15 @@ describe('schedule configs', () => {
   });
 
   it('lists every problem in one error', () => {
-    expect(() => makeSchedule({ ...cubic, frequency: 0, endStep: 0 })).toThrowError(/^invalid pruning schedule: frequency: .*; endStep: must be > beginStep; found 0$/);
+    expect(() => makeSchedule({ ...cubic, frequency: 0, endStep: 0 })).toThrowError(
+      /^invalid pruning schedule: frequency: .*; endStep: must be > beginStep; found 0$/,
+    );
   });
 });
 
 describe('linear schedule (a kind added in this module only)', () => {
   const linear = { ...cubic, kind: 'linear' as const };
-  it('ramps linearly from s_i to s_f with the cubic kind\'s prune steps', () => {
+  it("ramps linearly from s_i to s_f with the cubic kind's prune steps", () => {
     const s = makeSchedule(linear);
     expect(s(0)).toEqual({ prune: true, sparsity: 0 });
     expect(s(25).sparsity).toBeCloseTo(0.225, 12);
@@ -158,8 +156,22 @@ describe('linear schedule (a kind added in this module only)', () => {
   });
 
   it('is a pipeline kind with the ramp fields', () => {
-    expect(PipelineScheduleSchema.parse({ kind: 'linear', frequency: 5 })).toEqual({ kind: 'linear', initialSparsity: 0, finalSparsity: 0.9, beginFraction: 0, endFraction: 0.5, frequency: 5 });
-    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'linear' }), 40)).toEqual({ kind: 'linear', initialSparsity: 0, finalSparsity: 0.9, beginStep: 0, endStep: 20, frequency: 10 });
+    expect(PipelineScheduleSchema.parse({ kind: 'linear', frequency: 5 })).toEqual({
+      kind: 'linear',
+      initialSparsity: 0,
+      finalSparsity: 0.9,
+      beginFraction: 0,
+      endFraction: 0.5,
+      frequency: 5,
+    });
+    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'linear' }), 40)).toEqual({
+      kind: 'linear',
+      initialSparsity: 0,
+      finalSparsity: 0.9,
+      beginStep: 0,
+      endStep: 20,
+      frequency: 10,
+    });
   });
 });
 
@@ -168,9 +180,20 @@ describe('pipeline form', () => {
     const c = PipelineScheduleSchema.parse({ kind: 'cubic', finalSparsity: 0.8, beginFraction: 0.1, endFraction: 0.55, frequency: 3 });
     expect(scheduleForSteps(c, 240)).toEqual({ kind: 'cubic', initialSparsity: 0, finalSparsity: 0.8, beginStep: 24, endStep: 132, frequency: 3 });
     // The ramp is at least one step long.
-    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'cubic', beginFraction: 0.5, endFraction: 0.5 }), 10)).toMatchObject({ beginStep: 5, endStep: 6 });
-    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'constant', beginFraction: 0.25 }), 40)).toEqual({ kind: 'constant', sparsity: 0.9, beginStep: 10 });
-    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'one-shot', finalSparsity: 0.7, beginFraction: 1 }), 40)).toEqual({ kind: 'one-shot', sparsity: 0.7, step: 40 });
+    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'cubic', beginFraction: 0.5, endFraction: 0.5 }), 10)).toMatchObject({
+      beginStep: 5,
+      endStep: 6,
+    });
+    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'constant', beginFraction: 0.25 }), 40)).toEqual({
+      kind: 'constant',
+      sparsity: 0.9,
+      beginStep: 10,
+    });
+    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'one-shot', finalSparsity: 0.7, beginFraction: 1 }), 40)).toEqual({
+      kind: 'one-shot',
+      sparsity: 0.7,
+      step: 40,
+    });
   });
 
   it('rejects fields of another kind and bad values', () => {

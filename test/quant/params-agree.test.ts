@@ -49,7 +49,13 @@ describe('QAT parameters (tf ops) = exporter parameters (arrays)', () => {
 
   it('activations: uint8 from observed ranges, including one-signed and empty ranges', () => {
     const r = new Rng(5);
-    const ranges: Array<[number, number]> = [[-1.7, 3.2], [0.2, 5], [-4, -0.5], [0, 0], [-1e-3, 1e-3]];
+    const ranges: Array<[number, number]> = [
+      [-1.7, 3.2],
+      [0.2, 5],
+      [-4, -0.5],
+      [0, 0],
+      [-1e-3, 1e-3],
+    ];
     for (let i = 0; i < 200; i++) {
       const a = r.normal() * 3;
       ranges.push([Math.min(a, a + r.normal()), Math.max(a, a + r.normal())]);
@@ -75,6 +81,7 @@ describe('the scheme in words', () => {
       embeddings: embeddings ? { 'embeddings/word': paramsFromRange([-1], [1], INT8_WEIGHTS, -1) } : {},
       bias: 'float32',
     });
-    for (const a of [true, false]) for (const b of [true, false]) for (const c of [true, false]) expect(quantizationSchemeLine(q(a, b, c))).toBe(quantizationScheme(q(a, b, c)));
+    for (const a of [true, false])
+      for (const b of [true, false]) for (const c of [true, false]) expect(quantizationSchemeLine(q(a, b, c))).toBe(quantizationScheme(q(a, b, c)));
   });
 });

@@ -18,7 +18,17 @@ beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({ vocabSize: 60, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 2, hiddenDropout: 0, attentionDropout: 0 });
+const cfg = defaultConfig({
+  vocabSize: 60,
+  hiddenSize: 16,
+  numLayers: 2,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  numLabels: 2,
+  hiddenDropout: 0,
+  attentionDropout: 0,
+});
 
 describe('QAT hook', () => {
   it('trains with fake quantization, keeps the pattern, and freezes parameters that reproduce its forward', async () => {
@@ -33,7 +43,13 @@ describe('QAT hook', () => {
     expect(() => qat.quantization()).toThrow(/calibrate before training/);
     for (const b of batches) qat.calibrate((opts) => tf.tidy(() => void classificationObjective.forward(model, b, { ...opts, training: false })));
     const lock = new PatternLockHook<Batch>(model, names);
-    const result = await trainLoop(model, classificationObjective, cycle(batches), { steps: 30, learningRate: 3e-3, warmupSteps: 0, clipNorm: 1, seed: 1, evalEvery: 0, checkpointEvery: 0, quiet: true }, [lock, qat]);
+    const result = await trainLoop(
+      model,
+      classificationObjective,
+      cycle(batches),
+      { steps: 30, learningRate: 3e-3, warmupSteps: 0, clipNorm: 1, seed: 1, evalEvery: 0, checkpointEvery: 0, quiet: true },
+      [lock, qat],
+    );
     expect(result.history.at(-1)!.loss!).toBeLessThan(result.history[0].loss!);
 
     const q = qat.quantization();
@@ -79,7 +95,7 @@ describe('QAT hook', () => {
     disposeModel(model);
   });
 
-  it('trains with the exporter\'s parameters: with frozen observers the training forward equals the frozen-parameter forward', () => {
+  it("trains with the exporter's parameters: with frozen observers the training forward equals the frozen-parameter forward", () => {
     const model = createModel(cfg, 8);
     const names = selectWeights(model.params.keys());
     const batch = fixedClsBatch(60, 8, 12, 3);
@@ -87,7 +103,8 @@ describe('QAT hook', () => {
     const qat = new QatHook<Batch>(model, names, { observerMomentum: 1, weightSpec: { bits: 8, symmetric: true, perChannel: true, narrowRange: false } });
     qat.calibrate((opts) => tf.tidy(() => void classificationObjective.forward(model, batch, { ...opts, training: false })));
     const inputs = encoderInputs(batch);
-    const logits = (fwd: Partial<ForwardOptions>) => tf.tidy(() => classifierLogits(model, encode(model, inputs, { training: false, ...fwd }).sequence, { training: false }).dataSync());
+    const logits = (fwd: Partial<ForwardOptions>) =>
+      tf.tidy(() => classifierLogits(model, encode(model, inputs, { training: false, ...fwd }).sequence, { training: false }).dataSync());
     // QAT's fake quantization computes its parameters in tf ops from the live weights and observers;
     // quantizedForward uses the exporter's (paramsFromRange / weightParams on arrays).
     const training = logits(qat.forwardOptions(null, true));

@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  dequantizeArray, fakeQuantize, INT8_WEIGHTS, paramsFromRange, qRange, quantizeArray, roundHalfEven, UINT8_ACTIVATIONS, weightParams,
+  dequantizeArray,
+  fakeQuantize,
+  INT8_WEIGHTS,
+  paramsFromRange,
+  qRange,
+  quantizeArray,
+  roundHalfEven,
+  UINT8_ACTIVATIONS,
+  weightParams,
 } from '../../src/quant/quantize.js';
 import { Rng } from '../../src/util/rng.js';
 import { useTestBackend } from '../helpers.js';

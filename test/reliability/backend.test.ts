@@ -13,9 +13,12 @@ const installed = (pkg: string) => {
 };
 
 describe('backend line', () => {
-  it.skipIf(installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu'))('names the missing native packages and the command that installs them', async () => {
-    const line = describeBackend(await selectBackend('auto'));
-    expect(line).toMatch(/tensorflow-gpu: @tensorflow\/tfjs-node-gpu not installed \(npm install @tensorflow\/tfjs-node-gpu\)/);
-    expect(line).toMatch(/tensorflow: @tensorflow\/tfjs-node not installed \(npm install @tensorflow\/tfjs-node\)/);
-  });
+  it.skipIf(installed('@tensorflow/tfjs-node') || installed('@tensorflow/tfjs-node-gpu'))(
+    'names the missing native packages and the command that installs them',
+    async () => {
+      const line = describeBackend(await selectBackend('auto'));
+      expect(line).toMatch(/tensorflow-gpu: @tensorflow\/tfjs-node-gpu not installed \(npm install @tensorflow\/tfjs-node-gpu\)/);
+      expect(line).toMatch(/tensorflow: @tensorflow\/tfjs-node not installed \(npm install @tensorflow\/tfjs-node\)/);
+    },
+  );
 });

@@ -57,7 +57,10 @@ export function listFiles(dir: string): string[] {
  * Runs the built CLI (dist/) to the end. Asynchronously: a synchronous spawn would block the test
  * worker's event loop for the whole run, and vitest's worker RPC times out on a busy machine.
  */
-export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+export function cli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
     let stdout = '';

@@ -8,7 +8,8 @@ describe('install scripts by policy', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { allowScripts?: Record<string, boolean> };
     const allow = pkg.allowScripts ?? {};
     const decided = (name: string) => Object.keys(allow).some((k) => k === name || k.startsWith(`${name}@`));
-    for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'esbuild', 'core-js', 'protobufjs']) expect(decided(name), name).toBe(true);
+    for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'esbuild', 'core-js', 'protobufjs'])
+      expect(decided(name), name).toBe(true);
     expect(allow['onnxruntime-node']).toBe(false);
     const ls = spawnSync('npm', ['install-scripts', 'ls'], { encoding: 'utf8' });
     expect(`${ls.stdout}${ls.stderr}`).not.toMatch(/not yet covered|onnxruntime-node@|core-js@/);

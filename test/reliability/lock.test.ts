@@ -44,7 +44,11 @@ describe('one writer per run directory', () => {
 
   it('of two concurrent runs into one directory, one fails naming the other', async () => {
     const dir = join(tempDir('prune-once-lock-'), 'run');
-    const one = () => runPipeline({ pipelinePath: SMOKE, outDir: dir, sets: TINY_SETS, until: 'teacher', quiet: true, backend: 'wasm' }).then(() => ({ error: undefined as Error | undefined }), (error: Error) => ({ error }));
+    const one = () =>
+      runPipeline({ pipelinePath: SMOKE, outDir: dir, sets: TINY_SETS, until: 'teacher', quiet: true, backend: 'wasm' }).then(
+        () => ({ error: undefined as Error | undefined }),
+        (error: Error) => ({ error }),
+      );
     const [a, b] = await Promise.all([one(), one()]);
     const failed = [a, b].filter((r) => r.error);
     expect(failed).toHaveLength(1);

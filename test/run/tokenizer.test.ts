@@ -25,7 +25,7 @@ describe('a run tokenizer', () => {
     expect(readFileSync(join(run, 'vocab.txt'), 'utf8').split('\n').filter(Boolean)).toEqual(made.vocab);
   });
 
-  it('prefers a Hugging Face teacher\'s vocabulary and casing over tokenizer.vocab, and says so', () => {
+  it("prefers a Hugging Face teacher's vocabulary and casing over tokenizer.vocab, and says so", () => {
     const dir = tempDir();
     writeHfTokenizer(dir, SMALL, false, 64);
     const log: string[] = [];

@@ -82,7 +82,7 @@ const entries = (cache: string) => (existsSync(join(cache, 'stages')) ? readdirS
 const leftovers = (cache: string) => (existsSync(join(cache, 'tmp')) ? readdirSync(join(cache, 'tmp')) : []);
 
 describe('sweep planning', () => {
-  it('makes one job per distinct fingerprint: a seed\'s teacher and fine-tuned teacher serve all its sparsities', () => {
+  it("makes one job per distinct fingerprint: a seed's teacher and fine-tuned teacher serve all its sparsities", () => {
     const plan = planSweep(SWEEP);
     expect(plan.points.length).toBe(6);
     const count = (s: string) => plan.jobs.filter((j) => j.stage === s).length;
@@ -112,7 +112,10 @@ describe('sweep: bad input fails clearly and writes nothing to the cache', () =>
   it('a Redis URL that does not answer', async () => {
     const port = await freePort();
     const cache = join(tmp, 'cache-noredis');
-    for (const args of [['sweep', SWEEP, '--executor', 'bullmq', '--redis', `redis://127.0.0.1:${port}`, '--cache', cache, '--out', join(tmp, 'out-noredis')], ['worker', '--redis', `redis://127.0.0.1:${port}`, '--cache', cache]]) {
+    for (const args of [
+      ['sweep', SWEEP, '--executor', 'bullmq', '--redis', `redis://127.0.0.1:${port}`, '--cache', cache, '--out', join(tmp, 'out-noredis')],
+      ['worker', '--redis', `redis://127.0.0.1:${port}`, '--cache', cache],
+    ]) {
       const p = cli(args);
       expect(await p.exit).toBe(1);
       expect(p.stderr()).toMatch(new RegExp(`redis://127.0.0.1:${port}: Redis does not answer.*start it`));
@@ -145,7 +148,10 @@ describe('sweep: bad input fails clearly and writes nothing to the cache', () =>
 /** Figures and exported bytes of one point's run directory. */
 function figures(runDir: string) {
   const m = (s: string) => readResult(join(runDir, s))!.metrics;
-  const sha = (f: string) => createHash('sha256').update(readFileSync(join(runDir, f))).digest('hex');
+  const sha = (f: string) =>
+    createHash('sha256')
+      .update(readFileSync(join(runDir, f)))
+      .digest('hex');
   const e = m('export');
   return {
     teacher: m('finetune-teacher').test_accuracy,
@@ -170,7 +176,22 @@ describe('sweep on BullMQ workers, locally, and as single runs', () => {
     const sweepL = cli(['sweep', SWEEP, '--executor', 'local', '--workers', '2', '--cache', cacheL, '--out', join(tmp, 'sweep-local'), '--backend', 'wasm']);
     const singles = ['finalSparsity=0.5_seed=7', 'finalSparsity=0.9_seed=8'].map((id) => {
       const p = plan.points.find((x) => x.id === id)!;
-      return { id, dir: join(tmp, `single-${id}`), proc: cli(['run', 'test/sweep/tiny.yaml', ...p.sets.flatMap((s) => ['--set', s]), '--out', join(tmp, `single-${id}`), '--until', 'export', '--backend', 'wasm', '--quiet']) };
+      return {
+        id,
+        dir: join(tmp, `single-${id}`),
+        proc: cli([
+          'run',
+          'test/sweep/tiny.yaml',
+          ...p.sets.flatMap((s) => ['--set', s]),
+          '--out',
+          join(tmp, `single-${id}`),
+          '--until',
+          'export',
+          '--backend',
+          'wasm',
+          '--quiet',
+        ]),
+      };
     });
 
     // Kill the worker running a prune-distill job once that job has written its resume checkpoint.
@@ -220,6 +241,8 @@ describe('sweep on BullMQ workers, locally, and as single runs', () => {
     for (const p of plan.points) expect(figures(join(tmp, 'sweep-bullmq', 'points', p.id))).toEqual(figures(join(tmp, 'sweep-local', 'points', p.id)));
     for (const s of singles) expect(figures(join(tmp, 'sweep-bullmq', 'points', s.id))).toEqual(figures(s.dir));
     // The two seeds differ (the test could tell a seed mix-up).
-    expect(figures(join(tmp, 'sweep-bullmq', 'points', 'finalSparsity=0.9_seed=7')).sha).not.toEqual(figures(join(tmp, 'sweep-bullmq', 'points', 'finalSparsity=0.9_seed=8')).sha);
+    expect(figures(join(tmp, 'sweep-bullmq', 'points', 'finalSparsity=0.9_seed=7')).sha).not.toEqual(
+      figures(join(tmp, 'sweep-bullmq', 'points', 'finalSparsity=0.9_seed=8')).sha,
+    );
   }, 2_400_000); // minutes on an idle 2-core machine; far more when the machine is shared
 });

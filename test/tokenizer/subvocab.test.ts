@@ -90,7 +90,9 @@ describe('buildSubVocabulary', () => {
   });
 
   it('refuses a size too small for the special tokens and character pieces', () => {
-    expect(() => buildSubVocabulary(base, ['Dog cat'], 10)).toThrow(/maxSize 10 is too small: the texts need 6 character pieces besides the 5 special tokens, so at least 11 entries/);
+    expect(() => buildSubVocabulary(base, ['Dog cat'], 10)).toThrow(
+      /maxSize 10 is too small: the texts need 6 character pieces besides the 5 special tokens, so at least 11 entries/,
+    );
     expect(buildSubVocabulary(base, ['Dog cat'], 11)).toHaveLength(11);
     expect(() => buildSubVocabulary(base, ['Dog cat'], 4)).toThrow(/maxSize must be an integer >= 5/);
     expect(() => buildSubVocabulary(base, ['Dog cat'], 20.5)).toThrow(/maxSize must be an integer >= 5/);

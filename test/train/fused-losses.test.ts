@@ -28,7 +28,10 @@ function composedKd(student: tf.Tensor2D, teacher: tf.Tensor2D, t: number): tf.S
 
 function randomLogits(rows: number, vocab: number, seed: number, scale: number): tf.Tensor2D {
   const rng = new Rng(seed);
-  return tf.tensor2d(Float32Array.from({ length: rows * vocab }, () => rng.normal() * scale), [rows, vocab]);
+  return tf.tensor2d(
+    Float32Array.from({ length: rows * vocab }, () => rng.normal() * scale),
+    [rows, vocab],
+  );
 }
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -62,16 +65,32 @@ describe('fused losses', () => {
   });
 
   it('stays finite and exact for confidently wrong rows (where softmax underflows to 0)', () => {
-    const logits = tf.tensor2d([[0, 200, -50], [3, 1, 2]]);
+    const logits = tf.tensor2d([
+      [0, 200, -50],
+      [3, 1, 2],
+    ]);
     const ce = sparseCrossEntropy(logits, Int32Array.from([0, 0])).dataSync()[0];
     const second = 3 - Math.log(Math.exp(0) + Math.exp(-2) + Math.exp(-1)) - 3; // log p of the right class in row 2
     expect(ce).toBeCloseTo((200 - second) / 2, 3);
-    expect(Number.isFinite(kdLoss(logits, tf.tensor2d([[200, 0, 0], [1, 2, 3]]), 2).dataSync()[0])).toBe(true);
+    expect(
+      Number.isFinite(
+        kdLoss(
+          logits,
+          tf.tensor2d([
+            [200, 0, 0],
+            [1, 2, 3],
+          ]),
+          2,
+        ).dataSync()[0],
+      ),
+    ).toBe(true);
   });
 
   it('keeps no tensor behind once the gradients are disposed', () => {
     const before = tf.memory().numTensors;
-    const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => tf.add(sparseCrossEntropy(x as tf.Tensor2D, labels), kdLoss(x as tf.Tensor2D, teacher, 2)) as tf.Scalar)(student);
+    const { value, grad } = tf.valueAndGrad(
+      (x: tf.Tensor) => tf.add(sparseCrossEntropy(x as tf.Tensor2D, labels), kdLoss(x as tf.Tensor2D, teacher, 2)) as tf.Scalar,
+    )(student);
     tf.dispose([value, grad]);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -19,18 +19,43 @@ beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({ vocabSize: 60, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 2, hiddenDropout: 0, attentionDropout: 0 });
-const loop = (steps: number, checkpointEvery = 0): LoopSettings => ({ steps, learningRate: 1e-2, warmupSteps: 0, clipNorm: 1, seed: 3, evalEvery: 0, checkpointEvery, quiet: true });
+const cfg = defaultConfig({
+  vocabSize: 60,
+  hiddenSize: 16,
+  numLayers: 2,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  numLabels: 2,
+  hiddenDropout: 0,
+  attentionDropout: 0,
+});
+const loop = (steps: number, checkpointEvery = 0): LoopSettings => ({
+  steps,
+  learningRate: 1e-2,
+  warmupSteps: 0,
+  clipNorm: 1,
+  seed: 3,
+  evalEvery: 0,
+  checkpointEvery,
+  quiet: true,
+});
 
 /** Through JSON and fresh typed arrays, as a checkpoint file stores it. */
 function persisted(s: HookState): HookState {
-  return { tensors: new Map([...s.tensors].map(([k, w]) => [k, { shape: [...w.shape], data: Float32Array.from(w.data) }])), json: JSON.parse(JSON.stringify(s.json ?? null)) };
+  return {
+    tensors: new Map([...s.tensors].map(([k, w]) => [k, { shape: [...w.shape], data: Float32Array.from(w.data) }])),
+    json: JSON.parse(JSON.stringify(s.json ?? null)),
+  };
 }
 const values = (m: ReadonlyMap<string, tf.Tensor>) => new Map([...m].map(([k, t]) => [k, Array.from(t.dataSync())]));
 
 describe('hook saveState / loadState', () => {
   it('pruner: a resumed run ends with the weights, masks and target of an uninterrupted one', async () => {
-    const settings: PrunerSettings = { method: 'magnitude', schedule: { kind: 'cubic', initialSparsity: 0, finalSparsity: 0.8, beginStep: 0, endStep: 8, frequency: 3 } };
+    const settings: PrunerSettings = {
+      method: 'magnitude',
+      schedule: { kind: 'cubic', initialSparsity: 0, finalSparsity: 0.8, beginStep: 0, endStep: 8, frequency: 3 },
+    };
     const batches = [fixedMlmBatch(60, 4, 12, 1), fixedMlmBatch(60, 4, 12, 2)];
     const full = createModel(cfg, 5);
     const names = selectWeights(full.params.keys());

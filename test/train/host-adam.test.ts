@@ -12,7 +12,16 @@ beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({ vocabSize: 70, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, hiddenDropout: 0.1, attentionDropout: 0.1 });
+const cfg = defaultConfig({
+  vocabSize: 70,
+  hiddenSize: 16,
+  numLayers: 2,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  hiddenDropout: 0.1,
+  attentionDropout: 0.1,
+});
 
 describe('AdamW with its moments in JavaScript memory (hostState)', () => {
   it('gives bit-identical weights and moments to the tensor version, clipping included', async () => {
@@ -21,7 +30,18 @@ describe('AdamW with its moments in JavaScript memory (hostState)', () => {
       const model = createModel(cfg, 3);
       let moments = new Map<string, { data: Float32Array }>();
       // clipNorm small enough that every step clips (the factor path is exercised).
-      const settings: LoopSettings = { steps: 4, learningRate: 1e-2, warmupSteps: 1, clipNorm: 0.05, seed: 4, evalEvery: 0, checkpointEvery: 0, quiet: true, threads: 1, optimizer: { hostState } };
+      const settings: LoopSettings = {
+        steps: 4,
+        learningRate: 1e-2,
+        warmupSteps: 1,
+        clipNorm: 0.05,
+        seed: 4,
+        evalEvery: 0,
+        checkpointEvery: 0,
+        quiet: true,
+        threads: 1,
+        optimizer: { hostState },
+      };
       const result = await trainLoop(model, mlmObjective, cycle(batches), settings, [], {
         saveResume: (_state, tensors) => {
           moments = tensors;

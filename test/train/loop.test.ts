@@ -13,8 +13,26 @@ beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({ vocabSize: 60, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxPositions: 16, hiddenDropout: 0, attentionDropout: 0 });
-const settings = (steps: number): LoopSettings => ({ steps, learningRate: 5e-3, warmupSteps: 2, clipNorm: 1, seed: 1, evalEvery: 0, checkpointEvery: 0, quiet: true });
+const cfg = defaultConfig({
+  vocabSize: 60,
+  hiddenSize: 16,
+  numLayers: 1,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  hiddenDropout: 0,
+  attentionDropout: 0,
+});
+const settings = (steps: number): LoopSettings => ({
+  steps,
+  learningRate: 5e-3,
+  warmupSteps: 2,
+  clipNorm: 1,
+  seed: 1,
+  evalEvery: 0,
+  checkpointEvery: 0,
+  quiet: true,
+});
 
 describe('training loop', () => {
   it('lowers the MLM loss of a tiny model on a fixed batch', async () => {
@@ -67,7 +85,9 @@ describe('training loop', () => {
     expect(resumeSavedAt).toEqual([1, 2]);
     resumeSavedAt = [];
     // A NaN learning rate poisons the weights in the first update: the loop stops at step 2's loss.
-    await expect(trainLoop(createModel(cfg, 1), mlmObjective, cycle([batch]), { ...settings(3), learningRate: Number.NaN }, [])).rejects.toThrow(TrainingDivergedError);
+    await expect(trainLoop(createModel(cfg, 1), mlmObjective, cycle([batch]), { ...settings(3), learningRate: Number.NaN }, [])).rejects.toThrow(
+      TrainingDivergedError,
+    );
     disposeModel(model);
   });
 

@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 
 describe('memory a training run can see', () => {
-  it('reports every thread\'s heap and warns once, naming the setting that helps', () => {
+  it("reports every thread's heap and warns once, naming the setting that helps", () => {
     if (tf.getBackend() !== 'wasm') return;
     const warnings: string[] = [];
     const watch = new MemoryWatch({ recompute: 'none', microBatch: 0 }, (m) => warnings.push(m));

@@ -16,7 +16,16 @@ beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({ vocabSize: 60, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxPositions: 16, hiddenDropout: 0, attentionDropout: 0 });
+const cfg = defaultConfig({
+  vocabSize: 60,
+  hiddenSize: 16,
+  numLayers: 1,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  hiddenDropout: 0,
+  attentionDropout: 0,
+});
 
 describe('AdamW.maskMoments', () => {
   it('zeroes both moments where the mask is 0 and leaves them where it is 1', () => {
@@ -65,7 +74,13 @@ describe('AdamW.maskMoments', () => {
         checked++;
       },
     };
-    await trainLoop(model, mlmObjective, cycle([fixedMlmBatch(60, 4, 12, 1)]), { steps: 5, learningRate: 1e-2, warmupSteps: 0, clipNorm: 1, seed: 1, evalEvery: 0, checkpointEvery: 0, quiet: true }, [pruner, probe]);
+    await trainLoop(
+      model,
+      mlmObjective,
+      cycle([fixedMlmBatch(60, 4, 12, 1)]),
+      { steps: 5, learningRate: 1e-2, warmupSteps: 0, clipNorm: 1, seed: 1, evalEvery: 0, checkpointEvery: 0, quiet: true },
+      [pruner, probe],
+    );
     expect(checked).toBe(4);
     pruner.dispose();
     disposeModel(model);

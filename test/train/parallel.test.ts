@@ -18,8 +18,29 @@ beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({ vocabSize: 70, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 2, hiddenDropout: 0, attentionDropout: 0 });
-const settings = (threads: number, microBatch = 0): LoopSettings => ({ steps: 8, learningRate: 3e-3, warmupSteps: 1, clipNorm: 1, seed: 4, evalEvery: 0, checkpointEvery: 0, quiet: true, threads, microBatch });
+const cfg = defaultConfig({
+  vocabSize: 70,
+  hiddenSize: 16,
+  numLayers: 2,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  numLabels: 2,
+  hiddenDropout: 0,
+  attentionDropout: 0,
+});
+const settings = (threads: number, microBatch = 0): LoopSettings => ({
+  steps: 8,
+  learningRate: 3e-3,
+  warmupSteps: 1,
+  clipNorm: 1,
+  seed: 4,
+  evalEvery: 0,
+  checkpointEvery: 0,
+  quiet: true,
+  threads,
+  microBatch,
+});
 
 function maxDiff(a: Map<string, { data: Float32Array }>, b: Map<string, { data: Float32Array }>): number {
   let m = 0;
@@ -48,7 +69,10 @@ describe('data-parallel training over a worker thread', () => {
     const batches = [fixedMlmBatch(70, 6, 12, 1), fixedMlmBatch(70, 6, 12, 2)];
     const run = async (threads: number) => {
       const model = createModel(cfg, 3);
-      const pruner = new PrunerHook<Batch>(model, selectWeights(model.params.keys()), { method: 'magnitude', schedule: { kind: 'cubic', initialSparsity: 0, finalSparsity: 0.8, beginStep: 0, endStep: 6, frequency: 2 } });
+      const pruner = new PrunerHook<Batch>(model, selectWeights(model.params.keys()), {
+        method: 'magnitude',
+        schedule: { kind: 'cubic', initialSparsity: 0, finalSparsity: 0.8, beginStep: 0, endStep: 6, frequency: 2 },
+      });
       const result = await trainLoop(model, mlmObjective, cycle(batches), settings(threads), [distillationHook(teacher, {}, 1), pruner] as never);
       const snap = snapshotModel(model);
       pruner.dispose();
@@ -90,7 +114,7 @@ describe('gradient accumulation', () => {
     expect(() => splitRows(b, 0)).toThrow(/positive integer/);
   });
 
-  it('gives the full batch\'s loss and gradients (MLM with distillation)', () => {
+  it("gives the full batch's loss and gradients (MLM with distillation)", () => {
     const model = createModel(cfg, 3);
     const teacher = createModel(cfg, 9);
     const hooks = [distillationHook(teacher, {}, 1)] as never[];

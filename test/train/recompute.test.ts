@@ -22,7 +22,17 @@ beforeAll(async () => {
 });
 
 // Dropout on: the recomputed layers must drop the very elements the forward dropped.
-const cfg = defaultConfig({ vocabSize: 70, hiddenSize: 16, numLayers: 3, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 2, hiddenDropout: 0.1, attentionDropout: 0.1 });
+const cfg = defaultConfig({
+  vocabSize: 70,
+  hiddenSize: 16,
+  numLayers: 3,
+  numHeads: 2,
+  intermediateSize: 32,
+  maxPositions: 16,
+  numLabels: 2,
+  hiddenDropout: 0.1,
+  attentionDropout: 0.1,
+});
 
 /** Largest |a - b| over each tensor, relative to that tensor's largest |a| (gradients differ in scale by orders of magnitude). */
 function maxRelDiff(a: Map<string, { data: Float32Array }>, b: Map<string, { data: Float32Array }>): number {
@@ -75,7 +85,10 @@ describe('recomputation of encoder layers (train.recompute: layers)', () => {
     const teacher = createModel({ ...cfg, hiddenSize: 32, numHeads: 4, intermediateSize: 64 }, 9);
     const student = createModel(cfg, 3);
     // Prune once first, so the gradients are those of a masked student, as in the prune stage.
-    const pruner = new PrunerHook<Batch>(student, selectWeights(student.params.keys()), { method: 'magnitude', schedule: { kind: 'one-shot', sparsity: 0.7, step: 0 } });
+    const pruner = new PrunerHook<Batch>(student, selectWeights(student.params.keys()), {
+      method: 'magnitude',
+      schedule: { kind: 'one-shot', sparsity: 0.7, step: 0 },
+    });
     pruner.init({ model: student, step: 0 } as never);
     const zeros = [...student.params].filter(([k]) => k.endsWith('query/kernel')).map(([, v]) => (v.dataSync() as Float32Array).filter((x) => x === 0).length);
     expect(zeros[0]).toBeGreaterThan(0);
@@ -130,7 +143,18 @@ describe('recomputation of encoder layers (train.recompute: layers)', () => {
 
   it('trains to the same weights over several steps, QAT included (observers see each input once)', async () => {
     const batches = [fixedClsBatch(70, 6, 12, 1), fixedClsBatch(70, 6, 12, 3)];
-    const settings = (recompute: RecomputeMode): LoopSettings => ({ steps: 4, learningRate: 3e-3, warmupSteps: 1, clipNorm: 1, seed: 4, evalEvery: 0, checkpointEvery: 0, quiet: true, threads: 1, recompute });
+    const settings = (recompute: RecomputeMode): LoopSettings => ({
+      steps: 4,
+      learningRate: 3e-3,
+      warmupSteps: 1,
+      clipNorm: 1,
+      seed: 4,
+      evalEvery: 0,
+      checkpointEvery: 0,
+      quiet: true,
+      threads: 1,
+      recompute,
+    });
     const run = async (recompute: RecomputeMode) => {
       const model = createModel(cfg, 7);
       const qat = new QatHook<Batch>(model, selectWeights(model.params.keys()));
@@ -156,7 +180,18 @@ describe('recomputation of encoder layers (train.recompute: layers)', () => {
     const batches = [fixedMlmBatch(70, 6, 12, 1), fixedMlmBatch(70, 6, 12, 2)];
     const run = async (recompute: RecomputeMode, threads: number) => {
       const model = createModel(cfg, 3);
-      const settings: LoopSettings = { steps: 3, learningRate: 3e-3, warmupSteps: 1, clipNorm: 1, seed: 4, evalEvery: 0, checkpointEvery: 0, quiet: true, threads, recompute };
+      const settings: LoopSettings = {
+        steps: 3,
+        learningRate: 3e-3,
+        warmupSteps: 1,
+        clipNorm: 1,
+        seed: 4,
+        evalEvery: 0,
+        checkpointEvery: 0,
+        quiet: true,
+        threads,
+        recompute,
+      };
       await trainLoop(model, mlmObjective, cycle(batches), settings, [distillationHook(teacher, {}, 1)] as never);
       const snap = snapshotModel(model);
       disposeModel(model);

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Registry } from '../../src/util/registry.js';
 
 describe('Registry', () => {
-  const make = () =>
-    new Registry<number>('pruning method').register('magnitude', 1).register('global-magnitude', 2).register('block', 3);
+  const make = () => new Registry<number>('pruning method').register('magnitude', 1).register('global-magnitude', 2).register('block', 3);
 
   it('returns registered values and lists names in registration order', () => {
     const r = make();
@@ -15,9 +14,7 @@ describe('Registry', () => {
   });
 
   it('throws on an unknown name, listing the known names', () => {
-    expect(() => make().get('foo')).toThrowError(
-      "unknown pruning method 'foo'; known: magnitude, global-magnitude, block",
-    );
+    expect(() => make().get('foo')).toThrowError("unknown pruning method 'foo'; known: magnitude, global-magnitude, block");
     expect(() => new Registry<number>('quantizer').get('int8')).toThrowError("unknown quantizer 'int8'; known: (none)");
   });
 

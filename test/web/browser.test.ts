@@ -59,7 +59,16 @@ function get(url: string, acceptEncoding?: string): Promise<{ status: number; he
 
 describe('bundle', () => {
   it('writes the page, app, runtime wasm, model, vocabulary and a manifest with sizes, sparsity and labels', () => {
-    for (const f of ['index.html', 'app.js', 'ort/ort-wasm-simd-threaded.wasm', 'ort/ort-wasm-simd-threaded.mjs', 'model.int8.onnx', 'vocab.txt', 'manifest.json', 'report.html']) {
+    for (const f of [
+      'index.html',
+      'app.js',
+      'ort/ort-wasm-simd-threaded.wasm',
+      'ort/ort-wasm-simd-threaded.mjs',
+      'model.int8.onnx',
+      'vocab.txt',
+      'manifest.json',
+      'report.html',
+    ]) {
       expect(existsSync(join(bundleDir, f)), f).toBe(true);
     }
     expect(readFileSync(join(bundleDir, 'model.int8.onnx')).equals(readFileSync(join(runDir, 'model.int8.onnx')))).toBe(true);
@@ -137,7 +146,9 @@ describe('serve', () => {
   });
 
   it('refuses a folder that is not a bundle, naming the fix', async () => {
-    await expect(serveBundle({ dir: runDir, port: 0 })).rejects.toThrow(/is not a prune-once web bundle \(no manifest\.json\); make one with `prune-once bundle/);
+    await expect(serveBundle({ dir: runDir, port: 0 })).rejects.toThrow(
+      /is not a prune-once web bundle \(no manifest\.json\); make one with `prune-once bundle/,
+    );
     const partial = tempDir('prune-once-web-partial-');
     writeFileSync(join(partial, 'manifest.json'), JSON.stringify({ ...manifest }));
     await expect(serveBundle({ dir: partial, port: 0 })).rejects.toThrow(/listed in manifest\.json but missing/);
@@ -181,12 +192,22 @@ describe('report.html', () => {
   it("draws the size chart from report.json's own sizes (bytes by part, whole-file gzip and brotli)", () => {
     const sizes = sizeBreakdown(report, runDir);
     expect(sizes.source).toMatch(/^report\.json/);
-    for (const [key, file] of [['teacher', 'teacher fp32'], ['fp32', 'fp32'], ['int8', 'int8']] as const) {
+    for (const [key, file] of [
+      ['teacher', 'teacher fp32'],
+      ['fp32', 'fp32'],
+      ['int8', 'int8'],
+    ] as const) {
       const f = report.files[key]!;
       const bar = (encoding: string) => sizes.rows.filter((r) => r.file === file && r.encoding === encoding);
       // The raw bar's parts are report.json's and stack up to the file's bytes.
-      expect(bar('raw').map((r) => r.bytes), file).toEqual([f.parts!.bytes.embeddings, f.parts!.bytes.encoderLinear, f.parts!.bytes.heads, f.parts!.bytes.other]);
-      expect(bar('raw').reduce((a, r) => a + r.bytes, 0), file).toBe(f.bytes);
+      expect(
+        bar('raw').map((r) => r.bytes),
+        file,
+      ).toEqual([f.parts!.bytes.embeddings, f.parts!.bytes.encoderLinear, f.parts!.bytes.heads, f.parts!.bytes.other]);
+      expect(
+        bar('raw').reduce((a, r) => a + r.bytes, 0),
+        file,
+      ).toBe(f.bytes);
       expect(bar('gzip'), file).toEqual([{ file, encoding: 'gzip', part: WHOLE_FILE, bytes: f.gzipBytes }]);
       expect(bar('brotli'), file).toEqual([{ file, encoding: 'brotli', part: WHOLE_FILE, bytes: f.brotliBytes }]);
     }

@@ -39,31 +39,85 @@ const d = TRAIN_STEP_DEFAULTS;
 
 const trainStepCommand: CommandModule<object, TrainStepArgs> = {
   command: 'train-step',
-  describe: 'Time one prune-and-distill pre-training step (teacher forward, student forward+backward with MLM + KD loss, AdamW, magnitude masks re-applied), the same work as the PyTorch peer shared/peers/torch_ref.py with the same arguments',
+  describe:
+    'Time one prune-and-distill pre-training step (teacher forward, student forward+backward with MLM + KD loss, AdamW, magnitude masks re-applied), the same work as the PyTorch peer shared/peers/torch_ref.py with the same arguments',
   builder: (y: Argv) =>
     y
       .option('student-layers', { type: 'number', default: d.studentLayers, describe: 'encoder layers of the student (torch_ref --layers)' })
-      .option('student-hidden', { type: 'number', default: d.studentHidden, describe: 'hidden size of the student; heads = hidden/64, FFN = 4 x hidden (torch_ref --hidden)' })
+      .option('student-hidden', {
+        type: 'number',
+        default: d.studentHidden,
+        describe: 'hidden size of the student; heads = hidden/64, FFN = 4 x hidden (torch_ref --hidden)',
+      })
       .option('teacher-layers', { type: 'number', default: d.teacherLayers, describe: 'encoder layers of the frozen teacher (torch_ref --tlayers)' })
       .option('teacher-hidden', { type: 'number', default: d.teacherHidden, describe: 'hidden size of the teacher (torch_ref --thidden)' })
-      .option('vocab', { type: 'number', default: d.vocab, describe: 'vocabulary size: the MLM head projects every selected position onto it, usually the largest matmul' })
+      .option('vocab', {
+        type: 'number',
+        default: d.vocab,
+        describe: 'vocabulary size: the MLM head projects every selected position onto it, usually the largest matmul',
+      })
       .option('seq', { type: 'number', default: d.seq, describe: 'sequence length (tokens per row)' })
-      .option('batch', { type: 'number', default: d.batch, describe: 'rows per batch; tokens/s counts batch x seq per step. On wasm the heap is 32-bit (4 GB max): lower it if a step fails with "memory access out of bounds"' })
+      .option('batch', {
+        type: 'number',
+        default: d.batch,
+        describe:
+          'rows per batch; tokens/s counts batch x seq per step. On wasm the heap is 32-bit (4 GB max): lower it if a step fails with "memory access out of bounds"',
+      })
       .option('steps', { type: 'number', default: d.steps, describe: 'timed steps (after the warm-up)' })
       .option('warmup', { type: 'number', default: d.warmupSteps, describe: 'untimed steps first (as torch_ref: 1)' })
-      .option('sparsity', { type: 'number', default: d.sparsity, describe: 'final sparsity of the ramp: masks are recomputed after every step i to sparsity x min(1, i/10), as torch_ref does' })
+      .option('sparsity', {
+        type: 'number',
+        default: d.sparsity,
+        describe: 'final sparsity of the ramp: masks are recomputed after every step i to sparsity x min(1, i/10), as torch_ref does',
+      })
       .option('backend', { type: 'string', default: 'auto', describe: 'tensorflow.js backend: gpu, node, wasm, cpu, or auto (the best that loads)' })
-      .option('threads', { type: 'string', default: 'auto', describe: "threads sharing each batch (data parallelism over worker threads, as the pipeline's train.threads): auto = one per core on wasm/cpu, 1 = single-threaded" })
-      .option('micro-batch', { type: 'number', default: 0, describe: 'gradient accumulation: rows per forward/backward within each thread\'s share (0: all at once); lower it if a step runs out of memory' })
-      .option('recompute', { type: 'string', choices: ['none', 'layers'], default: 'none', describe: "as the pipeline's train.recompute: 'layers' keeps only each encoder layer's input and recomputes the layer in the backward pass (less activation memory, one more forward of the encoder)" })
-      .option('peer', { type: 'string', describe: 'path of shared/peers/torch_ref.py: run the PyTorch peer first with the same arguments (one thread per core; python from PRUNE_ONCE_PYTHON, default /usr/bin/python3) and report both and their ratio' })
-      .option('profile', { type: 'boolean', default: false, describe: 'also profile one step with tf.profile: time per kernel, summed by kernel name, and the slowest calls' })
-      .option('json', { type: 'boolean', default: false, describe: 'print one JSON line (every argument, tokens_per_s, step_ms, peak RSS, wasm heap, versions, CPU; the profile under "profile")' })
-      .example('$0 bench train-step --steps 5 --peer ../shared/peers/torch_ref.py', 'torch_ref\'s default configuration, beside torch_ref itself in the same run, with the ratio')
+      .option('threads', {
+        type: 'string',
+        default: 'auto',
+        describe:
+          "threads sharing each batch (data parallelism over worker threads, as the pipeline's train.threads): auto = one per core on wasm/cpu, 1 = single-threaded",
+      })
+      .option('micro-batch', {
+        type: 'number',
+        default: 0,
+        describe: "gradient accumulation: rows per forward/backward within each thread's share (0: all at once); lower it if a step runs out of memory",
+      })
+      .option('recompute', {
+        type: 'string',
+        choices: ['none', 'layers'],
+        default: 'none',
+        describe:
+          "as the pipeline's train.recompute: 'layers' keeps only each encoder layer's input and recomputes the layer in the backward pass (less activation memory, one more forward of the encoder)",
+      })
+      .option('peer', {
+        type: 'string',
+        describe:
+          'path of shared/peers/torch_ref.py: run the PyTorch peer first with the same arguments (one thread per core; python from PRUNE_ONCE_PYTHON, default /usr/bin/python3) and report both and their ratio',
+      })
+      .option('profile', {
+        type: 'boolean',
+        default: false,
+        describe: 'also profile one step with tf.profile: time per kernel, summed by kernel name, and the slowest calls',
+      })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'print one JSON line (every argument, tokens_per_s, step_ms, peak RSS, wasm heap, versions, CPU; the profile under "profile")',
+      })
+      .example(
+        '$0 bench train-step --steps 5 --peer ../shared/peers/torch_ref.py',
+        "torch_ref's default configuration, beside torch_ref itself in the same run, with the ratio",
+      )
       .example('$0 bench train-step --backend wasm --json', 'the same without the peer, as one JSON line')
       .example('$0 bench train-step --batch 8 --steps 5 --profile', 'a smaller batch, with the kernels that take the time')
-      .example('$0 bench train-step --student-layers 12 --student-hidden 768 --teacher-layers 12 --teacher-hidden 768 --vocab 30522 --seq 128 --batch 8 --steps 2 --recompute layers', 'a bert-base student and teacher on the wasm heap: peak heap per thread and tokens/s')
-      .example('$0 bench train-step --student-layers 4 --student-hidden 256 --teacher-layers 12 --teacher-hidden 768', 'a BERT-Base teacher distilling into L4-H256') as unknown as Argv<TrainStepArgs>,
+      .example(
+        '$0 bench train-step --student-layers 12 --student-hidden 768 --teacher-layers 12 --teacher-hidden 768 --vocab 30522 --seq 128 --batch 8 --steps 2 --recompute layers',
+        'a bert-base student and teacher on the wasm heap: peak heap per thread and tokens/s',
+      )
+      .example(
+        '$0 bench train-step --student-layers 4 --student-hidden 256 --teacher-layers 12 --teacher-hidden 768',
+        'a BERT-Base teacher distilling into L4-H256',
+      ) as unknown as Argv<TrainStepArgs>,
   handler: async (a) => {
     const opts = {
       studentLayers: a.studentLayers,
@@ -109,15 +163,22 @@ const inferenceCommand: CommandModule<object, InferenceArgs> = {
   describe: 'Latency (median, p90) and throughput of an ONNX model in onnxruntime-node, on random full-length inputs',
   builder: (y: Argv) =>
     y
-      .positional('model', { type: 'string', demandOption: true, describe: 'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export)' })
+      .positional('model', {
+        type: 'string',
+        demandOption: true,
+        describe: 'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export)',
+      })
       .option('batch', { type: 'number', default: INFERENCE_DEFAULTS.batch, describe: 'rows per run' })
-      .option('seq', { type: 'number', default: INFERENCE_DEFAULTS.seq, describe: 'sequence length; at most the model\'s position embeddings' })
+      .option('seq', { type: 'number', default: INFERENCE_DEFAULTS.seq, describe: "sequence length; at most the model's position embeddings" })
       .option('runs', { type: 'number', default: INFERENCE_DEFAULTS.runs, describe: 'timed runs; latency is their median and 90th percentile' })
       .option('warmup', { type: 'number', default: INFERENCE_DEFAULTS.warmup, describe: 'untimed runs first' })
       .option('threads', { type: 'number', default: 0, describe: 'ONNX Runtime intra-op threads (0: its default, one per core)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line instead of text' })
       .example('$0 bench inference artifacts/prune-once/model.int8.onnx --batch 8 --seq 128', 'the int8 model on 8 x 128 tokens')
-      .example('$0 bench inference model.fp32.onnx --batch 1 --runs 100 --json', 'single-sequence latency of the fp32 baseline, as JSON') as unknown as Argv<InferenceArgs>,
+      .example(
+        '$0 bench inference model.fp32.onnx --batch 1 --runs 100 --json',
+        'single-sequence latency of the fp32 baseline, as JSON',
+      ) as unknown as Argv<InferenceArgs>,
   handler: async (a) => {
     const opts = { batch: a.batch, seq: a.seq, runs: a.runs, warmup: a.warmup, threads: a.threads };
     check(inferenceIssues(opts, flag));
@@ -137,10 +198,15 @@ interface SparseLinearArgs {
 
 const sparseLinearCommand: CommandModule<object, SparseLinearArgs> = {
   command: 'sparse-linear',
-  describe: "Does pruning speed up training here? Times the encoder's Linear products dense (the backend's matMul) and sparse (only the non-zeros, compressed rows in JavaScript) at each sparsity",
+  describe:
+    "Does pruning speed up training here? Times the encoder's Linear products dense (the backend's matMul) and sparse (only the non-zeros, compressed rows in JavaScript) at each sparsity",
   builder: (y: Argv) =>
     y
-      .option('hidden', { type: 'number', default: 128, describe: 'hidden size H: the products are [tokens,H]x[H,H], [tokens,H]x[H,4H] and [tokens,4H]x[4H,H]' })
+      .option('hidden', {
+        type: 'number',
+        default: 128,
+        describe: 'hidden size H: the products are [tokens,H]x[H,H], [tokens,H]x[H,4H] and [tokens,4H]x[4H,H]',
+      })
       .option('tokens', { type: 'number', default: 4096, describe: 'rows of the activation (batch x seq; the bench train-step default is 32 x 128)' })
       .option('sparsity', { type: 'array', number: true, default: [0.5, 0.9], describe: 'weight sparsities to time (magnitude-pruned random weights)' })
       .option('runs', { type: 'number', default: 5, describe: 'timed runs per product; the median is reported' })
@@ -149,7 +215,8 @@ const sparseLinearCommand: CommandModule<object, SparseLinearArgs> = {
       .example('$0 bench sparse-linear --hidden 256 --sparsity 0.9 0.95', 'the teacher-sized products at 90% and 95%') as unknown as Argv<SparseLinearArgs>,
   handler: async (a) => {
     const issues: string[] = [];
-    for (const k of ['hidden', 'tokens', 'runs'] as const) if (!Number.isInteger(a[k]) || a[k] < 1) issues.push(`${flag(k)} must be a positive integer, got ${a[k]}`);
+    for (const k of ['hidden', 'tokens', 'runs'] as const)
+      if (!Number.isInteger(a[k]) || a[k] < 1) issues.push(`${flag(k)} must be a positive integer, got ${a[k]}`);
     for (const s of a.sparsity) if (!(s >= 0 && s < 1)) issues.push(`--sparsity values must be in [0, 1), got ${s}`);
     check(issues);
     const r = await runSparseLinearBench({ hidden: a.hidden, tokens: a.tokens, sparsities: a.sparsity, runs: a.runs, backend: a.backend });
@@ -172,19 +239,29 @@ const cd = COMPRESSION_DEFAULTS;
 
 const compressionCommand: CommandModule<object, CompressionArgs> = {
   command: 'compression',
-  describe: "File sizes at a model's shape: builds a BERT of the preset's shape with random weights, prunes (magnitude) and quantizes it with the pipeline's code, exports the dense teacher and the int8 files, and prints raw / gzip / brotli bytes, bytes by part and the ratios",
+  describe:
+    "File sizes at a model's shape: builds a BERT of the preset's shape with random weights, prunes (magnitude) and quantizes it with the pipeline's code, exports the dense teacher and the int8 files, and prints raw / gzip / brotli bytes, bytes by part and the ratios",
   builder: (y: Argv) =>
     y
       .option('preset', { type: 'string', default: cd.preset, describe: 'model shape: bert-tiny ... bert-base, or L{2..12}-H{128..768}' })
       .option('sparsity', { type: 'number', default: cd.sparsity, describe: 'fraction of each encoder Linear kernel pruned (magnitude, per tensor)' })
-      .option('vocab', { type: 'number', default: cd.vocab, describe: 'vocabulary size (rows of the word-embedding table); the pipeline uses 8192, BERT 30522' })
+      .option('vocab', {
+        type: 'number',
+        default: cd.vocab,
+        describe: 'vocabulary size (rows of the word-embedding table); the pipeline uses 8192, BERT 30522',
+      })
       .option('seed', { type: 'number', default: cd.seed, describe: 'seed of the random weights' })
-      .option('brotli-quality', { type: 'number', default: cd.brotliQuality, describe: 'brotli quality (11 is what the report uses; it compresses ~0.5 MB/s, so the 440 MB BERT-Base teacher takes many minutes: lower it to trade accuracy of that one figure for time)' })
+      .option('brotli-quality', {
+        type: 'number',
+        default: cd.brotliQuality,
+        describe:
+          'brotli quality (11 is what the report uses; it compresses ~0.5 MB/s, so the 440 MB BERT-Base teacher takes many minutes: lower it to trade accuracy of that one figure for time)',
+      })
       .option('out', { type: 'string', describe: 'keep the files in this directory (default: a temporary directory, removed at the end)' })
       .option('load', { type: 'boolean', default: cd.load, describe: 'time ONNX Runtime session creation on the int8 file (--no-load to skip)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line' })
-      .example('$0 bench compression --preset L12-H768 --sparsity 0.9', 'BERT-Base shape at 90% sparsity (the paper\'s setting)')
-      .example('$0 bench compression --preset bert-tiny --vocab 8192', 'the shape of the main job\'s model') as unknown as Argv<CompressionArgs>,
+      .example('$0 bench compression --preset L12-H768 --sparsity 0.9', "BERT-Base shape at 90% sparsity (the paper's setting)")
+      .example('$0 bench compression --preset bert-tiny --vocab 8192', "the shape of the main job's model") as unknown as Argv<CompressionArgs>,
   handler: async (a) => {
     check(compressionIssues(a));
     const r = await runCompressionBench({ ...a, log: a.json ? undefined : (m) => process.stderr.write(`${m}\n`) });
@@ -196,7 +273,8 @@ const KINDS = ['train-step', 'inference', 'sparse-linear', 'compression'];
 
 export const benchCommand: CommandModule = {
   command: 'bench <kind>',
-  describe: 'Measure: a training step (comparable with the PyTorch peer), ONNX Runtime inference, dense vs sparse Linear products, or file sizes at a model shape',
+  describe:
+    'Measure: a training step (comparable with the PyTorch peer), ONNX Runtime inference, dense vs sparse Linear products, or file sizes at a model shape',
   builder: (y: Argv) =>
     y
       .command(trainStepCommand)

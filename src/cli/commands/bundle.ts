@@ -13,17 +13,23 @@ interface BundleArgs {
 
 export const bundleCommand: CommandModule<object, BundleArgs> = {
   command: 'bundle <run>',
-  describe: "Write a static web page that classifies text with the run's sparse int8 model in the browser (onnxruntime-web, wasm; works offline, nothing from a CDN)",
+  describe:
+    "Write a static web page that classifies text with the run's sparse int8 model in the browser (onnxruntime-web, wasm; works offline, nothing from a CDN)",
   builder: (y: Argv) =>
     y
       .positional('run', { type: 'string', demandOption: true, describe: 'a run directory with model.int8.onnx (artifacts/<name>)' })
       .option('out', { type: 'string', describe: 'output directory (default: <run>/web); replaced if it holds an earlier bundle' })
       .option('vocab', { type: 'string', describe: "the run's vocab.txt, when neither the run nor the model's metadata leads to it" })
-      .option('brotli-quality', { type: 'number', default: 11, describe: 'brotli quality of the precompressed .br files (0-11; 11 is what static hosts precompress with, and takes ~30 s for the wasm)' })
+      .option('brotli-quality', {
+        type: 'number',
+        default: 11,
+        describe: 'brotli quality of the precompressed .br files (0-11; 11 is what static hosts precompress with, and takes ~30 s for the wasm)',
+      })
       .option('measure', {
         type: 'boolean',
         default: false,
-        describe: "then open the page in headless Chromium (/usr/bin/chromium or $PRUNE_ONCE_CHROMIUM), classify the run's test split through it, compare with onnxruntime-node, and write <run>/web/browser-metrics.json, screenshots, and the in-browser section of report.html/report.md",
+        describe:
+          "then open the page in headless Chromium (/usr/bin/chromium or $PRUNE_ONCE_CHROMIUM), classify the run's test split through it, compare with onnxruntime-node, and write <run>/web/browser-metrics.json, screenshots, and the in-browser section of report.html/report.md",
       })
       .option('chromium', { type: 'string', describe: 'the Chromium executable for --measure (default /usr/bin/chromium)' })
       .example('$0 bundle artifacts/prune-once --out web/', 'the page in web/; then `prune-once serve web/`')

@@ -11,21 +11,50 @@ interface ExportArgs {
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
   command: 'export <input>',
-  describe: 'Write ONNX files from a run directory (what the export stage writes: dense teacher, sparse fp32, int8 and its other-embedding variant) or from one checkpoint, checked in ONNX Runtime and onnxruntime-web; or a Hugging Face directory (--format safetensors)',
+  describe:
+    'Write ONNX files from a run directory (what the export stage writes: dense teacher, sparse fp32, int8 and its other-embedding variant) or from one checkpoint, checked in ONNX Runtime and onnxruntime-web; or a Hugging Face directory (--format safetensors)',
   builder: (y: Argv) =>
     y
       .positional('input', { type: 'string', demandOption: true, describe: 'a run directory (artifacts/<name>) or a model.ckpt' })
-      .option('format', { choices: ['int8', 'fp32', 'both', 'safetensors'] as const, default: 'both' as const, describe: 'which files to write: both = every file the source allows (from a run: model.teacher.fp32.onnx, model.fp32.onnx, model.int8.onnx, model.int8-alt-embeddings.onnx); int8 = the int8 file and its other-embedding variant; safetensors: a Hugging Face BERT directory from transfer, or from the checkpoint given' })
-      .option('backend', { type: 'string', default: 'auto', describe: 'tensorflow.js backend for the check against the tfjs forward: gpu, node, wasm, cpu, or auto' })
-      .option('dtype', { choices: ['f32', 'f16', 'bf16'] as const, default: 'f32' as const, describe: 'with --format safetensors: how the weights are stored (f16 halves the file; import reads all three)' })
-      .option('out', { type: 'string', describe: 'output directory (default: the run directory, or . for a checkpoint; for safetensors: huggingface/ in the run directory or next to the checkpoint)' })
+      .option('format', {
+        choices: ['int8', 'fp32', 'both', 'safetensors'] as const,
+        default: 'both' as const,
+        describe:
+          'which files to write: both = every file the source allows (from a run: model.teacher.fp32.onnx, model.fp32.onnx, model.int8.onnx, model.int8-alt-embeddings.onnx); int8 = the int8 file and its other-embedding variant; safetensors: a Hugging Face BERT directory from transfer, or from the checkpoint given',
+      })
+      .option('backend', {
+        type: 'string',
+        default: 'auto',
+        describe: 'tensorflow.js backend for the check against the tfjs forward: gpu, node, wasm, cpu, or auto',
+      })
+      .option('dtype', {
+        choices: ['f32', 'f16', 'bf16'] as const,
+        default: 'f32' as const,
+        describe: 'with --format safetensors: how the weights are stored (f16 halves the file; import reads all three)',
+      })
+      .option('out', {
+        type: 'string',
+        describe:
+          'output directory (default: the run directory, or . for a checkpoint; for safetensors: huggingface/ in the run directory or next to the checkpoint)',
+      })
       .example('$0 export artifacts/prune-once --format int8 --out dist-model', 'the sparse int8 model for onnxruntime-node / onnxruntime-web')
-      .example('$0 export artifacts/teacher/teacher/model.ckpt --format safetensors --dtype f16 --out my-teacher', 'a pre-trained teacher in half precision, for `teacher: { from: my-teacher }`')
-      .example('$0 export artifacts/prune-once --format safetensors --out my-bert-hf', 'the sparse fine-tuned model as a Hugging Face directory, for transformers') as unknown as Argv<ExportArgs>,
+      .example(
+        '$0 export artifacts/teacher/teacher/model.ckpt --format safetensors --dtype f16 --out my-teacher',
+        'a pre-trained teacher in half precision, for `teacher: { from: my-teacher }`',
+      )
+      .example(
+        '$0 export artifacts/prune-once --format safetensors --out my-bert-hf',
+        'the sparse fine-tuned model as a Hugging Face directory, for transformers',
+      ) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
-    for (const f of await exportModel(args.input, args.format, args.out, { backend: args.backend, dtype: args.dtype.toUpperCase() as 'F32' | 'F16' | 'BF16' })) {
+    for (const f of await exportModel(args.input, args.format, args.out, {
+      backend: args.backend,
+      dtype: args.dtype.toUpperCase() as 'F32' | 'F16' | 'BF16',
+    })) {
       const c = f.check;
-      const check = c ? `; ONNX Runtime vs tfjs: ${(100 * c.ortTfjsAgreement).toFixed(0)}% same predictions on ${c.examples} probe rows${c.web ? `, onnxruntime-web vs node: ${(100 * c.web.agreement).toFixed(0)}%` : ''}` : '';
+      const check = c
+        ? `; ONNX Runtime vs tfjs: ${(100 * c.ortTfjsAgreement).toFixed(0)}% same predictions on ${c.examples} probe rows${c.web ? `, onnxruntime-web vs node: ${(100 * c.web.agreement).toFixed(0)}%` : ''}`
+        : '';
       process.stdout.write(`${f.format}: ${f.path} (${f.bytes.toLocaleString('en-US')} bytes) from ${f.source}${check}\n`);
       for (const w of f.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
     }

@@ -19,17 +19,41 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
   builder: (y: Argv) =>
     y
       .positional('sweep', { type: 'string', demandOption: true, describe: 'sweep YAML file, e.g. sweeps/sparsity.yaml' })
-      .option('cache', { type: 'string', default: 'artifacts/stage-cache', describe: 'stage cache directory (with bullmq: the same shared directory the workers use)' })
-      .option('out', { type: 'string', describe: 'sweep directory: points/<id>/ run directories and sweep-report.{md,json} (default: artifacts/sweeps/<name>)' })
-      .option('executor', { type: 'string', choices: ['local', 'bullmq'], default: 'local', describe: 'local: child processes here; bullmq: jobs on a Redis queue for `prune-once worker` processes' })
+      .option('cache', {
+        type: 'string',
+        default: 'artifacts/stage-cache',
+        describe: 'stage cache directory (with bullmq: the same shared directory the workers use)',
+      })
+      .option('out', {
+        type: 'string',
+        describe: 'sweep directory: points/<id>/ run directories and sweep-report.{md,json} (default: artifacts/sweeps/<name>)',
+      })
+      .option('executor', {
+        type: 'string',
+        choices: ['local', 'bullmq'],
+        default: 'local',
+        describe: 'local: child processes here; bullmq: jobs on a Redis queue for `prune-once worker` processes',
+      })
       .option('workers', { type: 'number', default: 2, describe: 'local executor: stage jobs at once' })
       .option('redis', { type: 'string', describe: 'bullmq executor: Redis URL, e.g. redis://127.0.0.1:6379' })
-      .option('backend', { type: 'string', describe: 'tfjs backend for the local executor\'s jobs (default: the pipeline\'s)' })
-      .option('verbose', { type: 'boolean', default: false, describe: 'show each stage job\'s progress' })
+      .option('backend', { type: 'string', describe: "tfjs backend for the local executor's jobs (default: the pipeline's)" })
+      .option('verbose', { type: 'boolean', default: false, describe: "show each stage job's progress" })
       .example('$0 sweep sweeps/sparsity.yaml --workers 2', 'every sparsity x seed on this machine, two stage jobs at once')
-      .example('$0 sweep sweeps/sparsity.yaml --executor bullmq --redis redis://10.0.0.5:6379 --cache /shared/stage-cache', 'submit the jobs to workers on other machines (see `prune-once worker --help`)') as unknown as Argv<SweepArgs>,
+      .example(
+        '$0 sweep sweeps/sparsity.yaml --executor bullmq --redis redis://10.0.0.5:6379 --cache /shared/stage-cache',
+        'submit the jobs to workers on other machines (see `prune-once worker --help`)',
+      ) as unknown as Argv<SweepArgs>,
   handler: async (args) => {
-    const r = await runSweep({ sweepFile: args.sweep, cacheDir: args.cache, outDir: args.out, executor: args.executor, workers: args.workers, redis: args.redis, backend: args.backend, verbose: args.verbose });
+    const r = await runSweep({
+      sweepFile: args.sweep,
+      cacheDir: args.cache,
+      outDir: args.out,
+      executor: args.executor,
+      workers: args.workers,
+      redis: args.redis,
+      backend: args.backend,
+      verbose: args.verbose,
+    });
     process.stdout.write(`${renderSweepMarkdown(r.report)}\n`);
   },
 };

@@ -17,12 +17,20 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
   builder: (y: Argv) =>
     y
       .option('redis', { type: 'string', demandOption: true, describe: 'Redis URL, e.g. redis://10.0.0.5:6379' })
-      .option('cache', { type: 'string', demandOption: true, describe: 'stage cache directory, shared with the other workers and the sweep (e.g. an NFS mount)' })
+      .option('cache', {
+        type: 'string',
+        demandOption: true,
+        describe: 'stage cache directory, shared with the other workers and the sweep (e.g. an NFS mount)',
+      })
       .option('concurrency', { type: 'number', default: 1, describe: 'stage jobs at once (each is a process; training already uses the cores)' })
-      .option('lock-duration', { type: 'number', default: 60, describe: 'seconds a job stays locked without renewal: how soon a dead worker\'s job is retried elsewhere' })
-      .option('stalled-interval', { type: 'number', default: 30, describe: 'seconds between this worker\'s checks for jobs whose worker died' })
-      .option('backend', { type: 'string', describe: 'tfjs backend (default: the pipeline\'s)' })
-      .option('verbose', { type: 'boolean', default: false, describe: 'show each stage\'s progress' })
+      .option('lock-duration', {
+        type: 'number',
+        default: 60,
+        describe: "seconds a job stays locked without renewal: how soon a dead worker's job is retried elsewhere",
+      })
+      .option('stalled-interval', { type: 'number', default: 30, describe: "seconds between this worker's checks for jobs whose worker died" })
+      .option('backend', { type: 'string', describe: "tfjs backend (default: the pipeline's)" })
+      .option('verbose', { type: 'boolean', default: false, describe: "show each stage's progress" })
       .example('$0 worker --redis redis://10.0.0.5:6379 --cache /shared/stage-cache', 'one worker; start one per machine') as unknown as Argv<WorkerArgs>,
   handler: async (args) => {
     await runWorker({

@@ -93,9 +93,21 @@ export interface OnnxInspection {
 }
 
 const INTEGER_OPS = new Set([
-  'MatMulInteger', 'QLinearMatMul', 'ConvInteger', 'QLinearConv', 'DynamicQuantizeLinear', 'MatMulIntegerToFloat',
-  'DynamicQuantizeMatMul', 'QAttention', 'QEmbedLayerNormalization', 'QGemm', 'QLinearAdd', 'QLinearMul', 'QOrderedMatMul',
-  'MatMulNBits', 'GatherBlockQuantized',
+  'MatMulInteger',
+  'QLinearMatMul',
+  'ConvInteger',
+  'QLinearConv',
+  'DynamicQuantizeLinear',
+  'MatMulIntegerToFloat',
+  'DynamicQuantizeMatMul',
+  'QAttention',
+  'QEmbedLayerNormalization',
+  'QGemm',
+  'QLinearAdd',
+  'QLinearMul',
+  'QOrderedMatMul',
+  'MatMulNBits',
+  'GatherBlockQuantized',
 ]);
 
 export function inspectOnnxFile(path: string, sizes = false): OnnxInspection {
@@ -214,9 +226,16 @@ function foldCompact(graph: onnx.IGraphProto, path: string, initializers: Initia
     }
     for (const part of [index, values]) initializers.splice(initializers.indexOf(part), 1);
     initializers.push({
-      name: p.output, graph: path, kind: 'compact', dtype: values.dtype, shape: p.shape, numel,
-      nonZeros, sparsity: nonZeros === null || numel === 0 ? null : 1 - nonZeros / numel,
-      bytes: index.bytes + values.bytes, location: values.location,
+      name: p.output,
+      graph: path,
+      kind: 'compact',
+      dtype: values.dtype,
+      shape: p.shape,
+      numel,
+      nonZeros,
+      sparsity: nonZeros === null || numel === 0 ? null : 1 - nonZeros / numel,
+      bytes: index.bytes + values.bytes,
+      location: values.location,
       compact: { encoding: p.encoding, index: p.index, indexBytes: index.bytes, values: p.values, valueBytes: values.bytes },
     });
   }
@@ -227,8 +246,10 @@ function portability(graphs: GraphCtx[], inits: InitializerInfo[]): OnnxInspecti
   const reasons: string[] = [];
   const dqInputs = new Set(graphs.flatMap((c) => (c.graph.node ?? []).filter((n) => n.opType === 'DequantizeLinear').map((n) => n.input?.[0] ?? '')));
   for (const t of inits.filter((i) => i.kind === 'sparse' && i.sparse)) {
-    if (t.sparse!.indexDtype !== 'int64') reasons.push(`sparse initializer '${t.name}' has ${t.sparse!.indexDtype} indices: ONNX Runtime only (onnx.checker accepts int64 indices only)`);
-    else if (dqInputs.has(t.name)) reasons.push(`sparse initializer '${t.name}' feeds DequantizeLinear: onnx.checker's full check rejects it (ONNX Runtime loads it)`);
+    if (t.sparse!.indexDtype !== 'int64')
+      reasons.push(`sparse initializer '${t.name}' has ${t.sparse!.indexDtype} indices: ONNX Runtime only (onnx.checker accepts int64 indices only)`);
+    else if (dqInputs.has(t.name))
+      reasons.push(`sparse initializer '${t.name}' feeds DequantizeLinear: onnx.checker's full check rejects it (ONNX Runtime loads it)`);
   }
   return { standard: reasons.length === 0, reasons };
 }
@@ -242,7 +263,9 @@ function valueInfos(vs: onnx.IValueInfoProto[], initializerNames: Set<string>) {
       return {
         name: v.name ?? '',
         dtype: tt ? dtypeInfo(tt.elemType ?? 0).name : 'non-tensor',
-        shape: (tt?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? toNumber(d.dimValue as number | Long) : '?')),
+        shape: (tt?.shape?.dim ?? []).map((d) =>
+          d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? toNumber(d.dimValue as number | Long) : '?',
+        ),
       };
     });
 }
@@ -289,7 +312,8 @@ function findQuantization(graphs: GraphCtx[], inits: InitializerInfo[], opCounts
     format: hasQdq && hasQop ? 'mixed' : hasQdq ? 'qdq' : hasQop ? 'qoperator' : 'none',
     weights,
     activations,
-    activationsQuantized: activations.length > 0 || 'DynamicQuantizeLinear' in integerOps || Object.keys(integerOps).some((k) => /DynamicQuantize|QLinear|QAttention/.test(k)),
+    activationsQuantized:
+      activations.length > 0 || 'DynamicQuantizeLinear' in integerOps || Object.keys(integerOps).some((k) => /DynamicQuantize|QLinear|QAttention/.test(k)),
     perChannel: weights.filter((w) => w.perChannel).length,
     perTensor: weights.filter((w) => !w.perChannel).length,
     integerOps,

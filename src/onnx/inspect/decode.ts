@@ -83,7 +83,10 @@ function countRawNonZeros(raw: Uint8Array, code: number): number | null {
       for (let k = 0; k < partWidth; k++) {
         let byte = raw[start + k];
         if (float && k === partWidth - 1) byte &= 0x7f; // sign bit is the top bit of the last byte
-        if (byte !== 0) { nz = true; break; }
+        if (byte !== 0) {
+          nz = true;
+          break;
+        }
       }
     }
     if (nz) n++;
@@ -93,16 +96,25 @@ function countRawNonZeros(raw: Uint8Array, code: number): number | null {
 
 /** Values in a typed field: (count, non-zeros) and the field's name. */
 function typedField(t: onnx.ITensorProto): { field: string; count: number; nonZeros: number } | null {
-  const isZero = (v: number | Long | Uint8Array) =>
-    v instanceof Uint8Array ? v.length === 0 : typeof v === 'number' ? v === 0 : v.low === 0 && v.high === 0;
+  const isZero = (v: number | Long | Uint8Array) => (v instanceof Uint8Array ? v.length === 0 : typeof v === 'number' ? v === 0 : v.low === 0 && v.high === 0);
   const pick = (field: string, arr: Array<number | Long | Uint8Array> | null | undefined) =>
     arr && arr.length > 0 ? { field, count: arr.length, nonZeros: arr.filter((v) => !isZero(v)).length } : null;
-  return pick('float_data', t.floatData) ?? pick('int32_data', t.int32Data) ?? pick('int64_data', t.int64Data as Array<number | Long>)
-    ?? pick('uint64_data', t.uint64Data as Array<number | Long>) ?? pick('double_data', t.doubleData) ?? pick('string_data', t.stringData);
+  return (
+    pick('float_data', t.floatData) ??
+    pick('int32_data', t.int32Data) ??
+    pick('int64_data', t.int64Data as Array<number | Long>) ??
+    pick('uint64_data', t.uint64Data as Array<number | Long>) ??
+    pick('double_data', t.doubleData) ??
+    pick('string_data', t.stringData)
+  );
 }
 
 /** Describes one TensorProto's data: where it is, its bytes, its non-zeros. */
-export function tensorData(t: onnx.ITensorProto, label: string, warnings: string[]): { location: string; bytes: number; nonZeros: number | null; external?: Record<string, string> } {
+export function tensorData(
+  t: onnx.ITensorProto,
+  label: string,
+  warnings: string[],
+): { location: string; bytes: number; nonZeros: number | null; external?: Record<string, string> } {
   const code = t.dataType ?? 0;
   const numel = product((t.dims ?? []).map((d) => toNumber(d as number | Long)));
   const { bits } = dtypeInfo(code);
@@ -132,9 +144,17 @@ export function denseInfo(t: onnx.ITensorProto, graph: string, kind: 'dense' | '
   const numel = product(shape);
   const d = tensorData(t, `initializer '${t.name}'`, warnings);
   return {
-    name: t.name ?? '', graph, kind, dtype: dtypeInfo(t.dataType ?? 0).name, shape, numel,
-    nonZeros: d.nonZeros, sparsity: d.nonZeros === null || numel === 0 ? null : 1 - d.nonZeros / numel,
-    bytes: d.bytes, location: d.location, ...(d.external ? { external: d.external } : {}),
+    name: t.name ?? '',
+    graph,
+    kind,
+    dtype: dtypeInfo(t.dataType ?? 0).name,
+    shape,
+    numel,
+    nonZeros: d.nonZeros,
+    sparsity: d.nonZeros === null || numel === 0 ? null : 1 - d.nonZeros / numel,
+    bytes: d.bytes,
+    location: d.location,
+    ...(d.external ? { external: d.external } : {}),
   };
 }
 
@@ -151,8 +171,14 @@ export function sparseInfo(s: onnx.ISparseTensorProto, graph: string, warnings: 
   if (idxDims[0] !== nnzDeclared) warnings.push(`sparse initializer '${name}': ${nnzDeclared} values but ${idxDims[0]} indices`);
   const external = v.location === 'external' || ix.location === 'external';
   return {
-    name, graph, kind: 'sparse', dtype: dtypeInfo(values.dataType ?? 0).name, shape, numel,
-    nonZeros: v.nonZeros, sparsity: v.nonZeros === null || numel === 0 ? null : 1 - v.nonZeros / numel,
+    name,
+    graph,
+    kind: 'sparse',
+    dtype: dtypeInfo(values.dataType ?? 0).name,
+    shape,
+    numel,
+    nonZeros: v.nonZeros,
+    sparsity: v.nonZeros === null || numel === 0 ? null : 1 - v.nonZeros / numel,
     bytes: v.bytes + ix.bytes,
     location: external ? 'external' : v.location,
     sparse: { layout: idxDims.length === 2 ? 'coo' : 'linear', indexDtype: dtypeInfo(indices.dataType ?? 0).name, valueBytes: v.bytes, indexBytes: ix.bytes },

@@ -6,7 +6,11 @@ import type { OnnxInspection } from './analyse.js';
 /** Left-aligned text, right-aligned numbers, two spaces between columns. */
 export function table(header: string[], rows: string[][], rightAlign: boolean[] = []): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, c) => (rightAlign[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => (rightAlign[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -23,18 +27,31 @@ export function formatInspection(ins: OnnxInspection): string {
   const out: string[] = [];
   const io = (v: OnnxInspection['inputs']) => v.map((x) => `${x.name}: ${x.dtype}[${x.shape.join(', ')}]`).join(', ');
   out.push(`${ins.source}: ${formatBytes(ins.fileBytes)} (${ins.fileBytes} bytes)`);
-  out.push(`  IR ${ins.irVersion}, opsets ${ins.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}; producer ${ins.producer.name || '-'} ${ins.producer.version}`.trimEnd());
+  out.push(
+    `  IR ${ins.irVersion}, opsets ${ins.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}; producer ${ins.producer.name || '-'} ${ins.producer.version}`.trimEnd(),
+  );
   out.push(`  graph '${ins.graphName}': ${ins.nodes} nodes; inputs ${io(ins.inputs)}; outputs ${io(ins.outputs)}`);
   const meta = Object.entries(ins.metadata);
   if (meta.length) out.push(`  metadata: ${meta.map(([k, v]) => `${k}=${v}`).join(', ')}`);
-  out.push(`  ops: ${Object.entries(ins.opCounts).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(
+    `  ops: ${Object.entries(ins.opCounts)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   out.push('');
 
   const rows = ins.initializers.map((t) => [
     t.name,
     t.dtype,
     `[${t.shape.join('x')}]`,
-    t.sparse ? `sparse ${t.sparse.layout}/${t.sparse.indexDtype}` : t.compact ? `${t.compact.encoding} (${t.compact.indexBytes} + ${t.compact.valueBytes} B)` : t.location === 'external' ? 'external' : t.kind,
+    t.sparse
+      ? `sparse ${t.sparse.layout}/${t.sparse.indexDtype}`
+      : t.compact
+        ? `${t.compact.encoding} (${t.compact.indexBytes} + ${t.compact.valueBytes} B)`
+        : t.location === 'external'
+          ? 'external'
+          : t.kind,
     t.nonZeros === null ? '-' : String(t.nonZeros),
     pct(t.sparsity),
     String(t.bytes),
@@ -42,7 +59,9 @@ export function formatInspection(ins: OnnxInspection): string {
   out.push(table(['tensor', 'dtype', 'shape', 'storage', 'non-zeros', 'sparsity', 'bytes'], rows, [false, false, false, false, true, true, true]));
   const T = ins.totals;
   out.push('');
-  out.push(`  ${T.tensors} tensors (${T.dense} dense, ${T.compact} compact, ${T.sparse} sparse, ${T.external} external): ${T.numel} elements, ${T.nonZeros} non-zero (${pct(T.sparsity)} sparse)`);
+  out.push(
+    `  ${T.tensors} tensors (${T.dense} dense, ${T.compact} compact, ${T.sparse} sparse, ${T.external} external): ${T.numel} elements, ${T.nonZeros} non-zero (${pct(T.sparsity)} sparse)`,
+  );
   out.push(`  tensor data ${formatBytes(T.bytes)} (${T.bytes} bytes) + graph/protobuf overhead ${formatBytes(T.overheadBytes)}`);
   for (const [k, v] of Object.entries(T.bytesByDtype)) out.push(`    ${k}: ${formatBytes(v)} (${v} bytes)`);
 
@@ -54,12 +73,22 @@ export function formatInspection(ins: OnnxInspection): string {
   if (Q.format === 'none') {
     out.push('  quantization: none');
   } else {
-    out.push(`  quantization: ${Q.format}; ${Q.weights.length} quantized weights (${Q.perChannel} per-channel, ${Q.perTensor} per-tensor); activations ${Q.activationsQuantized ? `quantized (${Q.activations.length} QuantizeLinear)` : 'float'}`);
-    if (Object.keys(Q.integerOps).length) out.push(`  integer ops: ${Object.entries(Q.integerOps).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    out.push(
+      `  quantization: ${Q.format}; ${Q.weights.length} quantized weights (${Q.perChannel} per-channel, ${Q.perTensor} per-tensor); activations ${Q.activationsQuantized ? `quantized (${Q.activations.length} QuantizeLinear)` : 'float'}`,
+    );
+    if (Object.keys(Q.integerOps).length)
+      out.push(
+        `  integer ops: ${Object.entries(Q.integerOps)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
     if (Q.weights.length) {
-      out.push(table(['quantized weight', 'dtype', 'scheme', 'consumers'], Q.weights.map((w) => [
-        w.tensor, w.dtype, w.perChannel ? `per-channel axis ${w.axis} (${w.channels})` : 'per-tensor', w.consumers.join(', '),
-      ])));
+      out.push(
+        table(
+          ['quantized weight', 'dtype', 'scheme', 'consumers'],
+          Q.weights.map((w) => [w.tensor, w.dtype, w.perChannel ? `per-channel axis ${w.axis} (${w.channels})` : 'per-tensor', w.consumers.join(', ')]),
+        ),
+      );
     }
   }
   if (ins.warnings.length) out.push('', ...ins.warnings.map((w) => `  warning: ${w}`));

@@ -23,7 +23,10 @@ import { defineStage, type StageOutput, type StageRun } from './types.js';
 const { teacher: TEACHER_FILE, fp32: FP32_FILE, int8: INT8_FILE, int8_alt: INT8_ALT_FILE } = ONNX_FILES;
 
 export const ExportSettings = z.strictObject({
-  formats: z.array(z.enum(['fp32', 'int8'])).min(1).default(['fp32', 'int8']),
+  formats: z
+    .array(z.enum(['fp32', 'int8']))
+    .min(1)
+    .default(['fp32', 'int8']),
   /** Check the exported files in ONNX Runtime against tfjs on the test split. */
   verify: z.boolean().default(true),
 });
@@ -47,11 +50,15 @@ export async function runExport(run: StageRun<ExportSettings>): Promise<StageOut
   const details: Record<string, unknown> = {};
 
   // The dense fine-tuned teacher: the baseline of the report's size ratios (dense teacher over int8).
-  const sources: ModelSources = { teacher: snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.teacher), `export of the dense teacher (${TEACHER_FILE}) needs the ${MODEL_SOURCE_STAGE.teacher} stage`).snapshot };
+  const sources: ModelSources = {
+    teacher: snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.teacher), `export of the dense teacher (${TEACHER_FILE}) needs the ${MODEL_SOURCE_STAGE.teacher} stage`)
+      .snapshot,
+  };
   if (s.formats.includes('fp32')) sources.student = snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.fp32), 'export fp32 needs the transfer stage').snapshot;
   if (s.formats.includes('int8')) {
     const qat = snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.int8), 'export int8 needs the qat stage (it holds the quantization parameters)');
-    if (!qat.state.quantization) throw new Error(`${modelPath(run.dirOf(MODEL_SOURCE_STAGE.int8))}: checkpoint has no quantization parameters; rerun the qat stage`);
+    if (!qat.state.quantization)
+      throw new Error(`${modelPath(run.dirOf(MODEL_SOURCE_STAGE.int8))}: checkpoint has no quantization parameters; rerun the qat stage`);
     sources.qat = { snapshot: qat.snapshot, quantization: quantizationFromJson(qat.state.quantization) };
   }
 
@@ -59,7 +66,14 @@ export async function runExport(run: StageRun<ExportSettings>): Promise<StageOut
   const files = await writeModelFiles({
     outDir: ctx.runDir,
     sources,
-    metadata: (snap) => consumerMetadata({ toolVersion: TOOL_VERSION, config: snap.config, labels, tokenizer: ctx.tokenizer().describe(), maxSequenceLength: ctx.pipeline.task.seqLen }),
+    metadata: (snap) =>
+      consumerMetadata({
+        toolVersion: TOOL_VERSION,
+        config: snap.config,
+        labels,
+        tokenizer: ctx.tokenizer().describe(),
+        maxSequenceLength: ctx.pipeline.task.seqLen,
+      }),
     checkBatches: s.verify ? () => clsEvalBatches(task.test, { batchSize: bs, padding: 'longest' }) : undefined,
     log: (m) => ctx.log(m),
   });
@@ -88,7 +102,12 @@ export async function runExport(run: StageRun<ExportSettings>): Promise<StageOut
 }
 
 /** ONNX Runtime predictions and logits over a split (an independent recomputation for tests and tools). */
-export async function ortPredict(path: string, split: EncodedExamples, batchSize: number, numLabels: number): Promise<{ predictions: Int32Array; logits: Float32Array }> {
+export async function ortPredict(
+  path: string,
+  split: EncodedExamples,
+  batchSize: number,
+  numLabels: number,
+): Promise<{ predictions: Int32Array; logits: Float32Array }> {
   const session = await createSession(path);
   const n = split.examples.length;
   const logits = new Float32Array(n * numLabels);

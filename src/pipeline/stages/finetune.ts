@@ -97,7 +97,10 @@ export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>)
     baseline_naive_bayes_dev_accuracy: b.naive_bayes_dev_accuracy,
     baseline_naive_bayes_test_accuracy: b.naive_bayes_test_accuracy,
   });
-  out.details.baselines = { majorityLabel: t.data.labels[b.majority_label], naiveBayes: 'multinomial naive Bayes over WordPiece ids, add-one smoothing, fitted on train' };
+  out.details.baselines = {
+    majorityLabel: t.data.labels[b.majority_label],
+    naiveBayes: 'multinomial naive Bayes over WordPiece ids, add-one smoothing, fitted on train',
+  };
   return out;
 }
 

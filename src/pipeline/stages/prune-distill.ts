@@ -68,8 +68,21 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
   disposeModel(student);
   disposeModel(teacher);
   return {
-    metrics: { ...final, sparsity: sparsity.overall, pruned_params: sparsity.params, pruned_nonzeros: sparsity.nonZeros, tokens_per_s: result.tokensPerSecond, ...memoryMetrics(result.memory) },
-    details: { perTensorSparsity: sparsity.perTensor, prunedWeights: names, curve: curve(result), evaluations: result.evaluations, schedule: pruningSchedule(s.pruning, s.train.steps) },
+    metrics: {
+      ...final,
+      sparsity: sparsity.overall,
+      pruned_params: sparsity.params,
+      pruned_nonzeros: sparsity.nonZeros,
+      tokens_per_s: result.tokensPerSecond,
+      ...memoryMetrics(result.memory),
+    },
+    details: {
+      perTensorSparsity: sparsity.perTensor,
+      prunedWeights: names,
+      curve: curve(result),
+      evaluations: result.evaluations,
+      schedule: pruningSchedule(s.pruning, s.train.steps),
+    },
   };
 }
 

@@ -40,7 +40,9 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
     const hf = importHfDirectory(s.from, { seed: run.seed });
     for (const w of hf.warnings) ctx.log(`teacher: ${w}`);
     if (hf.snapshot.config.vocabSize !== tok.vocabSize) {
-      throw new Error(`teacher.from: ${s.from}: config.json has vocab_size ${hf.snapshot.config.vocabSize} but its vocab.txt has ${tok.vocabSize} entries; they must match`);
+      throw new Error(
+        `teacher.from: ${s.from}: config.json has vocab_size ${hf.snapshot.config.vocabSize} but its vocab.txt has ${tok.vocabSize} entries; they must match`,
+      );
     }
     model = modelFromSnapshot(hf.snapshot);
     labels = hf.labels.length ? hf.labels : undefined;
@@ -50,7 +52,9 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
   } else if (s.from) {
     const ckpt = loadCheckpoint(s.from);
     if (ckpt.config.vocabSize !== tok.vocabSize) {
-      throw new Error(`teacher.from: ${s.from} has vocabSize ${ckpt.config.vocabSize} but the pipeline's tokenizer has ${tok.vocabSize}; set tokenizer.vocab to that model's vocabulary`);
+      throw new Error(
+        `teacher.from: ${s.from} has vocabSize ${ckpt.config.vocabSize} but the pipeline's tokenizer has ${tok.vocabSize}; set tokenizer.vocab to that model's vocabulary`,
+      );
     }
     model = modelFromSnapshot({ config: ckpt.config, weights: ckpt.weights });
   } else {
@@ -67,7 +71,12 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
   const details: Record<string, unknown> = {
     config: model.config,
     ...(imported ? { imported } : {}),
-    corpus: { source: ctx.pipeline.corpus.source, trainSequences: corpus.train.sequences.length, heldOutSequences: corpus.heldOut.sequences.length, seqLen: corpus.train.seqLen },
+    corpus: {
+      source: ctx.pipeline.corpus.source,
+      trainSequences: corpus.train.sequences.length,
+      heldOutSequences: corpus.heldOut.sequences.length,
+      seqLen: corpus.train.seqLen,
+    },
   };
   const evaluate = (m: typeof model) => ({ ...evaluateMlm(m, corpus.heldOut, ctx.pipeline.seed) });
   let tokensPerSecond = 0;
@@ -108,7 +117,11 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
 function fromIdentity(from: string | undefined): unknown {
   if (!from || !existsSync(from)) return null;
   const st = statSync(from);
-  const files = st.isDirectory() ? readdirSync(from).sort().map((f) => join(from, f)) : [from];
+  const files = st.isDirectory()
+    ? readdirSync(from)
+        .sort()
+        .map((f) => join(from, f))
+    : [from];
   return files.map((f) => {
     const s = statSync(f);
     return [f, s.size, s.mtimeMs];
@@ -123,6 +136,9 @@ export const teacherStage = defineStage({
   data: 'corpus',
   externalFiles: (s) => fromIdentity(s.from),
   // A Hugging Face teacher's tokenizer is kept with the run (export --format safetensors reads it).
-  outputs: (s) => [inStage('teacher', 'model'), ...(s.from && isHfDirectory(s.from) ? Object.values(HF_TOKENIZER_FILES).map((f) => join(HF_TOKENIZER_STAGE, f)) : [])],
+  outputs: (s) => [
+    inStage('teacher', 'model'),
+    ...(s.from && isHfDirectory(s.from) ? Object.values(HF_TOKENIZER_FILES).map((f) => join(HF_TOKENIZER_STAGE, f)) : []),
+  ],
   run: runTeacher,
 });

@@ -24,7 +24,10 @@ export function encodeText(tokenizer: Tokenizer, text: string, seqLen: number): 
 export function tokenizerFromVocabText(text: string, opts: { lowercase: boolean; source: string }): WordPieceTokenizer {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  return new WordPieceTokenizer(lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)), { lowercase: opts.lowercase, vocabSource: opts.source });
+  return new WordPieceTokenizer(
+    lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l)),
+    { lowercase: opts.lowercase, vocabSource: opts.source },
+  );
 }
 
 /** Softmax of one row of logits, computed stably in float64. */

@@ -42,10 +42,16 @@ async function fetchOk(path: string): Promise<Response> {
   try {
     res = await fetch(path);
   } catch (e) {
-    const fix = location.protocol === 'file:' ? ' Browsers do not let a page opened from file:// fetch its files: serve the folder (`prune-once serve <folder>`, or any static web server).' : '';
+    const fix =
+      location.protocol === 'file:'
+        ? ' Browsers do not let a page opened from file:// fetch its files: serve the folder (`prune-once serve <folder>`, or any static web server).'
+        : '';
     throw new Error(`could not fetch ${path} (${(e as Error).message}).${fix}`);
   }
-  if (!res.ok) throw new Error(`could not fetch ${path}: HTTP ${res.status}; is this folder a complete prune-once bundle? (rebuild it with \`prune-once bundle <run> --out <folder>\`)`);
+  if (!res.ok)
+    throw new Error(
+      `could not fetch ${path}: HTTP ${res.status}; is this folder a complete prune-once bundle? (rebuild it with \`prune-once bundle <run> --out <folder>\`)`,
+    );
   return res;
 }
 
@@ -62,11 +68,20 @@ function renderFacts(m: BundleManifest, extra: Array<[string, string]>): void {
   dl.replaceChildren();
   const rows: Array<[string, string | Node]> = [
     ['model', `${m.model.path}: ${formatBytes(m.model.brotliBytes)} download (brotli), ${formatBytes(m.model.bytes)} on disk`],
-    ['whole page, first visit', `${formatBytes(m.download.brotliBytes)} brotli (${formatBytes(m.download.gzipBytes)} gzip, ${formatBytes(m.download.bytes)} raw), of which the ONNX Runtime wasm ${formatBytes(m.files.filter((f) => f.path.startsWith(ORT_DIR)).reduce((a, f) => a + f.brotliBytes, 0))}`],
-    ['encoder sparsity', Number.isFinite(m.model.encoderSparsity) ? `${(m.model.encoderSparsity * 100).toFixed(1)}% of the encoder's Linear weights are zero` : 'n/a'],
+    [
+      'whole page, first visit',
+      `${formatBytes(m.download.brotliBytes)} brotli (${formatBytes(m.download.gzipBytes)} gzip, ${formatBytes(m.download.bytes)} raw), of which the ONNX Runtime wasm ${formatBytes(m.files.filter((f) => f.path.startsWith(ORT_DIR)).reduce((a, f) => a + f.brotliBytes, 0))}`,
+    ],
+    [
+      'encoder sparsity',
+      Number.isFinite(m.model.encoderSparsity) ? `${(m.model.encoderSparsity * 100).toFixed(1)}% of the encoder's Linear weights are zero` : 'n/a',
+    ],
     ['quantization', m.model.quantization || m.model.format],
     ['labels', m.labels.join(', ')],
-    ['tokenizer', `WordPiece, ${m.vocab.entries.toLocaleString('en-US')} entries${m.vocab.lowercase ? ', lower-cased' : ''}, ${m.maxSequenceLength} tokens max`],
+    [
+      'tokenizer',
+      `WordPiece, ${m.vocab.entries.toLocaleString('en-US')} entries${m.vocab.lowercase ? ', lower-cased' : ''}, ${m.maxSequenceLength} tokens max`,
+    ],
     ['runtime', `onnxruntime-web ${m.runtime.version}, ${m.runtime.backend} backend, 1 thread`],
     ...extra,
     ['made by', `prune-once ${m.tool.version}, run '${m.run.name}'`],
@@ -107,7 +122,8 @@ function renderPrediction(p: Prediction, labels: string[]): void {
     row.append(n, track, v);
     bars.append(row);
   });
-  $('latency').textContent = `${p.ms.toFixed(1)} ms for this request (tokenization + inference), ${p.inputIds.length} tokens${p.truncated ? ' (text cut to the model\'s length)' : ''}`;
+  $('latency').textContent =
+    `${p.ms.toFixed(1)} ms for this request (tokenization + inference), ${p.inputIds.length} tokens${p.truncated ? " (text cut to the model's length)" : ''}`;
 }
 
 async function start(api: PruneOnceApi): Promise<void> {
@@ -123,7 +139,8 @@ async function start(api: PruneOnceApi): Promise<void> {
     fetchOk(manifest.model.path).then((r) => r.arrayBuffer()),
   ]);
   const tokenizer = tokenizerFromVocabText(vocabText, { lowercase: manifest.vocab.lowercase, source: manifest.vocab.source });
-  if (tokenizer.vocabSize !== manifest.vocab.entries) throw new Error(`${manifest.vocab.path} has ${tokenizer.vocabSize} entries, the manifest says ${manifest.vocab.entries}; rebuild the bundle`);
+  if (tokenizer.vocabSize !== manifest.vocab.entries)
+    throw new Error(`${manifest.vocab.path} has ${tokenizer.vocabSize} entries, the manifest says ${manifest.vocab.entries}; rebuild the bundle`);
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(new Uint8Array(modelBytes), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   api.sessionCreateMs = performance.now() - t0;
@@ -168,7 +185,10 @@ async function start(api: PruneOnceApi): Promise<void> {
   button.disabled = false;
   status.textContent = 'ready: type to classify';
   renderFacts(manifest, [
-    ['time to first prediction', `${(api.timeToFirstPredictionMs / 1000).toFixed(2)} s after the page was opened (download, wasm compile, session ${api.sessionCreateMs.toFixed(0)} ms, first run)`],
+    [
+      'time to first prediction',
+      `${(api.timeToFirstPredictionMs / 1000).toFixed(2)} s after the page was opened (download, wasm compile, session ${api.sessionCreateMs.toFixed(0)} ms, first run)`,
+    ],
   ]);
 }
 
