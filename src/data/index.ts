@@ -9,6 +9,7 @@ export { maskSequence, type MaskOptions, type MaskedSequence } from './masking.j
 export { MlmBatches, mlmBatches, mlmEvalBatches, type MlmBatchOptions, type MlmBatchState } from './mlm-batches.js';
 export { spamAssassinTask, type SpamTaskOptions } from './spam.js';
 export { sotuEraTask, sotuPartyTask, type SotuTaskOptions } from './sotu-tasks.js';
+export { sotuNextTask } from './sotu-next.js';
 export { jsonlTask, tsvTask, type TaskFiles, type TsvColumns, type UserTaskOptions } from './user-tasks.js';
 export { loadTask, TASK_KINDS, type TaskSpec } from './tasks.js';
 export { encodeExamples } from './encode.js';

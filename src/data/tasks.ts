@@ -1,4 +1,5 @@
 /** One entry point for every classification task a config can name. */
+import { sotuNextTask } from './sotu-next.js';
 import { sotuEraTask, sotuPartyTask } from './sotu-tasks.js';
 import { spamAssassinTask } from './spam.js';
 import type { TaskData } from './types.js';
@@ -8,10 +9,11 @@ export type TaskSpec =
   | { kind: 'spam-assassin'; seed: number; maxPerSplit?: number }
   | { kind: 'sotu-party'; seed: number; maxPerSplit?: number }
   | { kind: 'sotu-era'; seed: number; maxPerSplit?: number }
+  | { kind: 'sotu-next'; seed: number; maxPerSplit?: number }
   | { kind: 'tsv'; train: string; dev: string; test?: string; seed?: number; name?: string; columns?: TsvColumns }
   | { kind: 'jsonl'; train: string; dev: string; test?: string; seed?: number; name?: string };
 
-export const TASK_KINDS = ['spam-assassin', 'sotu-party', 'sotu-era', 'tsv', 'jsonl'] as const;
+export const TASK_KINDS = ['spam-assassin', 'sotu-party', 'sotu-era', 'sotu-next', 'tsv', 'jsonl'] as const;
 
 export function loadTask(spec: TaskSpec): TaskData {
   switch (spec.kind) {
@@ -21,6 +23,8 @@ export function loadTask(spec: TaskSpec): TaskData {
       return sotuPartyTask(spec);
     case 'sotu-era':
       return sotuEraTask(spec);
+    case 'sotu-next':
+      return sotuNextTask(spec);
     case 'tsv':
       return tsvTask(spec, spec);
     case 'jsonl':

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { passages, sentences, wordCount } from '../../src/data/passages.js';
 import { sotuEraTask, sotuPartyTask, ERA_STARTS, PASSAGE_MAX_WORDS, PASSAGE_MIN_WORDS } from '../../src/data/sotu-tasks.js';
+import { NEXT_MIN_WORDS, sotuNextTask } from '../../src/data/sotu-next.js';
 import { sotuAddresses, sotuDocuments } from '../../src/data/sotu.js';
 import { splitDocuments } from '../../src/data/split.js';
 import type { Example } from '../../src/data/types.js';
@@ -129,5 +130,40 @@ describe('SOTU era task', () => {
     expect(disjoint(tr, dv) && disjoint(tr, te) && disjoint(dv, te)).toBe(true);
     for (const split of [task.dev, task.test]) expect(new Set(split.map((e) => e.label)).size).toBe(4);
     expect(sotuEraTask({ seed: 7 }).test.map((e) => e.text)).toEqual(task.test.map((e) => e.text));
+  });
+});
+
+describe('SOTU next-sentence task (sentence pairs)', () => {
+  const task = sotuNextTask({ seed: 7 });
+  const text = new Map(sotuAddresses().map((a) => [a.id, a.text]));
+
+  it('pairs a sentence with the one after it (next) or with one of another address of the same split (other), half each', () => {
+    expect(task.labels).toEqual(['other', 'next']);
+    for (const [name, split] of Object.entries({ train: task.train, dev: task.dev, test: task.test })) {
+      const next = split.filter((e) => e.label === 1).length;
+      expect(Math.abs(next - split.length / 2), name).toBeLessThanOrEqual(1);
+      for (const e of split.slice(0, 200)) {
+        for (const s of [e.text, e.textPair!]) expect(wordCount(s)).toBeGreaterThanOrEqual(NEXT_MIN_WORDS);
+        const own = text.get(e.group)!;
+        if (e.label === 1) expect(own.includes(`${e.text} ${e.textPair}`), e.text).toBe(true);
+        else {
+          expect(own.includes(`${e.text} ${e.textPair}`)).toBe(false);
+          // The negative's second sentence comes from another address of the same split.
+          const sources = [...groupsOf(split)].filter((g) => g !== e.group && text.get(g)!.includes(e.textPair!));
+          expect(sources.length, e.textPair).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+
+  it('splits by address and is deterministic; maxPerSplit keeps the balance', () => {
+    const [tr, dv, te] = [task.train, task.dev, task.test].map(groupsOf);
+    expect(disjoint(tr, dv) && disjoint(tr, te) && disjoint(dv, te)).toBe(true);
+    expect(sotuNextTask({ seed: 7 }).dev).toEqual(task.dev);
+    const small = sotuNextTask({ seed: 7, maxPerSplit: 100 });
+    for (const split of [small.train, small.dev, small.test]) {
+      expect(split).toHaveLength(100);
+      expect(split.filter((e) => e.label === 1)).toHaveLength(50);
+    }
   });
 });

@@ -133,6 +133,6 @@ describe('loadTask', () => {
     const train = file('lt.jsonl', ['{"text":"a","label":"x"}', '{"text":"b","label":"y"}']);
     expect(loadTask({ kind: 'jsonl', train, dev: train, test: train }).labels).toEqual(['x', 'y']);
     expect(loadTask({ kind: 'sotu-party', seed: 1, maxPerSplit: 10 }).name).toBe('sotu-party');
-    expect(() => loadTask({ kind: 'glue' } as never)).toThrow(/unknown task kind "glue"; known: spam-assassin, sotu-party, sotu-era, tsv, jsonl/);
+    expect(() => loadTask({ kind: 'glue' } as never)).toThrow(/unknown task kind "glue"; known: spam-assassin, sotu-party, sotu-era, sotu-next, tsv, jsonl/);
   });
 });

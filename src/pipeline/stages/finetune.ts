@@ -73,7 +73,18 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     hooks: a.hooks,
     evaluate,
   });
-  const metrics = { ...taskAccuracy(ctx, a.model), tokens_per_s: result.tokensPerSecond, ...memoryMetrics(result.memory) };
+  // The loop's last evaluation ran on the final weights: its dev figures are the stage's, so only
+  // the test split is left to predict (dev passes cost as much as ~20 training steps each).
+  const final = result.evaluations.at(-1)!.metrics;
+  const test = predictTask(a.model, task.test, ctx.pipeline.task.evalBatchSize).metrics;
+  const metrics = {
+    dev_accuracy: final.dev_accuracy,
+    test_accuracy: test.accuracy,
+    dev_loss: final.dev_loss,
+    test_loss: test.loss,
+    tokens_per_s: result.tokensPerSecond,
+    ...memoryMetrics(result.memory),
+  };
   saveModel(run.dir, a.model, { stage: a.label, fingerprint: run.fingerprint, ...taskState(ctx), ...a.extraState });
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }

@@ -19,6 +19,8 @@ import { classificationObjective, type Batch } from '../../train/tasks.js';
 import { inStage } from '../../run/layout.js';
 import { DistillSchema, QuantizationSchema, TrainSchema } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
+import { readResult } from '../../run/result.js';
+import { predictTask } from '../evaluate.js';
 import { taskAccuracy, taskState } from './finetune.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
@@ -42,7 +44,12 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
     observerMomentum: q.observerMomentum,
     quantizeEmbeddings: q.embeddings,
   });
-  const floatAccuracy = taskAccuracy(ctx, student);
+  // The float accuracy before QAT is the transfer stage's (same weights): read, not recomputed.
+  const before = readResult(run.dirOf('transfer'))?.metrics;
+  const floatAccuracy =
+    before && Number.isFinite(before.dev_accuracy) && Number.isFinite(before.test_accuracy)
+      ? { dev_accuracy: before.dev_accuracy, test_accuracy: before.test_accuracy }
+      : taskAccuracy(ctx, student);
 
   // Calibration: initial activation ranges from a few training batches (eval mode, no updates).
   const calib = clsBatches(task.train, { batchSize: s.train.batchSize, seed: run.seed + 1, padding: 'longest' });
@@ -70,12 +77,16 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
     train: s.train,
     hooks,
     evaluate: (m, fwd) => {
-      const acc = taskAccuracy(ctx, m, fwd);
-      return { dev_accuracy: acc.dev_accuracy };
+      const dev = predictTask(m, task.dev, ctx.pipeline.task.evalBatchSize, fwd).metrics;
+      return { dev_accuracy: dev.accuracy, dev_loss: dev.loss };
     },
   });
   const quantization = qat.quantization();
-  const int8 = taskAccuracy(ctx, student, quantizedForward(quantization));
+  // The loop's last evaluation used this same quantized forward on the final weights (the hook's
+  // eval forward is quantizedForward(quantization())): its dev figures are kept, test is predicted.
+  const final = result.evaluations.at(-1)!.metrics;
+  const test = predictTask(student, task.test, ctx.pipeline.task.evalBatchSize, quantizedForward(quantization)).metrics;
+  const int8 = { dev_accuracy: final.dev_accuracy, test_accuracy: test.accuracy, dev_loss: final.dev_loss, test_loss: test.loss };
   const sp = lock.sparsity();
   saveModel(run.dir, student, {
     stage: 'qat',
