@@ -13,4 +13,4 @@ export { sotuNextTask } from './sotu-next.js';
 export { jsonlTask, tsvTask, type TaskFiles, type TsvColumns, type UserTaskOptions } from './user-tasks.js';
 export { loadTask, TASK_KINDS, type TaskSpec } from './tasks.js';
 export { encodeExamples } from './encode.js';
-export { ClsBatches, clsBatches, clsEvalBatches, type ClsBatchOptions, type ClsBatchState } from './cls-batches.js';
+export { ClsBatches, clsBatches, clsEvalBatches, lengthOrder, orderedByLength, type ClsBatchOptions, type ClsBatchState } from './cls-batches.js';

@@ -3,7 +3,7 @@
  * masks, so numbers are comparable across stages), the unigram baseline, and task accuracy.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { clsEvalBatches, mlmEvalBatches } from '../data/index.js';
+import { clsEvalBatches, lengthOrder, mlmEvalBatches } from '../data/index.js';
 import type { EncodedExamples, MlmCorpus } from '../data/types.js';
 import type { BertModel, ForwardOptions } from '../model/bert.js';
 import { classificationObjective, mlmObjective } from '../train/tasks.js';
@@ -69,16 +69,21 @@ export function predictTask(
   const predictions = new Int32Array(n);
   const numLabels = model.config.numLabels;
   const logits = new Float32Array(n * numLabels);
+  // Batches of similar length (less padding); results go back to the split's own order.
+  const order = lengthOrder(split);
+  const ordered: EncodedExamples = { ...split, examples: order.map((i) => split.examples[i]) };
   let offset = 0;
   let correct = 0;
   let lossSum = 0;
-  for (const batch of clsEvalBatches(split, { batchSize, padding: 'longest' })) {
+  for (const batch of clsEvalBatches(ordered, { batchSize, padding: 'longest' })) {
     tf.tidy(() => {
       const out = classificationObjective.forward(model, batch, { ...forward, training: false });
-      logits.set(out.logits.dataSync() as Float32Array, offset * numLabels);
+      const rows = out.logits.dataSync() as Float32Array;
       const pred = tf.argMax(out.logits, -1).dataSync();
       for (let i = 0; i < batch.batchSize; i++) {
-        predictions[offset + i] = pred[i];
+        const at = order[offset + i];
+        logits.set(rows.subarray(i * numLabels, (i + 1) * numLabels), at * numLabels);
+        predictions[at] = pred[i];
         correct += pred[i] === batch.labels[i] ? 1 : 0;
       }
       lossSum += out.loss.dataSync()[0] * batch.batchSize;

@@ -2,10 +2,12 @@
  * A stage's model file (`model.ckpt`, atomic and checksummed): what a stage saves and a later stage
  * loads. Paths come from the run layout (src/run/layout.ts); result.json is src/run/result.ts.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint/format.js';
 import { modelFromSnapshot, snapshotModel, type BertModel } from '../model/bert.js';
 import { modelPath } from '../run/layout.js';
+import { sha256File } from '../util/fs.js';
 
 export function saveModel(dir: string, model: BertModel, state: Record<string, unknown>): void {
   const snap = snapshotModel(model);
@@ -17,4 +19,21 @@ export function loadModel(dir: string, what: string): { model: BertModel; checkp
   if (!existsSync(p)) throw new Error(`${what}: ${p} not found; run the stage that makes it first (or rerun the pipeline)`);
   const checkpoint = loadCheckpoint(p);
   return { model: modelFromSnapshot({ config: checkpoint.config, weights: checkpoint.weights }), checkpoint };
+}
+
+/**
+ * Identity of files outside the run that a stage reads (`teacher.from`, `prune-distill.from`): the
+ * size and sha256 of the checkpoint, or of each file of a directory, so that changed files rerun
+ * the stage while the same files found on another machine or in another clone (other paths'
+ * modification times) keep the fingerprint, and with it the stage cache's entries.
+ */
+export function externalIdentity(from: string | undefined): unknown {
+  if (!from || !existsSync(from)) return null;
+  const files = statSync(from).isDirectory()
+    ? readdirSync(from)
+        .sort()
+        .map((f) => join(from, f))
+        .filter((f) => statSync(f).isFile())
+    : [from];
+  return files.map((f) => [basename(f), statSync(f).size, sha256File(f)]);
 }

@@ -3,9 +3,9 @@
  * to the run directory, size, sha256); before a stage is reported "up to date" those files are
  * checked, and a stage whose files fail is redone (the caller says why, naming the file).
  */
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { sha256File } from '../util/fs.js';
 import type { OutputRecord } from '../run/result.js';
 import { RUN_LOCK, RUN_MARKER } from './run-dir.js';
 
@@ -16,17 +16,7 @@ export type { OutputRecord };
 const NOT_OUTPUTS = new Set(['result.json', 'resume.ckpt', 'pipeline.json', RUN_MARKER, RUN_LOCK]);
 const isTemp = (name: string) => /\.tmp-\d+-\d+$/.test(name) || /\.stale-\d+-\d+$/.test(name);
 
-export function sha256File(path: string): string {
-  const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(1 << 20);
-  const fd = openSync(path, 'r');
-  try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
-}
+export { sha256File };
 
 function record(runDir: string, path: string): OutputRecord {
   return { path: relative(runDir, path).split('\\').join('/'), bytes: statSync(path).size, sha256: sha256File(path) };

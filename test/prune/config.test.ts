@@ -45,7 +45,7 @@ describe('pipeline pruning config', () => {
   it('gives the shipped pipelines the step schedules the stage computed before the registry owned it', () => {
     for (const file of ['pipelines/prune-once.yaml', 'pipelines/smoke.yaml']) {
       const stage = loadPipeline(file).pipeline.stages['prune-distill']!;
-      const steps = stage.train.steps;
+      const steps = stage.train!.steps;
       // The stage's former scheduleFor, verbatim, on the former flat fields.
       const beginStep = Math.round(0 * steps);
       const endStep = Math.max(beginStep + 1, Math.round(0.5 * steps));

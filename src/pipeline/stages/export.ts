@@ -7,7 +7,7 @@
  * and the int8 files in onnxruntime-web too.
  */
 import { z } from 'zod';
-import { clsEvalBatches } from '../../data/index.js';
+import { clsEvalBatches, orderedByLength } from '../../data/index.js';
 import { writeModelFiles, type ModelSources } from '../../export/model-files.js';
 import { snapshotModel, disposeModel } from '../../model/bert.js';
 import type { ModelSnapshot } from '../../model/snapshot.js';
@@ -63,6 +63,8 @@ export async function runExport(run: StageRun<ExportSettings>): Promise<StageOut
   }
 
   const bs = ctx.pipeline.task.evalBatchSize;
+  // Checked in length order (less padding); predictions and labels below are in that order.
+  const test = orderedByLength(task.test);
   const files = await writeModelFiles({
     outDir: ctx.runDir,
     sources,
@@ -74,11 +76,11 @@ export async function runExport(run: StageRun<ExportSettings>): Promise<StageOut
         tokenizer: ctx.tokenizer().describe(),
         maxSequenceLength: ctx.pipeline.task.seqLen,
       }),
-    checkBatches: s.verify ? () => clsEvalBatches(task.test, { batchSize: bs, padding: 'longest' }) : undefined,
+    checkBatches: s.verify ? () => clsEvalBatches(test, { batchSize: bs, padding: 'longest' }) : undefined,
     log: (m) => ctx.log(m),
   });
 
-  const accuracyOf = (pred: Int32Array) => (pred.length ? pred.reduce((a, p, i) => a + (p === task.test.examples[i].label ? 1 : 0), 0) / pred.length : NaN);
+  const accuracyOf = (pred: Int32Array) => (pred.length ? pred.reduce((a, p, i) => a + (p === test.examples[i].label ? 1 : 0), 0) / pred.length : NaN);
   for (const f of files) {
     const p = PREFIX[f.kind];
     metrics[`${p}_bytes`] = f.bytes;

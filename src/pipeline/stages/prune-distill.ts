@@ -3,7 +3,11 @@
  * compact preset, trains on masked-LM with distillation from the frozen teacher while gradual
  * magnitude pruning raises the sparsity of its encoder Linear weights to the target, then holds it.
  */
+import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
+import { loadCheckpoint } from '../../checkpoint/format.js';
+import { PatternLockHook } from '../../prune/pattern-lock.js';
+import { inStage, modelPath } from '../../run/layout.js';
 import { mlmBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
 import { createModel, disposeModel, modelFromSnapshot, snapshotModel } from '../../model/bert.js';
@@ -14,9 +18,8 @@ import { selectWeights } from '../../prune/select.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { mlmObjective, type Batch } from '../../train/tasks.js';
 import { evaluateMlm } from '../evaluate.js';
-import { inStage } from '../../run/layout.js';
 import { DistillSchema, TrainSchema } from '../schema.js';
-import { loadModel, saveModel } from '../stage-io.js';
+import { externalIdentity, loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 import { memoryMetrics } from '../../train/memory-watch.js';
@@ -24,14 +27,23 @@ import { memoryMetrics } from '../../train/memory-watch.js';
 export const PruneDistillSettings = z.strictObject({
   /** 'teacher' (Prune OFA: a copy of the teacher) or a preset name (Well-Read Students' compact student). */
   student: z.string().default('teacher'),
+  /**
+   * Take the sparse pre-trained student of an earlier run instead of training one (prune once,
+   * transfer to tasks added later): that run's prune-distill directory (or its model.ckpt). The
+   * pruning, distill and train settings are then not used.
+   */
+  from: z.string().optional(),
   pruning: PruningSchema.prefault({}),
   distill: DistillSchema.prefault({}),
-  train: TrainSchema,
+  train: TrainSchema.optional(),
 });
 export type PruneDistillSettings = z.infer<typeof PruneDistillSettings>;
 
 export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
+  if (s.from) return takeStudent(run, s.from);
+  if (!s.train) throw new Error("stages.prune-distill.train is required unless prune-distill.from names an earlier run's prune-distill output");
+  const train = s.train;
   const { model: teacher } = loadModel(run.dirOf('teacher'), 'prune-distill needs the teacher');
   let student;
   if (s.student === 'teacher') {
@@ -43,7 +55,7 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
   const corpus = ctx.corpus();
   const names = selectWeights(student.params.keys(), pruningInclude(s.pruning), s.pruning.exclude);
   if (names.length === 0) throw new Error('prune-distill.pruning.include selects no weights of the student; see the weight names in `prune-once inspect`');
-  const pruner = new PrunerHook<Batch>(student, names, prunerSettings(s.pruning, s.train.steps));
+  const pruner = new PrunerHook<Batch>(student, names, prunerSettings(s.pruning, train.steps));
   const hooks: TrainHook<Batch>[] = [];
   if (s.distill.enabled) hooks.push(distillationHook(teacher, s.distill, run.seed));
   hooks.push(pruner);
@@ -56,8 +68,8 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
     seed: run.seed,
     model: student,
     objective: mlmObjective,
-    data: mlmBatches(corpus.train, { batchSize: s.train.batchSize, seed: run.seed }),
-    train: s.train,
+    data: mlmBatches(corpus.train, { batchSize: train.batchSize, seed: run.seed }),
+    train,
     hooks,
     evaluate,
   });
@@ -81,8 +93,52 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
       prunedWeights: names,
       curve: curve(result),
       evaluations: result.evaluations,
-      schedule: pruningSchedule(s.pruning, s.train.steps),
+      schedule: pruningSchedule(s.pruning, train.steps),
     },
+  };
+}
+
+/**
+ * `prune-distill.from`: the sparse student of an earlier run, checked (its pruned weights listed,
+ * its vocabulary the pipeline's) and re-measured on this run's held-out text, then saved as this
+ * stage's output so the task stages read it as usual.
+ */
+function takeStudent(run: StageRun<PruneDistillSettings>, from: string): StageOutput {
+  const { ctx } = run;
+  const file = existsSync(from) && statSync(from).isDirectory() ? modelPath(from) : from;
+  if (!existsSync(file))
+    throw new Error(
+      `stages.prune-distill.from: ${file} not found; name the prune-distill directory of an earlier run (e.g. artifacts/prune-once/prune-distill)`,
+    );
+  const checkpoint = loadCheckpoint(file);
+  const pruned = checkpoint.state.prunedWeights as string[] | undefined;
+  if (checkpoint.state.stage !== 'prune-distill' || !Array.isArray(pruned))
+    throw new Error(
+      `stages.prune-distill.from: ${file} is not a prune-distill output (its state has stage '${String(checkpoint.state.stage)}' and no prunedWeights)`,
+    );
+  const vocab = ctx.tokenizer().vocabSize;
+  if (checkpoint.config.vocabSize !== vocab)
+    throw new Error(
+      `stages.prune-distill.from: ${file} has vocabSize ${checkpoint.config.vocabSize} but this pipeline's tokenizer has ${vocab}; use the tokenizer (and teacher.from) of the run it came from`,
+    );
+  const student = modelFromSnapshot({ config: checkpoint.config, weights: checkpoint.weights });
+  const lock = new PatternLockHook<Batch>(student, pruned);
+  const sparsity = lock.sparsity();
+  lock.dispose();
+  const final = evaluateMlm(student, ctx.corpus().heldOut, ctx.pipeline.seed);
+  saveModel(run.dir, student, {
+    stage: 'prune-distill',
+    fingerprint: run.fingerprint,
+    prunedWeights: pruned,
+    takenFrom: { file, fingerprint: checkpoint.state.fingerprint },
+  });
+  disposeModel(student);
+  ctx.log(
+    `prune-distill: took the sparse student of ${file} (sparsity ${sparsity.overall.toFixed(4)}, held-out MLM accuracy ${final.mlm_accuracy.toFixed(4)})`,
+  );
+  return {
+    metrics: { ...final, sparsity: sparsity.overall, pruned_params: sparsity.params, pruned_nonzeros: sparsity.nonZeros },
+    details: { takenFrom: file, sourceFingerprint: checkpoint.state.fingerprint ?? null, perTensorSparsity: sparsity.perTensor, prunedWeights: pruned },
   };
 }
 
@@ -92,6 +148,7 @@ export const pruneDistillStage = defineStage({
   schema: PruneDistillSettings,
   inputs: ['teacher'],
   data: 'corpus',
+  externalFiles: (s) => externalIdentity(s.from && existsSync(s.from) && statSync(s.from).isDirectory() ? modelPath(s.from) : s.from),
   outputs: () => [inStage('prune-distill', 'model')],
   run: runPruneDistill,
 });

@@ -1,5 +1,4 @@
 /** Stage `teacher`: a dense BERT pre-trained with masked-LM on the corpus (or loaded from a checkpoint). */
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { mlmBatches } from '../../data/index.js';
@@ -12,7 +11,7 @@ import { mlmObjective } from '../../train/tasks.js';
 import { evaluateMlm, unigramBaseline } from '../evaluate.js';
 import { HF_TOKENIZER_STAGE, inStage } from '../../run/layout.js';
 import { ModelSchema, TrainSchema } from '../schema.js';
-import { saveModel } from '../stage-io.js';
+import { externalIdentity, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 import { memoryMetrics } from '../../train/memory-watch.js';
@@ -110,31 +109,13 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
   };
 }
 
-/**
- * Identity of an imported teacher (`teacher.from`): size and modification time of the checkpoint,
- * or of each file of a Hugging Face directory, so replacing the files reruns the stage.
- */
-function fromIdentity(from: string | undefined): unknown {
-  if (!from || !existsSync(from)) return null;
-  const st = statSync(from);
-  const files = st.isDirectory()
-    ? readdirSync(from)
-        .sort()
-        .map((f) => join(from, f))
-    : [from];
-  return files.map((f) => {
-    const s = statSync(f);
-    return [f, s.size, s.mtimeMs];
-  });
-}
-
 export const teacherStage = defineStage({
   name: 'teacher',
   describe: 'the dense teacher: MLM pre-training on the corpus, or imported weights (teacher.from)',
   schema: TeacherSettings,
   inputs: [],
   data: 'corpus',
-  externalFiles: (s) => fromIdentity(s.from),
+  externalFiles: (s) => externalIdentity(s.from),
   // A Hugging Face teacher's tokenizer is kept with the run (export --format safetensors reads it).
   outputs: (s) => [
     inStage('teacher', 'model'),
