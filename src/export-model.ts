@@ -27,7 +27,7 @@ export interface ExportedFile {
   path: string;
   bytes: number;
   source: string;
-  check?: Omit<FileCheck, 'logits' | 'predictions' | 'tfjsPredictions'>;
+  check?: Omit<FileCheck, 'logits' | 'predictions'>;
   /** Things the user should know about this file (safetensors: e.g. the tokenizer was not found). */
   warnings?: string[];
 }
@@ -126,7 +126,7 @@ export async function exportModel(
     checkBatches: () => [probeBatch((sources.qat?.snapshot ?? sources.student ?? sources.teacher)!)],
   });
   return files.map((f) => {
-    const { logits: _l, predictions: _p, tfjsPredictions: _t, ...check } = f.check!;
+    const { logits: _l, predictions: _p, ...check } = f.check!;
     return { format: f.kind, path: f.path, bytes: f.bytes, source: origin.get(f.kind)!.path, check };
   });
 }

@@ -5,7 +5,9 @@
  * `<name>/scale` and `<name>/zero_point` counted with it; "other" is the rest of the file
  * (LayerNorm, biases, activation scales, graph constants, names and protobuf framing).
  */
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { brotliCompress, brotliCompressSync, constants, gzip, gzipSync, type BrotliOptions } from 'node:zlib';
 import { weightRole } from '../model/weights.js';
 
 export interface FileSizes {
@@ -15,11 +17,43 @@ export interface FileSizes {
   brotliQuality: number;
 }
 
+const brotliOptions = (bytes: Uint8Array, quality: number): BrotliOptions => ({
+  params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+});
+
+/**
+ * Sizes already computed in this process, by content: brotli 11 takes ~10 s for a 6 MB fp32 file,
+ * and the report, `inspect` and the sweep report may all ask for the same file.
+ */
+const known = new Map<string, FileSizes>();
+const keyOf = (bytes: Uint8Array, quality: number) => `${createHash('sha256').update(bytes).digest('hex')}/${quality}`;
+
 export function fileSizes(bytes: Uint8Array, brotliQuality = 11): FileSizes {
-  const brotli = brotliCompressSync(bytes, {
-    params: { [constants.BROTLI_PARAM_QUALITY]: brotliQuality, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
-  }).length;
-  return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, brotli, brotliQuality };
+  const key = keyOf(bytes, brotliQuality);
+  let sizes = known.get(key);
+  if (!sizes) {
+    const brotli = brotliCompressSync(bytes, brotliOptions(bytes, brotliQuality)).length;
+    sizes = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, brotli, brotliQuality };
+    known.set(key, sizes);
+  }
+  return sizes;
+}
+
+/**
+ * `fileSizes` of several files at once, on libuv's thread pool (one compression per core), so a
+ * later `fileSizes` of the same bytes is a lookup: the report stage calls it first for its files.
+ */
+export async function precomputeFileSizes(files: Uint8Array[], brotliQuality = 11): Promise<void> {
+  const brotliAsync = promisify(brotliCompress);
+  const gzipAsync = promisify(gzip);
+  await Promise.all(
+    files.map(async (bytes) => {
+      const key = keyOf(bytes, brotliQuality);
+      if (known.has(key)) return;
+      const [br, gz] = await Promise.all([brotliAsync(bytes, brotliOptions(bytes, brotliQuality)), gzipAsync(bytes, { level: 9 })]);
+      known.set(key, { raw: bytes.length, gzip: gz.length, brotli: br.length, brotliQuality });
+    }),
+  );
 }
 
 export interface PartBreakdown {
