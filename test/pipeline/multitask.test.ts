@@ -109,3 +109,39 @@ describe('a pipeline with several tasks', () => {
     expect(table.tasks.map((t) => t.task)).toEqual(['spam', 'era', 'topics']);
   }, 900_000);
 });
+
+describe('a second pipeline that takes its sparse student from the first run (prune-distill.from)', () => {
+  it('runs a new user task on it without pre-training or pruning again', async () => {
+    const files = writeUserTask(dir);
+    const second = join(dir, 'second.yaml');
+    const smokeStages = readFileSync(SMOKE, 'utf8').split('\nstages:\n')[1];
+    const taskStages = smokeStages.slice(smokeStages.indexOf('  finetune-teacher:'));
+    writeFileSync(
+      second,
+      `use: ${SMOKE}\nname: second\nstages:\n` +
+        `  teacher: { from: ${join(runDir, 'teacher', 'model.ckpt')} }\n` +
+        `  prune-distill: { from: ${join(runDir, 'prune-distill')} }\n` +
+        taskStages +
+        `tasks:\n  topics: { kind: tsv, train: ${files.train}, dev: ${files.dev}, seqLen: 32, evalBatchSize: 32 }\n`,
+    );
+    const out = join(dir, 'second-run');
+    const run = await runPipeline({ pipelinePath: second, outDir: out, quiet: true, backend: 'wasm' });
+    const shared = Object.fromEntries(run.stages.filter((s) => !s.task).map((s) => [s.stage, s.result]));
+    // Loaded, not trained: no training curve, and the student is the first run's, weight for weight.
+    expect(shared.teacher.details.curve).toBeUndefined();
+    expect(shared['prune-distill'].details.takenFrom).toBe(join(runDir, 'prune-distill', 'model.ckpt'));
+    expect(shared['prune-distill'].details.curve).toBeUndefined();
+    const firstPd = first.stages.find((s) => s.stage === 'prune-distill')!.result.metrics;
+    expect(shared['prune-distill'].metrics.sparsity).toBe(firstPd.sparsity);
+    expect(shared['prune-distill'].metrics.mlm_accuracy).toBe(firstPd.mlm_accuracy);
+    expect(run.stages.filter((s) => s.task === 'topics').map((s) => s.status)).toEqual(['ran', 'ran', 'ran', 'ran', 'ran']);
+    expect(existsSync(join(out, 'tasks', 'topics', 'model.int8.onnx'))).toBe(true);
+    const table = JSON.parse(readFileSync(join(out, 'tasks.json'), 'utf8')) as TasksSummary;
+    expect(table.tasks.map((t) => t.task)).toEqual(['topics']);
+    // A student that is not a prune-distill output is refused, naming the field and the file.
+    writeFileSync(second, readFileSync(second, 'utf8').replace(join(runDir, 'prune-distill'), join(runDir, 'teacher')));
+    await expect(runPipeline({ pipelinePath: second, outDir: join(dir, 'third-run'), quiet: true, backend: 'wasm' })).rejects.toThrow(
+      /stages\.prune-distill\.from: .*teacher.*model\.ckpt is not a prune-distill output/,
+    );
+  }, 900_000);
+});
