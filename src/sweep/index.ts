@@ -1,6 +1,6 @@
 /** `prune-once sweep`: plan, run the stage jobs (local or BullMQ), assemble the points, report. */
 import { resolve } from 'node:path';
-import { openCache } from '../pipeline/stage-cache.js';
+import { isCacheable, openCache } from '../pipeline/stage-cache.js';
 import type { StageJobOutcome } from './execute.js';
 import { runLocal, runOnQueue } from './executors.js';
 import { planSweep, type SweepPlan } from './plan.js';
@@ -32,7 +32,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const cacheDir = resolve(o.cacheDir);
   openCache(cacheDir);
   const outDir = resolve(o.outDir ?? `artifacts/sweeps/${plan.sweep.name}`);
-  const shared = plan.points.length * Object.keys(plan.points[0].fingerprints).length;
+  const shared = plan.points.reduce((n, p) => n + p.stages.filter((s) => isCacheable(s.stage)).length, 0);
   log(
     `sweep '${plan.sweep.name}': ${plan.points.length} points, ${plan.jobs.length} stage jobs (of ${shared} point stages), executor ${o.executor}, cache ${cacheDir}`,
   );
