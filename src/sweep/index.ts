@@ -4,7 +4,8 @@ import { isCacheable, openCache } from '../pipeline/stage-cache.js';
 import type { StageJobOutcome } from './execute.js';
 import { runLocal, runOnQueue } from './executors.js';
 import { planSweep, type SweepPlan } from './plan.js';
-import { assemblePoints, buildSweepReport, writeSweepReport, type SweepReport } from './report.js';
+import { writeSweepReport, type SweepReportFiles } from './files.js';
+import { assemblePoints, buildSweepReport, type SweepReport } from './report.js';
 
 export interface SweepOptions {
   sweepFile: string;
@@ -23,7 +24,7 @@ export interface SweepResult {
   outDir: string;
   outcomes: StageJobOutcome[];
   report: SweepReport;
-  files: { json: string; markdown: string };
+  files: SweepReportFiles;
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
@@ -46,7 +47,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   }
   const dirs = assemblePoints(plan, cacheDir, outDir);
   const report = buildSweepReport(plan, dirs, cacheDir);
-  const files = writeSweepReport(report, outDir);
-  log(`sweep report: ${files.markdown} and ${files.json}`);
+  const files = await writeSweepReport(report, outDir);
+  log(`sweep report: ${files.markdown}, ${files.html} and ${files.json}`);
   return { plan, outDir, outcomes, report, files };
 }

@@ -13,7 +13,7 @@ import { readResult } from '../run/result.js';
 import { isCacheable, restoreStage } from '../pipeline/stage-cache.js';
 import type { StageName } from '../pipeline/stages/index.js';
 import { taskRunDir } from '../run/layout.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { writeJsonAtomic } from '../util/fs.js';
 import type { SweepPlan, SweepPoint } from './plan.js';
 
 export interface Spread {
@@ -240,12 +240,4 @@ export function renderSweepMarkdown(r: SweepReport): string {
     `Run directories (stages linked from the cache): ${r.points.map((p) => p.runDir).join(', ')}`,
     '',
   ].join('\n');
-}
-
-export function writeSweepReport(r: SweepReport, outDir: string): { json: string; markdown: string } {
-  const json = join(outDir, 'sweep-report.json');
-  const markdown = join(outDir, 'sweep-report.md');
-  writeJsonAtomic(json, r);
-  writeFileAtomic(markdown, renderSweepMarkdown(r));
-  return { json, markdown };
 }
