@@ -146,20 +146,17 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   }
   // Several tasks: the shared stages (on the corpus) once, then each task's stages in its own
   // directory, reading the shared stages' outputs from the run directory.
-  const shared = new Set(STAGES.filter((d) => d.data === 'corpus').map((d) => d.name as string));
-  const only = (keep: (stage: string) => boolean) => Object.fromEntries(Object.entries(pipeline.stages).filter(([k]) => keep(k))) as Pipeline['stages'];
-  const sharedPipeline: Pipeline = { ...pipeline, stages: only((s) => shared.has(s)) };
+  const scopes = taskScopes(pipeline);
   const fingerprints = new Map<string, string>();
-  if (Object.keys(sharedPipeline.stages).length > 0) {
-    const stopped = await runScope({ opts, pipeline: sharedPipeline, ctx, outDir: runDir, dirOf: (s) => stageDir(runDir, s), redone, fingerprints }, summary);
+  if (scopes.shared) {
+    const stopped = await runScope({ opts, pipeline: scopes.shared, ctx, outDir: runDir, dirOf: (s) => stageDir(runDir, s), redone, fingerprints }, summary);
     if (stopped) return summary;
   }
-  for (const [task, settings] of Object.entries(pipeline.tasks)) {
+  for (const { task, pipeline: taskPipeline } of scopes.tasks) {
     const taskDir = taskRunDir(runDir, task);
     prepareRunDir(taskDir, false);
-    const taskPipeline: Pipeline = { ...pipeline, task: settings, tasks: undefined, stages: only((s) => !shared.has(s)) };
     const taskCtx = createContext(taskDir, taskPipeline, backend, opts.quiet, { tokenizer: () => ctx.tokenizer() });
-    const dirOf = (s: string) => stageDir(shared.has(s) ? runDir : taskDir, s);
+    const dirOf = (s: string) => stageDir(SHARED_STAGES.has(s) ? runDir : taskDir, s);
     const stopped = await runScope({ opts, pipeline: taskPipeline, ctx: taskCtx, outDir: taskDir, dirOf, redone, fingerprints, task }, summary);
     if (stopped) return summary;
   }
@@ -167,6 +164,58 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   const names = Object.keys(pipeline.tasks);
   if (names.every((t) => existsSync(runFile(taskRunDir(runDir, t), 'reportJson')))) writeTasksSummary(runDir, names);
   return summary;
+}
+
+/** The stages a `tasks:` pipeline runs once, on the corpus; the others run once per task. */
+export const SHARED_STAGES: ReadonlySet<string> = new Set(STAGES.filter((d) => d.data === 'corpus').map((d) => d.name as string));
+
+export interface TaskScopes {
+  /** The shared stages as a pipeline of their own (null when the pipeline has none). */
+  shared: Pipeline | null;
+  /** Each task's stages as a single-task pipeline (`task` set, `tasks` unset), in the file's order. */
+  tasks: Array<{ task: string; pipeline: Pipeline }>;
+}
+
+/** How a `tasks:` pipeline runs (the runner and planRun share it, so the sweep plans what a run does). */
+export function taskScopes(pipeline: Pipeline): TaskScopes {
+  const only = (keep: (stage: string) => boolean) => Object.fromEntries(Object.entries(pipeline.stages).filter(([k]) => keep(k))) as Pipeline['stages'];
+  const sharedStages = only((s) => SHARED_STAGES.has(s));
+  return {
+    shared: Object.keys(sharedStages).length > 0 ? { ...pipeline, stages: sharedStages } : null,
+    tasks: Object.entries(pipeline.tasks ?? {}).map(([task, settings]) => ({
+      task,
+      pipeline: { ...pipeline, task: settings, tasks: undefined, stages: only((s) => !SHARED_STAGES.has(s)) },
+    })),
+  };
+}
+
+export interface PlannedRunStage extends PlannedStage {
+  /** The task, for a task's stage of a `tasks:` pipeline. */
+  task?: string;
+}
+
+/**
+ * Every stage a run of `pipeline` in a fresh run directory would run, in order, with the
+ * fingerprints runStages computes (tasks included): what a sweep's stage jobs must reproduce.
+ */
+export function planRun(pipeline: Pipeline): PlannedRunStage[] {
+  if (!pipeline.tasks) return planStages(pipeline);
+  const scopes = taskScopes(pipeline);
+  const fingerprints = new Map<string, string>();
+  const out: PlannedRunStage[] = [];
+  const add = (stages: PlannedStage[], task?: string) => {
+    for (const s of stages) {
+      fingerprints.set(s.stage, s.fingerprint);
+      out.push(task ? { ...s, task } : s);
+    }
+  };
+  if (scopes.shared) add(planStages(scopes.shared, (dep) => fingerprints.get(dep)));
+  for (const { task, pipeline: p } of scopes.tasks)
+    add(
+      planStages(p, (dep) => fingerprints.get(dep)),
+      task,
+    );
+  return out;
 }
 
 interface Scope {

@@ -180,3 +180,112 @@ export function latencySpec(rows: LatencyRow[]): TopLevelSpec {
     },
   } as TopLevelSpec;
 }
+
+/** One plotted mean with its spread (e.g. over seeds): a point, a bar from min to max. */
+export interface SpreadRow {
+  /** The panel (facet) the row is drawn in, e.g. a task. */
+  panel: string;
+  /** The series (colour) within the panel. */
+  series: string;
+  x: number;
+  /** Horizontal bar (optional): the spread of x. */
+  xMin?: number;
+  xMax?: number;
+  y: number;
+  yMin: number;
+  yMax: number;
+  /** Drawn as a larger diamond, and joined by the `line: 'marked'` line (e.g. the Pareto frontier). */
+  marked?: boolean;
+  /** Text beside the point (e.g. the sparsity of a point in a size-accuracy plane). */
+  label?: string;
+}
+
+export interface SpreadChartOptions {
+  xTitle: string;
+  yTitle: string;
+  /** d3 formats of the axes' labels, e.g. '.0%' or '~s'. */
+  xFormat?: string;
+  yFormat?: string;
+  /** Join each series' means in x order ('series'), only the marked rows of a panel ('marked'), or none. */
+  line: 'series' | 'marked' | 'none';
+  /** Legend title of the marked rows (shown when some rows are marked). */
+  markedTitle?: string;
+  /** Include 0 in the axes' domain (default false: the data's range). */
+  zero?: boolean;
+}
+
+/**
+ * Means with min..max bars (e.g. over seeds) against a quantity, one panel per `panel`, one colour
+ * per series; optionally marked rows (e.g. a Pareto frontier) joined by a line. The sweep report's
+ * charts; any report with a spread over repeats can use it.
+ */
+export function spreadSpec(rows: SpreadRow[], o: SpreadChartOptions): TopLevelSpec {
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    title: o.xTitle,
+    scale: { zero: o.zero ?? false, nice: true },
+    ...(o.xFormat ? { axis: { format: o.xFormat } } : {}),
+  };
+  const y = {
+    field: 'y',
+    type: 'quantitative',
+    title: o.yTitle,
+    scale: { zero: o.zero ?? false, nice: true },
+    ...(o.yFormat ? { axis: { format: o.yFormat } } : {}),
+  };
+  const color = { field: 'series', type: 'nominal', title: null };
+  const f = (fmt?: string) => (fmt ? { format: fmt } : {});
+  const tooltip = [
+    { field: 'panel', title: 'panel' },
+    { field: 'series', title: 'series' },
+    { field: 'x', title: o.xTitle, ...f(o.xFormat) },
+    { field: 'y', title: `${o.yTitle} (mean)`, ...f(o.yFormat) },
+    { field: 'yMin', title: 'min', ...f(o.yFormat) },
+    { field: 'yMax', title: 'max', ...f(o.yFormat) },
+  ];
+  const hasMarked = rows.some((r) => r.marked);
+  const layers: unknown[] = [
+    { mark: { type: 'rule', strokeWidth: 1.4 }, encoding: { x, y: { field: 'yMin', type: 'quantitative' }, y2: { field: 'yMax' }, color } },
+  ];
+  if (rows.some((r) => r.xMin !== undefined))
+    layers.push({
+      transform: [{ filter: 'isValid(datum.xMin)' }],
+      mark: { type: 'rule', strokeWidth: 1.4 },
+      encoding: { y, x: { field: 'xMin', type: 'quantitative' }, x2: { field: 'xMax' }, color },
+    });
+  if (o.line === 'series') layers.push({ mark: { type: 'line', strokeWidth: 1.6 }, encoding: { x, y, color, order: { field: 'x' } } });
+  if (o.line === 'marked' && hasMarked)
+    layers.push({
+      transform: [{ filter: 'datum.marked' }],
+      mark: { type: 'line', strokeWidth: 1.4, strokeDash: [5, 3], color: '#1d2430' },
+      encoding: { x, y, detail: { field: 'series' }, order: { field: 'x' } },
+    });
+  layers.push({
+    mark: { type: 'point', filled: true, opacity: 1 },
+    encoding: {
+      x,
+      y,
+      color,
+      shape: hasMarked
+        ? { field: 'markedLabel', type: 'nominal', title: null, scale: { domain: [o.markedTitle ?? 'marked', 'other'], range: ['diamond', 'circle'] } }
+        : { value: 'circle' },
+      size: hasMarked ? { condition: { test: 'datum.marked', value: 110 }, value: 45 } : { value: 55 },
+      tooltip,
+    },
+  });
+  if (rows.some((r) => r.label))
+    layers.push({
+      transform: [{ filter: 'isValid(datum.label)' }],
+      mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 10.5, color: '#3b4452' },
+      encoding: { x, y, text: { field: 'label' } },
+    });
+  const values = rows.map((r) => ({ ...r, markedLabel: r.marked ? (o.markedTitle ?? 'marked') : 'other' }));
+  return {
+    data: { values },
+    facet: { field: 'panel', type: 'nominal', title: null },
+    columns: 3,
+    spec: { width: 300, height: 200, layer: layers },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+  } as TopLevelSpec;
+}

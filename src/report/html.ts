@@ -26,27 +26,17 @@ import {
   sparsitySpec,
 } from './charts.js';
 import { renderMarkdown } from './markdown.js';
+import { cell, esc, figure, htmlPage, table, td } from './page.js';
 import type { Report } from './schema.js';
 import { sizeBreakdown } from './size-parts.js';
 
 export const HTML_FILE = RUN_FILES.reportHtml;
 const INT8_FILE = ONNX_FILES.int8;
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const pct = (v: number | null | undefined, d = 2) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : `${(v * 100).toFixed(d)}%`);
 const int = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en-US') : 'n/a');
 const mb = (v: number) => `${(v / 1e6).toFixed(2)} MB`;
 const ms = (v: number) => `${v.toFixed(2)} ms`;
-
-/** A table cell holding a figure: shown formatted, the raw value in data-value. */
-function cell(key: string, value: number | null, shown: string): string {
-  return `<td class="num" data-key="${esc(key)}" data-value="${value === null ? 'null' : String(value)}">${esc(shown)}</td>`;
-}
-
-function table(header: string[], rows: string[][]): string {
-  return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.join('')}</tr>`).join('')}</tbody></table>`;
-}
-const td = (s: string) => `<td>${esc(s)}</td>`;
 
 /** Stages with training curves, in the order they ran. */
 function trainingStages(runDir: string): StageResult[] {
@@ -97,10 +87,6 @@ function sparsityPoints(stages: StageResult[]): { points: SparsityPoint[]; stage
   if (typeof s.metrics.sparsity === 'number' && !measured.has(last)) measured.set(last, s.metrics.sparsity);
   for (const [step, sparsity] of [...measured].sort((a, b) => a[0] - b[0])) points.push({ step, series: 'measured', sparsity });
   return { points, stage: s.stage };
-}
-
-function figure(title: string, svg: string, caption: string): string {
-  return `<figure><figcaption><strong>${esc(title)}</strong> ${esc(caption)}</figcaption><div class="chart">${svg}</div></figure>`;
 }
 
 function accuracyTable(r: Report, browser: BrowserMetrics | null): string {
@@ -198,26 +184,6 @@ export function browserMarkdown(m: BrowserMetrics): string {
     '',
   ].join('\n');
 }
-
-const CSS = `
-:root { --fg:#1d2430; --muted:#5b6575; --line:#d9dee7; --bg:#f6f8fb; --accent:#2f6fdf; }
-* { box-sizing: border-box; }
-body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--fg); background:var(--bg); }
-main { max-width:1080px; margin:0 auto; padding:24px 20px 48px; }
-h1 { font-size:24px; margin:0 0 4px; } h2 { font-size:18px; margin:32px 0 10px; padding-top:8px; border-top:1px solid var(--line); }
-.meta { color:var(--muted); margin:0 0 16px; }
-.tiles { display:grid; grid-template-columns:repeat(auto-fit,minmax(190px,1fr)); gap:12px; margin:16px 0; }
-.tile { background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 14px; }
-.tile .v { font-size:22px; font-weight:650; } .tile .k { color:var(--muted); font-size:12.5px; }
-figure { margin:14px 0 22px; background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 14px; }
-figcaption { color:var(--muted); margin-bottom:8px; } figcaption strong { color:var(--fg); }
-.chart { overflow-x:auto; } .chart svg { max-width:100%; height:auto; }
-table { border-collapse:collapse; background:#fff; border:1px solid var(--line); margin:8px 0 16px; font-size:13.5px; }
-th, td { padding:5px 10px; border-bottom:1px solid var(--line); text-align:left; vertical-align:top; }
-th { background:#eef2f8; font-weight:600; } td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
-.note { color:var(--muted); font-size:13px; }
-nav a { color:var(--accent); margin-right:12px; text-decoration:none; }
-`;
 
 /** report.html of a run, as a string. */
 export async function renderHtmlReport(runDir: string): Promise<string> {
@@ -392,7 +358,7 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
         .join('; ')}. Charts by ${vegaVersions}, rendered to SVG when this file was written; the page runs no script.`,
     )}</p>`,
   ];
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${esc(`prune-once report: ${r.run.name}`)}</title><style>${CSS}</style></head><body><main>\n${body.join('\n')}\n</main></body></html>\n`;
+  return htmlPage(`prune-once report: ${r.run.name}`, body);
 }
 
 /**

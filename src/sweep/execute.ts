@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeJsonAtomic } from '../util/fs.js';
 import { runPipeline } from '../pipeline/run.js';
+import { taskRunDir } from '../run/layout.js';
 import { openCache, readEntry, workDir } from '../pipeline/stage-cache.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
 import type { StageName } from '../pipeline/stages/index.js';
@@ -17,6 +18,8 @@ import { brotliBytesMemo, SWEEP_FILES } from './report.js';
 
 export interface StageJobData {
   stage: StageName;
+  /** The task of a task stage of a `tasks:` pipeline: the stage runs in `tasks/<task>/`. */
+  task?: string;
   fingerprint: string;
   pipeline: Pipeline;
 }
@@ -40,14 +43,15 @@ export async function executeStageJob(cacheDir: string, job: StageJobData, opts:
   writeJsonAtomic(pipelinePath, job.pipeline);
   const summary = await runPipeline({ pipelinePath, outDir: work, cacheDir, until: job.stage, quiet: opts.quiet ?? true, backend: opts.backend });
   const last = summary.stages.at(-1);
-  if (last?.stage !== job.stage || last.result.fingerprint !== job.fingerprint) {
+  if (last?.stage !== job.stage || last.task !== job.task || last.result.fingerprint !== job.fingerprint) {
     throw new Error(
-      `stage job ${job.stage} ${job.fingerprint}: the worker computed fingerprint ${last?.result.fingerprint} instead; workers must run the same prune-once version (${summary.pipeline.name}) and see the same input files`,
+      `stage job ${job.task ? `${job.task}/` : ''}${job.stage} ${job.fingerprint}: the worker computed ${last?.task ? `${last.task}/` : ''}${last?.stage} ${last?.result.fingerprint} instead; workers must run the same prune-once version (${summary.pipeline.name}) and see the same input files`,
     );
   }
   if (!readEntry(cacheDir, job.fingerprint)) throw new Error(`stage job ${job.stage} ${job.fingerprint}: finished but not in the cache ${cacheDir}`);
   // The report's slow figure, computed here so it runs on the workers, in parallel.
-  if (job.stage === 'export') for (const f of SWEEP_FILES) if (existsSync(join(work, f))) brotliBytesMemo(cacheDir, join(work, f));
+  const outDir = job.task ? taskRunDir(work, job.task) : work;
+  if (job.stage === 'export') for (const f of SWEEP_FILES) if (existsSync(join(outDir, f))) brotliBytesMemo(cacheDir, join(outDir, f));
   rmSync(work, { recursive: true, force: true });
   return { fingerprint: job.fingerprint, stage: job.stage, outcome: last.status === 'ran' ? 'ran' : 'cached', seconds: (performance.now() - t0) / 1000 };
 }

@@ -23,13 +23,20 @@ export interface ExecutorOptions {
   log(message: string): void;
 }
 
+const jobData = (job: StageJob): StageJobData => ({
+  stage: job.stage,
+  ...(job.task ? { task: job.task } : {}),
+  fingerprint: job.fingerprint,
+  pipeline: job.pipeline,
+});
+
 export async function runLocal(jobs: StageJob[], o: ExecutorOptions & { workers: number }): Promise<StageJobOutcome[]> {
   return runSchedule(jobs, {
     cacheDir: o.cacheDir,
     limit: o.workers,
     log: o.log,
     start: (job) => {
-      const h = executeInChild(o.cacheDir, { stage: job.stage, fingerprint: job.fingerprint, pipeline: job.pipeline }, o);
+      const h = executeInChild(o.cacheDir, jobData(job), o);
       return { promise: h.promise, cancel: h.kill };
     },
   });
@@ -54,17 +61,13 @@ export async function runOnQueue(jobs: StageJob[], o: ExecutorOptions & { redis:
           // A job that failed in an earlier sweep keeps its id: clear it so this sweep can retry.
           const old = await queue.getJob(job.fingerprint);
           if (old && (await old.isFailed())) await old.remove();
-          const added = await queue.add(
-            job.stage,
-            { stage: job.stage, fingerprint: job.fingerprint, pipeline: job.pipeline },
-            {
-              jobId: job.fingerprint,
-              attempts: JOB_ATTEMPTS,
-              backoff: { type: 'exponential', delay: 2000 },
-              removeOnComplete: { age: 24 * 3600 },
-              removeOnFail: { age: 7 * 24 * 3600 },
-            },
-          );
+          const added = await queue.add(job.task ? `${job.task}/${job.stage}` : job.stage, jobData(job), {
+            jobId: job.fingerprint,
+            attempts: JOB_ATTEMPTS,
+            backoff: { type: 'exponential', delay: 2000 },
+            removeOnComplete: { age: 24 * 3600 },
+            removeOnFail: { age: 7 * 24 * 3600 },
+          });
           const outcome = (await added.waitUntilFinished(events)) as StageJobOutcome;
           if (!outcome?.fingerprint) throw new Error('the worker returned no outcome');
           return outcome;

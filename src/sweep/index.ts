@@ -1,10 +1,11 @@
 /** `prune-once sweep`: plan, run the stage jobs (local or BullMQ), assemble the points, report. */
 import { resolve } from 'node:path';
-import { openCache } from '../pipeline/stage-cache.js';
+import { isCacheable, openCache } from '../pipeline/stage-cache.js';
 import type { StageJobOutcome } from './execute.js';
 import { runLocal, runOnQueue } from './executors.js';
 import { planSweep, type SweepPlan } from './plan.js';
-import { assemblePoints, buildSweepReport, writeSweepReport, type SweepReport } from './report.js';
+import { writeSweepReport, type SweepReportFiles } from './files.js';
+import { assemblePoints, buildSweepReport, type SweepReport } from './report.js';
 
 export interface SweepOptions {
   sweepFile: string;
@@ -23,7 +24,7 @@ export interface SweepResult {
   outDir: string;
   outcomes: StageJobOutcome[];
   report: SweepReport;
-  files: { json: string; markdown: string };
+  files: SweepReportFiles;
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
@@ -32,7 +33,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const cacheDir = resolve(o.cacheDir);
   openCache(cacheDir);
   const outDir = resolve(o.outDir ?? `artifacts/sweeps/${plan.sweep.name}`);
-  const shared = plan.points.length * Object.keys(plan.points[0].fingerprints).length;
+  const shared = plan.points.reduce((n, p) => n + p.stages.filter((s) => isCacheable(s.stage)).length, 0);
   log(
     `sweep '${plan.sweep.name}': ${plan.points.length} points, ${plan.jobs.length} stage jobs (of ${shared} point stages), executor ${o.executor}, cache ${cacheDir}`,
   );
@@ -46,7 +47,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   }
   const dirs = assemblePoints(plan, cacheDir, outDir);
   const report = buildSweepReport(plan, dirs, cacheDir);
-  const files = writeSweepReport(report, outDir);
-  log(`sweep report: ${files.markdown} and ${files.json}`);
+  const files = await writeSweepReport(report, outDir);
+  log(`sweep report: ${files.markdown}, ${files.html} and ${files.json}`);
   return { plan, outDir, outcomes, report, files };
 }

@@ -2,14 +2,17 @@
  * A sweep file: a base pipeline, `--set` overrides for all points, and a grid of `--set` values.
  * Planning expands the grid into points, and the points' stages into stage jobs keyed by
  * fingerprint: a stage that is the same for several points (the teacher of every sparsity) is one
- * job. Nothing runs here.
+ * job. A `tasks:` pipeline plans as `prune-once run` runs it (planRun): its shared corpus stages
+ * (teacher, prune-distill) once per fingerprint, each task's stages as jobs of their own that need
+ * the shared ones, so the jobs fill the same cache entries a run of the point's pipeline would use.
+ * Nothing runs here.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, formatIssues, loadPipeline } from '../pipeline/load.js';
-import { planStages } from '../pipeline/run.js';
+import { planRun } from '../pipeline/run.js';
 import { isCacheable } from '../pipeline/stage-cache.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
 import { STAGES, type StageName } from '../pipeline/stages/index.js';
@@ -37,16 +40,28 @@ export interface SweepPoint {
   values: Record<string, string | number | boolean>;
   sets: string[];
   pipeline: Pipeline;
-  /** Stage -> fingerprint. */
-  fingerprints: Partial<Record<StageName, string>>;
+  /** Every stage of the point's run, in run order, as `prune-once run` of its pipeline computes them. */
+  stages: PointStage[];
+}
+
+export interface PointStage {
+  stage: StageName;
+  /** In a `tasks:` pipeline, the task of a task stage (absent for the shared corpus stages). */
+  task?: string;
+  fingerprint: string;
 }
 
 export interface StageJob {
   stage: StageName;
+  /** The task whose directory (`tasks/<task>/`) the stage runs in, for a task stage of a `tasks:` pipeline. */
+  task?: string;
   fingerprint: string;
   /** Fingerprints of the jobs this one waits for. */
   needs: string[];
-  /** The smallest pipeline that computes this stage: the stage and the stages it reads, transitively. */
+  /**
+   * The smallest pipeline that computes this stage: the stage and the stages it reads, transitively
+   * (in a `tasks:` pipeline, a task stage's job keeps only its task).
+   */
   pipeline: Pipeline;
   /** Points that use this stage. */
   points: string[];
@@ -119,29 +134,26 @@ export function planSweep(file: string): SweepPlan {
         `${file}: grid point ${JSON.stringify(values)} does not make a valid pipeline from ${sweep.pipeline}; every grid key must be a pipeline field written as for --set (e.g. stages.prune-distill.pruning.finalSparsity, seed):\n${e.message}`,
       );
     }
-    if (pipeline.tasks)
-      throw new ConfigError(
-        `${file}: pipeline ${sweep.pipeline} has several tasks (tasks:); a sweep runs single-task pipelines for now: sweep each task with its own pipeline (task: ...)`,
-      );
     const id = pointId(values);
-    const point: SweepPoint = { id, values, sets, pipeline, fingerprints: {} };
-    for (const { stage, fingerprint, inputs } of planStages(pipeline)) {
-      point.fingerprints[stage] = fingerprint;
+    const point: SweepPoint = { id, values, sets, pipeline, stages: [] };
+    for (const { stage, task, fingerprint, inputs } of planRun(pipeline)) {
+      point.stages.push({ stage, ...(task ? { task } : {}), fingerprint });
       if (!isCacheable(stage)) continue; // the report stage: the sweep report takes its place
       const job = jobs.get(fingerprint);
       if (job) {
-        job.points.push(id);
+        if (!job.points.includes(id)) job.points.push(id);
         continue;
       }
       const keep = closure(pipeline, stage);
       const reduced: Pipeline = {
         ...pipeline,
+        ...(task && pipeline.tasks ? { tasks: { [task]: pipeline.tasks[task] } } : {}),
         stages: Object.fromEntries(Object.entries(pipeline.stages).filter(([s]) => keep.has(s as StageName))) as Pipeline['stages'],
       };
       // The reduced pipeline must give this stage the same fingerprint, or the worker would compute something else.
-      if (planStages(reduced).find((p) => p.stage === stage)?.fingerprint !== fingerprint)
-        throw new Error(`internal: fingerprint of '${stage}' changes when the pipeline is reduced to its inputs`);
-      jobs.set(fingerprint, { stage, fingerprint, needs: Object.values(inputs), pipeline: reduced, points: [id] });
+      if (planRun(reduced).find((p) => p.stage === stage && p.task === task)?.fingerprint !== fingerprint)
+        throw new Error(`internal: fingerprint of '${task ? `${task}/` : ''}${stage}' changes when the pipeline is reduced to its inputs`);
+      jobs.set(fingerprint, { stage, ...(task ? { task } : {}), fingerprint, needs: Object.values(inputs), pipeline: reduced, points: [id] });
     }
     points.push(point);
   }

@@ -12,7 +12,8 @@ import { brotliCompressSync, constants } from 'node:zlib';
 import { readResult } from '../run/result.js';
 import { isCacheable, restoreStage } from '../pipeline/stage-cache.js';
 import type { StageName } from '../pipeline/stages/index.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { taskRunDir } from '../run/layout.js';
+import { writeJsonAtomic } from '../util/fs.js';
 import type { SweepPlan, SweepPoint } from './plan.js';
 
 export interface Spread {
@@ -37,7 +38,9 @@ export type Figure = keyof typeof FIGURES;
 export interface PointFigures {
   id: string;
   values: SweepPoint['values'];
+  /** The directory holding this task's stages: the point's run directory, or its `tasks/<task>/`. */
   runDir: string;
+  /** The task: its name in a `tasks:` pipeline, else the task kind. */
   task: string;
   figures: Record<Figure, number>;
 }
@@ -84,16 +87,28 @@ export const SWEEP_FILES = ['model.fp32.onnx', 'model.int8.onnx'];
 
 const isSeedKey = (k: string) => k === 'seed';
 
-/** Links each point's stages from the cache into `<outDir>/points/<id>/`. */
+/** The tasks of a point the report gives figures for, and where each task's stages are in its run directory. */
+export function pointTasks(p: SweepPoint, runDir: string): Array<{ task: string; dir: string }> {
+  if (!p.pipeline.tasks) return [{ task: p.pipeline.task.kind, dir: runDir }];
+  return Object.keys(p.pipeline.tasks).map((task) => ({ task, dir: taskRunDir(runDir, task) }));
+}
+
+/**
+ * Links each point's stages from the cache into `<outDir>/points/<id>/` (a `tasks:` pipeline's task
+ * stages into `points/<id>/tasks/<task>/`), laid out as `prune-once run` lays out a run.
+ */
 export function assemblePoints(plan: SweepPlan, cacheDir: string, outDir: string): Map<string, string> {
   const dirs = new Map<string, string>();
   for (const p of plan.points) {
     const runDir = join(outDir, 'points', p.id);
-    for (const [stage, fp] of Object.entries(p.fingerprints) as Array<[StageName, string]>) {
+    for (const { stage, task, fingerprint: fp } of p.stages) {
       if (!isCacheable(stage)) continue;
-      if (readResult(join(runDir, stage))?.fingerprint === fp) continue;
-      if (!restoreStage(cacheDir, fp, runDir, stage))
-        throw new Error(`sweep report: stage ${stage} ${fp} of point ${p.id} is not in the cache ${cacheDir}; run the sweep's jobs first`);
+      const dir = task ? taskRunDir(runDir, task) : runDir;
+      if (readResult(join(dir, stage))?.fingerprint === fp) continue;
+      if (!restoreStage(cacheDir, fp, dir, stage))
+        throw new Error(
+          `sweep report: stage ${task ? `${task}/` : ''}${stage} ${fp} of point ${p.id} is not in the cache ${cacheDir}; run the sweep's jobs first`,
+        );
     }
     writeJsonAtomic(join(runDir, 'pipeline.json'), { source: plan.file, sets: p.sets, pipeline: p.pipeline });
     dirs.set(p.id, runDir);
@@ -107,7 +122,8 @@ function spread(xs: number[]): Spread {
   return { mean: ok.reduce((a, b) => a + b, 0) / ok.length, min: Math.min(...ok), max: Math.max(...ok), n: ok.length };
 }
 
-export function pointFigures(p: SweepPoint, runDir: string, cacheDir: string): PointFigures {
+/** The figures of one task of a point, read from its stages in `runDir` (the task's directory). */
+export function pointFigures(p: SweepPoint, task: string, runDir: string, cacheDir: string): PointFigures {
   const metric = (stage: StageName, key: string) => readResult(join(runDir, stage))?.metrics[key] ?? NaN;
   const file = (name: string) => join(runDir, name);
   const size = (name: string) => (existsSync(file(name)) ? readFileSync(file(name)).length : NaN);
@@ -116,7 +132,7 @@ export function pointFigures(p: SweepPoint, runDir: string, cacheDir: string): P
     id: p.id,
     values: p.values,
     runDir,
-    task: p.pipeline.task.kind,
+    task,
     figures: {
       teacher_accuracy: metric('finetune-teacher', 'test_accuracy'),
       fp32_accuracy: metric('export', 'fp32_ort_test_accuracy'),
@@ -130,7 +146,7 @@ export function pointFigures(p: SweepPoint, runDir: string, cacheDir: string): P
   };
 }
 
-/** Groups not beaten by another on both int8 accuracy (higher) and int8 brotli size (smaller). */
+/** Groups not beaten by another of the same task on both int8 accuracy (higher) and int8 brotli size (smaller). */
 function markPareto(groups: SweepGroup[]): void {
   for (const g of groups) {
     const a = g.figures.int8_accuracy.mean;
@@ -141,6 +157,7 @@ function markPareto(groups: SweepGroup[]): void {
       !groups.some(
         (h) =>
           h !== g &&
+          h.task === g.task &&
           h.figures.int8_accuracy.mean >= a &&
           h.figures.int8_brotli_bytes.mean <= b &&
           (h.figures.int8_accuracy.mean > a || h.figures.int8_brotli_bytes.mean < b),
@@ -149,17 +166,22 @@ function markPareto(groups: SweepGroup[]): void {
 }
 
 export function buildSweepReport(plan: SweepPlan, dirs: Map<string, string>, cacheDir: string): SweepReport {
-  const points = plan.points.map((p) => pointFigures(p, dirs.get(p.id)!, cacheDir));
-  const groups = new Map<string, { p: SweepPoint; figs: PointFigures[] }>();
-  for (const [i, p] of plan.points.entries()) {
-    const key = JSON.stringify(Object.entries(p.values).filter(([k]) => !isSeedKey(k)));
-    const g = groups.get(key) ?? { p, figs: [] };
-    g.figs.push(points[i]);
-    groups.set(key, g);
+  const points: PointFigures[] = [];
+  // One group per task and grid point without the seed: its points are the seeds.
+  const groups = new Map<string, { p: SweepPoint; task: string; figs: PointFigures[] }>();
+  for (const p of plan.points) {
+    for (const { task, dir } of pointTasks(p, dirs.get(p.id)!)) {
+      const figs = pointFigures(p, task, dir, cacheDir);
+      points.push(figs);
+      const key = JSON.stringify([task, Object.entries(p.values).filter(([k]) => !isSeedKey(k))]);
+      const g = groups.get(key) ?? { p, task, figs: [] };
+      g.figs.push(figs);
+      groups.set(key, g);
+    }
   }
-  const out: SweepGroup[] = [...groups.values()].map(({ p, figs }) => ({
+  const out: SweepGroup[] = [...groups.values()].map(({ p, task, figs }) => ({
     values: Object.fromEntries(Object.entries(p.values).filter(([k]) => !isSeedKey(k))),
-    task: p.pipeline.task.kind,
+    task,
     targetSparsity: (p.pipeline.stages['prune-distill']?.pruning.schedule as { finalSparsity?: number } | undefined)?.finalSparsity ?? 0,
     points: figs.map((f) => f.id),
     figures: Object.fromEntries((Object.keys(FIGURES) as Figure[]).map((k) => [k, spread(figs.map((f) => f.figures[k]))])) as Record<Figure, Spread>,
@@ -207,7 +229,7 @@ export function renderSweepMarkdown(r: SweepReport): string {
   return [
     `# Sweep ${r.name}`,
     '',
-    `From ${r.sweepFile}. Each row pools the seeds of one grid point: mean [min, max] over seeds. Pareto: no other row has both a higher int8 accuracy and a smaller int8 brotli size.`,
+    `From ${r.sweepFile}. Each row pools the seeds of one grid point: mean [min, max] over seeds. Pareto: no other row of the same task has both a higher int8 accuracy and a smaller int8 brotli size.`,
     '',
     `| ${head.join(' | ')} |`,
     `| ${head.map(() => '---').join(' | ')} |`,
@@ -218,12 +240,4 @@ export function renderSweepMarkdown(r: SweepReport): string {
     `Run directories (stages linked from the cache): ${r.points.map((p) => p.runDir).join(', ')}`,
     '',
   ].join('\n');
-}
-
-export function writeSweepReport(r: SweepReport, outDir: string): { json: string; markdown: string } {
-  const json = join(outDir, 'sweep-report.json');
-  const markdown = join(outDir, 'sweep-report.md');
-  writeJsonAtomic(json, r);
-  writeFileAtomic(markdown, renderSweepMarkdown(r));
-  return { json, markdown };
 }

@@ -13,6 +13,9 @@ export interface ScheduleOptions {
   log(message: string): void;
 }
 
+/** `stage`, or `task/stage` for a task's stage. */
+export const jobName = (job: { stage: string; task?: string }) => (job.task ? `${job.task}/${job.stage}` : job.stage);
+
 export async function runSchedule(jobs: StageJob[], o: ScheduleOptions): Promise<StageJobOutcome[]> {
   const done = new Set(jobs.filter((j) => readEntry(o.cacheDir, j.fingerprint)).map((j) => j.fingerprint));
   const total = jobs.length;
@@ -30,7 +33,7 @@ export async function runSchedule(jobs: StageJob[], o: ScheduleOptions): Promise
         continue;
       }
       pending.splice(i, 1);
-      o.log(`sweep: ${job.stage} ${job.fingerprint} started (for ${job.points.length} point${job.points.length > 1 ? 's' : ''})`);
+      o.log(`sweep: ${jobName(job)} ${job.fingerprint} started (for ${job.points.length} point${job.points.length > 1 ? 's' : ''})`);
       const h = o.start(job);
       running.set(job.fingerprint, {
         job,
@@ -47,7 +50,7 @@ export async function runSchedule(jobs: StageJob[], o: ScheduleOptions): Promise
     running.delete(r.fp);
     if (r.error) {
       for (const x of running.values()) x.cancel();
-      throw new Error(`sweep: stage job ${job.stage} ${job.fingerprint} failed: ${r.error.message}`);
+      throw new Error(`sweep: stage job ${jobName(job)} ${job.fingerprint} failed: ${r.error.message}`);
     }
     done.add(r.fp);
     outcomes.push(r.outcome!);
@@ -56,7 +59,7 @@ export async function runSchedule(jobs: StageJob[], o: ScheduleOptions): Promise
     const elapsed = (performance.now() - t0) / 1000;
     const eta = finished ? (elapsed / finished) * left : NaN;
     o.log(
-      `sweep: ${job.stage} ${job.fingerprint} ${r.outcome!.outcome} in ${r.outcome!.seconds.toFixed(1)} s [${total - left}/${total} jobs, ${elapsed.toFixed(0)} s elapsed, ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)} s` : '?'}]`,
+      `sweep: ${jobName(job)} ${job.fingerprint} ${r.outcome!.outcome} in ${r.outcome!.seconds.toFixed(1)} s [${total - left}/${total} jobs, ${elapsed.toFixed(0)} s elapsed, ETA ${Number.isFinite(eta) ? `${eta.toFixed(0)} s` : '?'}]`,
     );
   }
   return outcomes;

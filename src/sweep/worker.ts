@@ -10,6 +10,7 @@ import { Worker } from 'bullmq';
 import { openCache } from '../pipeline/stage-cache.js';
 import { executeInChild, type ChildHandle, type StageJobData, type StageJobOutcome } from './execute.js';
 import { checkRedis, QUEUE_NAME } from './redis.js';
+import { jobName } from './schedule.js';
 
 export interface WorkerOptions {
   redis: string;
@@ -31,12 +32,12 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const worker = new Worker<StageJobData, StageJobOutcome>(
     QUEUE_NAME,
     async (job) => {
-      o.log(`worker ${hostname()}:${process.pid}: ${job.data.stage} ${job.data.fingerprint} started (attempt ${job.attemptsMade + 1})`);
+      o.log(`worker ${hostname()}:${process.pid}: ${jobName(job.data)} ${job.data.fingerprint} started (attempt ${job.attemptsMade + 1})`);
       const h = executeInChild(o.cacheDir, job.data, o);
       children.add(h);
       try {
         const outcome = await h.promise;
-        o.log(`worker ${hostname()}:${process.pid}: ${job.data.stage} ${job.data.fingerprint} ${outcome.outcome} in ${outcome.seconds.toFixed(1)} s`);
+        o.log(`worker ${hostname()}:${process.pid}: ${jobName(job.data)} ${job.data.fingerprint} ${outcome.outcome} in ${outcome.seconds.toFixed(1)} s`);
         return outcome;
       } finally {
         children.delete(h);
@@ -51,7 +52,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       maxStalledCount: 2,
     },
   );
-  worker.on('failed', (job, err) => o.log(`worker ${hostname()}:${process.pid}: ${job?.data.stage} ${job?.data.fingerprint} failed: ${err.message}`));
+  worker.on('failed', (job, err) =>
+    o.log(`worker ${hostname()}:${process.pid}: ${job ? jobName(job.data) : '?'} ${job?.data.fingerprint} failed: ${err.message}`),
+  );
   worker.on('error', (err) => o.log(`worker: ${err.message}`));
   await worker.waitUntilReady();
   o.log(

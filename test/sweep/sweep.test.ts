@@ -5,8 +5,8 @@
  * - with the local executor (two child processes), on another cache;
  * - as plain single runs of two of the points, with no cache at all;
  * all give the same figures and the same exported bytes, and every stage job ran exactly once on
- * the BullMQ cache (counted from the cache's execution records). Bad input fails clearly and leaves
- * nothing in the cache.
+ * the BullMQ cache (counted from the cache's execution records); sweep-report.html shows the JSON's
+ * figures. Bad input fails clearly and leaves nothing in the cache.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,6 +21,7 @@ import { planSweep } from '../../src/sweep/plan.js';
 import { checkRedis } from '../../src/sweep/redis.js';
 import type { SweepReport } from '../../src/sweep/report.js';
 import { tempDir } from '../helpers.js';
+import { checkSweepHtml } from './html-check.js';
 
 const SWEEP = 'test/sweep/tiny-sweep.yaml';
 const CLI = 'dist/cli/main.js';
@@ -240,6 +241,11 @@ describe('sweep on BullMQ workers, locally, and as single runs', () => {
     expect(q.groups.some((g) => g.pareto)).toBe(true);
     for (const p of plan.points) expect(figures(join(tmp, 'sweep-bullmq', 'points', p.id))).toEqual(figures(join(tmp, 'sweep-local', 'points', p.id)));
     for (const s of singles) expect(figures(join(tmp, 'sweep-bullmq', 'points', s.id))).toEqual(figures(s.dir));
+    // sweep-report.html: the JSON's figures (seeds' min..max bars included) and a Pareto frontier.
+    for (const out of ['sweep-bullmq', 'sweep-local']) {
+      const { cells } = checkSweepHtml(join(tmp, out));
+      expect(cells.get('groups.0.figures.int8_accuracy.min')).toBe(String(q.groups[0].figures.int8_accuracy.min));
+    }
     // The two seeds differ (the test could tell a seed mix-up).
     expect(figures(join(tmp, 'sweep-bullmq', 'points', 'finalSparsity=0.9_seed=7')).sha).not.toEqual(
       figures(join(tmp, 'sweep-bullmq', 'points', 'finalSparsity=0.9_seed=8')).sha,

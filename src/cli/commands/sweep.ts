@@ -26,7 +26,8 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       })
       .option('out', {
         type: 'string',
-        describe: 'sweep directory: points/<id>/ run directories and sweep-report.{md,json} (default: artifacts/sweeps/<name>)',
+        describe:
+          'sweep directory: points/<id>/ run directories (a tasks: pipeline: with tasks/<task>/), sweep-report.json, sweep-report.md and sweep-report.html (charts: accuracy and size against sparsity, accuracy against size with the Pareto frontier; one page, no network) (default: artifacts/sweeps/<name>)',
       })
       .option('executor', {
         type: 'string',
