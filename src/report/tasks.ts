@@ -20,6 +20,8 @@ export interface TaskRow {
   fp32Ort: number | null;
   int8Ort: number | null;
   int8Bytes: number | null;
+  /** The dense teacher's file over the int8 file, after brotli (the report's teacher_file_brotli). */
+  teacherOverInt8Brotli: number | null;
 }
 
 export interface TasksSummary {
@@ -47,25 +49,29 @@ export function tasksSummary(runDir: string, tasks: readonly string[]): TasksSum
       fp32Ort: r.accuracy.fp32Ort,
       int8Ort: r.accuracy.int8Ort,
       int8Bytes: r.files.int8.bytes,
+      teacherOverInt8Brotli: r.ratios.teacher_file_brotli?.value ?? null,
     };
   });
   return { schema: 'prune-once/tasks', version: 1, split: 'test', tasks: rows };
 }
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(2)}%`);
+/** a - b in percentage points, signed. */
+const pts = (a: number | null, b: number | null) => (a === null || b === null ? 'n/a' : `${a >= b ? '+' : ''}${(100 * (a - b)).toFixed(2)}`);
 
 export function renderTasksMarkdown(s: TasksSummary): string {
   const lines = [
     '# One sparse pre-trained model, several tasks',
     '',
     'Test-split accuracy per task. Baselines on the same splits and WordPiece ids: the majority class',
-    'of the training split, and multinomial naive Bayes over the word pieces.',
+    'of the training split, and multinomial naive Bayes over the word pieces. Points: the dense teacher',
+    'over the majority class, and the int8 model (ONNX Runtime) against the dense teacher.',
     '',
-    '| task | test examples | majority class | naive Bayes | dense teacher | sparse student (fp32, tfjs) | sparse fp32 (ONNX Runtime) | sparse int8 (ONNX Runtime) | int8 file |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| task | test examples | majority class | naive Bayes | dense teacher | teacher - majority (points) | sparse student (fp32, tfjs) | sparse fp32 (ONNX Runtime) | sparse int8 (ONNX Runtime) | int8 - teacher (points) | int8 file | teacher file / int8 file (brotli) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...s.tasks.map(
       (t) =>
-        `| ${t.task} | ${t.examples} | ${pct(t.majority)} | ${pct(t.naiveBayes)} | ${pct(t.teacher)} | ${pct(t.sparseStudent)} | ${pct(t.fp32Ort)} | ${pct(t.int8Ort)} | ${t.int8Bytes === null ? 'n/a' : `${t.int8Bytes.toLocaleString('en-US')} B`} |`,
+        `| ${t.task} | ${t.examples} | ${pct(t.majority)} | ${pct(t.naiveBayes)} | ${pct(t.teacher)} | ${pts(t.teacher, t.majority)} | ${pct(t.sparseStudent)} | ${pct(t.fp32Ort)} | ${pct(t.int8Ort)} | ${pts(t.int8Ort, t.teacher)} | ${t.int8Bytes === null ? 'n/a' : `${t.int8Bytes.toLocaleString('en-US')} B`} | ${t.teacherOverInt8Brotli === null ? 'n/a' : `${t.teacherOverInt8Brotli.toFixed(2)}x`} |`,
     ),
     '',
     "Each task's own report (sizes, per-tensor sparsity, latency) is in tasks/<task>/report.md.",
