@@ -6,7 +6,8 @@
  * `quantizeArray`, the function QAT trained with) behind DequantizeLinear (per output channel,
  * axis 1, or per tensor), and its Linear input passes QuantizeLinear/DequantizeLinear with the
  * layer's uint8 activation params, which lets ONNX Runtime run the MatMul on integers. Quantized
- * embedding tables are int8 behind a per-row DequantizeLinear (axis 0) before the Gather. Each int8
+ * embedding tables (integers of the embedding spec: 8 or 4 bits) are int8 behind a per-row
+ * DequantizeLinear (axis 0) before the Gather; 4-bit ones are stored packed two a byte. Each int8
  * weight is stored as `storage` says (storage.ts): by default the smallest of dense, packed mask
  * and gap encoding, decoded in-graph by standard ops that ONNX Runtime folds at load
  * (compact-graph.ts); every compact weight is decoded back and compared before the bytes are
@@ -15,7 +16,7 @@
  */
 import { weightRole, type WeightRole } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
-import { quantizeArray } from '../quant/quantize.js';
+import { embeddingSpecOf, quantizeArray } from '../quant/quantize.js';
 import type { ModelQuantization, QuantizerSpec, QuantParams } from '../quant/types.js';
 import { checkExportInput, graphWeightShapes, type ExportFormat } from './checks.js';
 import { buildBertGraph, GraphBuilder, type GraphWeights } from './graph.js';
@@ -85,7 +86,8 @@ export function exportOnnx(input: ExportInput): ExportResult {
       }
       let out = dequantized.get(name);
       if (!out) {
-        const { storage: st, dq } = addQuantized(b, name, shapes.get(name)!, snapshot, qp, q!.weightSpec, policy);
+        const spec = q!.weights[name] ? q!.weightSpec : embeddingSpecOf(q!);
+        const { storage: st, dq } = addQuantized(b, name, shapes.get(name)!, snapshot, qp, spec, policy);
         storage.set(name, st);
         dequantized.set(name, dq);
         out = dq;
