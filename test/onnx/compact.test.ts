@@ -208,6 +208,13 @@ describe('bad compact data is rejected with the tensor named', () => {
     const broken = inspectOnnx(onnx.ModelProto.encode(model).finish());
     expect(broken.errors).toEqual([`compact weight '${EMB.word}': packed nibbles have 1535 bytes, shape [96, 32] (3072 elements) needs 1536`]);
     expect(broken.initializers.find((t) => t.name === EMB.word)).toMatchObject({ kind: 'compact', nonZeros: null });
+    // A look-alike subgraph with other constants (here Sub 7, not 8) decodes to other values: not recognised.
+    const other = decodeOnnx(bytes);
+    const sub8 = other.graph!.initializer!.find((t) => t.name === 'const/int32_scalar_8')!;
+    sub8.rawData = new Uint8Array(Int32Array.of(7).buffer);
+    const lookAlike = inspectOnnx(onnx.ModelProto.encode(other).finish());
+    expect(lookAlike.initializers.filter((t) => t.compact?.encoding === 'nibbles')).toEqual([]);
+    expect(lookAlike.initializers.find((t) => t.name === `${EMB.word}/nibbles`)).toMatchObject({ kind: 'dense', dtype: 'uint8' });
   });
 
   it('counts nibble-packed tables as embeddings in the sizes by part (inspect and the report chart)', () => {
