@@ -3,7 +3,7 @@
  * extrapolated. Builds a BERT of the preset's shape with RANDOM weights (BERT's init, N(0, 0.02)
  * truncated; no trained checkpoint can be downloaded here), prunes its encoder Linear kernels with
  * the pipeline's magnitude mask function, quantizes with the pipeline's quantize functions (int8
- * per-channel weights, per-row embedding tables), exports through the pipeline's exporter, and
+ * per-channel weights, per-row embedding tables of 8 or 4 bits, `--embedding-bits`), exports through the pipeline's exporter, and
  * reads the files back with `inspect` for the size table. Random values compress worse than
  * trained ones (gzip/brotli gain little on them), so the compressed ratios are a lower bound.
  */
@@ -18,7 +18,7 @@ import { encoderLinearKernels } from '../model/weights.js';
 import type { ModelSnapshot, WeightData } from '../model/snapshot.js';
 import { createSession, exportOnnx, inspectOnnx, sizeRatios, type OnnxInspection } from '../onnx/index.js';
 import { applyMask, maskRegistry } from '../prune/masks.js';
-import { INT8_WEIGHTS, paramsFromRange, UINT8_ACTIVATIONS, weightParams } from '../quant/quantize.js';
+import { INT4_EMBEDDINGS, INT8_WEIGHTS, paramsFromRange, UINT8_ACTIVATIONS, weightParams } from '../quant/quantize.js';
 import type { ModelQuantization } from '../quant/types.js';
 import { writeFileAtomic } from '../util/fs.js';
 
@@ -28,6 +28,8 @@ export interface CompressionBenchOptions {
   vocab: number;
   seed: number;
   brotliQuality: number;
+  /** Bits of the quantized embedding tables: 8 (int8) or 4 (int4, stored two a byte), as the qat stage's embeddingBits. */
+  embeddingBits: 8 | 4;
   /** Keep the files here; default: a temporary directory, removed at the end. */
   out?: string;
   /** Also time ONNX Runtime session creation on the int8 file (it folds the compact subgraphs then). */
@@ -35,7 +37,7 @@ export interface CompressionBenchOptions {
   log?: (msg: string) => void;
 }
 
-export const COMPRESSION_DEFAULTS = { preset: 'L12-H768', sparsity: 0.9, vocab: 30522, seed: 1, brotliQuality: 11, load: true } as const;
+export const COMPRESSION_DEFAULTS = { preset: 'L12-H768', sparsity: 0.9, vocab: 30522, seed: 1, brotliQuality: 11, embeddingBits: 8, load: true } as const;
 
 export interface FileRow {
   file: string;
@@ -51,6 +53,8 @@ export interface CompressionBenchResult {
   sparsity: number;
   weights: 'random (BERT init, truncated N(0, 0.02))';
   brotliQuality: number;
+  /** Bits of the int8 file's embedding tables. */
+  embeddingBits: 8 | 4;
   files: FileRow[];
   ratios: ReturnType<typeof sizeRatios>;
   /** ONNX Runtime session creation on the int8 file (includes folding the compact subgraphs). */
@@ -69,6 +73,7 @@ export function compressionIssues(o: Partial<CompressionBenchOptions>): string[]
   if (o.vocab !== undefined && !(Number.isInteger(o.vocab) && o.vocab >= 2)) issues.push(`--vocab must be an integer >= 2, got ${o.vocab}`);
   if (o.brotliQuality !== undefined && !(Number.isInteger(o.brotliQuality) && o.brotliQuality >= 0 && o.brotliQuality <= 11))
     issues.push(`--brotli-quality must be an integer in 0..11, got ${o.brotliQuality}`);
+  if (o.embeddingBits !== undefined && o.embeddingBits !== 8 && o.embeddingBits !== 4) issues.push(`--embedding-bits must be 8 or 4, got ${o.embeddingBits}`);
   return issues;
 }
 
@@ -86,10 +91,11 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
   for (const k of kernels) student.set(k, { shape: teacher.weights.get(k)!.shape, data: applyMask(teacher.weights.get(k)!.data, masks.get(k)!) });
   const snapshot: ModelSnapshot = { config: cfg, weights: student };
 
-  // Quantize: per-channel int8 kernels, int8 per-row tables; activation ranges do not change sizes.
+  // Quantize: per-channel int8 kernels, per-row int8 (or int4) tables; activation ranges do not change sizes.
   const q: ModelQuantization = otherEmbeddingChoice(snapshot, {
     weightSpec: INT8_WEIGHTS,
     activationSpec: UINT8_ACTIVATIONS,
+    embeddingSpec: o.embeddingBits === 4 ? INT4_EMBEDDINGS : INT8_WEIGHTS,
     bias: 'float32',
     embeddings: {},
     weights: Object.fromEntries(kernels.map((k) => [k, weightParams(student.get(k)!.data, [...student.get(k)!.shape], INT8_WEIGHTS)])),
@@ -101,7 +107,7 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
   const metadata = { model_config: JSON.stringify(cfg), bench: `random weights, ${o.sparsity} sparsity` };
   const jobs = [
     { file: ONNX_FILES.teacher, what: 'dense teacher (fp32)', input: { snapshot: teacher, format: 'fp32' as const } },
-    { file: ONNX_FILES.int8, what: 'sparse int8, int8 tables', input: { snapshot, format: 'int8' as const, quantization: q } },
+    { file: ONNX_FILES.int8, what: `sparse int8, int${o.embeddingBits} tables`, input: { snapshot, format: 'int8' as const, quantization: q } },
     {
       file: ONNX_FILES.int8_alt,
       what: 'sparse int8, float32 tables',
@@ -142,6 +148,7 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
     sparsity: o.sparsity,
     weights: 'random (BERT init, truncated N(0, 0.02))',
     brotliQuality: o.brotliQuality,
+    embeddingBits: o.embeddingBits,
     files,
     ratios: sizeRatios({ sizes: { ...t, brotliQuality: o.brotliQuality } }, { sizes: { ...i8, brotliQuality: o.brotliQuality }, parts: i8.parts }, nonZeros),
     ...(int8SessionMs !== undefined ? { int8SessionMs } : {}),
@@ -183,7 +190,7 @@ export function formatCompressionResult(r: CompressionBenchResult): string {
   const x = (v: number) => `${v.toFixed(2)}x`;
   const R = r.ratios;
   return [
-    `L${c.numLayers}-H${c.hiddenSize} (FFN ${c.intermediateSize}, vocab ${c.vocabSize}, ${c.maxPositions} positions), ${(100 * r.sparsity).toFixed(0)}% sparse encoder Linear weights; ${r.weights}: compressed ratios are a lower bound`,
+    `L${c.numLayers}-H${c.hiddenSize} (FFN ${c.intermediateSize}, vocab ${c.vocabSize}, ${c.maxPositions} positions), ${(100 * r.sparsity).toFixed(0)}% sparse encoder Linear weights, int${r.embeddingBits} embedding tables (--embedding-bits ${r.embeddingBits}); ${r.weights}: compressed ratios are a lower bound`,
     '',
     line(head),
     widths.map((w) => '-'.repeat(w)).join('  '),

@@ -21,7 +21,7 @@ import type { ModelSnapshot } from '../model/snapshot.js';
 import { createSession, exportOnnx, runLogits, type TensorStorage } from '../onnx/index.js';
 import { createWebSession } from '../onnx/web-runtime.js';
 import { quantizedForward } from '../quant/linear.js';
-import { weightParams } from '../quant/quantize.js';
+import { embeddingSpecOf, weightParams } from '../quant/quantize.js';
 import type { ModelQuantization } from '../quant/types.js';
 import { classificationObjective } from '../train/tasks.js';
 import { ONNX_FILES, type OnnxFormat } from '../run/layout.js';
@@ -74,13 +74,13 @@ export interface WriteModelFilesOptions {
   log?: (msg: string) => void;
 }
 
-/** The same quantization with the embedding tables switched between float32 and int8 (per row). */
+/** The same quantization with the embedding tables switched between float32 and quantized (per row, with the embedding spec). */
 export function otherEmbeddingChoice(snapshot: ModelSnapshot, q: ModelQuantization): ModelQuantization {
   if (Object.keys(q.embeddings).length) return { ...q, embeddings: {} };
   const embeddings: ModelQuantization['embeddings'] = {};
   for (const name of EMBEDDING_TABLES) {
     const w = snapshot.weights.get(name)!;
-    embeddings[name] = weightParams(w.data, [...w.shape], q.weightSpec, 0);
+    embeddings[name] = weightParams(w.data, [...w.shape], embeddingSpecOf(q), 0);
   }
   return { ...q, embeddings };
 }

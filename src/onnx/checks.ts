@@ -6,7 +6,7 @@
 import { validateConfig } from '../model/config.js';
 import { weightRole, weightShapes } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
-import { qRange } from '../quant/quantize.js';
+import { embeddingSpecOf, qRange } from '../quant/quantize.js';
 import type { ModelQuantization, QuantizerSpec, QuantParams } from '../quant/types.js';
 import { metadataProblems } from './metadata.js';
 
@@ -86,6 +86,7 @@ function checkQuantization(q: ModelQuantization, shapes: Map<string, number[]>, 
   }
   checkSpec('weightSpec', q.weightSpec, add);
   checkSpec('activationSpec', q.activationSpec, add);
+  if (q.embeddingSpec) checkEmbeddingSpec(q.embeddingSpec, add);
 
   for (const name of new Set([...Object.keys(q.weights), ...Object.keys(q.inputs)])) {
     const shape = shapes.get(name);
@@ -117,12 +118,20 @@ function checkQuantization(q: ModelQuantization, shapes: Map<string, number[]>, 
       continue;
     }
     if (p.axis !== 0 && p.axis !== -1) add(`quantization for '${name}': embedding axis must be 0 (per row) or -1 (per tensor), got ${p.axis}`);
-    else checkParams(`embedding params of '${name}'`, p, p.axis === -1 ? 1 : shape[0], q.weightSpec, add);
+    else checkParams(`embedding params of '${name}'`, p, p.axis === -1 ? 1 : shape[0], embeddingSpecOf(q), add);
   }
 }
 
 function checkSpec(what: string, spec: QuantizerSpec, add: (p: string) => void): void {
   if (!spec || spec.bits !== 8) add(`quantization.${what}: only 8-bit quantization can be exported, got bits ${spec?.bits}`);
+}
+
+const validBits = (spec: QuantizerSpec | undefined) => !!spec && Number.isInteger(spec.bits) && spec.bits >= 4 && spec.bits <= 8;
+
+/** Tables may have 4..8 bits (int8 storage; 4-bit integers are packed two a byte), symmetric only. */
+function checkEmbeddingSpec(spec: QuantizerSpec, add: (p: string) => void): void {
+  if (!validBits(spec)) add(`quantization.embeddingSpec: bits must be an integer in 4..8, got ${spec.bits}`);
+  else if (!spec.symmetric) add('quantization.embeddingSpec: embedding tables are quantized symmetric (int8 storage, zero point 0); got symmetric: false');
 }
 
 function checkParams(what: string, p: QuantParams, channels: number, spec: QuantizerSpec, add: (p: string) => void): void {
@@ -135,6 +144,7 @@ function checkParams(what: string, p: QuantParams, channels: number, spec: Quant
   const [lo, hi] = p.dtype === 'uint8' ? [0, 255] : [-128, 127];
   const badZp = Array.from(p.zeroPoint).findIndex((z) => !Number.isInteger(z) || z < lo || z > hi);
   if (badZp >= 0) add(`${what}: zero point[${badZp}] = ${p.zeroPoint[badZp]} is outside ${p.dtype} [${lo}, ${hi}]`);
+  if (!validBits(spec)) return; // reported with the spec
   const { qmin, qmax } = qRange(spec);
   if (qmin < lo || qmax > hi) add(`${what}: quantizer range [${qmin}, ${qmax}] does not fit ${p.dtype}`);
 }

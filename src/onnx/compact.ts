@@ -8,13 +8,15 @@
  *   position -1), plus its value; a distance above 255 is bridged by filler entries of distance
  *   255 and value 0. 16 bits a non-zero (plus fillers): 1.6 bits a weight at 90% sparsity, less
  *   at higher sparsity.
+ * - `nibbles`: every integer in [-8, 7] (4-bit embedding tables), stored as q + 8 two a byte, low
+ *   nibble first, the last byte's high nibble 0 when the length is odd. 4 bits a weight, dense.
  *
  * Pure functions on typed arrays. The decoders check their input and name the tensor in every
  * error: the exporter runs them on what it wrote (a self-check), `inspect` on what it reads.
  */
 import { countNonZeros } from '../model/sparsity.js';
 
-export type CompactEncoding = 'mask' | 'gaps';
+export type CompactEncoding = 'mask' | 'gaps' | 'nibbles';
 export type IntValues = Int8Array | Uint8Array;
 
 export interface MaskEncoded {
@@ -29,7 +31,13 @@ export interface GapsEncoded {
   values: IntValues;
 }
 
-export type CompactEncoded = MaskEncoded | GapsEncoded;
+export interface NibblesEncoded {
+  encoding: 'nibbles';
+  /** (q + 8) two a byte, low nibble first. */
+  packed: Uint8Array;
+}
+
+export type CompactEncoded = MaskEncoded | GapsEncoded | NibblesEncoded;
 
 /** A compact weight whose parts do not describe a tensor of its shape. */
 export class CompactEncodingError extends Error {
@@ -61,6 +69,34 @@ export function gapEntries(values: ArrayLike<number>): number {
 }
 
 export const gapsBytesFor = (entries: number): number => 2 * entries;
+
+/** The integers a nibble holds: [-8, 7], stored as q + 8 in 0..15. */
+export const NIBBLE_MIN = -8;
+export const NIBBLE_MAX = 7;
+const NIBBLE_OFFSET = 8;
+
+export const nibblesBytesFor = (numel: number): number => Math.ceil(numel / 2);
+
+/** Whether every value can be nibble-packed: int8 values, all in [-8, 7]. */
+export function fitsNibbles(values: IntValues): boolean {
+  if (!(values instanceof Int8Array)) return false;
+  for (let i = 0; i < values.length; i++) if (values[i] < NIBBLE_MIN || values[i] > NIBBLE_MAX) return false;
+  return true;
+}
+
+/** Packs int8 values in [-8, 7] two a byte; throws CompactEncodingError naming `tensor` on anything else. */
+export function encodeNibbles(tensor: string, values: IntValues): NibblesEncoded {
+  if (!(values instanceof Int8Array)) throw new CompactEncodingError(tensor, 'only int8 values can be nibble-packed, got uint8');
+  const packed = new Uint8Array(nibblesBytesFor(values.length));
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < NIBBLE_MIN || v > NIBBLE_MAX) {
+      throw new CompactEncodingError(tensor, `value ${v} at flat index ${i} is outside [${NIBBLE_MIN}, ${NIBBLE_MAX}], so it cannot be nibble-packed (4 bits)`);
+    }
+    packed[i >> 1] |= (v + NIBBLE_OFFSET) << ((i & 1) * 4);
+  }
+  return { encoding: 'nibbles', packed };
+}
 
 export function encodeMask(values: IntValues): MaskEncoded {
   const mask = new Uint8Array(Math.ceil(values.length / 8));
@@ -136,9 +172,26 @@ export function decodeGaps(tensor: string, shape: readonly number[], gaps: Uint8
   return out;
 }
 
+/** The int8 tensor of a nibble encoding; throws CompactEncodingError naming `tensor` on bad input. */
+export function decodeNibbles(tensor: string, shape: readonly number[], packed: Uint8Array): Int8Array {
+  const numel = numelOf(shape);
+  const need = nibblesBytesFor(numel);
+  if (packed.length !== need) {
+    throw new CompactEncodingError(tensor, `packed nibbles have ${packed.length} bytes, shape ${fmt(shape)} (${numel} elements) needs ${need}`);
+  }
+  if (numel % 2 === 1 && packed[need - 1] >> 4 !== 0) {
+    throw new CompactEncodingError(tensor, `the last byte's high nibble is ${packed[need - 1] >> 4}, past the tensor's ${numel} elements (padding must be 0)`);
+  }
+  const out = new Int8Array(numel);
+  for (let i = 0; i < numel; i++) out[i] = ((packed[i >> 1] >> ((i & 1) * 4)) & 15) - NIBBLE_OFFSET;
+  return out;
+}
+
 export function decodeCompact(tensor: string, shape: readonly number[], e: CompactEncoded): IntValues {
+  if (e.encoding === 'nibbles') return decodeNibbles(tensor, shape, e.packed);
   return e.encoding === 'mask' ? decodeMask(tensor, shape, e.mask, e.values) : decodeGaps(tensor, shape, e.gaps, e.values);
 }
 
 /** Bytes the encoding's parts take in the file. */
-export const encodedBytes = (e: CompactEncoded): number => (e.encoding === 'mask' ? e.mask.length : e.gaps.length) + e.values.length;
+export const encodedBytes = (e: CompactEncoded): number =>
+  e.encoding === 'nibbles' ? e.packed.length : (e.encoding === 'mask' ? e.mask.length : e.gaps.length) + e.values.length;

@@ -6,16 +6,17 @@
  * `quantizeArray`, the function QAT trained with) behind DequantizeLinear (per output channel,
  * axis 1, or per tensor), and its Linear input passes QuantizeLinear/DequantizeLinear with the
  * layer's uint8 activation params, which lets ONNX Runtime run the MatMul on integers. Quantized
- * embedding tables are int8 behind a per-row DequantizeLinear (axis 0) before the Gather. Each int8
- * weight is stored as `storage` says (storage.ts): by default the smallest of dense, packed mask
- * and gap encoding, decoded in-graph by standard ops that ONNX Runtime folds at load
+ * embedding tables (integers of the embedding spec: 8 or 4 bits) are int8 behind a per-row
+ * DequantizeLinear (axis 0) before the Gather; 4-bit ones are stored packed two a byte. Each int8
+ * weight is stored as `storage` says (storage.ts): by default the smallest of dense, packed mask,
+ * gap encoding and (integers in [-8, 7]) nibbles, decoded in-graph by standard ops that ONNX Runtime folds at load
  * (compact-graph.ts); every compact weight is decoded back and compared before the bytes are
  * returned. metadata_props get the encoder sparsity, quantization scheme and weight storage of
  * what was stored (metadata.ts).
  */
 import { weightRole, type WeightRole } from '../model/weights.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
-import { quantizeArray } from '../quant/quantize.js';
+import { embeddingSpecOf, quantizeArray } from '../quant/quantize.js';
 import type { ModelQuantization, QuantizerSpec, QuantParams } from '../quant/types.js';
 import { checkExportInput, graphWeightShapes, type ExportFormat } from './checks.js';
 import { buildBertGraph, GraphBuilder, type GraphWeights } from './graph.js';
@@ -49,11 +50,11 @@ export interface TensorStorage {
   /** Non-zeros of the stored values (for int8: of the integers, so weights that round to 0 count as zero). */
   nonZeros: number;
   dtype: 'float32' | 'int8' | 'uint8';
-  /** dense; mask or gaps (compact.ts, decoded in-graph); sparse (a COO sparse_initializer). */
+  /** dense; mask, gaps or nibbles (compact.ts, decoded in-graph); sparse (a COO sparse_initializer). */
   storage: StorageKind;
   /** Set when storage is 'sparse'. */
   sparse?: { layout: SparseLayout; indexDtype: IndexDtype };
-  /** Raw data bytes in the file: values, plus mask, gaps or indices. */
+  /** Raw data bytes in the file: values (nibbles: packed two a byte), plus mask, gaps or indices. */
   bytes: number;
   /** What dense storage of the same dtype would take. */
   denseBytes: number;
@@ -85,7 +86,8 @@ export function exportOnnx(input: ExportInput): ExportResult {
       }
       let out = dequantized.get(name);
       if (!out) {
-        const { storage: st, dq } = addQuantized(b, name, shapes.get(name)!, snapshot, qp, q!.weightSpec, policy);
+        const spec = q!.weights[name] ? q!.weightSpec : embeddingSpecOf(q!);
+        const { storage: st, dq } = addQuantized(b, name, shapes.get(name)!, snapshot, qp, spec, policy);
         storage.set(name, st);
         dequantized.set(name, dq);
         out = dq;
@@ -196,7 +198,7 @@ function addQuantized(
 ): { storage: TensorStorage; dq: string } {
   const values = quantizedValues(snapshot.weights.get(name)!.data, shape, p, spec);
   const dataType = p.dtype === 'uint8' ? DT.UINT8 : DT.INT8;
-  const choice = chooseWeightStorage(values, shape, policy);
+  const choice = chooseWeightStorage(values, shape, policy, name);
   if (choice.encoded) {
     checkCompactRoundTrip(name, shape, choice.encoded, values);
     addCompactWeight(b, name, dataType, shape, choice.encoded);

@@ -23,7 +23,18 @@ export {
 } from './inspect/analyse.js';
 export { formatInspection, formatBaselineRatios, formatParts, formatBytes, table } from './inspect/format.js';
 export { fileSizes, partBreakdown, precomputeFileSizes, sizeRatios, type FileSizes, type PartBreakdown, type SizeRatios } from './sizes.js';
-export { encodeMask, encodeGaps, decodeMask, decodeGaps, decodeCompact, CompactEncodingError, type CompactEncoded, type CompactEncoding } from './compact.js';
+export {
+  encodeMask,
+  encodeGaps,
+  encodeNibbles,
+  decodeMask,
+  decodeGaps,
+  decodeNibbles,
+  decodeCompact,
+  CompactEncodingError,
+  type CompactEncoded,
+  type CompactEncoding,
+} from './compact.js';
 export { chooseWeightStorage, WEIGHT_STORAGES, type WeightStorage, type StorageKind } from './storage.js';
 export { createSession, runLogits, measureLatency, type Session, type SessionOptions, type Batch, type LatencyOptions, type Latency } from './runtime.js';
 export { consumerMetadata, encoderSparsity, metadataProps, quantizationScheme, readMetadata, PRODUCER_NAME } from './metadata.js';

@@ -6,6 +6,7 @@
  */
 import type { BertConfig } from '../model/config.js';
 import { sparsityTotals } from '../model/sparsity.js';
+import { quantizationSchemeLine } from '../quant/scheme.js';
 import type { ModelQuantization } from '../quant/types.js';
 import type { onnx } from './proto.js';
 
@@ -13,13 +14,8 @@ export const PRODUCER_NAME = 'prune-once';
 /** Keys the exporter writes. A caller may repeat the first two with the same value, never the rest. */
 export const EXPORTER_KEYS = ['producer_name', 'format', 'encoder_sparsity', 'quantization', 'weight_storage'] as const;
 
-/** The quantization scheme of an int8 file, in words (the `quantization` metadata entry). */
-export function quantizationScheme(q: ModelQuantization): string {
-  const w = q.weightSpec;
-  const range = w.narrowRange ? '[-127, 127]' : '[-128, 127]';
-  const embeddings = Object.keys(q.embeddings).length ? 'int8 per-row embeddings' : 'float32 embeddings';
-  return `QDQ int8 weights (${w.perChannel ? 'per-channel' : 'per-tensor'} symmetric, ${range}), uint8 activations (per-tensor asymmetric), ${q.bias} biases, ${embeddings}`;
-}
+/** The quantization scheme of an int8 file, in words (the `quantization` metadata entry; wording in quant/scheme.ts). */
+export const quantizationScheme = (q: ModelQuantization): string => quantizationSchemeLine(q);
 
 /** Sparsity (zero fraction) of the encoder's Linear kernels as stored (the int8 integers in an int8 file). */
 export function encoderSparsity(tensors: ReadonlyArray<{ role: string; numel: number; nonZeros: number }>): number {

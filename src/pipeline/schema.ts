@@ -63,18 +63,34 @@ export const DistillSchema = z.strictObject({
   hiddenWeight: z.number().nonnegative().default(DISTILL_DEFAULTS.hiddenWeight),
 });
 
-export const QuantizationSchema = z.strictObject({
-  perChannel: z.boolean().default(QAT_DEFAULTS.weightSpec.perChannel),
-  narrowRange: z.boolean().default(QAT_DEFAULTS.weightSpec.narrowRange),
-  /**
-   * int8 word / position / token-type tables (per-row scales), as Q8BERT; false keeps them float32
-   * as Prune OFA's reference code. The pipeline defaults to int8 tables (issue 14: they are most of
-   * a small BERT's file) while a bare QatHook keeps QAT_DEFAULTS' float tables.
-   */
-  embeddings: z.boolean().default(true),
-  observerMomentum: fraction.default(QAT_DEFAULTS.observerMomentum),
-  calibrationBatches: positiveInt.default(8),
-});
+export const QuantizationSchema = z
+  .strictObject({
+    perChannel: z.boolean().default(QAT_DEFAULTS.weightSpec.perChannel),
+    narrowRange: z.boolean().default(QAT_DEFAULTS.weightSpec.narrowRange),
+    /**
+     * int8 word / position / token-type tables (per-row scales), as Q8BERT; false keeps them float32
+     * as Prune OFA's reference code. The pipeline defaults to int8 tables (issue 14: they are most of
+     * a small BERT's file) while a bare QatHook keeps QAT_DEFAULTS' float tables.
+     */
+    embeddings: z.boolean().default(true),
+    /**
+     * Bits of the quantized tables: 8 (int8, what `embeddings: true` meant before) or 4 (integers in
+     * [-7, 7] per row, stored two a byte in the ONNX file). Absent = 8; no default here, so the
+     * stage fingerprints of existing runs do not change.
+     */
+    embeddingBits: z.literal([8, 4], { error: 'must be 8 or 4 (bits of the quantized embedding tables)' }).optional(),
+    observerMomentum: fraction.default(QAT_DEFAULTS.observerMomentum),
+    calibrationBatches: positiveInt.default(8),
+  })
+  .superRefine((q, ctx) => {
+    if (q.embeddingBits === 4 && !q.embeddings) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['embeddingBits'],
+        message: '4-bit tables need quantized tables, but embeddings is false (float32 tables); set embeddings: true or remove embeddingBits',
+      });
+    }
+  });
 
 export const TokenizerSchema = z.strictObject({
   /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardOptions, LinearFn } from '../model/bert.js';
 import { denseLinear } from '../model/bert.js';
-import { fakeQuantize } from './quantize.js';
+import { embeddingSpecOf, fakeQuantize } from './quantize.js';
 import type { ModelQuantization } from './types.js';
 
 /**
@@ -21,13 +21,14 @@ export function quantizedLinear(q: ModelQuantization): LinearFn {
   };
 }
 
-/** Forward options for a quantized model: quantized Linear layers and int8 embedding tables. */
+/** Forward options for a quantized model: quantized Linear layers and quantized embedding tables (with the embedding spec). */
 export function quantizedForward(q: ModelQuantization): Partial<ForwardOptions> {
+  const tableSpec = embeddingSpecOf(q);
   return {
     linear: quantizedLinear(q),
     embedding: (name, table) => {
       const p = q.embeddings[name];
-      return p ? (fakeQuantize(table, p, q.weightSpec) as tf.Tensor2D) : table;
+      return p ? (fakeQuantize(table, p, tableSpec) as tf.Tensor2D) : table;
     },
   };
 }

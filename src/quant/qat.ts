@@ -3,7 +3,8 @@
  *  - its input fake-quantized to uint8 with a moving-average min/max observer (Q8BERT / Prune OFA),
  *  - its kernel fake-quantized to int8 with per-output-channel (or per-tensor) symmetric scales taken
  *    from the current weights,
- * with straight-through gradients. Embedding tables can be fake-quantized per row too. At the end,
+ * with straight-through gradients. Embedding tables can be fake-quantized per row too, with their
+ * own spec (e.g. 4 bits: integers in [-7, 7]). At the end,
  * `quantization()` freezes the observers into the parameters the exporter writes, computed by the
  * same functions the exporter uses.
  */
@@ -24,8 +25,10 @@ export interface QatSettings {
   activationSpec: QuantizerSpec;
   /** Moving-average momentum of the activation observers (weight of the old value). */
   observerMomentum: number;
-  /** Also quantize the word / position / token-type embedding tables to int8 (per row). */
+  /** Also quantize the word / position / token-type embedding tables (per row), with `embeddingSpec`. */
   quantizeEmbeddings: boolean;
+  /** The tables' quantizer (e.g. INT4_EMBEDDINGS); absent = weightSpec. */
+  embeddingSpec?: QuantizerSpec;
 }
 
 export const QAT_DEFAULTS: QatSettings = {
@@ -92,9 +95,13 @@ export class QatHook<B extends Batch> implements TrainHook<B> {
     return tf.add(tf.matMul(xq as tf.Tensor2D, wq as tf.Tensor2D), bias) as tf.Tensor2D;
   };
 
+  /** The tables' quantizer: embeddingSpec, else weightSpec. */
+  private get tableSpec(): QuantizerSpec {
+    return this.settings.embeddingSpec ?? this.settings.weightSpec;
+  }
+
   /** Symmetric fake quantization of a 2-D weight with scales along `axis` (1: columns, 0: rows). */
-  private fakeQuantWeight(w: tf.Tensor, axis: 0 | 1): tf.Tensor {
-    const spec = this.settings.weightSpec;
+  private fakeQuantWeight(w: tf.Tensor, axis: 0 | 1, spec: QuantizerSpec = this.settings.weightSpec): tf.Tensor {
     const p = weightParamTensors(w, spec, axis);
     return fakeQuantizeWith(w, p.scale, p.zeroPoint, spec);
   }
@@ -102,7 +109,7 @@ export class QatHook<B extends Batch> implements TrainHook<B> {
   forwardOptions(_ctx: unknown, training: boolean): Partial<ForwardOptions> {
     if (!training) return quantizedForward(this.quantization());
     const embedding = this.settings.quantizeEmbeddings
-      ? (name: string, table: tf.Tensor2D) => (EMBEDDING_TABLES.includes(name) ? (this.fakeQuantWeight(table, 0) as tf.Tensor2D) : table)
+      ? (name: string, table: tf.Tensor2D) => (EMBEDDING_TABLES.includes(name) ? (this.fakeQuantWeight(table, 0, this.tableSpec) as tf.Tensor2D) : table)
       : undefined;
     return { linear: this.trainingLinear, ...(embedding ? { embedding } : {}) };
   }
@@ -112,6 +119,7 @@ export class QatHook<B extends Batch> implements TrainHook<B> {
     const q: ModelQuantization = {
       weightSpec: this.settings.weightSpec,
       activationSpec: this.settings.activationSpec,
+      ...(this.settings.quantizeEmbeddings || this.settings.embeddingSpec ? { embeddingSpec: this.tableSpec } : {}),
       weights: {},
       inputs: {},
       embeddings: {},
@@ -126,7 +134,7 @@ export class QatHook<B extends Batch> implements TrainHook<B> {
     if (this.settings.quantizeEmbeddings) {
       for (const name of EMBEDDING_TABLES) {
         const t = this.model.params.get(name);
-        if (t) q.embeddings[name] = weightParams(t.dataSync() as Float32Array, [...t.shape], this.settings.weightSpec, 0);
+        if (t) q.embeddings[name] = weightParams(t.dataSync() as Float32Array, [...t.shape], this.tableSpec, 0);
       }
     }
     return q;

@@ -8,13 +8,22 @@
  * the integers in the exported file are the integers training used.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { QuantParams, QuantizerSpec } from './types.js';
+import type { ModelQuantization, QuantParams, QuantizerSpec } from './types.js';
 
 export const INT8_WEIGHTS: QuantizerSpec = { bits: 8, symmetric: true, perChannel: true, narrowRange: true };
 export const UINT8_ACTIVATIONS: QuantizerSpec = { bits: 8, symmetric: false, perChannel: false, narrowRange: false };
+/** 4-bit embedding tables: per row, symmetric, integers in [-7, 7] (stored two a byte by the exporter). */
+export const INT4_EMBEDDINGS: QuantizerSpec = { bits: 4, symmetric: true, perChannel: true, narrowRange: true };
 
-/** Integer range of a spec: int8 [-127|-128, 127] when symmetric, uint8 [0, 255] otherwise. */
+/** The quantizer of the embedding tables: `embeddingSpec`, or `weightSpec` where a quantization predates it. */
+export const embeddingSpecOf = (q: Pick<ModelQuantization, 'weightSpec' | 'embeddingSpec'>): QuantizerSpec => q.embeddingSpec ?? q.weightSpec;
+
+/**
+ * Integer range of a spec: symmetric [-(2^(b-1) - 1) or -2^(b-1), 2^(b-1) - 1] (int8 [-127|-128, 127],
+ * 4 bits [-7|-8, 7]), asymmetric [0, 2^b - 1]. Throws on bits outside 4..8 (the integers live in int8/uint8).
+ */
 export function qRange(spec: QuantizerSpec): { qmin: number; qmax: number } {
+  if (!Number.isInteger(spec.bits) || spec.bits < 4 || spec.bits > 8) throw new Error(`quantizer bits must be an integer in 4..8, got ${spec.bits}`);
   const levels = 2 ** spec.bits;
   if (spec.symmetric) return { qmin: spec.narrowRange ? -(levels / 2 - 1) : -(levels / 2), qmax: levels / 2 - 1 };
   return { qmin: 0, qmax: levels - 1 };

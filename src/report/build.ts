@@ -13,7 +13,7 @@ import { EMB, weightRole, weightShapes } from '../model/weights.js';
 import { inspectOnnx, type InitializerInfo, type OnnxInspection } from '../onnx/index.js';
 import { onnxPath, ONNX_FILES, stageDir } from '../run/layout.js';
 import { readResult, type StageResult } from '../run/result.js';
-import { REPORT_SCHEMA, REPORT_VERSION, type Report, type TensorRow } from './schema.js';
+import { REPORT_SCHEMA, REPORT_VERSION, type Report, type TableType, type TensorRow } from './schema.js';
 
 const { teacher: TEACHER_FILE, fp32: FP32_FILE, int8: INT8_FILE } = ONNX_FILES;
 
@@ -86,7 +86,11 @@ function altFile(runDir: string, fp32Bytes: number, accuracy: number | null): Pi
   };
 }
 
-const tablesOf = (ins: OnnxInspection): 'int8' | 'float32' => (ins.quantization.weights.some((w) => w.tensor === EMB.word) ? 'int8' : 'float32');
+/** The word table's storage: float32, or int8 behind DequantizeLinear, int4 when nibble-packed. */
+function tablesOf(ins: OnnxInspection): TableType {
+  if (!ins.quantization.weights.some((w) => w.tensor === EMB.word)) return 'float32';
+  return ins.initializers.find((t) => t.graph === 'main' && t.name === EMB.word)?.compact?.encoding === 'nibbles' ? 'int4' : 'int8';
+}
 
 /** The dense teacher's file (absent from runs exported before the export stage wrote it). */
 function teacherFile(runDir: string): ReturnType<typeof readOnnx> | null {

@@ -99,7 +99,7 @@ export function renderMarkdown(r: Report): string {
     '\nHow to read this: `encoder_theoretical` is the paper-style figure (Prune OFA\'s "40x" is 10x from 90% sparsity times 4x from int8); ' +
       '`encoder_stored` is what those weights really take on disk, masks, gaps and scales included; `teacher_file*` compare the dense teacher a user starts from with the int8 file a user ships ' +
       '(raw, gzip -9, brotli 11); `file` and `file_gzip` compare with the sparse student stored as dense fp32. ' +
-      'Compact weights (mask or gaps) are rebuilt by a small subgraph of standard ONNX ops that ONNX Runtime folds when it loads the model: they save disk and download, not compute.',
+      'Compact weights (mask, gaps or nibbles) are rebuilt by a small subgraph of standard ONNX ops that ONNX Runtime folds when it loads the model: they save disk and download, not compute.',
   );
   return (
     out
@@ -138,16 +138,18 @@ function sizeTable(r: Report): string {
   );
 }
 
-/** ONNX Runtime accuracy of both embedding-table choices; says plainly when int8 tables cost more than 0.5 point. */
+/** ONNX Runtime accuracy of both embedding-table choices; says plainly when quantized (int8 or int4) tables cost more than 0.5 point. */
 function embeddingVerdict(r: Report): string {
   const alt = r.files.int8AltEmbeddings;
   const main = r.accuracy.int8Ort;
   if (!alt || main === null || alt.ortTestAccuracy === null) return '';
-  const mainTables = r.files.int8.embeddings ?? (alt.embeddings === 'int8' ? 'float32' : 'int8');
-  const [int8Acc, fp32Acc] = mainTables === 'int8' ? [main, alt.ortTestAccuracy] : [alt.ortTestAccuracy, main];
-  const cost = (fp32Acc - int8Acc) * 100;
-  const line = `Embedding tables: int8 per-row ${pct(int8Acc)}, float32 ${pct(fp32Acc)} (ONNX Runtime, test split; \`${alt.path.split('/').pop()}\` holds the ${alt.embeddings} choice).`;
+  const mainTables = r.files.int8.embeddings ?? (alt.embeddings === 'float32' ? 'int8' : 'float32');
+  const mainQuantized = mainTables !== 'float32';
+  const [qAcc, fp32Acc] = mainQuantized ? [main, alt.ortTestAccuracy] : [alt.ortTestAccuracy, main];
+  const tables = mainQuantized ? mainTables : alt.embeddings;
+  const cost = (fp32Acc - qAcc) * 100;
+  const line = `Embedding tables: ${tables} per-row ${pct(qAcc)}, float32 ${pct(fp32Acc)} (ONNX Runtime, test split; \`${alt.path.split('/').pop()}\` holds the ${alt.embeddings} choice).`;
   return cost > 0.5
-    ? `${line} **int8 embedding tables cost ${cost.toFixed(2)} points of test accuracy here, more than 0.5**: set \`quantization.embeddings: false\` (or ship \`${mainTables === 'int8' ? alt.path.split('/').pop() : ONNX_FILES.int8}\`) if that matters more than size.`
-    : `${line} int8 tables cost ${cost.toFixed(2)} points (0.5 or less).`;
+    ? `${line} **${tables} embedding tables cost ${cost.toFixed(2)} points of test accuracy here, more than 0.5**: set \`quantization.embeddings: false\`${tables === 'int4' ? ' or `embeddingBits: 8`' : ''} (or ship \`${mainQuantized ? alt.path.split('/').pop() : ONNX_FILES.int8}\`) if that matters more than size.`
+    : `${line} ${tables} tables cost ${cost.toFixed(2)} points (0.5 or less).`;
 }

@@ -13,6 +13,9 @@ export interface Ratio {
   definition: string;
 }
 
+/** How a file's embedding tables are stored. */
+export type TableType = 'int8' | 'int4' | 'float32';
+
 export interface TensorRow {
   name: string;
   shape: number[];
@@ -21,8 +24,8 @@ export interface TensorRow {
   /** Non-zeros of the weight as shipped in model.int8.onnx (int8 values; float where not quantized). */
   nonZeros: number;
   sparsity: number;
-  /** How the tensor is stored in model.int8.onnx (mask / gaps: compact encodings decoded in-graph; sparse: a COO sparse_initializer). */
-  int8File: { dtype: string; storage: 'dense' | 'sparse' | 'mask' | 'gaps'; layout?: string; indexType?: string; bytes: number };
+  /** How the tensor is stored in model.int8.onnx (mask / gaps / nibbles: compact encodings decoded in-graph; sparse: a COO sparse_initializer). */
+  int8File: { dtype: string; storage: 'dense' | 'sparse' | 'mask' | 'gaps' | 'nibbles'; layout?: string; indexType?: string; bytes: number };
   /** Bytes in model.fp32.onnx. */
   fp32Bytes: number;
 }
@@ -74,9 +77,10 @@ export interface Report {
     /** model.teacher.fp32.onnx: the dense fine-tuned teacher, baseline of the teacher_file ratios. */
     teacher?: FileEntry;
     fp32: FileEntry;
-    int8: FileEntry & { embeddings?: 'int8' | 'float32' };
+    /** embeddings: the tables as stored (int4: packed two a byte). */
+    int8: FileEntry & { embeddings?: TableType };
     /** The int8 model with the other embedding choice, when the export wrote it. */
-    int8AltEmbeddings?: FileEntry & { embeddings: 'int8' | 'float32'; ortTestAccuracy: number | null; fileRatio: number };
+    int8AltEmbeddings?: FileEntry & { embeddings: TableType; ortTestAccuracy: number | null; fileRatio: number };
   };
   quantization: Record<string, string>;
   accuracy: {

@@ -86,6 +86,7 @@ describe('prune-once bench', () => {
     expect(error).toMatch(/--student-hidden must be divisible/);
     expect(error).toMatch(/--warmup must be an integer >= 0/);
     expect((await cli(['bench', 'inference', 'm.onnx', '--runs', '0'])).error).toMatch(/--runs must be a positive integer/);
+    expect((await cli(['bench', 'compression', '--embedding-bits', '6'])).error).toMatch(/--embedding-bits must be 8 or 4, got 6/);
     expect((await cli(['bench', 'nonsense'])).error).toMatch(/train-step or inference/);
   });
 

@@ -9,7 +9,7 @@ import { tempDir } from '../helpers.js';
 describe('bench compression', () => {
   it('exports a pruned, quantized model of the shape asked, and its table recomputes from the files', async () => {
     const out = tempDir();
-    const r = await runCompressionBench({ preset: 'bert-tiny', sparsity: 0.9, vocab: 1024, seed: 3, brotliQuality: 4, out, load: true });
+    const r = await runCompressionBench({ preset: 'bert-tiny', sparsity: 0.9, vocab: 1024, seed: 3, brotliQuality: 4, embeddingBits: 8, out, load: true });
     expect(r.config).toMatchObject({ numLayers: 2, hiddenSize: 128, intermediateSize: 512, vocabSize: 1024 });
     expect(r.files.map((f) => f.file)).toEqual(['model.teacher.fp32.onnx', 'model.int8.onnx', 'model.int8-alt-embeddings.onnx']);
     for (const f of r.files) {
@@ -36,15 +36,31 @@ describe('bench compression', () => {
     expect(r.ratios.encoder_theoretical).toBeCloseTo((32 * params) / (8 * nz), 6);
     expect(r.ratios.encoder_stored).toBeGreaterThan(15);
     expect(r.int8SessionMs).toBeGreaterThan(0);
-    expect(formatCompressionResult(r)).toMatch(/random \(BERT init.*lower bound/);
+    expect(formatCompressionResult(r)).toMatch(/int8 embedding tables \(--embedding-bits 8\); random \(BERT init.*lower bound/);
+  });
+
+  it('with --embedding-bits 4 stores the tables as nibbles: half their int8 bytes, same encoder weights', async () => {
+    const opts = { preset: 'bert-tiny', sparsity: 0.9, vocab: 1024, seed: 3, brotliQuality: 4, load: false } as const;
+    const [r8, r4] = [await runCompressionBench({ ...opts, embeddingBits: 8 }), await runCompressionBench({ ...opts, embeddingBits: 4, out: tempDir() })];
+    expect(r4.embeddingBits).toBe(4);
+    expect(r4.files[1].what).toBe('sparse int8, int4 tables');
+    const tables = (r: typeof r4) => r.files[1].parts.bytes.embeddings;
+    // Tables: 1024 + 512 + 2 rows of 128; scales (4 bytes a row) stay.
+    const elements = (1024 + 512 + 2) * 128;
+    expect(tables(r8) - tables(r4)).toBe(elements / 2);
+    expect(r4.files[1].parts.bytes.encoderLinear).toBe(r8.files[1].parts.bytes.encoderLinear);
+    expect(r4.files[2].raw).toBe(r8.files[2].raw); // the float32-table variant does not change
+    expect(r4.ratios.brotli).toBeGreaterThan(r8.ratios.brotli);
+    expect(formatCompressionResult(r4)).toMatch(/int4 embedding tables \(--embedding-bits 4\)/);
   });
 
   it('names each bad flag', () => {
-    expect(compressionIssues({ preset: 'L7-H100', sparsity: 1, vocab: 0, brotliQuality: 12 })).toEqual([
+    expect(compressionIssues({ preset: 'L7-H100', sparsity: 1, vocab: 0, brotliQuality: 12, embeddingBits: 6 as 4 })).toEqual([
       expect.stringMatching(/^--preset: /),
       '--sparsity must be in [0, 1), got 1',
       '--vocab must be an integer >= 2, got 0',
       '--brotli-quality must be an integer in 0..11, got 12',
+      '--embedding-bits must be 8 or 4, got 6',
     ]);
   });
 });

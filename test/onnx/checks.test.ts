@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { initWeights } from '../../src/model/bert.js';
 import { defaultConfig } from '../../src/model/config.js';
-import { encoderLinearKernels } from '../../src/model/weights.js';
+import { EMB, encoderLinearKernels } from '../../src/model/weights.js';
 import type { ModelSnapshot } from '../../src/model/snapshot.js';
-import { INT8_WEIGHTS, paramsFromRange, UINT8_ACTIVATIONS, weightParams } from '../../src/quant/quantize.js';
+import { INT4_EMBEDDINGS, INT8_WEIGHTS, paramsFromRange, UINT8_ACTIVATIONS, weightParams } from '../../src/quant/quantize.js';
 import type { ModelQuantization } from '../../src/quant/types.js';
 import { exportOnnx, OnnxExportError } from '../../src/onnx/index.js';
 
@@ -108,6 +108,24 @@ describe('exporter checks', () => {
     expect(exportError({ snapshot: s, format: 'fp32', metadata: { format: 'int8' } }).message).toMatch(/metadata 'format' is set by the exporter/);
     expect(exportError({ snapshot: s, format: 'fp32', metadata: { encoder_sparsity: '0.9' } }).message).toMatch(
       /metadata 'encoder_sparsity' is written by the exporter from what it stores/,
+    );
+  });
+
+  it('checks the embedding spec on its own: 4..8 bits, symmetric; kernels stay 8-bit', () => {
+    const s = snapshot();
+    const word = s.weights.get(EMB.word)!;
+    const tables = (spec: typeof INT4_EMBEDDINGS) => ({ [EMB.word]: weightParams(word.data, word.shape, spec, 0) });
+    const q4: ModelQuantization = { ...quantization(s), embeddingSpec: INT4_EMBEDDINGS, embeddings: tables(INT4_EMBEDDINGS) };
+    expect(exportOnnx({ snapshot: s, format: 'int8', quantization: q4 }).bytes.length).toBeGreaterThan(0);
+    expect(exportError({ snapshot: s, format: 'int8', quantization: { ...q4, embeddingSpec: { ...INT4_EMBEDDINGS, bits: 3 as 4 } } }).problems).toEqual([
+      'quantization.embeddingSpec: bits must be an integer in 4..8, got 3',
+    ]);
+    expect(exportError({ snapshot: s, format: 'int8', quantization: { ...q4, embeddingSpec: { ...INT4_EMBEDDINGS, symmetric: false } } }).problems).toEqual([
+      'quantization.embeddingSpec: embedding tables are quantized symmetric (int8 storage, zero point 0); got symmetric: false',
+      `embedding params of '${EMB.word}': dtype 'int8' does not match the quantizer spec (asymmetric -> uint8)`,
+    ]);
+    expect(exportError({ snapshot: s, format: 'int8', quantization: { ...q4, weightSpec: { ...INT8_WEIGHTS, bits: 4 } } }).message).toMatch(
+      /quantization.weightSpec: only 8-bit quantization can be exported, got bits 4/,
     );
   });
 });

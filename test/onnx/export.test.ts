@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { classifierLogits, denseLinear, disposeModel, encode, modelFromSnapshot, type LinearFn } from '../../src/model/bert.js';
+import { classifierLogits, denseLinear, disposeModel, encode, modelFromSnapshot, type ForwardOptions, type LinearFn } from '../../src/model/bert.js';
 import { defaultConfig, type BertConfig } from '../../src/model/config.js';
-import { encoderLinearKernels, EMB, weightShapes } from '../../src/model/weights.js';
+import { encoderLinearKernels, EMB, EMBEDDING_TABLES, weightShapes } from '../../src/model/weights.js';
 import type { ModelSnapshot, WeightData } from '../../src/model/snapshot.js';
-import { quantizedLinear } from '../../src/quant/linear.js';
-import { dequantizeArray, INT8_WEIGHTS, paramsFromRange, quantizeArray, UINT8_ACTIVATIONS, weightParams } from '../../src/quant/quantize.js';
+import { quantizedForward, quantizedLinear } from '../../src/quant/linear.js';
+import { dequantizeArray, INT4_EMBEDDINGS, INT8_WEIGHTS, paramsFromRange, quantizeArray, UINT8_ACTIVATIONS, weightParams } from '../../src/quant/quantize.js';
 import type { ModelQuantization } from '../../src/quant/types.js';
 import { Rng } from '../../src/util/rng.js';
 import {
@@ -82,7 +82,8 @@ function randomBatch(rows: number, seq: number, seed: number, vocab = CFG.vocabS
   return { inputIds, attentionMask, tokenTypeIds, batchSize: rows, seqLen: seq };
 }
 
-function tfjsLogits(snapshot: ModelSnapshot, batch: Batch, linear?: LinearFn): Float32Array {
+function tfjsLogits(snapshot: ModelSnapshot, batch: Batch, linear?: LinearFn | Partial<ForwardOptions>): Float32Array {
+  const fwd = typeof linear === 'function' ? { linear } : (linear ?? {});
   const model = modelFromSnapshot(snapshot);
   try {
     return tf.tidy(() => {
@@ -92,7 +93,7 @@ function tfjsLogits(snapshot: ModelSnapshot, batch: Batch, linear?: LinearFn): F
         tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, dims, 'int32'),
         attentionMask: tf.tensor2d(batch.attentionMask, dims, 'float32'),
       };
-      const enc = encode(model, inputs, { training: false, linear });
+      const enc = encode(model, inputs, { ...fwd, training: false });
       return classifierLogits(model, enc.sequence, { training: false }).dataSync() as Float32Array;
     });
   } finally {
@@ -435,6 +436,72 @@ describe('int8 export (85-95% sparse, QDQ, compact storage)', () => {
     expect(maxAbsDiff(await ortLogits(bytes, batch), tfjsLogits(ref, batch, quantizedLinear(qe)))).toBeLessThan(5e-3);
     const w = inspectOnnx(bytes).quantization.weights.find((x) => x.tensor === EMB.word)!;
     expect(w).toMatchObject({ perChannel: true, axis: 0, channels: CFG.vocabSize, consumers: ['Gather'] });
+  });
+
+  it('stores 4-bit tables as nibbles: ONNX Runtime agrees with the tfjs quantized forward and folds them to a plain table at load', async () => {
+    const tables = Object.fromEntries(
+      EMBEDDING_TABLES.map((n) => [n, weightParams(snapshot.weights.get(n)!.data, snapshot.weights.get(n)!.shape, INT4_EMBEDDINGS, 0)]),
+    );
+    const q4: ModelQuantization = { ...q, embeddingSpec: INT4_EMBEDDINGS, embeddings: tables };
+    const int4 = exportOnnx({ snapshot, format: 'int8', quantization: q4 });
+    const q8 = {
+      ...q,
+      embeddings: Object.fromEntries(
+        EMBEDDING_TABLES.map((n) => [n, weightParams(snapshot.weights.get(n)!.data, snapshot.weights.get(n)!.shape, INT8_WEIGHTS, 0)]),
+      ),
+    };
+    const int8Tables = exportOnnx({ snapshot, format: 'int8', quantization: q8 });
+    const ins = inspectOnnx(int4.bytes);
+    expect(ins.errors).toEqual([]);
+    expect(ins.metadata.quantization).toMatch(/, int4 per-row embeddings$/);
+    expect(ins.metadata.weight_storage).toBe('nibbles 3, gaps 1, mask 10, dense 1; standard ONNX (opset 17 ops only)');
+    const ints4 = new Map<string, Int32Array>();
+    for (const n of EMBEDDING_TABLES) {
+      const w = snapshot.weights.get(n)!;
+      const ints = quantizeArray(w.data, w.shape, tables[n], INT4_EMBEDDINGS);
+      ints4.set(n, ints);
+      expect(Math.min(...ints)).toBe(-7);
+      expect(Math.max(...ints)).toBe(7);
+      const t = int4.tensors.find((x) => x.name === n)!;
+      expect(t).toMatchObject({ storage: 'nibbles', dtype: 'int8', bytes: Math.ceil(w.data.length / 2), denseBytes: w.data.length });
+      expect(ins.initializers.find((x) => x.name === n)).toMatchObject({ kind: 'compact', nonZeros: t.nonZeros, bytes: t.bytes });
+    }
+    // By part: the tables take half the bytes of int8 tables; their per-row scales are the same size.
+    const tableBytes = (r: ExportResult) => r.tensors.filter((t) => t.role === 'embedding').reduce((a, t) => a + t.bytes, 0);
+    expect(tableBytes(int4)).toBe(tableBytes(int8Tables) / 2); // every table here has an even element count
+    expect(ins.parts.bytes.embeddings).toBe(inspectOnnx(int8Tables.bytes).parts.bytes.embeddings - tableBytes(int8Tables) + tableBytes(int4));
+
+    // ONNX Runtime against the tfjs quantized forward with 4-bit tables (quantizedForward: the eval forward QAT trains toward).
+    const batch = randomBatch(64, 10, 31);
+    const expected = tfjsLogits(snapshot, batch, quantizedForward(q4));
+    const path = join(tmp, 'int4-tables.optimized.onnx');
+    const got = await ortLogits(int4.bytes, batch, { optimizedModelFilePath: path });
+    const diff = maxAbsDiff(got, expected);
+    const tableError = maxAbsDiff(tfjsLogits(snapshot, batch, quantizedForward(q8)), expected);
+    console.info(`int4 tables: ORT vs tfjs quantized forward max |diff| ${diff.toExponential(2)}; int8 vs int4 tables (tfjs) ${tableError.toExponential(2)}`);
+    expect(diff).toBeLessThan(5e-3);
+    expect(diff).toBeLessThan(tableError / 2);
+    expect(argmaxAgreement(got, expected, 2)).toBeGreaterThanOrEqual(0.98);
+
+    // Folded at load: the optimized graph is op for op the one of the same model with plain int8
+    // tables, and the word table is one int8 initializer (behind its DequantizeLinear) holding the 4-bit integers.
+    const path8 = join(tmp, 'int8-tables.optimized.onnx');
+    await ortLogits(int8Tables.bytes, randomBatch(2, 4, 1), { optimizedModelFilePath: path8 });
+    const optIns = inspectOnnx(readFileSync(path));
+    console.info(`ORT optimized graph with int4 tables, ops: ${JSON.stringify(optIns.opCounts)}`);
+    expect(optIns.opCounts).toEqual(inspectOnnx(readFileSync(path8)).opCounts);
+    expect(optIns.opCounts['Mod']).toBeUndefined();
+    const opt = decodeOnnx(readFileSync(path)).graph!;
+    const producer = (v: string) => opt.node!.find((n) => n.output!.includes(v));
+    let gatherTable = opt.node!.find((n) => n.opType === 'Gather' && n.input![1] === 'input_ids')!.input![0];
+    if (producer(gatherTable)?.opType === 'DequantizeLinear') gatherTable = producer(gatherTable)!.input![0];
+    const table = opt.initializer!.find((t) => t.name === gatherTable)!;
+    expect(table, `the Gather on input_ids reads '${gatherTable}', an initializer`).toBeDefined();
+    const w = snapshot.weights.get(EMB.word)!;
+    expect(table.dims!.map((d) => toNumber(d as number | Long))).toEqual(w.shape);
+    const raw = new Uint8Array(table.rawData!).buffer;
+    const expectedTable = table.dataType === 1 ? dequantizeArray(ints4.get(EMB.word)!, w.shape, tables[EMB.word]) : Int8Array.from(ints4.get(EMB.word)!);
+    expect(Array.from(table.dataType === 1 ? new Float32Array(raw) : new Int8Array(raw))).toEqual(Array.from(expectedTable));
   });
 
   it('measures latency', async () => {

@@ -2,6 +2,9 @@ import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPipeline } from '../../src/pipeline/load.js';
+import { planStages } from '../../src/pipeline/run.js';
+import { qatHookSettings } from '../../src/pipeline/stages/qat.js';
+import { INT4_EMBEDDINGS } from '../../src/quant/quantize.js';
 import { tempDir } from '../helpers.js';
 
 function write(dir: string, name: string, text: string): string {
@@ -66,6 +69,25 @@ describe('pipeline files', () => {
     expect(() => loadPipeline(write(dir, 'c.yaml', 'name: x\nstages:\n  teacher: { use: nowhere.yaml }\n'))).toThrow(/use: nowhere\.yaml: preset not found/);
     expect(() => loadPipeline('pipelines/smoke.yaml', ['seed'])).toThrow(/--set seed: expected key=value/);
     expect(() => loadPipeline(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml: file not found/);
+  });
+
+  it('takes quantization.embeddingBits 8 or 4 (absent = 8), checks it, and puts it in the qat fingerprint', () => {
+    const q = (sets: string[]) => loadPipeline('pipelines/smoke.yaml', sets).pipeline.stages.qat!.quantization;
+    expect(q([]).embeddingBits).toBeUndefined();
+    expect(qatHookSettings(q([]))).toMatchObject({ quantizeEmbeddings: true });
+    expect(qatHookSettings(q([])).embeddingSpec).toBeUndefined(); // the kernels' int8 spec, as before
+    expect(qatHookSettings(q(['stages.qat.quantization.embeddingBits=8'])).embeddingSpec).toBeUndefined();
+    expect(qatHookSettings(q(['stages.qat.quantization.embeddingBits=4']))).toMatchObject({ quantizeEmbeddings: true, embeddingSpec: INT4_EMBEDDINGS });
+    expect(() => q(['stages.qat.quantization.embeddingBits=6'])).toThrow(
+      /stages\.qat\.quantization\.embeddingBits: must be 8 or 4 \(bits of the quantized embedding tables\); found 6/,
+    );
+    expect(() => q(['stages.qat.quantization.embeddingBits=4', 'stages.qat.quantization.embeddings=false'])).toThrow(
+      /stages\.qat\.quantization\.embeddingBits: 4-bit tables need quantized tables, but embeddings is false \(float32 tables\); set embeddings: true or remove embeddingBits; found 4/,
+    );
+    const plan = (sets: string[]) => new Map(planStages(loadPipeline('pipelines/smoke.yaml', sets).pipeline).map((s) => [s.stage, s.fingerprint]));
+    const [base, four] = [plan([]), plan(['stages.qat.quantization.embeddingBits=4'])];
+    expect(four.get('transfer')).toBe(base.get('transfer'));
+    for (const stage of ['qat', 'export', 'report'] as const) expect(four.get(stage), stage).not.toBe(base.get(stage));
   });
 
   it('merges a preset under the inline fields', () => {

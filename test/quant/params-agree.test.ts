@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quantizationScheme } from '../../src/onnx/metadata.js';
-import { INT8_WEIGHTS, paramsFromRange, paramTensorsFromRange, UINT8_ACTIVATIONS, weightParams, weightParamTensors } from '../../src/quant/quantize.js';
+import { describeQuantization } from '../../src/quant/scheme.js';
+import {
+  INT4_EMBEDDINGS,
+  INT8_WEIGHTS,
+  paramsFromRange,
+  paramTensorsFromRange,
+  UINT8_ACTIVATIONS,
+  weightParams,
+  weightParamTensors,
+} from '../../src/quant/quantize.js';
 import { quantizationSchemeLine } from '../../src/quant/scheme.js';
 import type { ModelQuantization, QuantizerSpec } from '../../src/quant/types.js';
 import { Rng } from '../../src/util/rng.js';
@@ -31,6 +40,7 @@ describe('QAT parameters (tf ops) = exporter parameters (arrays)', () => {
     ['int8 per channel, narrow', INT8_WEIGHTS],
     ['int8 per channel, full', { ...INT8_WEIGHTS, narrowRange: false }],
     ['int8 per tensor', { ...INT8_WEIGHTS, perChannel: false }],
+    ['int4 per row/channel, narrow (4-bit embedding tables)', INT4_EMBEDDINGS],
   ];
   for (const [label, spec] of specs) {
     for (const axis of [1, 0] as const) {
@@ -72,16 +82,29 @@ describe('QAT parameters (tf ops) = exporter parameters (arrays)', () => {
 });
 
 describe('the scheme in words', () => {
-  it('gives the int8 ONNX metadata line the exporter writes today', () => {
-    const q = (perChannel: boolean, narrowRange: boolean, embeddings: boolean): ModelQuantization => ({
-      weightSpec: { ...INT8_WEIGHTS, perChannel, narrowRange },
-      activationSpec: UINT8_ACTIVATIONS,
-      weights: {},
-      inputs: {},
-      embeddings: embeddings ? { 'embeddings/word': paramsFromRange([-1], [1], INT8_WEIGHTS, -1) } : {},
-      bias: 'float32',
-    });
-    for (const a of [true, false])
-      for (const b of [true, false]) for (const c of [true, false]) expect(quantizationSchemeLine(q(a, b, c))).toBe(quantizationScheme(q(a, b, c)));
+  const q = (perChannel: boolean, narrowRange: boolean, embeddings: boolean, embeddingSpec?: QuantizerSpec): ModelQuantization => ({
+    weightSpec: { ...INT8_WEIGHTS, perChannel, narrowRange },
+    activationSpec: UINT8_ACTIVATIONS,
+    ...(embeddingSpec ? { embeddingSpec } : {}),
+    weights: {},
+    inputs: {},
+    embeddings: embeddings ? { 'embeddings/word': paramsFromRange([-1], [1], INT8_WEIGHTS, -1) } : {},
+    bias: 'float32',
+  });
+
+  it("gives the int8 ONNX metadata line the exporter writes, with the tables' own width", () => {
+    const line = (w: string, e: string) => `QDQ int8 weights (${w}), uint8 activations (per-tensor asymmetric), float32 biases, ${e}`;
+    expect(quantizationScheme(q(true, true, false))).toBe(line('per-channel symmetric, [-127, 127]', 'float32 embeddings'));
+    expect(quantizationScheme(q(true, false, true))).toBe(line('per-channel symmetric, [-128, 127]', 'int8 per-row embeddings'));
+    expect(quantizationScheme(q(true, true, true, INT4_EMBEDDINGS))).toBe(line('per-channel symmetric, [-127, 127]', 'int4 per-row embeddings'));
+    expect(quantizationSchemeLine(q(false, true, true, INT4_EMBEDDINGS))).toBe(line('per-tensor symmetric, [-127, 127]', 'int4 per-row embeddings'));
+    // An embedding spec given while the tables stay float32 (the alternative file's choice) says float32.
+    expect(quantizationScheme(q(true, true, false, INT4_EMBEDDINGS))).toBe(line('per-channel symmetric, [-127, 127]', 'float32 embeddings'));
+  });
+
+  it('describes the tables per field for the report', () => {
+    expect(describeQuantization(q(true, true, true)).embeddings).toBe('int8 symmetric per row [-127, 127]');
+    expect(describeQuantization(q(true, true, true, INT4_EMBEDDINGS)).embeddings).toBe('int4 symmetric per row [-7, 7]');
+    expect(describeQuantization(q(true, true, false, INT4_EMBEDDINGS)).embeddings).toBe('float32');
   });
 });

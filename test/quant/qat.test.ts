@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classifierLogits, createModel, denseLinear, disposeModel, encode, type ForwardOptions, type LinearFn } from '../../src/model/bert.js';
 import { defaultConfig } from '../../src/model/config.js';
+import { EMBEDDING_TABLES } from '../../src/model/weights.js';
 import { PatternLockHook } from '../../src/prune/pattern-lock.js';
 import { PrunerHook } from '../../src/prune/pruner.js';
 import { selectWeights } from '../../src/prune/select.js';
 import { quantizedForward } from '../../src/quant/linear.js';
 import { QatHook } from '../../src/quant/qat.js';
-import { dequantizeArray, quantizeArray } from '../../src/quant/quantize.js';
+import { dequantizeArray, embeddingSpecOf, INT4_EMBEDDINGS, INT8_WEIGHTS, quantizeArray, weightParams } from '../../src/quant/quantize.js';
 import { quantizationFromJson, quantizationToJson } from '../../src/quant/serialize.js';
 import { trainLoop } from '../../src/train/loop.js';
 import { classificationObjective, encoderInputs, type Batch } from '../../src/train/tasks.js';
@@ -110,6 +111,59 @@ describe('QAT hook', () => {
     const training = logits(qat.forwardOptions(null, true));
     const frozen = logits(quantizedForward(qat.quantization()));
     expect(Array.from(training)).toEqual(Array.from(frozen));
+    qat.dispose();
+    disposeModel(model);
+  });
+
+  it('quantizes the embedding tables with their own 4-bit spec: integers in [-7, 7], kept through JSON, same forward in training and frozen', async () => {
+    const model = createModel(cfg, 5);
+    const names = selectWeights(model.params.keys());
+    const batch = fixedClsBatch(60, 8, 12, 4);
+    const qat = new QatHook<Batch>(model, names, { observerMomentum: 1, quantizeEmbeddings: true, embeddingSpec: INT4_EMBEDDINGS });
+    qat.calibrate((opts) => tf.tidy(() => void classificationObjective.forward(model, batch, { ...opts, training: false })));
+    await trainLoop(
+      model,
+      classificationObjective,
+      cycle([batch]),
+      { steps: 4, learningRate: 3e-3, warmupSteps: 0, clipNorm: 1, seed: 2, evalEvery: 0, checkpointEvery: 0, quiet: true },
+      [qat],
+    );
+    const q = qat.quantization();
+    expect(q.weightSpec).toEqual(INT8_WEIGHTS);
+    expect(q.embeddingSpec).toEqual(INT4_EMBEDDINGS);
+    expect(Object.keys(q.embeddings).sort()).toEqual([...EMBEDDING_TABLES].sort());
+    for (const name of EMBEDDING_TABLES) {
+      const t = model.params.get(name)!;
+      const ints = quantizeArray(t.dataSync() as Float32Array, [...t.shape], q.embeddings[name], embeddingSpecOf(q));
+      expect(q.embeddings[name]).toMatchObject({ axis: 0, dtype: 'int8' });
+      expect(q.embeddings[name].scale).toHaveLength(t.shape[0]);
+      expect(Math.min(...ints), name).toBeGreaterThanOrEqual(-7);
+      expect(Math.max(...ints), name).toBeLessThanOrEqual(7);
+      // Each row's largest magnitude maps to +-7 (rows that are all zero aside).
+      expect(Math.max(...Array.from(ints, Math.abs)), name).toBe(7);
+    }
+    // Kernels stay 8-bit: some column reaches 127.
+    const k = model.params.get(names[0])!;
+    expect(Math.max(...Array.from(quantizeArray(k.dataSync() as Float32Array, [...k.shape], q.weights[names[0]], q.weightSpec), Math.abs))).toBe(127);
+
+    const back = quantizationFromJson(JSON.parse(JSON.stringify(quantizationToJson(q))));
+    expect(back.embeddingSpec).toEqual(INT4_EMBEDDINGS);
+    // Quantization JSON written before embeddingSpec existed: the tables used weightSpec.
+    const { embeddingSpec: _, ...old } = quantizationToJson(q) as Record<string, unknown>;
+    expect(embeddingSpecOf(quantizationFromJson(JSON.parse(JSON.stringify(old))))).toEqual(INT8_WEIGHTS);
+
+    // The training forward (tf-op parameters) equals the frozen one (the exporter's parameters), tables included.
+    const inputs = encoderInputs(batch);
+    const logits = (fwd: Partial<ForwardOptions>) =>
+      tf.tidy(() => classifierLogits(model, encode(model, inputs, { training: false, ...fwd }).sequence, { training: false }).dataSync());
+    const training = logits(qat.forwardOptions(null, true));
+    const frozen = logits(quantizedForward(q));
+    expect(Array.from(training)).toEqual(Array.from(frozen));
+    // The same tables at 8 bits give other logits: the 4-bit spec is really applied.
+    const int8Tables = Object.fromEntries(
+      EMBEDDING_TABLES.map((n) => [n, weightParams(model.params.get(n)!.dataSync() as Float32Array, [...model.params.get(n)!.shape], INT8_WEIGHTS, 0)]),
+    );
+    expect(Array.from(logits(quantizedForward({ ...q, embeddingSpec: INT8_WEIGHTS, embeddings: int8Tables })))).not.toEqual(Array.from(frozen));
     qat.dispose();
     disposeModel(model);
   });

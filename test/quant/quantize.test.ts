@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   dequantizeArray,
+  embeddingSpecOf,
   fakeQuantize,
+  INT4_EMBEDDINGS,
   INT8_WEIGHTS,
   paramsFromRange,
   qRange,
@@ -32,6 +34,34 @@ describe('quantize / dequantize', () => {
     expect(qRange(INT8_WEIGHTS)).toEqual({ qmin: -127, qmax: 127 });
     expect(qRange({ ...INT8_WEIGHTS, narrowRange: false })).toEqual({ qmin: -128, qmax: 127 });
     expect(qRange(UINT8_ACTIVATIONS)).toEqual({ qmin: 0, qmax: 255 });
+  });
+
+  it('derives 4..8-bit ranges from bits: int4 [-7, 7] narrow, [-8, 7] full, uint4 [0, 15]; rejects other widths', () => {
+    expect(qRange(INT4_EMBEDDINGS)).toEqual({ qmin: -7, qmax: 7 });
+    expect(qRange({ ...INT4_EMBEDDINGS, narrowRange: false })).toEqual({ qmin: -8, qmax: 7 });
+    expect(qRange({ ...UINT8_ACTIVATIONS, bits: 4 })).toEqual({ qmin: 0, qmax: 15 });
+    expect(qRange({ ...INT8_WEIGHTS, bits: 6 })).toEqual({ qmin: -31, qmax: 31 });
+    for (const b of [3, 9, 4.5]) expect(() => qRange({ ...INT8_WEIGHTS, bits: b as 8 })).toThrow(`quantizer bits must be an integer in 4..8, got ${b}`);
+  });
+
+  it("quantizes a table per row to 4 bits: integers in [-7, 7], each row's largest magnitude at +-7, within half a step", () => {
+    const shape = [40, 16];
+    const w = randomMatrix(40, 16, 7);
+    const p = weightParams(w, shape, INT4_EMBEDDINGS, 0);
+    expect(p.scale).toHaveLength(40);
+    const q = quantizeArray(w, shape, p, INT4_EMBEDDINGS);
+    expect(Math.min(...q)).toBe(-7);
+    expect(Math.max(...q)).toBe(7);
+    for (let r = 0; r < 40; r++) expect(Math.max(...Array.from(q.slice(r * 16, r * 16 + 16), Math.abs))).toBe(7);
+    const back = dequantizeArray(q, shape, p);
+    for (let i = 0; i < w.length; i++) expect(Math.abs(back[i] - w[i])).toBeLessThanOrEqual(p.scale[Math.floor(i / 16)] / 2 + 1e-6);
+    const viaTf = fakeQuantize(tf.tensor2d(w, [40, 16]), p, INT4_EMBEDDINGS).dataSync();
+    expect(Array.from(viaTf)).toEqual(Array.from(back));
+  });
+
+  it("takes the tables' spec from embeddingSpec, or weightSpec where a quantization predates it", () => {
+    expect(embeddingSpecOf({ weightSpec: INT8_WEIGHTS })).toBe(INT8_WEIGHTS);
+    expect(embeddingSpecOf({ weightSpec: INT8_WEIGHTS, embeddingSpec: INT4_EMBEDDINGS })).toBe(INT4_EMBEDDINGS);
   });
 
   it('round-trips per-channel weights within half a step of each channel', () => {

@@ -230,6 +230,7 @@ interface CompressionArgs {
   vocab: number;
   seed: number;
   brotliQuality: number;
+  embeddingBits: 8 | 4;
   out?: string;
   load: boolean;
   json: boolean;
@@ -257,11 +258,20 @@ const compressionCommand: CommandModule<object, CompressionArgs> = {
         describe:
           'brotli quality (11 is what the report uses; it compresses ~0.5 MB/s, so the 440 MB BERT-Base teacher takes many minutes: lower it to trade accuracy of that one figure for time)',
       })
+      .option('embedding-bits', {
+        type: 'number',
+        default: cd.embeddingBits,
+        describe: "bits of the int8 file's embedding tables: 8 (int8) or 4 (int4, stored two a byte), as the qat stage's quantization.embeddingBits",
+      })
       .option('out', { type: 'string', describe: 'keep the files in this directory (default: a temporary directory, removed at the end)' })
       .option('load', { type: 'boolean', default: cd.load, describe: 'time ONNX Runtime session creation on the int8 file (--no-load to skip)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line' })
       .example('$0 bench compression --preset L12-H768 --sparsity 0.9', "BERT-Base shape at 90% sparsity (the paper's setting)")
-      .example('$0 bench compression --preset bert-tiny --vocab 8192', "the shape of the main job's model") as unknown as Argv<CompressionArgs>,
+      .example('$0 bench compression --preset bert-tiny --vocab 8192', "the shape of the main job's model")
+      .example(
+        '$0 bench compression --preset bert-tiny --vocab 8192 --embedding-bits 4',
+        'the same with 4-bit embedding tables',
+      ) as unknown as Argv<CompressionArgs>,
   handler: async (a) => {
     check(compressionIssues(a));
     const r = await runCompressionBench({ ...a, log: a.json ? undefined : (m) => process.stderr.write(`${m}\n`) });

@@ -11,7 +11,7 @@ interface InspectArgs {
 export const inspectCommand: CommandModule<object, InspectArgs> = {
   command: 'inspect <target>',
   describe:
-    "Show a run's compression report, or what any ONNX file holds (per-tensor dtype, shape, storage incl. compact mask/gaps weights, non-zeros counted from the decoded values, sparsity, bytes, bytes by part, raw/gzip/brotli sizes, quantization)",
+    "Show a run's compression report, or what any ONNX file holds (per-tensor dtype, shape, storage incl. compact mask/gaps/nibbles weights, non-zeros counted from the decoded values, sparsity, bytes, bytes by part, raw/gzip/brotli sizes, quantization)",
   builder: (y: Argv) =>
     y
       .positional('target', { type: 'string', demandOption: true, describe: 'a run directory, a report.json, or a .onnx file (any ONNX model, not only ours)' })

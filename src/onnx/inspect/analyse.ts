@@ -2,15 +2,15 @@
  * Reads any ONNX file (not only ours) and says what is in it: every initializer (dense, sparse,
  * Constant-node values, subgraphs included) with dtype, shape, non-zeros and bytes, the totals, and
  * the quantization it finds (QDQ pairs on activations, DequantizeLinear on weights, integer ops).
- * Compact weights (a mask or gaps initializer plus values, decoded by a standard-op subgraph) are
+ * Compact weights (a mask or gaps initializer plus values, or packed nibbles, decoded by a standard-op subgraph) are
  * recognised and decoded here, so their non-zeros are counted from the decoded integers. Reports
  * recompute compression figures from this, so it counts what is in the file, not what the
  * exporter meant to write.
  */
 import { readFileSync } from 'node:fs';
 import { countNonZeros } from '../../model/sparsity.js';
-import { CompactEncodingError, decodeGaps, decodeMask } from '../compact.js';
-import { recogniseCompact } from '../compact-graph.js';
+import { CompactEncodingError, decodeGaps, decodeMask, decodeNibbles, type IntValues } from '../compact.js';
+import { recogniseCompact, type CompactPattern } from '../compact-graph.js';
 import { readMetadata } from '../metadata.js';
 import { dtypeInfo, getAttr, toNumber, type Long, type onnx } from '../proto.js';
 import { fileSizes, partBreakdown, type FileSizes, type PartBreakdown } from '../sizes.js';
@@ -204,41 +204,54 @@ export function inspectOnnx(bytes: Uint8Array, opts: InspectOptions = {}): OnnxI
 
 /**
  * Replaces the parts of each compact weight of `graph` (its mask or gaps initializer and its
- * values) by one entry for the decoded weight, with non-zeros counted from the decoded integers.
+ * values, or its packed nibbles) by one entry for the decoded weight, with non-zeros counted from
+ * the decoded integers.
  */
 function foldCompact(graph: onnx.IGraphProto, path: string, initializers: InitializerInfo[], errors: string[]): void {
   const protos = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   for (const p of recogniseCompact(graph)) {
     const at = (name: string) => initializers.findIndex((i) => i.graph === path && i.name === name && i.kind === 'dense');
-    const index = initializers[at(p.index)];
+    const index = p.index === undefined ? null : initializers[at(p.index)];
     const values = initializers[at(p.values)];
-    if (!index || !values) continue;
+    if (index === undefined || !values) continue;
     const numel = p.shape.reduce((a, b) => a * b, 1);
     let nonZeros: number | null = null;
     try {
-      const ints = integerValues(protos.get(p.values)!);
-      if (!ints) throw new CompactEncodingError(p.output, `values initializer '${p.values}' is ${values.dtype}, not int8 or uint8`);
-      const idx = new Uint8Array(integerValues(protos.get(p.index)!)!);
-      nonZeros = countNonZeros(p.encoding === 'mask' ? decodeMask(p.output, p.shape, idx, ints) : decodeGaps(p.output, p.shape, idx, ints));
+      nonZeros = countNonZeros(decodePattern(p, protos, values.dtype));
     } catch (e) {
       if (!(e instanceof CompactEncodingError)) throw e;
       errors.push(e.message);
     }
-    for (const part of [index, values]) initializers.splice(initializers.indexOf(part), 1);
+    for (const part of index ? [index, values] : [values]) initializers.splice(initializers.indexOf(part), 1);
     initializers.push({
       name: p.output,
       graph: path,
       kind: 'compact',
-      dtype: values.dtype,
+      dtype: p.encoding === 'nibbles' ? 'int8' : values.dtype,
       shape: p.shape,
       numel,
       nonZeros,
       sparsity: nonZeros === null || numel === 0 ? null : 1 - nonZeros / numel,
-      bytes: index.bytes + values.bytes,
+      bytes: (index?.bytes ?? 0) + values.bytes,
       location: values.location,
-      compact: { encoding: p.encoding, index: p.index, indexBytes: index.bytes, values: p.values, valueBytes: values.bytes },
+      compact: {
+        encoding: p.encoding,
+        ...(p.index !== undefined ? { index: p.index } : {}),
+        indexBytes: index?.bytes ?? 0,
+        values: p.values,
+        valueBytes: values.bytes,
+      },
     });
   }
+}
+
+/** The integers a recognised compact weight decodes to; throws CompactEncodingError naming it. */
+function decodePattern(p: CompactPattern, protos: Map<string, onnx.ITensorProto>, valuesDtype: string): IntValues {
+  const ints = integerValues(protos.get(p.values)!);
+  if (!ints) throw new CompactEncodingError(p.output, `values initializer '${p.values}' is ${valuesDtype}, not int8 or uint8`);
+  if (p.encoding === 'nibbles') return decodeNibbles(p.output, p.shape, new Uint8Array(ints));
+  const idx = new Uint8Array(integerValues(protos.get(p.index!)!)!);
+  return p.encoding === 'mask' ? decodeMask(p.output, p.shape, idx, ints) : decodeGaps(p.output, p.shape, idx, ints);
 }
 
 /** Sparse initializers make a file ONNX Runtime only (onnx.checker: int64 indices only; full check: none feeding DequantizeLinear). */

@@ -3,13 +3,13 @@
  * (where it lives, its bytes, its non-zeros), for dense, sparse and Constant-node tensors alike.
  */
 import { dtypeInfo, onnx, product, toNumber, type Long } from '../proto.js';
-import type { IntValues } from '../compact.js';
+import type { CompactEncoding, IntValues } from '../compact.js';
 
 export interface InitializerInfo {
   name: string;
   /** 'main', or the path of the subgraph that holds it (e.g. 'main/If_0.then_branch'). */
   graph: string;
-  /** compact: a weight decoded in-graph from a mask or gaps initializer plus a values initializer (compact-graph.ts). */
+  /** compact: a weight decoded in-graph from a mask or gaps initializer plus a values initializer, or from packed nibbles (compact-graph.ts). */
   kind: 'dense' | 'sparse' | 'constant' | 'compact';
   dtype: string;
   shape: number[];
@@ -23,8 +23,8 @@ export interface InitializerInfo {
   /** Where the values live: raw_data, a typed field (float_data, int32_data, ...), or external. */
   location: string;
   sparse?: { layout: 'linear' | 'coo'; indexDtype: string; valueBytes: number; indexBytes: number };
-  /** Set when kind is 'compact': the two initializers it is decoded from (they are not listed on their own). */
-  compact?: { encoding: 'mask' | 'gaps'; index: string; indexBytes: number; values: string; valueBytes: number };
+  /** Set when kind is 'compact': the initializers it is decoded from (not listed on their own); nibbles have no index (indexBytes 0). */
+  compact?: { encoding: CompactEncoding; index?: string; indexBytes: number; values: string; valueBytes: number };
   external?: Record<string, string>;
 }
 

@@ -48,7 +48,9 @@ export function formatInspection(ins: OnnxInspection): string {
     t.sparse
       ? `sparse ${t.sparse.layout}/${t.sparse.indexDtype}`
       : t.compact
-        ? `${t.compact.encoding} (${t.compact.indexBytes} + ${t.compact.valueBytes} B)`
+        ? t.compact.index === undefined
+          ? `${t.compact.encoding} (${t.compact.valueBytes} B)`
+          : `${t.compact.encoding} (${t.compact.indexBytes} + ${t.compact.valueBytes} B)`
         : t.location === 'external'
           ? 'external'
           : t.kind,

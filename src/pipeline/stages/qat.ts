@@ -1,5 +1,6 @@
 /**
- * Stage `qat`: quantization-aware training of the sparse fine-tuned student to 8 bits, with the
+ * Stage `qat`: quantization-aware training of the sparse fine-tuned student to 8 bits (embedding
+ * tables 8 or 4 bits, `quantization.embeddingBits`), with the
  * sparsity pattern still locked and distillation from the fine-tuned teacher. The activation
  * observers are first calibrated on a few training batches, then follow a moving average.
  */
@@ -11,13 +12,14 @@ import { disposeModel, type BertModel } from '../../model/bert.js';
 import { PatternLockHook } from '../../prune/pattern-lock.js';
 import { selectWeights } from '../../prune/select.js';
 import { quantizedForward } from '../../quant/linear.js';
-import { QatHook } from '../../quant/qat.js';
+import { QatHook, type QatSettings as QatHookSettings } from '../../quant/qat.js';
+import { INT4_EMBEDDINGS } from '../../quant/quantize.js';
 import { describeQuantization } from '../../quant/scheme.js';
 import { quantizationToJson } from '../../quant/serialize.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import { inStage } from '../../run/layout.js';
-import { DistillSchema, QuantizationSchema, TrainSchema } from '../schema.js';
+import { DistillSchema, QuantizationSchema, TrainSchema, type QuantizationConfig } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { readResult } from '../../run/result.js';
 import { predictTask } from '../evaluate.js';
@@ -33,17 +35,26 @@ export const QatSettings = z.strictObject({
 });
 export type QatSettings = z.infer<typeof QatSettings>;
 
+/**
+ * The hook's settings from the stage's `quantization` block. 8-bit tables use the kernels' spec,
+ * as before embeddingBits existed; 4-bit tables are per row, symmetric, narrow: [-7, 7].
+ */
+export function qatHookSettings(q: QuantizationConfig): Partial<QatHookSettings> {
+  return {
+    weightSpec: { bits: 8, symmetric: true, perChannel: q.perChannel, narrowRange: q.narrowRange },
+    observerMomentum: q.observerMomentum,
+    quantizeEmbeddings: q.embeddings,
+    ...(q.embeddingBits === 4 ? { embeddingSpec: INT4_EMBEDDINGS } : {}),
+  };
+}
+
 export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const { model: student, checkpoint } = loadModel(run.dirOf('transfer'), 'qat needs the fine-tuned sparse student from transfer');
   const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
   const task = ctx.task();
   const q = s.quantization;
-  const qat = new QatHook<Batch>(student, selectWeights(student.params.keys()), {
-    weightSpec: { bits: 8, symmetric: true, perChannel: q.perChannel, narrowRange: q.narrowRange },
-    observerMomentum: q.observerMomentum,
-    quantizeEmbeddings: q.embeddings,
-  });
+  const qat = new QatHook<Batch>(student, selectWeights(student.params.keys()), qatHookSettings(q));
   // The float accuracy before QAT is the transfer stage's (same weights): read, not recomputed.
   const before = readResult(run.dirOf('transfer'))?.metrics;
   const floatAccuracy =
