@@ -22,7 +22,12 @@ describe('pipeline files', () => {
       expect(pipeline.stages.teacher).toBeDefined();
     }
     const { pipeline } = loadPipeline('pipelines/prune-once.yaml');
-    expect(pipeline.stages.teacher!.train!.steps).toBe(400);
+    // The main job starts from the shipped teacher and transfers to three tasks.
+    expect(pipeline.stages.teacher!.from).toBe('models/bert-tiny-sotu');
+    expect(pipeline.stages.teacher!.train).toBeUndefined();
+    expect(Object.keys(pipeline.tasks!)).toEqual(['spam', 'sotu-era', 'sotu-next']);
+    expect(pipeline.stages.qat!.quantization.embeddingBits).toBe(4);
+    expect(loadPipeline('pipelines/teacher.yaml').pipeline.stages.teacher!.train!.steps).toBe(4000);
     expect(pipeline.stages['prune-distill']!.pruning.schedule).toEqual({
       kind: 'cubic',
       initialSparsity: 0,
@@ -35,8 +40,8 @@ describe('pipeline files', () => {
   });
 
   it('applies --set overrides, parsed as YAML scalars', () => {
-    const { pipeline } = loadPipeline('pipelines/prune-once.yaml', ['stages.teacher.train.steps=7', 'seed=3', 'stages.export.formats=[int8]']);
-    expect(pipeline.stages.teacher!.train!.steps).toBe(7);
+    const { pipeline } = loadPipeline('pipelines/prune-once.yaml', ['stages.prune-distill.train.steps=7', 'seed=3', 'stages.export.formats=[int8]']);
+    expect(pipeline.stages['prune-distill']!.train!.steps).toBe(7);
     expect(pipeline.seed).toBe(3);
     expect(pipeline.stages.export!.formats).toEqual(['int8']);
   });
