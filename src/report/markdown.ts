@@ -71,7 +71,7 @@ export function renderMarkdown(r: Report): string {
         int(w.params),
         int(w.nonZeros),
         pct(w.sparsity),
-        w.int8File.storage === 'sparse' ? `${w.int8File.dtype} sparse (${w.int8File.layout}, ${w.int8File.indexType} indices)` : `${w.int8File.dtype} dense`,
+        storageLabel(w.int8File),
         int(w.int8File.bytes),
         int(w.fp32Bytes),
       ]),
@@ -151,5 +151,23 @@ function embeddingVerdict(r: Report): string {
   const line = `Embedding tables: ${tables} per-row ${pct(qAcc)}, float32 ${pct(fp32Acc)} (ONNX Runtime, test split; \`${alt.path.split('/').pop()}\` holds the ${alt.embeddings} choice).`;
   return cost > 0.5
     ? `${line} **${tables} embedding tables cost ${cost.toFixed(2)} points of test accuracy here, more than 0.5**: set \`quantization.embeddings: false\`${tables === 'int4' ? ' or `embeddingBits: 8`' : ''} (or ship \`${mainQuantized ? alt.path.split('/').pop() : ONNX_FILES.int8}\`) if that matters more than size.`
-    : `${line} ${tables} tables cost ${cost.toFixed(2)} points (0.5 or less).`;
+    : cost > 0
+      ? `${line} ${tables} tables cost ${cost.toFixed(2)} points (0.5 or less).`
+      : `${line} ${tables} tables cost nothing here (${(-cost).toFixed(2)} points above float32 tables).`;
+}
+
+/** How one weight is stored in the int8 file, as the report's table says it. */
+function storageLabel(f: Report['tensors'][number]['int8File']): string {
+  switch (f.storage) {
+    case 'sparse':
+      return `${f.dtype} sparse (${f.layout}, ${f.indexType} indices)`;
+    case 'mask':
+      return `${f.dtype} non-zeros + 1-bit mask`;
+    case 'gaps':
+      return `${f.dtype} non-zeros + uint8 gaps`;
+    case 'nibbles':
+      return `4-bit, two a byte`;
+    default:
+      return `${f.dtype} dense`;
+  }
 }
