@@ -16,8 +16,6 @@ export type { OutputRecord };
 const NOT_OUTPUTS = new Set(['result.json', 'resume.ckpt', 'pipeline.json', RUN_MARKER, RUN_LOCK]);
 const isTemp = (name: string) => /\.tmp-\d+-\d+$/.test(name) || /\.stale-\d+-\d+$/.test(name);
 
-export { sha256File };
-
 function record(runDir: string, path: string): OutputRecord {
   return { path: relative(runDir, path).split('\\').join('/'), bytes: statSync(path).size, sha256: sha256File(path) };
 }

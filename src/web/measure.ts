@@ -19,7 +19,8 @@ import { writeJsonAtomic } from '../util/fs.js';
 import { argmax } from './app/classify.js';
 import { bundleRun, MODEL_FILE, modelFacts, ortWebDist, resolveVocab } from './bundle.js';
 import { MANIFEST_FILE } from './manifest.js';
-import { BROWSER_METRICS_FILE, BROWSER_METRICS_SCHEMA, type BrowserMetrics, sha256File } from './metrics.js';
+import { BROWSER_METRICS_FILE, BROWSER_METRICS_SCHEMA, type BrowserMetrics } from './metrics.js';
+import { sha256File } from '../util/fs.js';
 import { serveBundle } from './serve.js';
 
 export const DEFAULT_CHROMIUM = '/usr/bin/chromium';

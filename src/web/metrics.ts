@@ -3,9 +3,9 @@
  * onnxruntime-web wasm backend), beside onnxruntime-node on the same inputs. Written by
  * `prune-once bundle --measure` (and the browser test), shown by report.html and report.md.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sha256File } from '../util/fs.js';
 
 export const BROWSER_METRICS_FILE = join('web', 'browser-metrics.json');
 export const BROWSER_METRICS_SCHEMA = 'prune-once/browser-metrics';
@@ -45,10 +45,6 @@ export interface BrowserMetrics {
     /** Share of examples whose token ids in the page equal the pipeline's encoding. */
     sameTokenIds: number;
   };
-}
-
-export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 /** The run's browser figures if measured on its current int8 model; null otherwise (with why). */
