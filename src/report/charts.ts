@@ -220,20 +220,15 @@ export interface SpreadChartOptions {
  * charts; any report with a spread over repeats can use it.
  */
 export function spreadSpec(rows: SpreadRow[], o: SpreadChartOptions): TopLevelSpec {
-  const x = {
-    field: 'x',
+  const axis = (field: 'x' | 'y', title: string, format?: string) => ({
+    field,
     type: 'quantitative',
-    title: o.xTitle,
+    title,
     scale: { zero: o.zero ?? false, nice: true },
-    ...(o.xFormat ? { axis: { format: o.xFormat } } : {}),
-  };
-  const y = {
-    field: 'y',
-    type: 'quantitative',
-    title: o.yTitle,
-    scale: { zero: o.zero ?? false, nice: true },
-    ...(o.yFormat ? { axis: { format: o.yFormat } } : {}),
-  };
+    ...(format ? { axis: { format } } : {}),
+  });
+  const x = axis('x', o.xTitle, o.xFormat);
+  const y = axis('y', o.yTitle, o.yFormat);
   const color = { field: 'series', type: 'nominal', title: null };
   const f = (fmt?: string) => (fmt ? { format: fmt } : {});
   const tooltip = [

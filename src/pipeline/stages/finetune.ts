@@ -38,6 +38,22 @@ export function taskAccuracy(ctx: RunContext, model: BertModel, forward: Partial
   return { dev_accuracy: dev.accuracy, test_accuracy: test.accuracy, dev_loss: dev.loss, test_loss: test.loss };
 }
 
+/**
+ * `taskAccuracy` after training: the loop's last evaluation ran dev on the final weights with the
+ * same forward, so its dev figures are kept and only the test split is predicted (a dev pass costs
+ * as much as ~20 training steps).
+ */
+export function finalAccuracy(
+  ctx: RunContext,
+  model: BertModel,
+  evaluations: ReadonlyArray<{ metrics: Record<string, number> }>,
+  forward: Partial<ForwardOptions> = {},
+): Record<string, number> {
+  const final = evaluations.at(-1)!.metrics;
+  const test = predictTask(model, ctx.task().test, ctx.pipeline.task.evalBatchSize, forward).metrics;
+  return { dev_accuracy: final.dev_accuracy, test_accuracy: test.accuracy, dev_loss: final.dev_loss, test_loss: test.loss };
+}
+
 export function withTaskHead(ctx: RunContext, model: BertModel, seed: number): void {
   const labels = ctx.task().data.labels;
   if (model.config.numLabels !== labels.length) addClassificationHead(model, labels.length, seed);
@@ -73,18 +89,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     hooks: a.hooks,
     evaluate,
   });
-  // The loop's last evaluation ran on the final weights: its dev figures are the stage's, so only
-  // the test split is left to predict (dev passes cost as much as ~20 training steps each).
-  const final = result.evaluations.at(-1)!.metrics;
-  const test = predictTask(a.model, task.test, ctx.pipeline.task.evalBatchSize).metrics;
-  const metrics = {
-    dev_accuracy: final.dev_accuracy,
-    test_accuracy: test.accuracy,
-    dev_loss: final.dev_loss,
-    test_loss: test.loss,
-    tokens_per_s: result.tokensPerSecond,
-    ...memoryMetrics(result.memory),
-  };
+  const metrics = { ...finalAccuracy(ctx, a.model, result.evaluations), tokens_per_s: result.tokensPerSecond, ...memoryMetrics(result.memory) };
   saveModel(run.dir, a.model, { stage: a.label, fingerprint: run.fingerprint, ...taskState(ctx), ...a.extraState });
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }

@@ -98,6 +98,11 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
   };
 }
 
+/** The checkpoint `prune-distill.from` names: a prune-distill directory's model.ckpt, or the file itself. */
+function studentFile(from: string): string {
+  return existsSync(from) && statSync(from).isDirectory() ? modelPath(from) : from;
+}
+
 /**
  * `prune-distill.from`: the sparse student of an earlier run, checked (its pruned weights listed,
  * its vocabulary the pipeline's) and re-measured on this run's held-out text, then saved as this
@@ -105,7 +110,7 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
  */
 function takeStudent(run: StageRun<PruneDistillSettings>, from: string): StageOutput {
   const { ctx } = run;
-  const file = existsSync(from) && statSync(from).isDirectory() ? modelPath(from) : from;
+  const file = studentFile(from);
   if (!existsSync(file))
     throw new Error(
       `stages.prune-distill.from: ${file} not found; name the prune-distill directory of an earlier run (e.g. artifacts/prune-once/prune-distill)`,
@@ -148,7 +153,7 @@ export const pruneDistillStage = defineStage({
   schema: PruneDistillSettings,
   inputs: ['teacher'],
   data: 'corpus',
-  externalFiles: (s) => externalIdentity(s.from && existsSync(s.from) && statSync(s.from).isDirectory() ? modelPath(s.from) : s.from),
+  externalFiles: (s) => externalIdentity(s.from && studentFile(s.from)),
   outputs: () => [inStage('prune-distill', 'model')],
   run: runPruneDistill,
 });

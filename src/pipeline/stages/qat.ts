@@ -23,7 +23,7 @@ import { DistillSchema, QuantizationSchema, TrainSchema, type QuantizationConfig
 import { loadModel, saveModel } from '../stage-io.js';
 import { readResult } from '../../run/result.js';
 import { predictTask } from '../evaluate.js';
-import { taskAccuracy, taskState } from './finetune.js';
+import { finalAccuracy, taskAccuracy, taskState } from './finetune.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 import { memoryMetrics } from '../../train/memory-watch.js';
@@ -93,11 +93,8 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
     },
   });
   const quantization = qat.quantization();
-  // The loop's last evaluation used this same quantized forward on the final weights (the hook's
-  // eval forward is quantizedForward(quantization())): its dev figures are kept, test is predicted.
-  const final = result.evaluations.at(-1)!.metrics;
-  const test = predictTask(student, task.test, ctx.pipeline.task.evalBatchSize, quantizedForward(quantization)).metrics;
-  const int8 = { dev_accuracy: final.dev_accuracy, test_accuracy: test.accuracy, dev_loss: final.dev_loss, test_loss: test.loss };
+  // The loop's last evaluation used this same forward: the hook's eval forward is quantizedForward(quantization()).
+  const int8 = finalAccuracy(ctx, student, result.evaluations, quantizedForward(quantization));
   const sp = lock.sparsity();
   saveModel(run.dir, student, {
     stage: 'qat',
