@@ -153,7 +153,7 @@ function embeddingVerdict(r: Report): string {
     ? `${line} **${tables} embedding tables cost ${cost.toFixed(2)} points of test accuracy here, more than 0.5**: set \`quantization.embeddings: false\`${tables === 'int4' ? ' or `embeddingBits: 8`' : ''} (or ship \`${mainQuantized ? alt.path.split('/').pop() : ONNX_FILES.int8}\`) if that matters more than size.`
     : cost > 0
       ? `${line} ${tables} tables cost ${cost.toFixed(2)} points (0.5 or less).`
-      : `${line} ${tables} tables cost nothing here (${(-cost).toFixed(2)} points above float32 tables).`;
+      : `${line} ${tables} tables cost nothing here (${cost === 0 ? 'the same accuracy as' : `${(-cost).toFixed(2)} points above`} float32 tables).`;
 }
 
 /** How one weight is stored in the int8 file, as the report's table says it. */
