@@ -1,8 +1,10 @@
 /**
  * Stages on the downstream task:
- *  - `finetune-teacher`: the dense teacher fine-tuned on the task (the distillation source);
+ *  - `finetune-teacher`: the dense teacher fine-tuned on the task (the distillation source), or a
+ *    fine-tuned classifier taken as is;
  *  - `transfer`: the sparse student fine-tuned with its sparsity pattern locked and KD from the
- *    fine-tuned teacher (Prune OFA's transfer-learning stage).
+ *    fine-tuned teacher (Prune OFA's transfer-learning stage), or, with `transfer.pruning`, a copy of
+ *    the fine-tuned teacher pruned gradually while it fine-tunes (the paper's downstream baseline).
  */
 import { z } from 'zod';
 import { taskBaselines } from '../../baselines/index.js';
@@ -10,6 +12,9 @@ import { clsBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
 import { addClassificationHead, disposeModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
 import { PatternLockHook } from '../../prune/pattern-lock.js';
+import { PrunerHook } from '../../prune/pruner.js';
+import { prunerSettings, pruningInclude, pruningSchedule, PruningSchema } from '../../prune/config.js';
+import { selectWeights } from '../../prune/select.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
@@ -122,29 +127,73 @@ export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>)
 
 export const TransferSettings = z.strictObject({
   distill: DistillSchema.prefault({}),
+  /**
+   * Prune during task training instead of upstream (prune-distill's schema and schedules): the
+   * student starts as a copy of the dense fine-tuned teacher and gradual magnitude pruning takes it
+   * to the target while it fine-tunes with distillation. The pipeline then has no prune-distill.
+   */
+  pruning: PruningSchema.optional(),
   train: TrainSchema,
 });
 export type TransferSettings = z.infer<typeof TransferSettings>;
 
 export async function runTransfer(run: StageRun<TransferSettings>): Promise<StageOutput> {
+  return run.settings.pruning ? runPruneDuringTransfer(run, run.settings.pruning) : runLockedTransfer(run);
+}
+
+/** Distillation from the fine-tuned teacher, when enabled: the hook and the teacher to dispose. */
+function teacherHook(run: StageRun<TransferSettings>): { hooks: TrainHook<Batch>[]; teacher: BertModel | null } {
+  if (!run.settings.distill.enabled) return { hooks: [], teacher: null };
+  const teacher = loadModel(run.dirOf('finetune-teacher'), 'transfer with distillation needs the fine-tuned teacher').model;
+  return { hooks: [distillationHook(teacher, run.settings.distill, run.seed)], teacher };
+}
+
+/** Prune once upstream, transfer: the sparse student of prune-distill, its zeros locked. */
+async function runLockedTransfer(run: StageRun<TransferSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const { model: student, checkpoint } = loadModel(run.dirOf('prune-distill'), 'transfer needs the sparse student from prune-distill');
   const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
   withTaskHead(ctx, student, run.seed);
   const lock = new PatternLockHook<Batch>(student, pruned);
-  const hooks: TrainHook<Batch>[] = [lock];
-  let teacher: BertModel | null = null;
-  if (s.distill.enabled) {
-    teacher = loadModel(run.dirOf('finetune-teacher'), 'transfer with distillation needs the fine-tuned teacher').model;
-    hooks.unshift(distillationHook(teacher, s.distill, run.seed));
-  }
+  const { hooks, teacher } = teacherHook(run);
+  hooks.push(lock);
   const out = await finetune({ run, label: 'transfer', model: student, train: s.train, hooks, extraState: { prunedWeights: pruned } });
   const sp = lock.sparsity();
   out.metrics.sparsity = sp.overall;
   out.metrics.pruned_params = sp.params;
   out.metrics.pruned_nonzeros = sp.nonZeros;
   out.details.perTensorSparsity = sp.perTensor;
+  out.details.pruning = 'upstream';
   lock.dispose();
+  disposeModel(student);
+  if (teacher) disposeModel(teacher);
+  return out;
+}
+
+/**
+ * Prune downstream: a copy of the dense fine-tuned teacher, pruned by the same PrunerHook and
+ * schedules as prune-distill while it fine-tunes on the task; its pruned weights are recorded so
+ * qat locks the pattern as after an upstream transfer.
+ */
+async function runPruneDuringTransfer(run: StageRun<TransferSettings>, pruning: NonNullable<TransferSettings['pruning']>): Promise<StageOutput> {
+  const { ctx, settings: s } = run;
+  // A fresh load of the teacher's file: the student, separate from the distillation teacher.
+  const { model: student } = loadModel(run.dirOf('finetune-teacher'), 'transfer.pruning starts from the fine-tuned teacher');
+  withTaskHead(ctx, student, run.seed);
+  const names = selectWeights(student.params.keys(), pruningInclude(pruning), pruning.exclude);
+  if (names.length === 0) throw new Error('stages.transfer.pruning.include selects no weights of the student; see the weight names in `prune-once inspect`');
+  const pruner = new PrunerHook<Batch>(student, names, prunerSettings(pruning, s.train.steps));
+  const { hooks, teacher } = teacherHook(run);
+  hooks.push(pruner);
+  const out = await finetune({ run, label: 'transfer', model: student, train: s.train, hooks, extraState: { prunedWeights: names } });
+  const sp = pruner.sparsity();
+  out.metrics.sparsity = sp.overall;
+  out.metrics.pruned_params = sp.params;
+  out.metrics.pruned_nonzeros = sp.nonZeros;
+  out.details.perTensorSparsity = sp.perTensor;
+  out.details.pruning = 'downstream';
+  out.details.schedule = pruningSchedule(pruning, s.train.steps);
+  pruner.dispose();
   disposeModel(student);
   if (teacher) disposeModel(teacher);
   return out;
@@ -165,6 +214,8 @@ export const transferStage = defineStage({
   describe: 'the sparse student fine-tuned on the task, pattern locked, with distillation from the fine-tuned teacher',
   schema: TransferSettings,
   inputs: ['prune-distill', 'finetune-teacher'],
+  // Pruning during task training starts from the dense fine-tuned teacher.
+  optionalInputs: (s) => (s.pruning ? ['prune-distill'] : []),
   data: 'task',
   outputs: () => [inStage('transfer', 'model')],
   run: runTransfer,
