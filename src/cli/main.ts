@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TOOL_VERSION } from '../version.js';
 import { bundleCommand } from './commands/bundle.js';
+import { compressCommand } from './commands/compress.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
       '$0 <command> [options]\n\nCompress a BERT encoder the Prune Once for All way (gradual magnitude pruning with distillation during pre-training, pattern-locked transfer, int8 quantization-aware training) and ship it as a sparse int8 ONNX model with a compression report.',
     )
     .command(runCommand)
+    // A fine-tuned Hugging Face classifier + task files -> sparse int8 ONNX (issue 22).
+    .command(compressCommand)
     .command(exportCommand)
     // Hugging Face BERT directory -> checkpoint (issue: bring your own BERT).
     .command(importCommand)
@@ -32,10 +35,10 @@ async function main(): Promise<void> {
     // Sweeps as stage jobs on a shared stage cache, locally or on BullMQ workers (issue 17).
     .command(sweepCommand)
     .command(workerCommand)
-    .demandCommand(1, 'name a command: run, sweep, worker, export, import, inspect or bench (see --help)')
+    .demandCommand(1, 'name a command: run, compress, sweep, worker, export, import, inspect or bench (see --help)')
     .command(bundleCommand)
     .command(serveCommand)
-    .demandCommand(1, 'name a command: run, export, import, inspect, bench, bundle or serve (see --help)')
+    .demandCommand(1, 'name a command: run, compress, export, import, inspect, bench, bundle or serve (see --help)')
     .strict()
     // Every command: a number flag given something that is not a number fails here (exit 2).
     .check((argv) => {

@@ -156,6 +156,12 @@ function buildTask(files: TaskFiles, opts: UserTaskOptions, format: string, pars
   };
   const trainRaw = nonEmpty(files.train);
   const labels = sortLabels(trainRaw.map((r) => r.label));
+  if (labels.length < 2)
+    throw new DataFileError(
+      files.train,
+      undefined,
+      `every example has the label ${JSON.stringify(labels[0])}; a classifier needs at least two classes in the training file (check the label column)`,
+    );
   const index = new Map(labels.map((l, i) => [l, i]));
   const toExample = (r: RawExample): Example => {
     const label = index.get(r.label);

@@ -87,6 +87,11 @@ export function planStages(
 
 export interface RunOptions {
   pipelinePath: string;
+  /**
+   * The settings, already validated (`compress` builds them): then not read from pipelinePath,
+   * which only names their origin in pipeline.json.
+   */
+  pipeline?: Pipeline;
   outDir?: string;
   sets?: string[];
   fresh?: boolean;
@@ -112,7 +117,7 @@ export interface RunSummary {
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
-  const { pipeline } = loadPipeline(opts.pipelinePath, opts.sets ?? []);
+  const pipeline = opts.pipeline ?? loadPipeline(opts.pipelinePath, opts.sets ?? []).pipeline;
   const backend = await selectBackend(opts.backend ?? pipeline.backend);
   // --- run directory: marker, lock, safe --fresh (run-dir.ts, lock.ts) ---
   const runDir = resolveRunDir(pipeline.name, opts.outDir, opts.fresh ?? false);
@@ -128,7 +133,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     }
     const summary = await runStages(opts, pipeline, backend, runDir, ctx);
     // The settings of the last run that finished (a failed run leaves the previous ones).
-    writeJsonAtomic(runFile(runDir, 'pipeline'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+    writeJsonAtomic(runFile(runDir, 'pipeline'), { source: opts.pipeline ? opts.pipelinePath : resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
     return summary;
   } finally {
     lock.release();

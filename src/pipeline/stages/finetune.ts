@@ -6,9 +6,12 @@
  *    fine-tuned teacher (Prune OFA's transfer-learning stage), or, with `transfer.pruning`, a copy of
  *    the fine-tuned teacher pruned gradually while it fine-tunes (the paper's downstream baseline).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { taskBaselines } from '../../baselines/index.js';
 import { clsBatches } from '../../data/index.js';
+import { classifierRowsForTask } from '../../data/labels.js';
+import { CLS } from '../../model/weights.js';
 import { distillationHook } from '../../distill/hook.js';
 import { addClassificationHead, disposeModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
 import { PatternLockHook } from '../../prune/pattern-lock.js';
@@ -99,13 +102,26 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }
 
-export const FinetuneTeacherSettings = z.strictObject({ train: TrainSchema });
+export const FinetuneTeacherSettings = z.strictObject({
+  /**
+   * Absent: the teacher must be a fine-tuned classifier of the task's labels (teacher.from a Hugging
+   * Face sequence classifier), taken as is: evaluated, not trained.
+   */
+  train: TrainSchema.optional(),
+});
 export type FinetuneTeacherSettings = z.infer<typeof FinetuneTeacherSettings>;
 
 export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>): Promise<StageOutput> {
-  const { model } = loadModel(run.dirOf('teacher'), 'finetune-teacher needs the teacher');
-  withTaskHead(run.ctx, model, run.seed);
-  const out = await finetune({ run, label: 'finetune-teacher', model, train: run.settings.train, hooks: [], extraState: {} });
+  const { model, checkpoint } = loadModel(run.dirOf('teacher'), 'finetune-teacher needs the teacher');
+  const train = run.settings.train;
+  let out: StageOutput;
+  if (train) {
+    withTaskHead(run.ctx, model, run.seed);
+    out = await finetune({ run, label: 'finetune-teacher', model, train, hooks: [], extraState: {} });
+    out.details.teacher = 'fine-tuned';
+  } else {
+    out = takeAsIs(run, model, checkpoint.state.labels as string[] | undefined);
+  }
   disposeModel(model);
   // What the model must beat, on the same splits and WordPiece ids (issue 15): recorded beside the
   // dense teacher so the report's task row carries both baselines.
@@ -123,6 +139,33 @@ export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>)
     naiveBayes: 'multinomial naive Bayes over WordPiece ids, add-one smoothing, fitted on train',
   };
   return out;
+}
+
+/**
+ * A fine-tuned classifier as the teacher, as it is: its head's rows put in the task's label order
+ * (the same label names are required), evaluated on dev and test, saved; nothing is trained.
+ */
+function takeAsIs(run: StageRun<FinetuneTeacherSettings>, model: BertModel, labels: string[] | undefined): StageOutput {
+  const { ctx } = run;
+  const from = ctx.pipeline.stages.teacher?.from;
+  if (!labels) {
+    throw new Error(
+      `stages.finetune-teacher.train is missing, but the teacher (${from ? `teacher.from ${from}` : 'the teacher stage'}) is not a fine-tuned classifier with labels to take as is; ` +
+        'give finetune-teacher a train section, or make teacher.from a Hugging Face sequence classifier directory (BertForSequenceClassification with id2label)',
+    );
+  }
+  const task = ctx.task();
+  const rows = classifierRowsForTask(labels, task.data.labels, `teacher.from ${from ?? '(the teacher)'}`);
+  tf.tidy(() => {
+    for (const name of [CLS.classifierKernel, CLS.classifierBias]) {
+      const v = model.params.get(name)!;
+      v.assign(tf.gather(v, rows, name === CLS.classifierKernel ? 1 : 0));
+    }
+  });
+  const metrics = taskAccuracy(ctx, model);
+  saveModel(run.dir, model, { stage: 'finetune-teacher', fingerprint: run.fingerprint, ...taskState(ctx), takenAsIs: true });
+  ctx.log(`finetune-teacher: the classifier is taken as is (labels ${labels.join(', ')}; dev accuracy ${metrics.dev_accuracy.toFixed(4)})`);
+  return { metrics, details: { teacher: 'taken as is', classifierLabels: labels, task: task.data.description, labels: task.data.labels } };
 }
 
 export const TransferSettings = z.strictObject({
