@@ -80,12 +80,16 @@ export function compressPipeline(o: CompressOptions): Pipeline {
   const kind = extname(files.train).toLowerCase() === '.jsonl' ? 'jsonl' : 'tsv';
   const task = (kind === 'jsonl' ? jsonlTask : tsvTask)(files);
   classifierRowsForTask(labels, task.labels, join(model, 'config.json'));
+  const seqLen = Math.min(128, maxPositions);
   const distill = { temperature: 2, alphaTask: 0.5, alphaKd: 0.5 };
   const raw = {
     name: `compress-${basename(model).replace(/[^A-Za-z0-9._-]/g, '_')}`,
     description: `${model} pruned to ${sparsity} while fine-tuning on ${files.train}, int8`,
     seed: 42,
-    task: { kind, ...files, seqLen: Math.min(128, maxPositions) },
+    task: { kind, ...files, seqLen },
+    // Read only when the classifier has an MLM head (prune-once's own exports do): the teacher stage
+    // then measures it on held-out text, in sequences the model's positions hold.
+    corpus: { seqLen },
     stages: {
       teacher: { from: model },
       // No train section: the classifier is the fine-tuned teacher, taken as is.
