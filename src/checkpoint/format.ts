@@ -9,7 +9,7 @@
  * never turns into a silent partial load.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { BertConfig } from '../model/config.js';
 import type { WeightData } from '../model/snapshot.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -126,4 +126,23 @@ export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
 export function loadCheckpoint(path: string): Checkpoint {
   if (!existsSync(path)) throw new CheckpointError(`${path}: checkpoint not found`);
   return decodeCheckpoint(readFileSync(path), path);
+}
+
+/** The model config of a checkpoint, from its header alone (no tensor is read or checked). */
+export function readCheckpointConfig(path: string): BertConfig {
+  if (!existsSync(path)) throw new CheckpointError(`${path}: checkpoint not found`);
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    readSync(fd, head, 0, 16, 0);
+    if (head.toString('latin1', 0, 8) !== CHECKPOINT_MAGIC) throw new CheckpointError(`${path}: not a prune-once checkpoint (bad magic bytes)`);
+    const header = Buffer.alloc(head.readUInt32LE(12));
+    readSync(fd, header, 0, header.length, 16);
+    return (JSON.parse(header.toString('utf8')) as Header).config;
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`${path}: unreadable header (${(e as Error).message})`);
+  } finally {
+    closeSync(fd);
+  }
 }

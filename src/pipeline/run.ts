@@ -16,6 +16,7 @@ import { TOOL_VERSION } from '../version.js';
 import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
 import { acquireRunLock } from './lock.js';
+import { preflight } from './preflight.js';
 import type { Pipeline } from './pipeline-schema.js';
 import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, writeRunMarker } from './run-dir.js';
 import { STAGES, type StageName } from './stages/index.js';
@@ -114,6 +115,8 @@ export interface RunSummary {
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   const { pipeline } = loadPipeline(opts.pipelinePath, opts.sets ?? []);
   const backend = await selectBackend(opts.backend ?? pipeline.backend);
+  // What needs a file or the backend to check, before the run directory is touched (preflight.ts).
+  preflight(pipeline, opts.pipelinePath, backend.name);
   // --- run directory: marker, lock, safe --fresh (run-dir.ts, lock.ts) ---
   const runDir = resolveRunDir(pipeline.name, opts.outDir, opts.fresh ?? false);
   prepareRunDir(runDir, opts.fresh ?? false);
@@ -155,7 +158,7 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   for (const { task, pipeline: taskPipeline } of scopes.tasks) {
     const taskDir = taskRunDir(runDir, task);
     prepareRunDir(taskDir, false);
-    const taskCtx = createContext(taskDir, taskPipeline, backend, opts.quiet, { tokenizer: () => ctx.tokenizer() });
+    const taskCtx = createContext(taskDir, taskPipeline, backend, opts.quiet, { tokenizer: () => ctx.tokenizer(), taskField: `tasks.${task}` });
     const dirOf = (s: string) => stageDir(SHARED_STAGES.has(s) ? runDir : taskDir, s);
     const stopped = await runScope({ opts, pipeline: taskPipeline, ctx: taskCtx, outDir: taskDir, dirOf, redone, fingerprints, task }, summary);
     if (stopped) return summary;

@@ -17,7 +17,7 @@ import { quantizationFromJson } from '../../quant/serialize.js';
 import { MODEL_SOURCE_STAGE, modelPath, ONNX_FILES } from '../../run/layout.js';
 import { Rng } from '../../util/rng.js';
 import { TOOL_VERSION } from '../../version.js';
-import { positiveInt } from '../schema.js';
+import { intIn } from '../../util/ranges.js';
 import { loadModel } from '../stage-io.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 
@@ -35,7 +35,7 @@ export const ExportSettings = z.strictObject({
    * Rows of the test split (a seeded sample) on which tfjs and onnxruntime-web must agree with
    * ONNX Runtime; ONNX Runtime itself predicts every row (its accuracy is the report's).
    */
-  verifyRows: positiveInt.default(512),
+  verifyRows: intIn(1, 1_000_000).default(512),
 });
 export type ExportSettings = z.infer<typeof ExportSettings>;
 
