@@ -6,6 +6,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { saveCheckpoint } from '../../src/checkpoint/format.js';
+import { defaultConfig } from '../../src/model/config.js';
 import { ConfigError, loadPipeline } from '../../src/pipeline/load.js';
 import { preflight } from '../../src/pipeline/preflight.js';
 import { tempDir } from '../helpers.js';
@@ -117,6 +119,15 @@ describe('sequence lengths and the model positions', () => {
     const file = 'pipelines/prune-once.yaml';
     const msg = preflightError(['tasks.spam.seqLen=1000'], 'wasm', file);
     expect(msg).toMatch(/tasks\.spam\.seqLen: 1000 tokens is above max_position_embeddings of models\/bert-tiny-sotu\/config\.json \(512\)/);
+  });
+
+  it("a teacher checkpoint's maxPositions is read from its header and checked the same way", () => {
+    const ckpt = join(tempDir('prune-once-limits-'), 'teacher.ckpt');
+    const config = defaultConfig({ vocabSize: 64, hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxPositions: 24 });
+    saveCheckpoint(ckpt, { config, weights: new Map(), tensors: new Map(), state: {} });
+    const msg = preflightError([`stages.teacher.from=${ckpt}`, 'task.seqLen=32', 'corpus.seqLen=16']);
+    expect(msg).toMatch(new RegExp(`task\\.seqLen: 32 tokens is above maxPositions of ${ckpt} \\(24\\)`));
+    expect(msg).not.toMatch(/corpus\.seqLen/);
   });
 });
 
