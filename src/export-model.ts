@@ -7,14 +7,16 @@
  * onnxruntime-web against onnxruntime-node for the int8 files.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { selectBackend } from './backend/select.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint/format.js';
 import { exportSafetensors } from './export/hf-source.js';
 import { probeBatch, writeModelFiles, type FileCheck, type ModelSources } from './export/model-files.js';
 import { consumerMetadata } from './onnx/index.js';
+import { prepareRunDir } from './pipeline/run-dir.js';
 import { quantizationFromJson } from './quant/serialize.js';
-import { MODEL_SOURCE_STAGE, modelPath, stageDir, type OnnxFormat } from './run/layout.js';
+import { MODEL_SOURCE_STAGE, modelPath, RUN_MARKER, stageDir, type OnnxFormat } from './run/layout.js';
+import { markOutputFolder, withTrackedWrites } from './util/owned-dir.js';
 import { checkOutputDirectory } from './util/fs.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -108,23 +110,28 @@ export async function exportModel(
   const labelsFallback = (loaded.student ?? loaded.qat)?.checkpoint.state;
 
   await selectBackend(opts.backend ?? 'auto');
-  const files = await writeModelFiles({
-    outDir: dir,
-    sources,
-    metadata: (s) => {
-      const l = ofConfig.get(s.config)!;
-      const st = l.checkpoint.state;
-      return consumerMetadata({
-        toolVersion: TOOL_VERSION,
-        config: s.config,
-        labels: (st.labels as string[] | undefined) ?? (labelsFallback?.labels as string[] | undefined) ?? [],
-        tokenizer: st.tokenizer ?? labelsFallback?.tokenizer,
-        maxSequenceLength: (st.maxSequenceLength ?? labelsFallback?.maxSequenceLength) as number | undefined,
-        sourceCheckpoint: basename(l.path),
-      });
-    },
-    checkBatches: () => [probeBatch((sources.qat?.snapshot ?? sources.student ?? sources.teacher)!)],
-  });
+  // Replaces only files prune-once wrote there (a run's, or an earlier export's): util/owned-dir.ts.
+  // A run marked by an older prune-once (no list of files) gets its list first, from its verified results.
+  if (existsSync(join(dir, RUN_MARKER))) prepareRunDir(dir);
+  const files = await withTrackedWrites(dir, markOutputFolder(dir, RUN_MARKER), () =>
+    writeModelFiles({
+      outDir: dir,
+      sources,
+      metadata: (s) => {
+        const l = ofConfig.get(s.config)!;
+        const st = l.checkpoint.state;
+        return consumerMetadata({
+          toolVersion: TOOL_VERSION,
+          config: s.config,
+          labels: (st.labels as string[] | undefined) ?? (labelsFallback?.labels as string[] | undefined) ?? [],
+          tokenizer: st.tokenizer ?? labelsFallback?.tokenizer,
+          maxSequenceLength: (st.maxSequenceLength ?? labelsFallback?.maxSequenceLength) as number | undefined,
+          sourceCheckpoint: basename(l.path),
+        });
+      },
+      checkBatches: () => [probeBatch((sources.qat?.snapshot ?? sources.student ?? sources.teacher)!)],
+    }),
+  );
   return files.map((f) => {
     const { logits: _l, predictions: _p, ...check } = f.check!;
     return { format: f.kind, path: f.path, bytes: f.bytes, source: origin.get(f.kind)!.path, check };

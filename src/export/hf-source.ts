@@ -13,7 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { loadCheckpoint } from '../checkpoint/format.js';
 import { storedTokenizer } from '../import/convert.js';
 import { HF_TOKENIZER_FILES, readHfTokenizer } from '../import/hf-tokenizer.js';
-import { HF_EXPORT_DIR, HF_TOKENIZER_STAGE, MODEL_SOURCE_STAGE, modelPath, runFile, stageDir } from '../run/layout.js';
+import { HF_EXPORT_DIR, HF_TOKENIZER_STAGE, MODEL_SOURCE_STAGE, modelPath, RUN_MARKER, runFile, stageDir } from '../run/layout.js';
+import { markOutputFolder, stopTracking, trackWrites } from '../util/owned-dir.js';
 import { runTokenizer, type TokenizerSettings } from '../run/tokenizer.js';
 import { exportHfDirectory, type HfExportOptions, type HfExportResult } from './hf.js';
 
@@ -83,6 +84,13 @@ export function exportSafetensors(input: string, outDir?: string, dtype?: HfExpo
   }
   const labels = Array.isArray(ckpt.state.labels) ? (ckpt.state.labels as unknown[]).map(String) : undefined;
   const out = resolve(outDir ?? join(isRun ? path : dirname(checkpoint), HF_EXPORT_DIR));
-  const result = exportHfDirectory({ config: ckpt.config, weights: ckpt.weights }, out, { tokenizer: tokenizer ?? undefined, labels, dtype });
+  // Replaces only files an earlier export wrote there (util/owned-dir.ts), never one of the user's.
+  trackWrites(out, markOutputFolder(out, RUN_MARKER));
+  let result: ReturnType<typeof exportHfDirectory>;
+  try {
+    result = exportHfDirectory({ config: ckpt.config, weights: ckpt.weights }, out, { tokenizer: tokenizer ?? undefined, labels, dtype });
+  } finally {
+    stopTracking(out);
+  }
   return { ...result, warnings: [...warnings, ...result.warnings], checkpoint, tokenizerSource: tokenizer?.source ?? null };
 }
