@@ -143,7 +143,7 @@ export function replaceProblem(path: string): string | null {
   const st = lstatSync(p, { throwIfNoEntry: false });
   if (!st) return null;
   if (st.isFile() && t.own && listed(t.own, rel)) return null;
-  const why = t.own ? `not listed with these bytes in ${join(t.dir, t.marker)}` : `${t.dir} has no ${t.marker} marker`;
+  const why = t.own ? `not listed in ${join(t.dir, t.marker)}` : `${t.dir} has no ${t.marker} marker`;
   return `${p}: not made by prune-once (${why}), so it is not replaced; move it away, or choose another --out`;
 }
 
