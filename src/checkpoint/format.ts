@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { BertConfig } from '../model/config.js';
 import type { WeightData } from '../model/snapshot.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -134,6 +134,9 @@ export function loadCheckpoint(path: string, state?: z.ZodType): Checkpoint {
   return { ...ckpt, state: state ? parseState(state, ckpt.state, path) : ckpt.state };
 }
 
+/** Who wrote a checkpoint, when its state says (./state.ts). */
+const Writer = z.object({ stage: z.string() });
+
 /**
  * The state checked against `schema`, or a CheckpointError naming the file, the field and the fix;
  * the fix depends on who wrote the file (its `stage`, when it has one).
@@ -143,15 +146,14 @@ export function parseState<S extends z.ZodType>(schema: S, state: unknown, file:
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const field = ['state', ...issue.path].join('.');
-  let found: unknown = state;
-  for (const k of issue.path) found = found && typeof found === 'object' ? (found as Record<PropertyKey, unknown>)[k] : undefined;
+  const found = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? Reflect.get(v, k) : undefined), state);
   const foundText = found === undefined ? 'nothing (the field is missing)' : JSON.stringify(found).slice(0, 80);
-  const writer = state && typeof state === 'object' ? (state as { stage?: unknown }).stage : undefined;
+  const writer = Writer.safeParse(state).data?.stage;
   const fix =
     issue.path.length === 1 && issue.path[0] === 'stage'
       ? 'it is not a checkpoint of the kind expected here; check the path'
       : writer === 'import'
         ? 'it was written by an older prune-once or another tool; run `prune-once import` on the Hugging Face directory again'
-        : `it was written by an older prune-once or another tool; rerun ${typeof writer === 'string' ? `the ${writer} stage` : 'the stage that wrote it'} (remove ${dirname(file)} and run the pipeline again)`;
+        : `it was written by an older prune-once or another tool; rerun ${writer ? `the ${writer} stage` : 'the stage that wrote it'} (remove ${dirname(file)} and run the pipeline again)`;
   throw new CheckpointError(`${file}: ${field}: ${issue.message}, found ${foundText}; ${fix}`);
 }

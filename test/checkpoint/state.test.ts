@@ -3,12 +3,14 @@
  * load checked against its declaration, and a malformed state is refused at load with the file,
  * the field and the fix, instead of being read as "nothing pruned" or "no labels".
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../src/checkpoint/format.js';
 import { ImportState, ModelState, STAGE_STATES, type StageState } from '../../src/checkpoint/state.js';
 import { initWeights } from '../../src/model/bert.js';
 import { defaultConfig } from '../../src/model/config.js';
+import { loadModel } from '../../src/pipeline/stage-io.js';
 import { ResumeState } from '../../src/pipeline/stages/train.js';
 import { INT4_EMBEDDINGS, INT8_WEIGHTS, UINT8_ACTIVATIONS, paramsFromRange, weightParams } from '../../src/quant/quantize.js';
 import { quantizationFromJson, quantizationToJson } from '../../src/quant/serialize.js';
@@ -107,6 +109,16 @@ describe('stage checkpoint state', () => {
     expect(load).toThrow(CheckpointError);
     expect(load).toThrow(`${path}: state.prunedWeights:`);
     expect(load).toThrow(/found nothing \(the field is missing\); it was written by an older prune-once or another tool; rerun the transfer stage/);
+  });
+
+  it('transfer refuses a prune-distill output that lists no pruned weights (it would lock nothing)', () => {
+    const run = tempDir();
+    const { prunedWeights: _, ...noPruned } = written['prune-distill'];
+    mkdirSync(join(run, 'prune-distill'));
+    saveCheckpoint(join(run, 'prune-distill', 'model.ckpt'), { config, weights, tensors: new Map(), state: noPruned });
+    expect(() => loadModel({ dirOf: (s) => join(run, s) }, 'prune-distill', 'transfer needs the sparse student')).toThrow(
+      /prune-distill\/model\.ckpt: state\.prunedWeights: .*rerun the prune-distill stage/,
+    );
   });
 
   it('refuses a field of the wrong type, deep inside the state', () => {
