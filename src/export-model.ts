@@ -46,9 +46,9 @@ function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetens
     };
   }
   const one = readModelCheckpoint(path);
-  // int8 alone from a checkpoint without quantization parameters: the builder refuses it.
-  const quantized = one.checkpoint.state.stage === 'qat';
-  return { ...(wantFp32 ? { student: one } : {}), ...(wantInt8 && (quantized || format === 'int8') ? { qat: one } : {}) };
+  // --format int8 of a checkpoint without quantization parameters is refused by the builder; both skips it.
+  const asQat = format === 'int8' || (wantInt8 && one.checkpoint.state.stage === 'qat');
+  return { ...(wantFp32 ? { student: one } : {}), ...(asQat ? { qat: one } : {}) };
 }
 
 export async function exportModel(
