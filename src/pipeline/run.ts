@@ -26,9 +26,11 @@ import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
 
 /** Which parts of the shared settings a stage's output depends on (they enter its fingerprint). */
 function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown): unknown {
+  const externalFiles = stage.externalFiles ? stage.externalFiles(settings) : null;
   return {
-    // Historical key: the identity of files outside the run (only the teacher's `from` has any).
-    teacherFrom: stage.externalFiles ? stage.externalFiles(settings) : null,
+    // Hashed under the name it had when only teacher.from had any, `teacherFrom`: renaming it would
+    // change every fingerprint, and so rerun finished runs and miss the stage cache.
+    teacherFrom: externalFiles,
     seed: p.seed,
     tokenizer: p.tokenizer,
     // The corpus-subset vocabulary is built from the corpus and the task, so both matter everywhere then.
