@@ -8,6 +8,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { COMPRESSION_DEFAULTS, compressionIssues, formatCompressionResult, runCompressionBench } from '../../bench/compression.js';
+import { MODEL_LIMITS } from '../../model/config.js';
 import type { RecomputeMode } from '../../model/recompute.js';
 import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, runInferenceBench } from '../../bench/inference.js';
 import type { StepShape } from '../../bench/peer.js';
@@ -215,8 +216,11 @@ const sparseLinearCommand: CommandModule<object, SparseLinearArgs> = {
       .example('$0 bench sparse-linear --hidden 256 --sparsity 0.9 0.95', 'the teacher-sized products at 90% and 95%') as unknown as Argv<SparseLinearArgs>,
   handler: async (a) => {
     const issues: string[] = [];
+    // The products' operands are [tokens, 4H] floats: 2^20 tokens at H = 1024 is already 16 GB.
+    const max = { hidden: MODEL_LIMITS.hiddenSize, tokens: 2 ** 20, runs: 100_000 };
     for (const k of ['hidden', 'tokens', 'runs'] as const)
       if (!Number.isInteger(a[k]) || a[k] < 1) issues.push(`${flag(k)} must be a positive integer, got ${a[k]}`);
+      else if (a[k] > max[k]) issues.push(`${flag(k)} must be at most ${max[k]}, got ${a[k]}`);
     for (const s of a.sparsity) if (!(s >= 0 && s < 1)) issues.push(`--sparsity values must be in [0, 1), got ${s}`);
     check(issues);
     const r = await runSparseLinearBench({ hidden: a.hidden, tokens: a.tokens, sparsities: a.sparsity, runs: a.runs, backend: a.backend });
