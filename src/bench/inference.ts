@@ -3,10 +3,12 @@
  * in this process, on random full-length inputs. Any BERT-style ONNX file with int64 inputs
  * input_ids / attention_mask / token_type_ids works, ours (fp32 or sparse int8) or another tool's.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { MODEL_LIMITS } from '../model/config.js';
 import { createSession, measureLatency } from '../onnx/runtime.js';
+import { onnxPath } from '../run/layout.js';
+import { missingMessage, resolveScope } from '../run/locate.js';
 import { machineFacts, rssPeakMb, round, type MachineFacts } from '../util/memory.js';
 
 export interface InferenceBenchOptions {
@@ -70,15 +72,27 @@ export function inferenceIssues(o: Partial<InferenceBenchOptions>, flag: (key: s
   return out;
 }
 
+const MISSING_FIX = "give the path of an .onnx model (e.g. from 'prune-once export') or a run directory";
+
+/**
+ * The model a `bench inference` target stands for: an .onnx file as it is; a run directory (a
+ * multi-task run with `task`, or a task's directory): its int8 model.
+ */
+export function inferenceModelPath(target: string, task?: string): string {
+  if (!existsSync(target)) throw new Error(missingMessage(target, 'file or directory', MISSING_FIX));
+  const { located, scope } = resolveScope(target, task, 'bench inference');
+  if (!statSync(located.path).isDirectory()) return target;
+  if (!scope) throw new Error(`${target}: a directory that is not a run directory; give an .onnx file or a run directory (artifacts/<name>)`);
+  const model = onnxPath(scope.dir, 'int8');
+  if (!existsSync(model)) throw new Error(`${model} not found: the run has not exported its int8 model yet (run the pipeline to its export stage)`);
+  return model;
+}
+
 export async function runInferenceBench(modelPath: string, opts: InferenceBenchOptions): Promise<InferenceBenchResult> {
   const issues = inferenceIssues(opts);
   if (issues.length) throw new Error(`inference bench: ${issues.join('; ')}`);
-  let bytes: number;
-  try {
-    bytes = statSync(modelPath).size;
-  } catch {
-    throw new Error(`${modelPath}: no such file (give the path of an .onnx model, e.g. from 'prune-once export')`);
-  }
+  if (!existsSync(modelPath)) throw new Error(missingMessage(modelPath, 'file', MISSING_FIX));
+  const bytes = statSync(modelPath).size;
   const t0 = performance.now();
   const session = await createSession(modelPath, { threads: opts.threads || undefined });
   const loadMs = performance.now() - t0;

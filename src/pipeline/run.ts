@@ -20,7 +20,7 @@ import { preflight } from './preflight.js';
 import type { Pipeline } from './pipeline-schema.js';
 import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, RUN_MARKER, RunDirError } from './run-dir.js';
 import { replaceProblem, stopTracking, symlinkOnPath, trackWrites } from '../util/owned-dir.js';
-import { STAGES, type StageName } from './stages/index.js';
+import { SHARED_STAGES, STAGES, type StageName } from './stages/index.js';
 import type { StageDefinition } from './stages/types.js';
 import { restoreStage, storeStage } from './stage-cache.js';
 import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
@@ -182,9 +182,6 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   if (names.every((t) => existsSync(runFile(taskRunDir(runDir, t), 'reportJson')))) writeTasksSummary(runDir, names);
   return summary;
 }
-
-/** The stages a `tasks:` pipeline runs once, on the corpus; the others run once per task. */
-export const SHARED_STAGES: ReadonlySet<string> = new Set(STAGES.filter((d) => d.data === 'corpus').map((d) => d.name as string));
 
 export interface TaskScopes {
   /** The shared stages as a pipeline of their own (null when the pipeline has none). */

@@ -10,8 +10,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { COMPRESSION_DEFAULTS, compressionIssues, formatCompressionResult, runCompressionBench } from '../../bench/compression.js';
 import { MODEL_LIMITS } from '../../model/config.js';
 import type { RecomputeMode } from '../../model/recompute.js';
-import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, runInferenceBench } from '../../bench/inference.js';
+import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, inferenceModelPath, runInferenceBench } from '../../bench/inference.js';
 import type { StepShape } from '../../bench/peer.js';
+import { TASK_OPTION } from '../task-option.js';
 import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
 import { formatProfile } from '../../bench/profiler.js';
 import { formatTrainStepResult, runTrainStepBench, TRAIN_STEP_DEFAULTS, trainStepIssues } from '../../bench/train-step.js';
@@ -151,6 +152,7 @@ const trainStepCommand: CommandModule<object, TrainStepArgs> = {
 
 interface InferenceArgs {
   model: string;
+  task?: string;
   batch: number;
   seq: number;
   runs: number;
@@ -167,15 +169,17 @@ const inferenceCommand: CommandModule<object, InferenceArgs> = {
       .positional('model', {
         type: 'string',
         demandOption: true,
-        describe: 'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export)',
+        describe:
+          'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export), or a run directory: its model.int8.onnx (a multi-task run with --task, or its tasks/<task>)',
       })
+      .option('task', TASK_OPTION)
       .option('batch', { type: 'number', default: INFERENCE_DEFAULTS.batch, describe: 'rows per run' })
       .option('seq', { type: 'number', default: INFERENCE_DEFAULTS.seq, describe: "sequence length; at most the model's position embeddings" })
       .option('runs', { type: 'number', default: INFERENCE_DEFAULTS.runs, describe: 'timed runs; latency is their median and 90th percentile' })
       .option('warmup', { type: 'number', default: INFERENCE_DEFAULTS.warmup, describe: 'untimed runs first' })
       .option('threads', { type: 'number', default: 0, describe: 'ONNX Runtime intra-op threads (0: its default, one per core)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line instead of text' })
-      .example('$0 bench inference artifacts/prune-once/model.int8.onnx --batch 8 --seq 128', 'the int8 model on 8 x 128 tokens')
+      .example('$0 bench inference artifacts/prune-once --task spam --batch 8 --seq 128', "the spam task's int8 model on 8 x 128 tokens")
       .example(
         '$0 bench inference model.fp32.onnx --batch 1 --runs 100 --json',
         'single-sequence latency of the fp32 baseline, as JSON',
@@ -183,7 +187,7 @@ const inferenceCommand: CommandModule<object, InferenceArgs> = {
   handler: async (a) => {
     const opts = { batch: a.batch, seq: a.seq, runs: a.runs, warmup: a.warmup, threads: a.threads };
     check(inferenceIssues(opts, flag));
-    const r = await runInferenceBench(a.model, opts);
+    const r = await runInferenceBench(inferenceModelPath(a.model, a.task), opts);
     process.stdout.write(`${a.json ? JSON.stringify(r) : formatInferenceResult(r)}\n`);
   },
 };
