@@ -84,9 +84,10 @@ export async function exportModel(
     }));
   }
   const source = sourceOf(input, opts.task);
-  const loaded = sourcesFor(input, source, format);
+  // The output is checked before any checkpoint is read: a wrong --out fails at once.
   const dir = resolve(outDir ?? source.runLike ?? '.');
   checkOutputDirectory(dir, '--out');
+  const loaded = sourcesFor(input, source, format);
   const { sources, origin, metadata } = buildModelSources(loaded, { sourceCheckpoint: true });
 
   await selectBackend(opts.backend ?? 'auto');
