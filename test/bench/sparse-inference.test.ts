@@ -55,12 +55,13 @@ describe('sparse int8 kernel against ONNX Runtime', () => {
     expect(maxRelDiff(kernelChain(kernel, chain, x, tokens, 'f32'), want)).toBeLessThan(1e-5);
   });
 
-  it("i8 agrees with ORT's MatMulIntegerToFloat within the two activation quantizations' error", async () => {
-    const want = await ortChain(chain, x, tokens, true);
-    const d = maxRelDiff(kernelChain(kernel, chain, x, tokens, 'i8'), want);
-    expect(d).toBeLessThan(0.05);
-    // ...and the f32 path, which skips activation quantization, is as close: the error is ORT's.
-    expect(maxRelDiff(kernelChain(kernel, chain, x, tokens, 'f32'), want)).toBeLessThan(0.05);
+  it("i8 agrees with ORT's MatMulIntegerToFloat within the error of activation quantization", async () => {
+    const ortInt8 = await ortChain(chain, x, tokens, true);
+    // The error ORT's own activation quantization makes (its int8 output against its float one).
+    const quantError = maxRelDiff(ortInt8, await ortChain(chain, x, tokens, false));
+    expect(quantError).toBeGreaterThan(0);
+    // The kernel quantizes differently (symmetric, dynamic scale): its error is of the same size.
+    expect(maxRelDiff(kernelChain(kernel, chain, x, tokens, 'i8'), ortInt8)).toBeLessThan(2 * quantError);
   });
 
   it('the bench times every shape, batch and thread count, with ORT fused to its integer kernel', async () => {

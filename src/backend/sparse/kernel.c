@@ -20,7 +20,10 @@
  *             |x|, |w| <= 127, so 3072 inputs sum to < 2^26, no overflow).
  * Y[o, t] = scale[o] * (x_scale for spmm_i8) * sum_k vals[k] * X[cols[k], t].
  *
- * Tokens go in blocks of 32 (8 accumulators live in registers), then blocks of 8 for the rest.
+ * Loop order: tiles of TILE tokens outermost, then output rows, then blocks of 32 tokens (8
+ * accumulators in registers; blocks of 8 for the rest). A row's entries are read once per tile,
+ * back to back (so once per Linear at 128 tokens, not once per 32-token block), while the tile of
+ * X (in x TILE) stays in cache.
  * No memory is written but Y; no stack, no globals: one instance per thread over shared memory.
  */
 #include <stdint.h>
@@ -28,6 +31,7 @@
 
 #define EXPORT(name) __attribute__((export_name(name)))
 #define INLINE static inline __attribute__((always_inline))
+#define TILE 128 /* tokens a tile: X's tile is in x 128 x 2 or 4 bytes (196 KB or 393 KB at in = 768) */
 
 /* One block of NV float vectors (4 * NV tokens starting at token t) of output row o. */
 INLINE void f32_block(const uint16_t *cols, const int8_t *vals, uint32_t k0, uint32_t k1, float s,
@@ -46,14 +50,15 @@ INLINE void f32_block(const uint16_t *cols, const int8_t *vals, uint32_t k0, uin
 EXPORT("spmm_f32")
 void spmm_f32(const uint32_t *row_start, const uint16_t *cols, const int8_t *vals, const float *scale,
               const float *X, float *Y, int o0, int o1, int ld) {
-  /* Token blocks outermost: a block of X (in x 32 tokens) stays in cache while every row uses it. */
-  int t = 0;
-  for (; t + 32 <= ld; t += 32)
-    for (int o = o0; o < o1; o++)
-      f32_block(cols, vals, row_start[o], row_start[o + 1], scale[o], X, Y + o * ld, ld, t, 8);
-  for (; t < ld; t += 8)
-    for (int o = o0; o < o1; o++)
-      f32_block(cols, vals, row_start[o], row_start[o + 1], scale[o], X, Y + o * ld, ld, t, 2);
+  for (int t0 = 0; t0 < ld; t0 += TILE) {
+    const int t1 = t0 + TILE < ld ? t0 + TILE : ld;
+    for (int o = o0; o < o1; o++) {
+      const uint32_t k0 = row_start[o], k1 = row_start[o + 1];
+      int t = t0;
+      for (; t + 32 <= t1; t += 32) f32_block(cols, vals, k0, k1, scale[o], X, Y + o * ld, ld, t, 8);
+      for (; t < t1; t += 8) f32_block(cols, vals, k0, k1, scale[o], X, Y + o * ld, ld, t, 2);
+    }
+  }
 }
 
 /* One block of NV int16x8 vectors (8 * NV tokens from t) of output row o; entries taken in pairs. */
@@ -85,13 +90,15 @@ INLINE void i8_block(const uint16_t *cols, const int8_t *vals, uint32_t k0, uint
 EXPORT("spmm_i8")
 void spmm_i8(const uint32_t *row_start, const uint16_t *cols, const int8_t *vals, const float *scale,
              float x_scale, const int16_t *X, float *Y, int o0, int o1, int ld) {
-  int t = 0;
-  for (; t + 32 <= ld; t += 32)
-    for (int o = o0; o < o1; o++)
-      i8_block(cols, vals, row_start[o], row_start[o + 1], scale[o] * x_scale, X, Y + o * ld, ld, t, 4);
-  for (; t < ld; t += 8)
-    for (int o = o0; o < o1; o++)
-      i8_block(cols, vals, row_start[o], row_start[o + 1], scale[o] * x_scale, X, Y + o * ld, ld, t, 1);
+  for (int t0 = 0; t0 < ld; t0 += TILE) {
+    const int t1 = t0 + TILE < ld ? t0 + TILE : ld;
+    for (int o = o0; o < o1; o++) {
+      const uint32_t k0 = row_start[o], k1 = row_start[o + 1];
+      int t = t0;
+      for (; t + 32 <= t1; t += 32) i8_block(cols, vals, k0, k1, scale[o] * x_scale, X, Y + o * ld, ld, t, 4);
+      for (; t < t1; t += 8) i8_block(cols, vals, k0, k1, scale[o] * x_scale, X, Y + o * ld, ld, t, 1);
+    }
+  }
 }
 
 /* Largest |x| over n floats (n a multiple of 4): the per-tensor scale of dynamic int8 quantization. */
