@@ -258,7 +258,9 @@ async function ortOps(model: Uint8Array): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'prune-once-sparse-bench-'));
   try {
     const path = join(dir, 'optimized.onnx');
-    const s = await createSession(model, { threads: 1, optimizedModelFilePath: path });
+    // 'extended' already holds the QDQ fusions; 'all' (the timed sessions') would make ORT warn
+    // that the saved graph is hardware-specific.
+    const s = await createSession(model, { threads: 1, graphOptimizationLevel: 'extended', optimizedModelFilePath: path });
     await s.release();
     return (onnx.ModelProto.decode(readFileSync(path)).graph?.node ?? []).map((n) => n.opType ?? '?');
   } finally {
