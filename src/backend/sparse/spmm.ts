@@ -157,7 +157,7 @@ export class SparseKernel {
   /** Instantiates the kernel; `threads` > 1 starts threads - 1 workers (Node only) on the same heap. */
   static async create(threads = 1): Promise<SparseKernel> {
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`sparse kernel: threads must be a positive integer, got ${threads}`);
-    const module = await WebAssembly.compile(Buffer.from(SPARSE_KERNEL_WASM_BASE64, 'base64'));
+    const module = await WebAssembly.compile(Uint8Array.from(atob(SPARSE_KERNEL_WASM_BASE64), (c) => c.charCodeAt(0)));
     const memory = new WebAssembly.Memory({ initial: HEAP_START / PAGE + 1, maximum: MAX_PAGES, shared: true });
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const control = new Int32Array(new SharedArrayBuffer(4 * (C.ranges + 2 * threads)));
