@@ -261,7 +261,7 @@ const sparseInferenceCommand: CommandModule<object, SparseInferenceArgs> = {
       .option('seconds', {
         type: 'number',
         default: sd.seconds,
-        describe: 'seconds of interleaved rounds per row (the whole default run takes about 3 minutes)',
+        describe: 'seconds of interleaved rounds per row (the whole default run: 7 minutes on 2 heavily loaded cores, less when idle)',
       })
       .option('min-runs', { type: 'number', default: sd.minRuns, describe: 'rounds per row at least, however long they take' })
       .option('seed', { type: 'number', default: sd.seed, describe: 'seed of the random weights and inputs' })
