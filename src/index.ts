@@ -33,6 +33,7 @@ export type { Report } from './report/schema.js';
 // Models, checkpoints, tokenizers, backends.
 export { selectBackend, type BackendInfo } from './backend/select.js';
 export { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint/format.js';
+export { ImportState, ModelState, STAGE_STATES, type StageState } from './checkpoint/state.js';
 export { createModel, disposeModel, modelFromSnapshot, snapshotModel, type BertModel, type ForwardOptions } from './model/bert.js';
 export { defaultConfig, presetNames, presetShape, type BertConfig } from './model/config.js';
 export { countNonZeros, sparsityTotals, type SparsityTotals } from './model/sparsity.js';

@@ -21,6 +21,7 @@ import { applyMask, maskRegistry } from '../prune/masks.js';
 import { INT4_EMBEDDINGS, INT8_WEIGHTS, paramsFromRange, UINT8_ACTIVATIONS, weightParams } from '../quant/quantize.js';
 import type { ModelQuantization } from '../quant/types.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { markOutputFolder, OUTPUT_MARKER, stopTracking, trackWrites } from '../util/owned-dir.js';
 
 export interface CompressionBenchOptions {
   preset: string;
@@ -104,6 +105,8 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
 
   const dir = o.out ?? mkdtempSync(join(tmpdir(), 'prune-once-bench-compression-'));
   mkdirSync(dir, { recursive: true });
+  // --out: replaces only files an earlier bench wrote there (util/owned-dir.ts), never one of the user's.
+  if (o.out) trackWrites(dir, markOutputFolder(dir, OUTPUT_MARKER));
   const metadata = { model_config: JSON.stringify(cfg), bench: `random weights, ${o.sparsity} sparsity` };
   const jobs = [
     { file: ONNX_FILES.teacher, what: 'dense teacher (fp32)', input: { snapshot: teacher, format: 'fp32' as const } },
@@ -134,6 +137,7 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
     }
   } finally {
     if (!o.out) rmSync(dir, { recursive: true, force: true });
+    else stopTracking(dir);
   }
   const [t, i8] = files;
   const nonZeros = kernels.reduce((a, k) => a + masks.get(k)!.reduce((s, m) => s + m, 0), 0);

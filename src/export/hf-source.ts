@@ -10,12 +10,13 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { loadCheckpoint } from '../checkpoint/format.js';
-import { storedTokenizer } from '../import/convert.js';
+import { labelsOf } from '../checkpoint/state.js';
 import { HF_TOKENIZER_FILES, readHfTokenizer } from '../import/hf-tokenizer.js';
-import { HF_EXPORT_DIR, HF_TOKENIZER_STAGE, MODEL_SOURCE_STAGE, modelPath, runFile, stageDir } from '../run/layout.js';
+import { HF_EXPORT_DIR, HF_TOKENIZER_STAGE, MODEL_SOURCE_STAGE, modelPath, RUN_MARKER, runFile, stageDir } from '../run/layout.js';
+import { markOutputFolder, stopTracking, trackWrites } from '../util/owned-dir.js';
 import { runTokenizer, type TokenizerSettings } from '../run/tokenizer.js';
 import { exportHfDirectory, type HfExportOptions, type HfExportResult } from './hf.js';
+import { readModelCheckpoint } from './sources.js';
 
 type TokenizerInfo = NonNullable<HfExportOptions['tokenizer']> & { source: string };
 
@@ -72,17 +73,24 @@ export function exportSafetensors(input: string, outDir?: string, dtype?: HfExpo
       `${input}: ${checkpoint} not found; the ${MODEL_SOURCE_STAGE.fp32} stage of this run has not finished (or export another stage's checkpoint, e.g. ${modelPath(stageDir(input, 'prune-distill'))})`,
     );
   }
-  const ckpt = loadCheckpoint(checkpoint);
+  const ckpt = readModelCheckpoint(checkpoint).checkpoint;
   const runDir = isRun ? path : runDirOf(checkpoint);
   const warnings: string[] = [];
-  let tokenizer: TokenizerInfo | null = storedTokenizer(ckpt.state);
+  let tokenizer: TokenizerInfo | null = ckpt.state.stage === 'import' ? ckpt.state.tokenizer : null;
   if (!tokenizer && runDir) tokenizer = fromRunDir(runDir, warnings);
   if (!tokenizer && existsSync(join(dirname(checkpoint), HF_TOKENIZER_FILES.vocab))) {
     const t = readHfTokenizer(dirname(checkpoint)).tokenizer;
     tokenizer = { vocab: t.vocab, lowercase: t.lowercase, source: t.vocabSource };
   }
-  const labels = Array.isArray(ckpt.state.labels) ? (ckpt.state.labels as unknown[]).map(String) : undefined;
+  const labels = labelsOf(ckpt.state);
   const out = resolve(outDir ?? join(isRun ? path : dirname(checkpoint), HF_EXPORT_DIR));
-  const result = exportHfDirectory({ config: ckpt.config, weights: ckpt.weights }, out, { tokenizer: tokenizer ?? undefined, labels, dtype });
+  // Replaces only files an earlier export wrote there (util/owned-dir.ts), never one of the user's.
+  trackWrites(out, markOutputFolder(out, RUN_MARKER));
+  let result: ReturnType<typeof exportHfDirectory>;
+  try {
+    result = exportHfDirectory({ config: ckpt.config, weights: ckpt.weights }, out, { tokenizer: tokenizer ?? undefined, labels, dtype });
+  } finally {
+    stopTracking(out);
+  }
   return { ...result, warnings: [...warnings, ...result.warnings], checkpoint, tokenizerSource: tokenizer?.source ?? null };
 }

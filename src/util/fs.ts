@@ -45,6 +45,18 @@ function ensureDirectory(dir: string): void {
   }
 }
 
+/** Called around every writeFileAtomic: `before` sees the bytes about to be written and may refuse (throw); `after` follows the rename. */
+export interface WriteObserver {
+  before(path: string, data: Uint8Array): void;
+  after(path: string): void;
+}
+let observer: WriteObserver | null = null;
+
+/** Installs the observer (src/util/owned-dir.ts: the ownership rule checks and records writes), or removes it with null. */
+export function setWriteObserver(o: WriteObserver | null): void {
+  observer = o;
+}
+
 /**
  * Writes a file so that a crash never leaves it half-written: data goes to a temporary file in the
  * same directory, is flushed to disk, and is then renamed over the target (rename is atomic). On
@@ -54,11 +66,12 @@ function ensureDirectory(dir: string): void {
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   ensureDirectory(dirname(path));
   if (existsSync(path) && statSync(path).isDirectory()) throw describeWriteError(Object.assign(new Error('EISDIR'), { code: 'EISDIR' }), path);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  observer?.before(path, bytes);
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w');
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const half = Math.floor(bytes.length / 2);
     let off = 0;
     while (off < half) off += writeSync(fd, bytes, off, half - off);
@@ -79,6 +92,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     rmSync(tmp, { force: true });
     throw describeWriteError(e, path);
   }
+  observer?.after(path);
   faultPoint('after-write', path);
 }
 

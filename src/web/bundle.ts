@@ -4,15 +4,16 @@
  * vocabulary, manifest, the run's report), so it works offline from any static server; each file also
  * gets precompressed `.br` and `.gz` siblings, which `serve` sends and whose sizes the manifest gives.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { inspectOnnxFile } from '../onnx/index.js';
 import { writeHtmlReport } from '../report/html.js';
 import { BERT_UNCASED_SOURCE, bertUncasedVocab, loadVocabFile } from '../tokenizer/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
+import { installOwned, NotOwnedError } from '../util/owned-dir.js';
 import { TOOL_VERSION } from '../version.js';
 import { brotli, DEFAULT_BROTLI_QUALITY, gzipMax } from './compress.js';
 import { type BundleManifest, type FileSizes, MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_VERSION, MODEL_FILE, ORT_DIR } from './manifest.js';
@@ -25,8 +26,11 @@ export const APP_FILE = 'app.js';
 /** onnxruntime-web's single-threaded-capable wasm build (threads need cross-origin isolation, which a plain static host lacks). */
 export const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 const REPORT_FILES = ['report.html', 'report.md', 'report.json'] as const;
-/** What `bundle --measure` keeps in <run>/web besides the bundle: kept when the bundle there is rebuilt. */
+/** What `bundle --measure` keeps in <run>/web besides the bundle: never the bundle's, so never deleted or replaced by it. */
 const MEASUREMENTS = ['browser-metrics.json', 'screenshots'];
+/** The bundle folder's marker and manifest (src/util/owned-dir.ts): the files bundle wrote, with size and sha256. */
+export const BUNDLE_MARKER = '.prune-once-bundle';
+const NOTE = 'this folder holds a web bundle written by prune-once bundle; `files` lists what it wrote (size, sha256): a new bundle replaces only those';
 
 export interface BundleOptions {
   runDir: string;
@@ -36,6 +40,8 @@ export interface BundleOptions {
   vocabFile?: string;
   brotliQuality?: number;
   log?: (message: string) => void;
+  /** Write into a folder that is not empty and not a bundle's (never deleting or replacing a file of its own). */
+  forceInto?: boolean;
 }
 
 export interface BundleResult {
@@ -146,13 +152,26 @@ function runName(runDir: string): string {
   return basename(resolve(runDir));
 }
 
-/** A directory `bundle` may write into: new, empty, or an earlier bundle (replaced as a whole). */
-function checkOutDir(outDir: string): void {
+/**
+ * Where `bundle` may write (the rule is src/util/owned-dir.ts): a new or empty folder, one carrying
+ * the bundle marker (where it replaces only the files it wrote), or, with --force-into, any other
+ * folder, where it adds its files and replaces none of the user's. Never the run directory, the
+ * working directory or a parent of either, nor the root: those are nobody's bundle.
+ */
+function checkOutDir(outDir: string, runDir: string, forceInto: boolean): void {
+  const cwd = process.cwd();
+  const within = (a: string, b: string) => a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
+  const fix = 'give --out a new folder, e.g. --out web';
+  if (within(runDir, outDir)) throw new NotOwnedError(`--out ${outDir} is the run directory or one of its parents; ${fix} (the default is <run>/web)`);
+  if (within(cwd, outDir)) throw new NotOwnedError(`--out ${outDir} is the working directory or one of its parents; ${fix}`);
   if (!existsSync(outDir)) return;
-  if (!statSync(outDir).isDirectory()) throw new Error(`${outDir}: exists and is a file; give --out a new or empty directory`);
-  const entries = readdirSync(outDir).filter((f) => !MEASUREMENTS.includes(f));
-  if (entries.length && !entries.includes(MANIFEST_FILE)) {
-    throw new Error(`${outDir}: exists, is not empty and is not a prune-once bundle (no ${MANIFEST_FILE}); give --out a new or empty directory`);
+  if (!statSync(outDir).isDirectory()) throw new NotOwnedError(`${outDir}: exists and is a file; ${fix}`);
+  if (forceInto || existsSync(join(outDir, BUNDLE_MARKER))) return;
+  if (readdirSync(outDir).some((f) => !MEASUREMENTS.includes(f))) {
+    const older = existsSync(join(outDir, MANIFEST_FILE)) ? ` (if it is a bundle of an older prune-once, delete it yourself)` : '';
+    throw new NotOwnedError(
+      `${outDir}: not empty and not made by prune-once bundle (no ${BUNDLE_MARKER} marker), so nothing in it is deleted or replaced${older}; give --out a new folder, or add --force-into to write the bundle's files beside yours (it never deletes or replaces one of yours)`,
+    );
   }
 }
 
@@ -170,13 +189,13 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
       `${modelPath} not found: bundle needs the run's int8 model; finish the run (\`prune-once run <pipeline.yaml>\` writes it in its export stage) or write it with \`prune-once export ${opts.runDir} --format int8\``,
     );
   }
-  checkOutDir(outDir);
+  checkOutDir(outDir, runDir, opts.forceInto ?? false);
   const facts = modelFacts(modelPath);
   const vocab = resolveVocab(runDir, facts, opts.vocabFile);
   const ort = ortWebDist();
 
-  // Everything is written to a sibling staging directory that replaces outDir only when complete,
-  // so a failure leaves neither a half bundle nor temporary files behind.
+  // Everything is written to a sibling staging directory whose files go into outDir only when
+  // complete, so a failure leaves neither a half bundle nor temporary files behind.
   const stage = `${outDir}.tmp-${process.pid}-${Date.now()}`;
   try {
     mkdirSync(join(stage, ORT_DIR), { recursive: true });
@@ -189,7 +208,12 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
     writeFileSync(join(stage, 'index.html'), renderIndexHtml({ title: `${name} · prune-once` }));
     const report: BundleManifest['report'] = {};
     if (existsSync(join(runDir, 'report.json'))) {
-      await writeHtmlReport(runDir);
+      try {
+        await writeHtmlReport(runDir);
+      } catch (e) {
+        if (!(e instanceof NotOwnedError)) throw e;
+        log(`bundle: report.html not rewritten: ${e.message}`);
+      }
       for (const f of REPORT_FILES) {
         if (!existsSync(join(runDir, f))) continue;
         cpSync(join(runDir, f), join(stage, f));
@@ -225,10 +249,9 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
       report,
     };
     writeJsonAtomic(join(stage, MANIFEST_FILE), manifest);
-    // Browser measurements in the same place belong to the run, not to the bundle: keep them.
-    for (const f of MEASUREMENTS) if (existsSync(join(outDir, f))) cpSync(join(outDir, f), join(stage, f), { recursive: true });
-    rmSync(outDir, { recursive: true, force: true });
-    renameSync(stage, outDir);
+    // Replaces only the previous bundle's files; anything else there (browser measurements, the user's files) stays.
+    installOwned(stage, outDir, BUNDLE_MARKER, NOTE);
+    rmSync(stage, { recursive: true, force: true });
     return { outDir, manifest };
   } catch (e) {
     rmSync(stage, { recursive: true, force: true });

@@ -7,7 +7,7 @@
  * screenshots of both pages under <run>/web/screenshots/.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodeExamples, loadTask, type TaskSpec } from '../data/index.js';
@@ -15,9 +15,10 @@ import type { Example } from '../data/types.js';
 import { createSession } from '../onnx/index.js';
 import { HTML_FILE, writeHtmlReport } from '../report/html.js';
 import { WordPieceTokenizer } from '../tokenizer/index.js';
-import { writeJsonAtomic } from '../util/fs.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { withTrackedWrites } from '../util/owned-dir.js';
 import { argmax } from './app/classify.js';
-import { bundleRun, MODEL_FILE, modelFacts, ortWebDist, resolveVocab } from './bundle.js';
+import { BUNDLE_MARKER, bundleRun, MODEL_FILE, modelFacts, ortWebDist, resolveVocab } from './bundle.js';
 import { MANIFEST_FILE } from './manifest.js';
 import { BROWSER_METRICS_FILE, BROWSER_METRICS_SCHEMA, type BrowserMetrics } from './metrics.js';
 import { sha256File } from '../util/fs.js';
@@ -264,7 +265,10 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
       let report: MeasureResult['report'] = null;
       if (existsSync(join(runDir, 'report.json'))) {
         await writeHtmlReport(runDir);
-        for (const f of [HTML_FILE, 'report.md']) cpSync(join(runDir, f), join(bundleDir, f));
+        // Into the bundle as the bundle's own files (recorded in its manifest), never over a file of the user's.
+        await withTrackedWrites(bundleDir, BUNDLE_MARKER, () => {
+          for (const f of [HTML_FILE, 'report.md']) writeFileAtomic(join(bundleDir, f), readFileSync(join(runDir, f)));
+        });
         report = await checkReport(context, `${server.url}${HTML_FILE}`, join(shots, 'report.png'));
       }
       return { metrics, metricsPath, labels, browser, node, page: { url: server.url, consoleErrors, screenshot: pageShot }, report };

@@ -9,6 +9,7 @@ interface BundleArgs {
   'brotli-quality': number;
   measure: boolean;
   chromium?: string;
+  'force-into': boolean;
 }
 
 export const bundleCommand: CommandModule<object, BundleArgs> = {
@@ -18,7 +19,15 @@ export const bundleCommand: CommandModule<object, BundleArgs> = {
   builder: (y: Argv) =>
     y
       .positional('run', { type: 'string', demandOption: true, describe: 'a run directory with model.int8.onnx (artifacts/<name>)' })
-      .option('out', { type: 'string', describe: 'output directory (default: <run>/web); replaced if it holds an earlier bundle' })
+      .option('out', {
+        type: 'string',
+        describe: 'output directory (default: <run>/web): new, empty, or an earlier bundle (whose files alone are replaced); see docs/safety.md',
+      })
+      .option('force-into', {
+        type: 'boolean',
+        default: false,
+        describe: 'write into a non-empty folder that holds no bundle, beside its files; never deletes or replaces one of them',
+      })
       .option('vocab', { type: 'string', describe: "the run's vocab.txt, when neither the run nor the model's metadata leads to it" })
       .option('brotli-quality', {
         type: 'number',
@@ -37,7 +46,14 @@ export const bundleCommand: CommandModule<object, BundleArgs> = {
   handler: async (args) => {
     const log = (m: string) => process.stderr.write(`${m}\n`);
     const { bundleRun } = await import('../../web/bundle.js');
-    const { outDir, manifest } = await bundleRun({ runDir: args.run, outDir: args.out, vocabFile: args.vocab, brotliQuality: args['brotli-quality'], log });
+    const { outDir, manifest } = await bundleRun({
+      runDir: args.run,
+      outDir: args.out,
+      vocabFile: args.vocab,
+      brotliQuality: args['brotli-quality'],
+      log,
+      forceInto: args['force-into'],
+    });
     process.stdout.write(`wrote ${outDir}: ${manifest.files.length} files; ${describeDownload(manifest)}\n`);
     process.stdout.write(`serve it with: prune-once serve ${args.out ?? outDir}\n`);
     if (args.measure) {
