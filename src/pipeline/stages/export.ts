@@ -14,7 +14,7 @@ import type { EncodedExamples } from '../../data/types.js';
 import { createSession, encoderSparsity, runLogits } from '../../onnx/index.js';
 import { MODEL_SOURCE_STAGE, ONNX_FILES } from '../../run/layout.js';
 import { Rng } from '../../util/rng.js';
-import { positiveInt } from '../schema.js';
+import { intIn } from '../../util/ranges.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 
 // The file names are the run layout's (src/run/layout.ts).
@@ -31,7 +31,7 @@ export const ExportSettings = z.strictObject({
    * Rows of the test split (a seeded sample) on which tfjs and onnxruntime-web must agree with
    * ONNX Runtime; ONNX Runtime itself predicts every row (its accuracy is the report's).
    */
-  verifyRows: positiveInt.default(512),
+  verifyRows: intIn(1, 1_000_000).default(512),
 });
 export type ExportSettings = z.infer<typeof ExportSettings>;
 
