@@ -239,7 +239,7 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
         measuredAt: new Date().toISOString(),
         model: { file: MODEL_FILE, bytes: statSync(modelPath).size, sha256: sha256File(modelPath) },
         browser: { name: 'Chromium', version: browserVersion },
-        runtime: { name: 'onnxruntime-web', version: ortWebDist().version, backend: 'wasm', threads: 1 },
+        runtime: { name: 'onnxruntime-web', version: ortWebDist().version, backend: 'wasm', threads: await page.evaluate(() => window.pruneOnce.threads ?? 1) },
         download: {
           brotliBytes: manifest.download.brotliBytes,
           gzipBytes: manifest.download.gzipBytes,

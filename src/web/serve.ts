@@ -93,6 +93,18 @@ function encodedBody(
   return { body, encoding };
 }
 
+/**
+ * Headers that make the page cross-origin isolated (`crossOriginIsolated` true), the condition for
+ * SharedArrayBuffer and so for onnxruntime-web's wasm threads: the page opens no cross-origin
+ * window (COOP), loads only resources that allow it (COEP), and every file here allows same-origin
+ * use (CORP).
+ */
+export const CROSS_ORIGIN_ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+} as const;
+
 /** Serves `dir` (a bundle) on 127.0.0.1. Port 0 picks a free port. */
 export async function serveBundle(opts: { dir: string; port?: number; log?: (line: string) => void }): Promise<BundleServer> {
   const root = resolve(opts.dir);
@@ -128,6 +140,7 @@ export async function serveBundle(opts: { dir: string; port?: number; log?: (lin
     }
     const { body, encoding } = encodedBody(file, pickEncoding(req.headers['accept-encoding']), cache, realRoot);
     res.writeHead(200, {
+      ...CROSS_ORIGIN_ISOLATION,
       'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
       'Content-Length': body.length,
       'Cache-Control': 'no-cache',

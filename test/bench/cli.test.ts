@@ -87,6 +87,10 @@ describe('prune-once bench', () => {
     expect(error).toMatch(/--warmup must be an integer >= 0/);
     expect((await cli(['bench', 'inference', 'm.onnx', '--runs', '0'])).error).toMatch(/--runs must be a positive integer/);
     expect((await cli(['bench', 'compression', '--embedding-bits', '6'])).error).toMatch(/--embedding-bits must be 8 or 4, got 6/);
+    const sparse = (await cli(['bench', 'sparse-inference', '--sparsity', '1', '--batch', '0', '--min-runs', '0'])).error;
+    expect(sparse).toMatch(/--sparsity must be in \[0, 1\), got 1/);
+    expect(sparse).toMatch(/--batch must be positive integers, got 0/);
+    expect(sparse).toMatch(/--min-runs must be a positive integer, got 0/);
     expect((await cli(['bench', 'nonsense'])).error).toMatch(/train-step or inference/);
   });
 

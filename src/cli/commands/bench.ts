@@ -4,6 +4,7 @@
  *   bench inference <model> ONNX Runtime latency and throughput of an exported model
  *   bench sparse-linear     dense vs sparse products of the encoder's Linear shapes at given sparsities
  *   bench compression       file sizes of a model of a given shape (random weights), pruned, quantized and exported
+ *   bench sparse-inference  the sparse int8 wasm kernel vs ONNX Runtime's dense int8 on the encoder's Linears
  * Thin: parse, validate (messages name the flag), call src/bench, print.
  */
 import type { Argv, CommandModule } from 'yargs';
@@ -14,6 +15,7 @@ import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, inferenceMo
 import type { StepShape } from '../../bench/peer.js';
 import { TASK_OPTION } from '../task-option.js';
 import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
+import { formatSparseInferenceResult, runSparseInferenceBench, SPARSE_INFERENCE_DEFAULTS, sparseInferenceIssues } from '../../bench/sparse-inference.js';
 import { formatProfile } from '../../bench/profiler.js';
 import { formatTrainStepResult, runTrainStepBench, TRAIN_STEP_DEFAULTS, trainStepIssues } from '../../bench/train-step.js';
 
@@ -232,6 +234,56 @@ const sparseLinearCommand: CommandModule<object, SparseLinearArgs> = {
   },
 };
 
+interface SparseInferenceArgs {
+  sparsity: number;
+  hidden: number;
+  layers: number;
+  seq: number;
+  batch: number[];
+  threads: number[];
+  seconds: number;
+  minRuns: number;
+  seed: number;
+  json: boolean;
+}
+
+const sd = SPARSE_INFERENCE_DEFAULTS;
+
+const sparseInferenceCommand: CommandModule<object, SparseInferenceArgs> = {
+  command: 'sparse-inference',
+  describe:
+    "Does sparsity pay at inference? Times the sparse int8 WebAssembly kernel against ONNX Runtime's dense int8 (MatMulIntegerToFloat) on the encoder's Linear shapes and on every Linear of a whole encoder, interleaved in one run (random weights)",
+  builder: (y: Argv) =>
+    y
+      .option('sparsity', { type: 'number', default: sd.sparsity, describe: 'fraction of each weight that is zero (random positions)' })
+      .option('hidden', { type: 'number', default: sd.hidden, describe: 'hidden size H: the Linears are HxH, Hx4H and 4HxH (768: BERT-Base)' })
+      .option('layers', { type: 'number', default: sd.layers, describe: 'layers of the whole-encoder row: 6 Linears each (0: skip the row)' })
+      .option('seq', { type: 'number', default: sd.seq, describe: 'tokens per sequence' })
+      .option('batch', { type: 'array', number: true, default: [...sd.batches], describe: 'sequences per batch, each timed' })
+      .option('threads', {
+        type: 'array',
+        number: true,
+        default: [...sd.threads],
+        describe: "threads, each timed: ONNX Runtime's intra-op threads and the kernel's (worker threads on one shared heap)",
+      })
+      .option('seconds', {
+        type: 'number',
+        default: sd.seconds,
+        describe: 'seconds of interleaved rounds per row (the whole default run: 7 minutes on 2 heavily loaded cores, less when idle)',
+      })
+      .option('min-runs', { type: 'number', default: sd.minRuns, describe: 'rounds per row at least, however long they take' })
+      .option('seed', { type: 'number', default: sd.seed, describe: 'seed of the random weights and inputs' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON line' })
+      .example('$0 bench sparse-inference', "BERT-Base's Linears at 90% sparsity, batch 1 and 8 x 128 tokens, 1 and 2 threads")
+      .example('$0 bench sparse-inference --sparsity 0.95 --batch 1 --threads 2', 'one setting at 95%') as unknown as Argv<SparseInferenceArgs>,
+  handler: async (a) => {
+    const opts = { ...a, batches: a.batch, threads: a.threads, log: a.json ? undefined : (m: string) => process.stderr.write(`${m}\n`) };
+    check(sparseInferenceIssues(opts, (k) => flag(k === 'batches' ? 'batch' : k)));
+    const r = await runSparseInferenceBench(opts);
+    process.stdout.write(`${a.json ? JSON.stringify(r) : formatSparseInferenceResult(r)}\n`);
+  },
+};
+
 interface CompressionArgs {
   preset: string;
   sparsity: number;
@@ -287,7 +339,7 @@ const compressionCommand: CommandModule<object, CompressionArgs> = {
   },
 };
 
-const KINDS = ['train-step', 'inference', 'sparse-linear', 'compression'];
+const KINDS = ['train-step', 'inference', 'sparse-linear', 'sparse-inference', 'compression'];
 
 export const benchCommand: CommandModule = {
   command: 'bench <kind>',
@@ -298,6 +350,7 @@ export const benchCommand: CommandModule = {
       .command(trainStepCommand)
       .command(inferenceCommand)
       .command(sparseLinearCommand)
+      .command(sparseInferenceCommand)
       .command(compressionCommand)
       // No .positional('kind'): declared here it would show up in each subcommand's --help too.
       .demandCommand(1, `name a bench kind: ${KINDS.join(' or ')}`)
