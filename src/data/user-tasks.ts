@@ -160,7 +160,7 @@ function buildTask(files: TaskFiles, opts: UserTaskOptions, format: string, pars
     throw new DataFileError(
       files.train,
       undefined,
-      `every example has the label ${JSON.stringify(labels[0])}; a classifier needs at least two classes in the training file (check the label column)`,
+      `holds one class (${JSON.stringify(labels[0])}) in its ${trainRaw.length} examples; a classifier needs at least 2: add examples of the other classes`,
     );
   const index = new Map(labels.map((l, i) => [l, i]));
   const toExample = (r: RawExample): Example => {

@@ -5,12 +5,13 @@
  * safetensors`, through the CLI. Bad inputs fail before anything is written.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendInfo } from '../../src/backend/select.js';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
+import { FinetuneTeacherState } from '../../src/checkpoint/state.js';
 import { encodeExamples, tsvTask } from '../../src/data/index.js';
 import { exportSafetensors } from '../../src/export/hf-source.js';
 import { importHfDirectory } from '../../src/import/import-hf.js';
@@ -127,7 +128,7 @@ describe('compress a fine-tuned Hugging Face classifier', () => {
 
   it('takes the classifier as is: no teacher training, its weights unchanged, no corpus read', () => {
     const imported = importHfDirectory(classifier).snapshot;
-    const teacher = loadCheckpoint(join(a.runDir, 'finetune-teacher', 'model.ckpt'));
+    const teacher = loadCheckpoint(join(a.runDir, 'finetune-teacher', 'model.ckpt'), FinetuneTeacherState);
     expect(teacher.state.takenAsIs).toBe(true);
     for (const [n, w] of teacher.weights) {
       if (n.startsWith('mlm/')) continue; // a fresh MLM head (the classifier has none); unused
@@ -209,5 +210,14 @@ describe('compress refuses bad input before writing anything', () => {
     const dev = join(data, 'dev-extra.tsv');
     writeFileSync(dev, 'sentence\tlabel\nfree money\tspam\nthe meeting\tham\nhello\tother\n');
     expect(() => compressPipeline({ ...base, model: classifier, dev })).toThrow(/dev-extra\.tsv line 4: label "other" does not occur in the training file/);
+  });
+
+  it("--out on a folder the tool did not make (it holds a file of the user's): refused, the file untouched, nothing added", async () => {
+    const mine = join(tempDir(), 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'my notes\n');
+    await expect(compress({ ...base, model: classifier, outDir: mine })).rejects.toThrow(/mine: not made by prune-once .*not empty.*give --out a new folder/);
+    expect(readdirSync(mine)).toEqual(['notes.txt']);
+    expect(readFileSync(join(mine, 'notes.txt'), 'utf8')).toBe('my notes\n');
   });
 });

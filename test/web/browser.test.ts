@@ -16,9 +16,9 @@ import type { Report } from '../../src/report/schema.js';
 import { partBytesOfFile, SIZE_PARTS, sizeBreakdown, WHOLE_FILE } from '../../src/report/size-parts.js';
 import { bundleRun } from '../../src/web/bundle.js';
 import type { BundleManifest } from '../../src/web/manifest.js';
-import { findChromium, measureInBrowser, type MeasureResult } from '../../src/web/measure.js';
+import { CHROMIUM_ARGS, findChromium, measureInBrowser, type MeasureResult } from '../../src/web/measure.js';
 import { BROWSER_METRICS_FILE } from '../../src/web/metrics.js';
-import { pickEncoding, serveBundle } from '../../src/web/serve.js';
+import { CROSS_ORIGIN_ISOLATION, pickEncoding, serveBundle } from '../../src/web/serve.js';
 import { tempDir, useTestBackend } from '../helpers.js';
 
 const chromium = findChromium();
@@ -100,7 +100,7 @@ describe('bundle', () => {
     await expect(bundleRun({ runDir: empty })).rejects.toThrow(/model\.int8\.onnx not found.*prune-once export/);
     const other = tempDir('prune-once-web-other-');
     writeFileSync(join(other, 'notes.txt'), 'mine');
-    await expect(bundleRun({ runDir, outDir: other })).rejects.toThrow(/not a prune-once bundle.*new or empty directory/);
+    await expect(bundleRun({ runDir, outDir: other })).rejects.toThrow(/not made by prune-once bundle.*new folder/);
     expect(readFileSync(join(other, 'notes.txt'), 'utf8')).toBe('mine');
   });
 });
@@ -152,6 +152,19 @@ describe('serve', () => {
     const partial = tempDir('prune-once-web-partial-');
     writeFileSync(join(partial, 'manifest.json'), JSON.stringify({ ...manifest }));
     await expect(serveBundle({ dir: partial, port: 0 })).rejects.toThrow(/listed in manifest\.json but missing/);
+  });
+
+  it('sends the cross-origin isolation headers (COOP, COEP, CORP) on the page and on every file', async () => {
+    const server = await serveBundle({ dir: bundleDir, port: 0 });
+    try {
+      for (const path of ['', manifest.model.path, manifest.vocab.path]) {
+        const r = await get(`${server.url}${path}`);
+        expect(r.status).toBe(200);
+        for (const [k, v] of Object.entries(CROSS_ORIGIN_ISOLATION)) expect(r.headers[k.toLowerCase()]).toBe(v);
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('reads Accept-Encoding as browsers send it', () => {
@@ -277,6 +290,39 @@ describe.skipIf(!chromium)(`in Chromium${chromium ? '' : ` (skipped: ${NO_CHROMI
       expect(png.length).toBeGreaterThan(20_000);
     }
   });
+
+  it('is cross-origin isolated, so onnxruntime-web takes ?threads=N threads, with the same logits on 1 and 2', async () => {
+    const { chromium: pw } = await import('playwright-core');
+    const server = await serveBundle({ dir: bundleDir, port: 0 });
+    const browser = await pw.launch({ executablePath: chromium!, args: CHROMIUM_ARGS.filter((a) => a !== '--headless') });
+    try {
+      const open = async (query: string) => {
+        const page = await browser.newPage();
+        await page.goto(`${server.url}${query}`);
+        await page.evaluate(() => window.pruneOnce.ready);
+        return page;
+      };
+      const [one, two] = [await open('?threads=1'), await open('?threads=2')];
+      expect(await two.evaluate(() => self.crossOriginIsolated)).toBe(true);
+      expect(await one.evaluate(() => window.pruneOnce.threads)).toBe(1);
+      expect(await two.evaluate(() => window.pruneOnce.threads)).toBe(2);
+      // Interleaved, text by text; the latencies are printed (tests assert no speed).
+      const ms: Record<1 | 2, number[]> = { 1: [], 2: [] };
+      for (let i = 0; i < 20; i++) {
+        const text = `message ${i}: claim your free prize now, or see you at the meeting tomorrow`;
+        const a = await one.evaluate((x) => window.pruneOnce.classify(x), text);
+        const b = await two.evaluate((x) => window.pruneOnce.classify(x), text);
+        a.logits.forEach((v, j) => expect(Math.abs(v - b.logits[j])).toBeLessThan(1e-4));
+        ms[1].push(a.ms);
+        ms[2].push(b.ms);
+      }
+      const med = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)].toFixed(2);
+      process.stderr.write(`in Chromium, 20 requests each, interleaved: median ${med(ms[1])} ms on 1 thread, ${med(ms[2])} ms on 2\n`);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  }, 600_000);
 
   it('stops showing browser figures once the model changes', async () => {
     const copy = join(tempDir('prune-once-web-stale-'), 'run');

@@ -4,14 +4,18 @@
  *   bench inference <model> ONNX Runtime latency and throughput of an exported model
  *   bench sparse-linear     dense vs sparse products of the encoder's Linear shapes at given sparsities
  *   bench compression       file sizes of a model of a given shape (random weights), pruned, quantized and exported
+ *   bench sparse-inference  the sparse int8 wasm kernel vs ONNX Runtime's dense int8 on the encoder's Linears
  * Thin: parse, validate (messages name the flag), call src/bench, print.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { COMPRESSION_DEFAULTS, compressionIssues, formatCompressionResult, runCompressionBench } from '../../bench/compression.js';
+import { MODEL_LIMITS } from '../../model/config.js';
 import type { RecomputeMode } from '../../model/recompute.js';
-import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, runInferenceBench } from '../../bench/inference.js';
+import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, inferenceModelPath, runInferenceBench } from '../../bench/inference.js';
 import type { StepShape } from '../../bench/peer.js';
+import { TASK_OPTION } from '../task-option.js';
 import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
+import { formatSparseInferenceResult, runSparseInferenceBench, SPARSE_INFERENCE_DEFAULTS, sparseInferenceIssues } from '../../bench/sparse-inference.js';
 import { formatProfile } from '../../bench/profiler.js';
 import { formatTrainStepResult, runTrainStepBench, TRAIN_STEP_DEFAULTS, trainStepIssues } from '../../bench/train-step.js';
 
@@ -150,6 +154,7 @@ const trainStepCommand: CommandModule<object, TrainStepArgs> = {
 
 interface InferenceArgs {
   model: string;
+  task?: string;
   batch: number;
   seq: number;
   runs: number;
@@ -166,15 +171,17 @@ const inferenceCommand: CommandModule<object, InferenceArgs> = {
       .positional('model', {
         type: 'string',
         demandOption: true,
-        describe: 'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export)',
+        describe:
+          'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export), or a run directory: its model.int8.onnx (a multi-task run with --task, or its tasks/<task>)',
       })
+      .option('task', TASK_OPTION)
       .option('batch', { type: 'number', default: INFERENCE_DEFAULTS.batch, describe: 'rows per run' })
       .option('seq', { type: 'number', default: INFERENCE_DEFAULTS.seq, describe: "sequence length; at most the model's position embeddings" })
       .option('runs', { type: 'number', default: INFERENCE_DEFAULTS.runs, describe: 'timed runs; latency is their median and 90th percentile' })
       .option('warmup', { type: 'number', default: INFERENCE_DEFAULTS.warmup, describe: 'untimed runs first' })
       .option('threads', { type: 'number', default: 0, describe: 'ONNX Runtime intra-op threads (0: its default, one per core)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line instead of text' })
-      .example('$0 bench inference artifacts/prune-once/model.int8.onnx --batch 8 --seq 128', 'the int8 model on 8 x 128 tokens')
+      .example('$0 bench inference artifacts/prune-once --task spam --batch 8 --seq 128', "the spam task's int8 model on 8 x 128 tokens")
       .example(
         '$0 bench inference model.fp32.onnx --batch 1 --runs 100 --json',
         'single-sequence latency of the fp32 baseline, as JSON',
@@ -182,7 +189,7 @@ const inferenceCommand: CommandModule<object, InferenceArgs> = {
   handler: async (a) => {
     const opts = { batch: a.batch, seq: a.seq, runs: a.runs, warmup: a.warmup, threads: a.threads };
     check(inferenceIssues(opts, flag));
-    const r = await runInferenceBench(a.model, opts);
+    const r = await runInferenceBench(inferenceModelPath(a.model, a.task), opts);
     process.stdout.write(`${a.json ? JSON.stringify(r) : formatInferenceResult(r)}\n`);
   },
 };
@@ -215,12 +222,65 @@ const sparseLinearCommand: CommandModule<object, SparseLinearArgs> = {
       .example('$0 bench sparse-linear --hidden 256 --sparsity 0.9 0.95', 'the teacher-sized products at 90% and 95%') as unknown as Argv<SparseLinearArgs>,
   handler: async (a) => {
     const issues: string[] = [];
+    // The products' operands are [tokens, 4H] floats: 2^20 tokens at H = 1024 is already 16 GB.
+    const max = { hidden: MODEL_LIMITS.hiddenSize, tokens: 2 ** 20, runs: 100_000 };
     for (const k of ['hidden', 'tokens', 'runs'] as const)
       if (!Number.isInteger(a[k]) || a[k] < 1) issues.push(`${flag(k)} must be a positive integer, got ${a[k]}`);
+      else if (a[k] > max[k]) issues.push(`${flag(k)} must be at most ${max[k]}, got ${a[k]}`);
     for (const s of a.sparsity) if (!(s >= 0 && s < 1)) issues.push(`--sparsity values must be in [0, 1), got ${s}`);
     check(issues);
     const r = await runSparseLinearBench({ hidden: a.hidden, tokens: a.tokens, sparsities: a.sparsity, runs: a.runs, backend: a.backend });
     process.stdout.write(`${a.json ? JSON.stringify(r) : formatSparseLinearResult(r)}\n`);
+  },
+};
+
+interface SparseInferenceArgs {
+  sparsity: number;
+  hidden: number;
+  layers: number;
+  seq: number;
+  batch: number[];
+  threads: number[];
+  seconds: number;
+  minRuns: number;
+  seed: number;
+  json: boolean;
+}
+
+const sd = SPARSE_INFERENCE_DEFAULTS;
+
+const sparseInferenceCommand: CommandModule<object, SparseInferenceArgs> = {
+  command: 'sparse-inference',
+  describe:
+    "Does sparsity pay at inference? Times the sparse int8 WebAssembly kernel against ONNX Runtime's dense int8 (MatMulIntegerToFloat) on the encoder's Linear shapes and on every Linear of a whole encoder, interleaved in one run (random weights)",
+  builder: (y: Argv) =>
+    y
+      .option('sparsity', { type: 'number', default: sd.sparsity, describe: 'fraction of each weight that is zero (random positions)' })
+      .option('hidden', { type: 'number', default: sd.hidden, describe: 'hidden size H: the Linears are HxH, Hx4H and 4HxH (768: BERT-Base)' })
+      .option('layers', { type: 'number', default: sd.layers, describe: 'layers of the whole-encoder row: 6 Linears each (0: skip the row)' })
+      .option('seq', { type: 'number', default: sd.seq, describe: 'tokens per sequence' })
+      .option('batch', { type: 'array', number: true, default: [...sd.batches], describe: 'sequences per batch, each timed' })
+      .option('threads', {
+        type: 'array',
+        number: true,
+        default: [...sd.threads],
+        describe: "threads, each timed: ONNX Runtime's intra-op threads and the kernel's (worker threads on one shared heap)",
+      })
+      .option('seconds', {
+        type: 'number',
+        default: sd.seconds,
+        describe: 'seconds of interleaved rounds per row (the whole default run: 7 minutes on 2 heavily loaded cores, less when idle)',
+      })
+      .option('min-runs', { type: 'number', default: sd.minRuns, describe: 'rounds per row at least, however long they take' })
+      .option('seed', { type: 'number', default: sd.seed, describe: 'seed of the random weights and inputs' })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON line' })
+      .example('$0 bench sparse-inference', "BERT-Base's Linears at 90% sparsity, batch 1 and 8 x 128 tokens, 1 and 2 threads")
+      .example('$0 bench sparse-inference --sparsity 0.95 --batch 1 --threads 2', 'one setting at 95%') as unknown as Argv<SparseInferenceArgs>,
+  handler: async (a) => {
+    const opts = { ...a, batches: a.batch, threads: a.threads, log: a.json ? undefined : (m: string) => process.stderr.write(`${m}\n`) };
+    check(sparseInferenceIssues(opts, (k) => flag(k === 'batches' ? 'batch' : k)));
+    const r = await runSparseInferenceBench(opts);
+    process.stdout.write(`${a.json ? JSON.stringify(r) : formatSparseInferenceResult(r)}\n`);
   },
 };
 
@@ -279,7 +339,7 @@ const compressionCommand: CommandModule<object, CompressionArgs> = {
   },
 };
 
-const KINDS = ['train-step', 'inference', 'sparse-linear', 'compression'];
+const KINDS = ['train-step', 'inference', 'sparse-linear', 'sparse-inference', 'compression'];
 
 export const benchCommand: CommandModule = {
   command: 'bench <kind>',
@@ -290,6 +350,7 @@ export const benchCommand: CommandModule = {
       .command(trainStepCommand)
       .command(inferenceCommand)
       .command(sparseLinearCommand)
+      .command(sparseInferenceCommand)
       .command(compressionCommand)
       // No .positional('kind'): declared here it would show up in each subcommand's --help too.
       .demandCommand(1, `name a bench kind: ${KINDS.join(' or ')}`)

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
+import type { StageState, TaskInfo } from '../../checkpoint/state.js';
 import { taskBaselines } from '../../baselines/index.js';
 import { clsBatches } from '../../data/index.js';
 import { classifierRowsForTask } from '../../data/labels.js';
@@ -33,7 +34,7 @@ import { memoryMetrics } from '../../train/memory-watch.js';
  * What a task checkpoint carries for using the model outside this run (`prune-once export` of the
  * checkpoint alone writes it into the ONNX metadata): labels, tokenizer settings, sequence length.
  */
-export function taskState(ctx: RunContext): { labels: string[]; tokenizer: unknown; maxSequenceLength: number } {
+export function taskState(ctx: RunContext): TaskInfo {
   return { labels: ctx.task().data.labels, tokenizer: ctx.tokenizer().describe(), maxSequenceLength: ctx.pipeline.task.seqLen };
 }
 
@@ -69,11 +70,11 @@ export function withTaskHead(ctx: RunContext, model: BertModel, seed: number): v
 
 interface FinetuneArgs {
   run: StageRun<FinetuneTeacherSettings> | StageRun<TransferSettings>;
-  label: string;
+  /** The stage (its checkpoint's writer), and what its checkpoint records besides the task info. */
+  saves: Pick<StageState<'finetune-teacher'>, 'stage'> | Pick<StageState<'transfer'>, 'stage' | 'prunedWeights'>;
   model: BertModel;
   train: TrainSettings;
   hooks: TrainHook<Batch>[];
-  extraState: Record<string, unknown>;
 }
 
 export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
@@ -88,7 +89,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     ctx,
     dir: run.dir,
     fingerprint: run.fingerprint,
-    label: a.label,
+    label: a.saves.stage,
     seed: run.seed,
     model: a.model,
     objective: classificationObjective,
@@ -98,7 +99,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     evaluate,
   });
   const metrics = { ...finalAccuracy(ctx, a.model, result.evaluations), tokens_per_s: result.tokensPerSecond, ...memoryMetrics(result.memory) };
-  saveModel(run.dir, a.model, { stage: a.label, fingerprint: run.fingerprint, ...taskState(ctx), ...a.extraState });
+  saveModel(run.dir, a.model, { ...a.saves, fingerprint: run.fingerprint, ...taskState(ctx) });
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }
 
@@ -112,15 +113,15 @@ export const FinetuneTeacherSettings = z.strictObject({
 export type FinetuneTeacherSettings = z.infer<typeof FinetuneTeacherSettings>;
 
 export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>): Promise<StageOutput> {
-  const { model, checkpoint } = loadModel(run.dirOf('teacher'), 'finetune-teacher needs the teacher');
+  const { model, checkpoint } = loadModel(run, 'teacher', 'finetune-teacher needs the teacher');
   const train = run.settings.train;
   let out: StageOutput;
   if (train) {
     withTaskHead(run.ctx, model, run.seed);
-    out = await finetune({ run, label: 'finetune-teacher', model, train, hooks: [], extraState: {} });
+    out = await finetune({ run, saves: { stage: 'finetune-teacher' }, model, train, hooks: [] });
     out.details.teacher = 'fine-tuned';
   } else {
-    out = takeAsIs(run, model, checkpoint.state.labels as string[] | undefined);
+    out = takeAsIs(run, model, checkpoint.state.labels);
   }
   disposeModel(model);
   // What the model must beat, on the same splits and WordPiece ids (issue 15): recorded beside the
@@ -187,20 +188,20 @@ export async function runTransfer(run: StageRun<TransferSettings>): Promise<Stag
 /** Distillation from the fine-tuned teacher, when enabled: the hook and the teacher to dispose. */
 function teacherHook(run: StageRun<TransferSettings>): { hooks: TrainHook<Batch>[]; teacher: BertModel | null } {
   if (!run.settings.distill.enabled) return { hooks: [], teacher: null };
-  const teacher = loadModel(run.dirOf('finetune-teacher'), 'transfer with distillation needs the fine-tuned teacher').model;
+  const teacher = loadModel(run, 'finetune-teacher', 'transfer with distillation needs the fine-tuned teacher').model;
   return { hooks: [distillationHook(teacher, run.settings.distill, run.seed)], teacher };
 }
 
 /** Prune once upstream, transfer: the sparse student of prune-distill, its zeros locked. */
 async function runLockedTransfer(run: StageRun<TransferSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
-  const { model: student, checkpoint } = loadModel(run.dirOf('prune-distill'), 'transfer needs the sparse student from prune-distill');
-  const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
+  const { model: student, checkpoint } = loadModel(run, 'prune-distill', 'transfer needs the sparse student from prune-distill');
+  const pruned = checkpoint.state.prunedWeights;
   withTaskHead(ctx, student, run.seed);
   const lock = new PatternLockHook<Batch>(student, pruned);
   const { hooks, teacher } = teacherHook(run);
   hooks.push(lock);
-  const out = await finetune({ run, label: 'transfer', model: student, train: s.train, hooks, extraState: { prunedWeights: pruned } });
+  const out = await finetune({ run, saves: { stage: 'transfer', prunedWeights: pruned }, model: student, train: s.train, hooks });
   const sp = lock.sparsity();
   out.metrics.sparsity = sp.overall;
   out.metrics.pruned_params = sp.params;
@@ -221,14 +222,14 @@ async function runLockedTransfer(run: StageRun<TransferSettings>): Promise<Stage
 async function runPruneDuringTransfer(run: StageRun<TransferSettings>, pruning: NonNullable<TransferSettings['pruning']>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   // A fresh load of the teacher's file: the student, separate from the distillation teacher.
-  const { model: student } = loadModel(run.dirOf('finetune-teacher'), 'transfer.pruning starts from the fine-tuned teacher');
+  const { model: student } = loadModel(run, 'finetune-teacher', 'transfer.pruning starts from the fine-tuned teacher');
   withTaskHead(ctx, student, run.seed);
   const names = selectWeights(student.params.keys(), pruningInclude(pruning), pruning.exclude);
   if (names.length === 0) throw new Error('stages.transfer.pruning.include selects no weights of the student; see the weight names in `prune-once inspect`');
   const pruner = new PrunerHook<Batch>(student, names, prunerSettings(pruning, s.train.steps));
   const { hooks, teacher } = teacherHook(run);
   hooks.push(pruner);
-  const out = await finetune({ run, label: 'transfer', model: student, train: s.train, hooks, extraState: { prunedWeights: names } });
+  const out = await finetune({ run, saves: { stage: 'transfer', prunedWeights: names }, model: student, train: s.train, hooks });
   const sp = pruner.sparsity();
   out.metrics.sparsity = sp.overall;
   out.metrics.pruned_params = sp.params;

@@ -45,3 +45,15 @@ export function argmax(values: ArrayLike<number>): number {
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
 }
+
+/**
+ * onnxruntime-web's wasm threads for a page: `asked` (the page's ?threads=N) when it is a positive
+ * integer, else onnxruntime-web's own default, half the cores (rounded up) and at most 4, which
+ * leaves the page's main thread a core. Threads need a cross-origin-isolated page: 1 otherwise.
+ */
+export function threadCount(crossOriginIsolated: boolean, cores: number, asked: string | null): number {
+  if (!crossOriginIsolated) return 1;
+  const n = Number(asked);
+  if (asked !== null && Number.isInteger(n) && n >= 1) return n;
+  return Math.min(4, Math.ceil(Math.max(1, cores || 1) / 2));
+}

@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { type BundleManifest, formatBytes, MANIFEST_FILE, ORT_DIR } from '../manifest.js';
-import { argmax, encodeText, softmax, tokenizerFromVocabText } from './classify.js';
+import { argmax, encodeText, softmax, threadCount, tokenizerFromVocabText } from './classify.js';
 
 export interface Prediction {
   label: string;
@@ -27,6 +27,8 @@ export interface PruneOnceApi {
   timeToFirstPredictionMs?: number;
   /** Milliseconds spent creating the ONNX Runtime session (wasm compile + model load). */
   sessionCreateMs?: number;
+  /** onnxruntime-web's wasm threads (1 unless the page is cross-origin isolated). */
+  threads?: number;
 }
 
 declare global {
@@ -131,9 +133,10 @@ async function start(api: PruneOnceApi): Promise<void> {
   api.manifest = manifest;
   renderFacts(manifest, []);
   ort.env.wasm.wasmPaths = new URL(ORT_DIR, location.href).href;
-  // Threads need a cross-origin-isolated page, which a plain static host does not give; one thread
-  // behaves the same everywhere.
-  ort.env.wasm.numThreads = 1;
+  // Threads need a cross-origin-isolated page (`prune-once serve` sends the headers; a plain static
+  // host may not): then half the cores (at most 4), or ?threads=N; otherwise one.
+  api.threads = threadCount(self.crossOriginIsolated, navigator.hardwareConcurrency, new URLSearchParams(location.search).get('threads'));
+  ort.env.wasm.numThreads = api.threads;
   const [vocabText, modelBytes] = await Promise.all([
     fetchOk(manifest.vocab.path).then((r) => r.text()),
     fetchOk(manifest.model.path).then((r) => r.arrayBuffer()),
