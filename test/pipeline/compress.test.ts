@@ -190,7 +190,7 @@ describe('compress refuses bad input before writing anything', () => {
     const train = join(data, 'one-class.tsv');
     writeFileSync(train, 'sentence\tlabel\nfree money\tspam\nmoney !\tspam\n');
     const { out, run } = attempt({ train });
-    await expect(run()).rejects.toThrow(/one-class\.tsv: every example has the label "spam"; a classifier needs at least two classes/);
+    await expect(run()).rejects.toThrow(/one-class\.tsv: holds one class \("spam"\) in its 2 examples; a classifier needs at least 2/);
     expect(existsSync(out)).toBe(false);
   });
 
