@@ -11,6 +11,7 @@ import { basename, resolve } from 'node:path';
 import { selectBackend } from './backend/select.js';
 import { loadCheckpoint, type Checkpoint } from './checkpoint/format.js';
 import { exportSafetensors } from './export/hf-source.js';
+import { exportTransformersJs } from './export/transformers-js.js';
 import { probeBatch, writeModelFiles, type FileCheck, type ModelSources } from './export/model-files.js';
 import { consumerMetadata } from './onnx/index.js';
 import { quantizationFromJson } from './quant/serialize.js';
@@ -18,12 +19,15 @@ import { MODEL_SOURCE_STAGE, modelPath, stageDir, type OnnxFormat } from './run/
 import { checkOutputDirectory } from './util/fs.js';
 import { TOOL_VERSION } from './version.js';
 
-/** 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see src/export/hf-source.ts). */
-export type ExportFormatOption = 'int8' | 'fp32' | 'both' | 'safetensors';
+/**
+ * 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see
+ * src/export/hf-source.ts); 'transformers.js': a model folder for transformers.js (src/export/transformers-js.ts).
+ */
+export type ExportFormatOption = 'int8' | 'fp32' | 'both' | 'safetensors' | 'transformers.js';
 
 export interface ExportedFile {
-  /** Which file: teacher (dense fp32), fp32, int8, int8_alt (the other embedding choice); or safetensors. */
-  format: OnnxFormat | 'safetensors';
+  /** Which file: teacher (dense fp32), fp32, int8, int8_alt (the other embedding choice); or safetensors, transformers.js. */
+  format: OnnxFormat | 'safetensors' | 'transformers.js';
   path: string;
   bytes: number;
   source: string;
@@ -42,7 +46,10 @@ function load(path: string): Loaded {
 }
 
 /** Checkpoints per role: from a run directory (by stage) or one checkpoint file. */
-function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetensors'>): { teacher?: Loaded; student?: Loaded; qat?: Loaded } {
+function sourcesFor(
+  input: string,
+  format: Exclude<ExportFormatOption, 'safetensors' | 'transformers.js'>,
+): { teacher?: Loaded; student?: Loaded; qat?: Loaded } {
   const path = resolve(input);
   if (!existsSync(path)) throw new Error(`${input}: no such run directory or checkpoint`);
   const wantFp32 = format !== 'int8';
@@ -86,6 +93,11 @@ export async function exportModel(
       source: r.checkpoint,
       ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}),
     }));
+  }
+  if (format === 'transformers.js') {
+    const r = exportTransformersJs(input, outDir);
+    const source = r.sources.join(', ');
+    return r.files.map((f, i) => ({ format, path: f.path, bytes: f.bytes, source, ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}) }));
   }
   const loaded = sourcesFor(input, format);
   const dir = resolve(outDir ?? (statSync(resolve(input)).isDirectory() ? input : '.'));

@@ -17,10 +17,10 @@ import { HF_EXPORT_DIR, HF_TOKENIZER_STAGE, MODEL_SOURCE_STAGE, modelPath, runFi
 import { runTokenizer, type TokenizerSettings } from '../run/tokenizer.js';
 import { exportHfDirectory, type HfExportOptions, type HfExportResult } from './hf.js';
 
-type TokenizerInfo = NonNullable<HfExportOptions['tokenizer']> & { source: string };
+export type TokenizerInfo = NonNullable<HfExportOptions['tokenizer']> & { source: string };
 
 /** The run directory a checkpoint belongs to (`<run>/<stage>/model.ckpt`), if it is one. */
-function runDirOf(checkpoint: string): string | null {
+export function runDirOf(checkpoint: string): string | null {
   const run = dirname(dirname(checkpoint));
   return existsSync(runFile(run, 'pipeline')) ? run : null;
 }
@@ -31,7 +31,7 @@ interface SavedPipeline {
   pipeline?: { tokenizer?: TokenizerSettings; stages?: { teacher?: { from?: string } } };
 }
 
-function fromRunDir(runDir: string, warnings: string[]): TokenizerInfo | null {
+export function fromRunDir(runDir: string, warnings: string[]): TokenizerInfo | null {
   let saved: SavedPipeline;
   try {
     saved = JSON.parse(readFileSync(runFile(runDir, 'pipeline'), 'utf8')) as SavedPipeline;

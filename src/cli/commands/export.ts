@@ -17,10 +17,10 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     y
       .positional('input', { type: 'string', demandOption: true, describe: 'a run directory (artifacts/<name>) or a model.ckpt' })
       .option('format', {
-        choices: ['int8', 'fp32', 'both', 'safetensors'] as const,
+        choices: ['int8', 'fp32', 'both', 'safetensors', 'transformers.js'] as const,
         default: 'both' as const,
         describe:
-          'which files to write: both = every file the source allows (from a run: model.teacher.fp32.onnx, model.fp32.onnx, model.int8.onnx, model.int8-alt-embeddings.onnx); int8 = the int8 file and its other-embedding variant; safetensors: a Hugging Face BERT directory from transfer, or from the checkpoint given',
+          'which files to write: both = every file the source allows (from a run: model.teacher.fp32.onnx, model.fp32.onnx, model.int8.onnx, model.int8-alt-embeddings.onnx); int8 = the int8 file and its other-embedding variant; safetensors: a Hugging Face BERT directory from transfer, or from the checkpoint given; transformers.js: a model folder for @huggingface/transformers (text-classification from a run or task directory, fill-mask from a pre-trained checkpoint such as <run>/prune-distill/model.ckpt)',
       })
       .option('backend', {
         type: 'string',
@@ -35,13 +35,14 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('out', {
         type: 'string',
         describe:
-          'output directory (default: the run directory, or . for a checkpoint; for safetensors: huggingface/ in the run directory or next to the checkpoint)',
+          'output directory (default: the run directory, or . for a checkpoint; for safetensors: huggingface/, for transformers.js: transformers.js/, in the run directory or next to the checkpoint)',
       })
       .example('$0 export artifacts/prune-once --format int8 --out dist-model', 'the sparse int8 model for onnxruntime-node / onnxruntime-web')
       .example(
         '$0 export artifacts/teacher/teacher/model.ckpt --format safetensors --dtype f16 --out my-teacher',
         'a pre-trained teacher in half precision, for `teacher: { from: my-teacher }`',
       )
+      .example('$0 export artifacts/prune-once --format transformers.js --out my-model', "a folder for transformers.js's pipeline('text-classification', ...)")
       .example(
         '$0 export artifacts/prune-once --format safetensors --out my-bert-hf',
         'the sparse fine-tuned model as a Hugging Face directory, for transformers',
