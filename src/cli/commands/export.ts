@@ -48,6 +48,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         'the sparse fine-tuned model as a Hugging Face directory, for transformers',
       ) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
+    let lastSource = '';
     for (const f of await exportModel(args.input, args.format, args.out, {
       backend: args.backend,
       dtype: args.dtype.toUpperCase() as 'F32' | 'F16' | 'BF16',
@@ -56,7 +57,10 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       const check = c
         ? `; ONNX Runtime vs tfjs: ${(100 * c.ortTfjsAgreement).toFixed(0)}% same predictions on ${c.examples} probe rows${c.web ? `, onnxruntime-web vs node: ${(100 * c.web.agreement).toFixed(0)}%` : ''}`
         : '';
-      process.stdout.write(`${f.format}: ${f.path} (${f.bytes.toLocaleString('en-US')} bytes) from ${f.source}${check}\n`);
+      // Files of one source (a safetensors or transformers.js folder) name it once.
+      const from = f.source === lastSource ? '' : ` from ${f.source}`;
+      lastSource = f.source;
+      process.stdout.write(`${f.format}: ${f.path} (${f.bytes.toLocaleString('en-US')} bytes)${from}${check}\n`);
       for (const w of f.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
     }
   },
