@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     .demandCommand(1, 'name a command: run, sweep, worker, export, import, inspect or bench (see --help)')
     .command(bundleCommand)
     .command(serveCommand)
-    .demandCommand(1, 'name a command: run, export, import, inspect, bench, bundle or serve (see --help)')
+    .demandCommand(1, 'name a command: run, export, import, inspect, predict, bench, bundle or serve (see --help)')
     .strict()
     // Every command: a number flag given something that is not a number fails here (exit 2).
     .check((argv) => {
