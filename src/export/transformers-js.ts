@@ -24,9 +24,8 @@ import { loadCheckpoint } from '../checkpoint/format.js';
 import { storedTokenizer } from '../import/convert.js';
 import { toHfConfig } from '../import/hf-config.js';
 import { MLM } from '../model/weights.js';
-import { decodeOnnx, exportOnnx, readMetadata, type TensorStorage } from '../onnx/index.js';
+import { decodeOnnx, encoderSparsity, exportOnnx, readMetadata } from '../onnx/index.js';
 import { addSepPrologue } from '../onnx/sep-prologue.js';
-import { encoderSparsity } from '../onnx/metadata.js';
 import { MODEL_SOURCE_STAGE, ONNX_FILES, RUN_FILES, TASKS_DIR, modelPath, runFile, stageDir } from '../run/layout.js';
 import { SPECIAL_TOKENS } from '../tokenizer/index.js';
 import { checkOutputDirectory, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
@@ -205,7 +204,7 @@ function fillMaskFolder(checkpoint: string, outDir?: string): TransformersJsExpo
       pipelineTag: 'fill-mask',
       files: [{ path: TFJS_FILES.fp32, bytes: statSync(onnxPath).size }],
       maxLength,
-      encoderSparsity: encoderSparsity(tensors as TensorStorage[]),
+      encoderSparsity: encoderSparsity(tensors),
       toolVersion: TOOL_VERSION,
     }),
   );

@@ -13,7 +13,7 @@
  * input_ids' = Where(positions == last, SEP, input_ids); the graph's nodes then read input_ids'.
  */
 import { decodeOnnx } from './inspect/analyse.js';
-import { encodeModel, int64Tensor, type onnx } from './proto.js';
+import { attribute, encodeModel, int64Tensor, type onnx } from './proto.js';
 
 const IDS = 'input_ids';
 const MASK = 'attention_mask';
@@ -46,10 +46,10 @@ export function addSepPrologue(bytes: Uint8Array, sepId: number, source = 'model
     int64Tensor(name('sep'), [], [sepId]),
   ];
   const prologue = [
-    node('ReduceSum', [MASK, name('axis1')], name('length'), [{ name: 'keepdims', type: 2, i: 1 }]),
+    node('ReduceSum', [MASK, name('axis1')], name('length'), [attribute('keepdims', 1)]),
     node('Sub', [name('length'), name('one')], name('last')),
     node('Shape', [IDS], name('shape')),
-    node('Gather', [name('shape'), name('one')], name('seq'), [{ name: 'axis', type: 2, i: 0 }]),
+    node('Gather', [name('shape'), name('one')], name('seq'), [attribute('axis', 0)]),
     node('Range', [name('zero'), name('seq'), name('one')], name('positions')),
     node('Equal', [name('positions'), name('last')], name('is_last')),
     node('Where', [name('is_last'), name('sep'), IDS], fixed),

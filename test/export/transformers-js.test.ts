@@ -6,7 +6,7 @@
  * loads the folder, and bad input fails naming the file (and line).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -45,10 +45,24 @@ beforeAll(async () => {
  * A transformers.js job in a child process (tfjs-runner.mjs): its onnxruntime-node 1.30 and
  * prune-once's 1.22 cannot be loaded in one process (both are libonnxruntime.so.1).
  */
-function transformersJs<T>(job: Record<string, unknown>): T {
-  const r = spawnSync(process.execPath, [RUNNER], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 28 });
+async function transformersJs<T>(job: Record<string, unknown>): Promise<T> {
+  const r = await node([RUNNER], { input: JSON.stringify(job) });
   if (r.status !== 0) throw new Error(`transformers.js job ${String(job.kind)} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/** Runs node with `args` without blocking this worker (a long spawnSync starves vitest's RPC). */
+function node(args: string[], opts: { input?: string; cwd?: string } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, args, { cwd: opts.cwd, env: { ...process.env, NODE_PATH: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (status) => ok({ status, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
 }
 
 /** The transformers.js pipeline's answers as predict's shape: top label, every label's score. */
@@ -94,7 +108,7 @@ describe('export --format transformers.js', () => {
       // predict: prune-once's tokenizer and onnxruntime-node 1.22 on the run's own file (no prologue).
       const model = resolvePredictModel(folder);
       const ours = await predict({ ...model, onnxPath: join(runDir, dtype === 'q8' ? 'model.int8.onnx' : 'model.fp32.onnx') }, texts);
-      const maxDiff = expectSameAnswers(ours, classifyWithTransformersJs(dtype, texts));
+      const maxDiff = expectSameAnswers(ours, await classifyWithTransformersJs(dtype, texts));
       process.stdout.write(`transformers.js ${dtype} vs predict: ${texts.length} texts, max score difference ${maxDiff.toExponential(2)}\n`);
     });
   }
@@ -110,7 +124,7 @@ describe('export --format transformers.js', () => {
       { dir: fullDir, ours: new WordPieceTokenizer(full, { lowercase: true, vocabSource: 'bert' }) },
     ];
     for (const { dir, ours } of cases) {
-      const theirs = transformersJs<number[][]>({ kind: 'tokenize', folder: dir, texts });
+      const theirs = await transformersJs<number[][]>({ kind: 'tokenize', folder: dir, texts });
       const { cls, sep } = ours.special;
       let pieces = 0;
       texts.forEach((t, i) => {
@@ -135,7 +149,7 @@ describe('export --format transformers.js', () => {
       ['our nation and our', 'are at peace'],
       ['congress', 'pass the law'],
     ];
-    const answers = transformersJs<Array<Array<{ token: number; score: number }>>>({
+    const answers = await transformersJs<Array<Array<{ token: number; score: number }>>>({
       kind: 'fill-mask',
       folder: fillMask,
       texts: sentences.map(([a, b]) => `${a} [MASK] ${b}`),
@@ -184,7 +198,7 @@ describe('export --format transformers.js', () => {
     expect(acc.accuracy).toBe(report.accuracy.int8Ort);
     const file = join(root, 'test.jsonl');
     writeFileSync(file, split.map((e) => JSON.stringify({ text: e.text, label: labels[e.label] })).join('\n'));
-    const r = spawnSync(process.execPath, [CLI, 'predict', runDir, '--input', file, '--json'], { encoding: 'utf8' });
+    const r = await node([CLI, 'predict', runDir, '--input', file, '--json']);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout
       .trim()
@@ -194,18 +208,15 @@ describe('export --format transformers.js', () => {
     expect(r.stderr).toContain(`accuracy: ${acc.correct}/${acc.total} = ${(100 * report.accuracy.int8Ort).toFixed(2)}%`);
   });
 
-  it('predict reads standard input, one text per line, and a .onnx file with the run beside it', () => {
-    const r = spawnSync(process.execPath, [CLI, 'predict', join(runDir, 'model.int8.onnx')], {
-      input: 'win a free cruise\n\nmeeting at noon\n',
-      encoding: 'utf8',
-    });
+  it('predict reads standard input, one text per line, and a .onnx file with the run beside it', async () => {
+    const r = await node([CLI, 'predict', join(runDir, 'model.int8.onnx')], { input: 'win a free cruise\n\nmeeting at noon\n' });
     expect(r.status, r.stderr).toBe(0);
     const rows = r.stdout.trim().split('\n');
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row).toMatch(/^(ham|spam)\t[01]\.\d{4}\t(win a free cruise|meeting at noon)$/);
   });
 
-  it('a user project: npm i @huggingface/transformers, env.allowRemoteModels = false, load the folder, print labels', () => {
+  it('a user project: npm i @huggingface/transformers, env.allowRemoteModels = false, load the folder, print labels', async () => {
     const project = join(root, 'user-project');
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', type: 'module', private: true }));
@@ -222,7 +233,7 @@ describe('export --format transformers.js', () => {
         "console.log(JSON.stringify(await classify(['Win a FREE cruise, click now!', 'Minutes of the budget meeting'])));",
       ].join('\n'),
     );
-    const r = spawnSync(process.execPath, ['classify.mjs'], { cwd: project, encoding: 'utf8', env: { ...process.env, NODE_PATH: '' } });
+    const r = await node(['classify.mjs'], { cwd: project });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Array<{ label: string; score: number }>;
     expect(out).toHaveLength(2);
@@ -246,18 +257,18 @@ describe('bad input', () => {
     expect(() => exportTransformersJs(join(runDir, 'qat', 'model.ckpt'))).toThrow(/a fine-tuned checkpoint.*export its run directory/);
   });
 
-  it('predict on a folder missing files names each missing file', () => {
+  it('predict on a folder missing files names each missing file', async () => {
     const broken = join(root, 'broken-model');
     cpSync(folder, broken, { recursive: true });
     rmSync(join(broken, TFJS_FILES.tokenizer));
     rmSync(join(broken, TFJS_FILES.q8));
     expect(() => resolvePredictModel(broken)).toThrow(`missing ${join(broken, TFJS_FILES.tokenizer)}, ${join(broken, TFJS_FILES.q8)}`);
-    const r = spawnSync(process.execPath, [CLI, 'predict', broken, 'hello'], { encoding: 'utf8' });
+    const r = await node([CLI, 'predict', broken, 'hello']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(join(broken, TFJS_FILES.tokenizer));
   });
 
-  it('an input file with a bad line fails naming the file and line', () => {
+  it('an input file with a bad line fails naming the file and line', async () => {
     const jsonl = join(root, 'bad.jsonl');
     writeFileSync(jsonl, '{"text": "fine"}\n\n{"text": "also fine", "label": "spam"}\n{"text": 42}\n');
     expect(() => readPredictInputs(jsonl)).toThrow(`${jsonl} line 4: expected "text" to be a string, got number 42`);
@@ -268,7 +279,7 @@ describe('bad input', () => {
     expect(() => readPredictInputs(tsv)).toThrow(`${tsv} line 3: expected 2 tab-separated columns as in the header, got 3`);
     writeFileSync(tsv, 'words\tlabel\nhello\tham\n');
     expect(() => readPredictInputs(tsv)).toThrow(`${tsv} line 1: missing column "sentence" (or "text")`);
-    const r = spawnSync(process.execPath, [CLI, 'predict', folder, '--input', tsv], { encoding: 'utf8' });
+    const r = await node([CLI, 'predict', folder, '--input', tsv]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`${tsv} line 1`);
   });
