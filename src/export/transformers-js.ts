@@ -20,19 +20,20 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadCheckpoint } from '../checkpoint/format.js';
-import { storedTokenizer } from '../import/convert.js';
 import { toHfConfig } from '../import/hf-config.js';
 import { MLM } from '../model/weights.js';
 import { decodeOnnx, encoderSparsity, exportOnnx, readMetadata } from '../onnx/index.js';
 import { addSepPrologue } from '../onnx/sep-prologue.js';
-import { MODEL_SOURCE_STAGE, ONNX_FILES, RUN_FILES, TASKS_DIR, modelPath, runFile, stageDir } from '../run/layout.js';
-import { SPECIAL_TOKENS } from '../tokenizer/index.js';
+import { MODEL_SOURCE_STAGE, ONNX_FILES, RUN_FILES, RUN_MARKER, modelPath, runFile, stageDir } from '../run/layout.js';
+import { resolveScope } from '../run/locate.js';
+import { recordedTokenizer, savedRunTokenizer } from '../run/tokenizer.js';
+import { SPECIAL_TOKENS, type WordPieceTokenizer } from '../tokenizer/index.js';
 import { checkOutputDirectory, writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { markOutputFolder, stopTracking, trackWrites } from '../util/owned-dir.js';
 import { TOOL_VERSION } from '../version.js';
-import { fromRunDir, runDirOf, type TokenizerInfo } from './hf-source.js';
 import { writeTokenizerJsonFiles } from './hf-tokenizer-json.js';
 import { modelCard, type ReportFigures } from './model-card.js';
+import { readModelCheckpoint } from './sources.js';
 
 /** File names inside a transformers.js model folder. */
 export const TFJS_FILES = {
@@ -59,18 +60,29 @@ export interface TransformersJsExport {
   warnings: string[];
 }
 
-/** The run directory whose pipeline.json and tokenizer a run or task directory uses. */
-function owningRun(dir: string): string {
-  if (existsSync(runFile(dir, 'pipeline'))) return dir;
-  const up = dirname(dirname(dir));
-  return basename(dirname(dir)) === TASKS_DIR && existsSync(runFile(up, 'pipeline')) ? up : dir;
+type TokenizerInfo = { vocab: readonly string[]; lowercase: boolean; source: string };
+
+const infoOf = (t: WordPieceTokenizer | null): TokenizerInfo | null => (t ? { vocab: t.vocab, lowercase: t.lowercase, source: t.vocabSource } : null);
+
+/** The run's tokenizer (by the run's own rule, from its pipeline.json), else `fallback`; an error naming `where` without one. */
+function tokenizerOf(runDir: string | null, fallback: TokenizerInfo | null, where: string, warnings: string[]): TokenizerInfo {
+  const t = (runDir ? infoOf(savedRunTokenizer(runDir, (m) => warnings.push(m))) : null) ?? fallback;
+  if (!t)
+    throw new Error(
+      `${where}: the tokenizer is unknown (no pipeline.json with a tokenizer in the run, none recorded in the checkpoint); ${warnings.join('; ')}`,
+    );
+  return t;
 }
 
-function tokenizerOf(runDir: string | null, stored: TokenizerInfo | null, where: string, warnings: string[]): TokenizerInfo {
-  const t = stored ?? (runDir ? fromRunDir(runDir, warnings) : null);
-  if (!t)
-    throw new Error(`${where}: the tokenizer is unknown (no pipeline.json with a tokenizer in the run, none stored in the checkpoint); ${warnings.join('; ')}`);
-  return t;
+/** Writes through `write` into `dir`, replacing only files an earlier export wrote there (util/owned-dir.ts). */
+function inOwnedFolder<T>(dir: string, write: () => T): T {
+  checkOutputDirectory(dir, '--out');
+  trackWrites(dir, markOutputFolder(dir, RUN_MARKER));
+  try {
+    return write();
+  } finally {
+    stopTracking(dir);
+  }
 }
 
 function readJson<T>(path: string): T | undefined {
@@ -81,10 +93,15 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
-export function exportTransformersJs(input: string, outDir?: string): TransformersJsExport {
-  const path = resolve(input);
-  if (!existsSync(path)) throw new Error(`${input}: no such run directory, task directory or checkpoint`);
-  return statSync(path).isDirectory() ? classifierFolder(path, outDir) : fillMaskFolder(path, outDir);
+/** `input` (with `task` for a multi-task run): a run or task directory -> text-classification; a pre-trained checkpoint -> fill-mask. */
+export function exportTransformersJs(input: string, outDir?: string, task?: string): TransformersJsExport {
+  const { located, scope } = resolveScope(input, task, 'export', 'run directory, task directory or checkpoint');
+  if (!statSync(located.path).isDirectory()) return fillMaskFolder(located.path, located.run?.dir ?? null, outDir);
+  if (!scope || located.kind === 'stage' || located.kind === 'other')
+    throw new Error(
+      `${input}: not a run or task directory (no ${RUN_FILES.pipeline} here or in its run); give a run directory, a task directory, or a pre-trained model.ckpt`,
+    );
+  return classifierFolder(scope.dir, scope.runDir, outDir);
 }
 
 function finish(dir: string, written: string[]): Array<{ path: string; bytes: number }> {
@@ -92,7 +109,7 @@ function finish(dir: string, written: string[]): Array<{ path: string; bytes: nu
 }
 
 /** A run's (or task directory's) classifier: the export stage's int8 and fp32 files. */
-function classifierFolder(runDir: string, outDir?: string): TransformersJsExport {
+function classifierFolder(runDir: string, owner: string, outDir?: string): TransformersJsExport {
   const int8Path = join(runDir, ONNX_FILES.int8);
   if (!existsSync(int8Path)) {
     const hint = existsSync(modelPath(stageDir(runDir, MODEL_SOURCE_STAGE.int8)))
@@ -111,11 +128,28 @@ function classifierFolder(runDir: string, outDir?: string): TransformersJsExport
     throw new Error(
       `${int8Path}: its metadata lacks model_config, labels or max_sequence_length; re-export it with this version (prune-once export ${runDir} --format int8)`,
     );
-  const tok = tokenizerOf(owningRun(runDir), null, runDir, warnings);
+  const tok = tokenizerOf(owner, null, runDir, warnings);
   if (tok.vocab.length !== config.vocabSize) throw new Error(`${runDir}: the run's tokenizer has ${tok.vocab.length} entries, the model ${config.vocabSize}`);
 
   const dir = resolve(outDir ?? join(runDir, TFJS_EXPORT_DIR));
-  checkOutputDirectory(dir, '--out');
+  return inOwnedFolder(dir, () => writeClassifier(dir, { runDir, int8, int8Path, fp32Path, labels, config, maxLength, tok, warnings }));
+}
+
+function writeClassifier(
+  dir: string,
+  o: {
+    runDir: string;
+    int8: Uint8Array;
+    int8Path: string;
+    fp32Path: string;
+    labels: string[];
+    config: Parameters<typeof toHfConfig>[0];
+    maxLength: number;
+    tok: TokenizerInfo;
+    warnings: string[];
+  },
+): TransformersJsExport {
+  const { runDir, int8, int8Path, fp32Path, labels, config, maxLength, tok, warnings } = o;
   const sep = tok.vocab.indexOf(SPECIAL_TOKENS.sep);
   const written: string[] = [];
   const onnx = (rel: string, bytes: Uint8Array, source: string) => {
@@ -155,16 +189,17 @@ function classifierFolder(runDir: string, outDir?: string): TransformersJsExport
 }
 
 /** A pre-trained checkpoint (prune-distill's student): its MLM head on every position, for fill-mask. */
-function fillMaskFolder(checkpoint: string, outDir?: string): TransformersJsExport {
-  const ckpt = loadCheckpoint(checkpoint);
+function fillMaskFolder(checkpoint: string, runDir: string | null, outDir?: string): TransformersJsExport {
+  const ckpt = readModelCheckpoint(checkpoint).checkpoint;
   if (ckpt.config.numLabels > 0)
     throw new Error(
       `${checkpoint}: a fine-tuned checkpoint (a ${ckpt.config.numLabels}-class classifier); export its run directory for text-classification, or a pre-trained checkpoint (e.g. <run>/prune-distill/model.ckpt) for fill-mask`,
     );
   if (!ckpt.weights.has(MLM.outputBias)) throw new Error(`${checkpoint}: the model has no MLM head (weight ${MLM.outputBias}), so it cannot fill masks`);
   const warnings: string[] = [];
-  const runDir = runDirOf(checkpoint);
-  const tok = tokenizerOf(runDir, storedTokenizer(ckpt.state), checkpoint, warnings);
+  const own = ckpt.state.stage === 'import' ? ckpt.state.tokenizer : null;
+  const recorded = 'tokenizer' in ckpt.state ? infoOf(recordedTokenizer(ckpt.state.tokenizer)) : null;
+  const tok = own ?? tokenizerOf(runDir, recorded, checkpoint, warnings);
   if (tok.vocab.length !== ckpt.config.vocabSize)
     throw new Error(`${checkpoint}: the tokenizer has ${tok.vocab.length} entries, the model ${ckpt.config.vocabSize}`);
   // The pre-training sequence length (later positions were never trained), else the model's maximum.
@@ -172,7 +207,21 @@ function fillMaskFolder(checkpoint: string, outDir?: string): TransformersJsExpo
   const maxLength = Math.min(saved?.pipeline?.corpus?.seqLen ?? ckpt.config.maxPositions, ckpt.config.maxPositions);
 
   const dir = resolve(outDir ?? join(dirname(checkpoint), TFJS_EXPORT_DIR));
-  checkOutputDirectory(dir, '--out');
+  return inOwnedFolder(dir, () => writeFillMask(dir, { checkpoint, ckpt, runDir, tok, maxLength, warnings }));
+}
+
+function writeFillMask(
+  dir: string,
+  o: {
+    checkpoint: string;
+    ckpt: ReturnType<typeof readModelCheckpoint>['checkpoint'];
+    runDir: string | null;
+    tok: TokenizerInfo;
+    maxLength: number;
+    warnings: string[];
+  },
+): TransformersJsExport {
+  const { checkpoint, ckpt, runDir, tok, maxLength, warnings } = o;
   const { bytes, tensors } = exportOnnx({
     snapshot: { config: ckpt.config, weights: ckpt.weights },
     format: 'fp32',

@@ -8,12 +8,13 @@
  *    tokenizer beside it: the run it sits in, a tokenizer.json (here or one folder up), or vocab.txt.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fromRunDir } from '../export/hf-source.js';
+import { dirname, join, resolve } from 'node:path';
 import { readTokenizerJson } from '../export/hf-tokenizer-json.js';
 import { TFJS_FILES } from '../export/transformers-js.js';
 import { decodeOnnx, readMetadata } from '../onnx/index.js';
-import { ONNX_FILES, RUN_FILES, TASKS_DIR, runFile } from '../run/layout.js';
+import { ONNX_FILES, RUN_FILES, runFile } from '../run/layout.js';
+import { locate, resolveScope } from '../run/locate.js';
+import { savedRunTokenizer } from '../run/tokenizer.js';
 import { loadVocabFile, WordPieceTokenizer } from '../tokenizer/index.js';
 
 export interface PredictModel {
@@ -80,13 +81,6 @@ function fromFolder(dir: string): PredictModel {
   };
 }
 
-/** The run directory holding pipeline.json for a run or task directory, or null. */
-function owningRun(dir: string): string | null {
-  if (existsSync(runFile(dir, 'pipeline'))) return dir;
-  const up = dirname(dirname(dir));
-  return basename(dirname(dir)) === TASKS_DIR && existsSync(runFile(up, 'pipeline')) ? up : null;
-}
-
 /** Labels and sequence length from a prune-once ONNX file's metadata. */
 function onnxFacts(path: string): { labels: string[]; maxLength: number; lowercase?: boolean } {
   const meta = readMetadata(decodeOnnx(readFileSync(path), path));
@@ -105,12 +99,12 @@ function onnxFacts(path: string): { labels: string[]; maxLength: number; lowerca
 
 function tokenizerNear(onnxPath: string, lowercase: boolean | undefined): WordPieceTokenizer {
   const dir = dirname(onnxPath);
-  const run = owningRun(dir);
+  const run = locate(onnxPath).run?.dir;
   if (run) {
     const warnings: string[] = [];
-    const t = fromRunDir(run, warnings);
-    if (t) return new WordPieceTokenizer(t.vocab, { lowercase: t.lowercase, vocabSource: t.source });
-    fail(`${onnxPath}: the tokenizer of run ${run} could not be read (${warnings.join('; ') || 'pipeline.json names none'})`);
+    const t = savedRunTokenizer(run, (m) => warnings.push(m));
+    if (t) return t;
+    fail(`${onnxPath}: the tokenizer of run ${run} could not be read (${warnings.join('; ') || `its ${RUN_FILES.pipeline} names none`})`);
   }
   for (const d of [dir, dirname(dir)]) {
     const p = join(d, TFJS_FILES.tokenizer);
@@ -131,17 +125,21 @@ function fromOnnx(path: string, source: string): PredictModel {
   return { onnxPath: path, labels: facts.labels, maxLength: facts.maxLength, tokenizer: tokenizerNear(path, facts.lowercase), source };
 }
 
-/** Finds the model, its labels, sequence length and tokenizer; errors name the missing file. */
-export function resolvePredictModel(input: string): PredictModel {
+/**
+ * Finds the model, its labels, sequence length and tokenizer; errors name the missing file. `task`
+ * picks the task of a multi-task run, as `--task` does for every command (src/run/locate.ts).
+ */
+export function resolvePredictModel(input: string, task?: string): PredictModel {
   const path = resolve(input);
   if (!existsSync(path)) fail(`${input}: no such model folder, run directory or .onnx file`);
   if (!statSync(path).isDirectory()) {
     if (!path.endsWith('.onnx')) fail(`${input}: not an .onnx file; give a transformers.js model folder, a run or task directory, or an .onnx file`);
     return fromOnnx(path, path);
   }
-  if (existsSync(join(path, TFJS_FILES.config)) || existsSync(join(path, TFJS_FILES.tokenizer))) return fromFolder(path);
-  const int8 = join(path, ONNX_FILES.int8);
-  if (existsSync(int8)) return fromOnnx(int8, `run ${path}`);
+  if (task === undefined && (existsSync(join(path, TFJS_FILES.config)) || existsSync(join(path, TFJS_FILES.tokenizer)))) return fromFolder(path);
+  const dir = resolveScope(path, task, 'predict').scope?.dir ?? path;
+  const int8 = join(dir, ONNX_FILES.int8);
+  if (existsSync(int8)) return fromOnnx(int8, `run ${dir}`);
   return fail(
     `${input}: neither a transformers.js model folder (no ${TFJS_FILES.config}) nor a finished run (no ${int8}); give a folder from \`prune-once export <run> --format transformers.js\`, or a run directory whose export stage has run`,
   );

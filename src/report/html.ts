@@ -9,9 +9,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readReport } from './read.js';
 import { makeSchedule, type ScheduleConfig } from '../prune/schedules.js';
-import { ONNX_FILES, RUN_FILES, runFile } from '../run/layout.js';
+import { ONNX_FILES, RUN_FILES, RUN_MARKER, runFile } from '../run/layout.js';
 import { readResult, type StageResult } from '../run/result.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { withTrackedWrites } from '../util/owned-dir.js';
 import { type BrowserMetrics, readBrowserMetrics } from '../web/metrics.js';
 import {
   accuracySpec,
@@ -367,11 +368,15 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
  */
 export async function writeHtmlReport(runDir: string): Promise<string> {
   const path = join(runDir, HTML_FILE);
-  writeFileAtomic(path, await renderHtmlReport(runDir));
-  const { metrics } = readBrowserMetrics(runDir, join(runDir, INT8_FILE));
-  if (metrics && existsSync(runFile(runDir, 'reportJson'))) {
-    writeFileAtomic(runFile(runDir, 'reportMd'), `${renderMarkdown(readReport(runFile(runDir, 'reportJson')))}\n${browserMarkdown(metrics)}`);
-  }
+  const html = await renderHtmlReport(runDir);
+  // Replaces only the run's own report files (a folder without the run marker: only new files).
+  await withTrackedWrites(runDir, RUN_MARKER, () => {
+    writeFileAtomic(path, html);
+    const { metrics } = readBrowserMetrics(runDir, join(runDir, INT8_FILE));
+    if (metrics && existsSync(runFile(runDir, 'reportJson'))) {
+      writeFileAtomic(runFile(runDir, 'reportMd'), `${renderMarkdown(readReport(runFile(runDir, 'reportJson')))}\n${browserMarkdown(metrics)}`);
+    }
+  });
   return path;
 }
 

@@ -1,8 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
-import { openPredictor, predictionAccuracy, readPredictInputs, type Prediction, type PredictInput } from '../../predict/index.js';
+import { openPredictor, predictionAccuracy, readPredictInputs, resolvePredictModel, type Prediction, type PredictInput } from '../../predict/index.js';
+import { TASK_OPTION } from '../task-option.js';
 
 interface PredictArgs {
   model: string;
+  task?: string;
   text: string[];
   input?: string;
   json: boolean;
@@ -38,6 +40,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
         describe: 'a transformers.js model folder (export --format transformers.js), a run or task directory, or a prune-once .onnx file',
       })
       .positional('text', { type: 'string', array: true, default: [], describe: 'texts to classify (none and no --input: read standard input)' })
+      .option('task', TASK_OPTION)
       .option('input', {
         type: 'string',
         describe:
@@ -46,12 +49,12 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per input and line: text, label, score, scores (every label)' })
       .option('batch-size', { type: 'number', default: 32, describe: 'rows per ONNX Runtime call' })
       .example('$0 predict artifacts/prune-once/transformers.js "Win a free cruise now!"', 'label and score of one text')
-      .example('$0 predict artifacts/prune-once --input test.jsonl --json', 'one JSON line per input, and the accuracy when the file has labels')
+      .example('$0 predict artifacts/prune-once --task spam --input test.jsonl --json', 'one JSON line per input, and the accuracy when the file has labels')
       .example('cat texts.txt | $0 predict my-model', 'one text per line from standard input') as unknown as Argv<PredictArgs>,
   handler: async (args) => {
     if (args.input && args.text.length) throw new Error('give texts as arguments or --input, not both');
     const inputs: PredictInput[] = args.input ? readPredictInputs(args.input) : args.text.length ? args.text.map((text) => ({ text })) : await readStdinLines();
-    const predictor = await openPredictor(args.model, { batchSize: args.batchSize });
+    const predictor = await openPredictor(resolvePredictModel(args.model, args.task), { batchSize: args.batchSize });
     try {
       const predictions = await predictor.classify(inputs);
       for (const p of predictions) process.stdout.write(args.json ? `${JSON.stringify(p)}\n` : human(p));
