@@ -15,6 +15,7 @@ const LAYERS = [
   ['prune, distill, quant (hooks)', '^src/(prune|distill|quant)/'],
   ['onnx', '^src/onnx/'],
   ['export (Hugging Face formats out)', '^src/export/'],
+  ['predict (labels for texts from an exported model)', '^src/predict/'],
   // report/ builds report.json and report.md from a run's files (run layout, ONNX files); the report
   // *stage* is a pipeline stage (src/pipeline/stages/report.ts), so report/ sits below pipeline/.
   ['report', '^src/report/'],

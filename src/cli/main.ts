@@ -10,6 +10,7 @@ import { bundleCommand } from './commands/bundle.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
+import { predictCommand } from './commands/predict.js';
 import { runCommand } from './commands/run.js';
 import { sweepCommand } from './commands/sweep.js';
 import { workerCommand } from './commands/worker.js';
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
     // Hugging Face BERT directory -> checkpoint (issue: bring your own BERT).
     .command(importCommand)
     .command(inspectCommand)
+    // Labels and scores for texts from an int8 model (issue 23).
+    .command(predictCommand)
     .command(benchCommand)
     // Sweeps as stage jobs on a shared stage cache, locally or on BullMQ workers (issue 17).
     .command(sweepCommand)
@@ -35,7 +38,7 @@ async function main(): Promise<void> {
     .demandCommand(1, 'name a command: run, sweep, worker, export, import, inspect or bench (see --help)')
     .command(bundleCommand)
     .command(serveCommand)
-    .demandCommand(1, 'name a command: run, export, import, inspect, bench, bundle or serve (see --help)')
+    .demandCommand(1, 'name a command: run, export, import, inspect, predict, bench, bundle or serve (see --help)')
     .strict()
     // Every command: a number flag given something that is not a number fails here (exit 2).
     .check((argv) => {
