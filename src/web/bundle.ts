@@ -14,7 +14,7 @@ import { writeHtmlReport } from '../report/html.js';
 import { BERT_UNCASED_SOURCE, bertUncasedVocab, loadVocabFile } from '../tokenizer/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
-import { brotli, DEFAULT_BROTLI_QUALITY, gzipMax } from './compress.js';
+import { brotli, DEFAULT_BROTLI_QUALITY, gzipMax } from '../util/compress.js';
 import { type BundleManifest, type FileSizes, MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_VERSION, MODEL_FILE, ORT_DIR } from './manifest.js';
 
 export { MODEL_FILE };

@@ -16,7 +16,7 @@ import { createSession } from '../onnx/index.js';
 import { HTML_FILE, writeHtmlReport } from '../report/html.js';
 import { WordPieceTokenizer } from '../tokenizer/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
-import { argmax } from './app/classify.js';
+import { argmax, median, quantile } from '../util/stats.js';
 import { bundleRun, MODEL_FILE, modelFacts, ortWebDist, resolveVocab } from './bundle.js';
 import { MANIFEST_FILE } from './manifest.js';
 import { BROWSER_METRICS_FILE, BROWSER_METRICS_SCHEMA, type BrowserMetrics } from './metrics.js';
@@ -96,15 +96,6 @@ function runTestSplit(runDir: string): Example[] {
       : { kind: t.kind as 'spam-assassin' | 'sotu-party', seed: p.seed, maxPerSplit: t.maxPerSplit };
   return loadTask(spec).test;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const p90 = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)];
-};
 
 /** onnxruntime-node on the pipeline's encoding, one example at a time (as the page runs them). */
 async function classifyInNode(runDir: string, examples: Example[]): Promise<MeasureResult['node']> {
@@ -242,9 +233,15 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
         sessionCreateMs: timing.session,
         latency: {
           browserMedianMs: median(browser.map((b) => b.ms)),
-          browserP90Ms: p90(browser.map((b) => b.ms)),
+          browserP90Ms: quantile(
+            browser.map((b) => b.ms),
+            0.9,
+          ),
           ortNodeMedianMs: median(node.map((n) => n.ms)),
-          ortNodeP90Ms: p90(node.map((n) => n.ms)),
+          ortNodeP90Ms: quantile(
+            node.map((n) => n.ms),
+            0.9,
+          ),
           ortNodeVersion: (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default.version as string,
         },
         accuracy: {

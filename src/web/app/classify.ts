@@ -39,9 +39,4 @@ export function softmax(logits: ArrayLike<number>): number[] {
   return e.map((v) => v / sum);
 }
 
-/** Index of the largest value; the first one on ties (as the pipeline's evaluation). */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
+export { argmax } from '../../util/stats.js';
