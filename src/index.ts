@@ -24,7 +24,7 @@ export { exportSafetensors, type SafetensorsExport } from './export/hf-source.js
 export { exportHfDirectory, type HfExportOptions, type HfExportResult } from './export/hf.js';
 export { importToCheckpoint, type ImportSummary } from './import/convert.js';
 export { importHfDirectory, type HfImport } from './import/import-hf.js';
-export { inspectPath } from './inspect.js';
+export { inspectPath } from './pipeline/inspect.js';
 export { readReport } from './report/read.js';
 export { formatInspection, inspectOnnx, inspectOnnxFile, type OnnxInspection } from './onnx/index.js';
 export { renderMarkdown } from './report/markdown.js';

@@ -10,12 +10,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { inspectOnnxFile } from '../onnx/index.js';
-import { writeHtmlReport } from '../report/html.js';
+import { REPORTED } from '../pipeline/stages/report.js';
+import { rewriteReportFiles } from '../report/write.js';
 import { BERT_UNCASED_SOURCE, bertUncasedVocab, loadVocabFile } from '../tokenizer/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
 import { brotli, DEFAULT_BROTLI_QUALITY, gzipMax } from '../util/compress.js';
-import { type BundleManifest, type FileSizes, MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_VERSION, MODEL_FILE, ORT_DIR } from './manifest.js';
+import { type BundleManifest, type FileSizes, MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_VERSION, MODEL_FILE, ORT_DIR } from '../run/bundle-manifest.js';
 
 export { MODEL_FILE };
 import { renderIndexHtml } from './page.js';
@@ -189,7 +190,7 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
     writeFileSync(join(stage, 'index.html'), renderIndexHtml({ title: `${name} · prune-once` }));
     const report: BundleManifest['report'] = {};
     if (existsSync(join(runDir, 'report.json'))) {
-      await writeHtmlReport(runDir);
+      await rewriteReportFiles(runDir, REPORTED);
       for (const f of REPORT_FILES) {
         if (!existsSync(join(runDir, f))) continue;
         cpSync(join(runDir, f), join(stage, f));

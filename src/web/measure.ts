@@ -13,13 +13,15 @@ import { join, resolve } from 'node:path';
 import { encodeExamples, loadTask, type TaskSpec } from '../data/index.js';
 import type { Example } from '../data/types.js';
 import { createSession } from '../onnx/index.js';
-import { HTML_FILE, writeHtmlReport } from '../report/html.js';
+import { REPORTED } from '../pipeline/stages/report.js';
+import { HTML_FILE } from '../report/html.js';
+import { rewriteReportFiles } from '../report/write.js';
 import { WordPieceTokenizer } from '../tokenizer/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { argmax, median, quantile } from '../util/stats.js';
 import { bundleRun, MODEL_FILE, modelFacts, ortWebDist, resolveVocab } from './bundle.js';
-import { MANIFEST_FILE } from './manifest.js';
-import { BROWSER_METRICS_FILE, BROWSER_METRICS_SCHEMA, type BrowserMetrics } from './metrics.js';
+import { MANIFEST_FILE } from '../run/bundle-manifest.js';
+import { BROWSER_METRICS_FILE, BROWSER_METRICS_SCHEMA, type BrowserMetrics } from '../run/browser-metrics.js';
 import { sha256File } from '../util/fs.js';
 import { serveBundle } from './serve.js';
 
@@ -260,7 +262,7 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
       // The report, now with the in-browser figures, in the run and in the bundle; then checked in the browser.
       let report: MeasureResult['report'] = null;
       if (existsSync(join(runDir, 'report.json'))) {
-        await writeHtmlReport(runDir);
+        await rewriteReportFiles(runDir, REPORTED);
         for (const f of [HTML_FILE, 'report.md']) cpSync(join(runDir, f), join(bundleDir, f));
         report = await checkReport(context, `${server.url}${HTML_FILE}`, join(shots, 'report.png'));
       }

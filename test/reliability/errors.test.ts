@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/checkpoint/format.js';
 import { exportModel } from '../../src/export-model.js';
 import { importToCheckpoint } from '../../src/import/convert.js';
-import { inspectPath } from '../../src/inspect.js';
+import { inspectPath } from '../../src/pipeline/inspect.js';
 import { loadPipeline } from '../../src/pipeline/load.js';
 import { tempDir, useTestBackend } from '../helpers.js';
 import { randomSnapshot, tinyConfig, writeHfDir } from '../import/fixtures.js';

@@ -11,13 +11,16 @@ import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/pipeline/run.js';
-import { renderHtmlReport } from '../../src/report/html.js';
+import { REPORTED } from '../../src/pipeline/stages/report.js';
+import { renderHtml } from '../../src/report/html.js';
+import { readReport } from '../../src/report/read.js';
 import type { Report } from '../../src/report/schema.js';
 import { partBytesOfFile, SIZE_PARTS, sizeBreakdown, WHOLE_FILE } from '../../src/report/size-parts.js';
 import { bundleRun } from '../../src/web/bundle.js';
-import type { BundleManifest } from '../../src/web/manifest.js';
+import type { BundleManifest } from '../../src/run/bundle-manifest.js';
 import { findChromium, measureInBrowser, type MeasureResult } from '../../src/web/measure.js';
-import { BROWSER_METRICS_FILE } from '../../src/web/metrics.js';
+import { BROWSER_METRICS_FILE } from '../../src/run/browser-metrics.js';
+import { gatherReportView } from '../../src/report/view.js';
 import { pickEncoding, serveBundle } from '../../src/web/serve.js';
 import { tempDir, useTestBackend } from '../helpers.js';
 
@@ -31,6 +34,9 @@ let manifest: BundleManifest;
 let report: Report;
 let measured: MeasureResult | null = null;
 let stageWroteHtml = false;
+
+/** report.html of a run directory as the report stage renders it. */
+const renderHtmlReport = (dir: string) => renderHtml(gatherReportView(readReport(join(dir, 'report.json')), dir, REPORTED));
 
 beforeAll(async () => {
   await useTestBackend();

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { inspectPath } from '../../inspect.js';
+import { inspectTarget } from '../../pipeline/inspect.js';
 
 interface InspectArgs {
   target: string;
@@ -30,10 +30,12 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
       ) as unknown as Argv<InspectArgs>,
   handler: async (args) => {
     if (args.html) {
-      const { writeHtmlReportFor } = await import('../../report/html.js');
+      const { writeHtmlReportFor } = await import('../../pipeline/inspect.js');
       process.stdout.write(`wrote ${await writeHtmlReportFor(args.target)}\n`);
       return;
     }
-    process.stdout.write(`${inspectPath(args.target, args.json, args.baseline)}\n`);
+    const { text, errors } = inspectTarget(args.target, args.json, args.baseline);
+    process.stdout.write(`${text}\n`);
+    if (errors.length) process.exitCode = 1;
   },
 };
