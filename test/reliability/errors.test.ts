@@ -1,5 +1,5 @@
 /**
- * Finding 4 and the smaller ones: every error names the file and the fix, temp files never stay
+ * Every error names the file and the fix, temp files never stay
  * behind, `--set` never touches object prototypes, and a failed load or run writes nothing.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
