@@ -10,7 +10,6 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runPipeline } from '../../src/pipeline/run.js';
 import { REPORTED } from '../../src/pipeline/stages/report.js';
 import { renderHtml } from '../../src/report/html.js';
 import { readReport } from '../../src/report/read.js';
@@ -23,6 +22,7 @@ import { BROWSER_METRICS_FILE } from '../../src/run/browser-metrics.js';
 import { gatherReportView } from '../../src/report/view.js';
 import { pickEncoding, serveBundle } from '../../src/web/serve.js';
 import { tempDir, useTestBackend } from '../helpers.js';
+import { smokeRunCopy } from '../smoke-run.js';
 
 const chromium = findChromium();
 const NO_CHROMIUM = `Chromium not found at ${process.env.PRUNE_ONCE_CHROMIUM ?? '/usr/bin/chromium'} (Debian: apt-get install chromium; .ci/run installs it)`;
@@ -40,8 +40,7 @@ const renderHtmlReport = (dir: string) => renderHtml(gatherReportView(readReport
 
 beforeAll(async () => {
   await useTestBackend();
-  runDir = join(tempDir('prune-once-web-'), 'smoke');
-  await runPipeline({ pipelinePath: 'pipelines/smoke.yaml', outDir: runDir, quiet: true, backend: 'wasm' });
+  runDir = await smokeRunCopy();
   report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as Report;
   stageWroteHtml = existsSync(join(runDir, 'report.html'));
   bundleDir = join(runDir, 'web');
