@@ -7,16 +7,16 @@
  * onnxruntime-web against onnxruntime-node for the int8 files.
  */
 import { existsSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { selectBackend } from './backend/select.js';
-import { loadCheckpoint, type Checkpoint } from './checkpoint/format.js';
 import { exportSafetensors } from './export/hf-source.js';
-import { probeBatch, writeModelFiles, type FileCheck, type ModelSources } from './export/model-files.js';
-import { consumerMetadata } from './onnx/index.js';
-import { quantizationFromJson } from './quant/serialize.js';
-import { MODEL_SOURCE_STAGE, modelPath, stageDir, type OnnxFormat } from './run/layout.js';
+import { probeBatch, writeModelFiles, type FileCheck } from './export/model-files.js';
+import { buildModelSources, readModelCheckpoint, runCheckpoint, type SourceCheckpoint } from './export/sources.js';
+import { prepareRunDir } from './pipeline/run-dir.js';
+import { MODEL_SOURCE_STAGE, modelPath, RUN_FILES, RUN_MARKER, stageDir, type OnnxFormat } from './run/layout.js';
+import { resolveScope } from './run/locate.js';
+import { markOutputFolder, withTrackedWrites } from './util/owned-dir.js';
 import { checkOutputDirectory } from './util/fs.js';
-import { TOOL_VERSION } from './version.js';
 
 /** 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see src/export/hf-source.ts). */
 export type ExportFormatOption = 'int8' | 'fp32' | 'both' | 'safetensors';
@@ -32,53 +32,49 @@ export interface ExportedFile {
   warnings?: string[];
 }
 
-interface Loaded {
-  checkpoint: Checkpoint;
-  path: string;
-}
+type Role = 'teacher' | 'student' | 'qat';
 
-function load(path: string): Loaded {
-  return { checkpoint: loadCheckpoint(path), path };
+/** The directory or checkpoint `input` (with `--task`) stands for: a single-task run or one task's directory, or one checkpoint. */
+function sourceOf(input: string, task: string | undefined): { runLike: string | null; path: string } {
+  const { located, scope } = resolveScope(input, task, 'export', 'run directory or checkpoint');
+  if (!statSync(located.path).isDirectory()) return { runLike: null, path: located.path };
+  if (!scope || located.kind === 'stage' || located.kind === 'other')
+    throw new Error(`${input}: not a run directory (no ${RUN_FILES.pipeline} here or in its run); give a run directory (artifacts/<name>) or a model.ckpt`);
+  return { runLike: scope.dir, path: scope.dir };
 }
 
 /** Checkpoints per role: from a run directory (by stage) or one checkpoint file. */
-function sourcesFor(input: string, format: Exclude<ExportFormatOption, 'safetensors'>): { teacher?: Loaded; student?: Loaded; qat?: Loaded } {
-  const path = resolve(input);
-  if (!existsSync(path)) throw new Error(`${input}: no such run directory or checkpoint`);
+function sourcesFor(
+  input: string,
+  source: ReturnType<typeof sourceOf>,
+  format: Exclude<ExportFormatOption, 'safetensors'>,
+): Partial<Record<Role, SourceCheckpoint>> {
+  const { path } = source;
   const wantFp32 = format !== 'int8';
   const wantInt8 = format !== 'fp32';
-  if (statSync(path).isDirectory()) {
-    const stage = (name: string) => {
-      const ckpt = modelPath(stageDir(path, name));
-      if (!existsSync(ckpt)) throw new Error(`${input}: ${ckpt} not found; the ${name} stage of this run has not finished (run the pipeline first)`);
-      return load(ckpt);
-    };
-    const teacherPath = modelPath(stageDir(path, MODEL_SOURCE_STAGE.teacher));
+  if (source.runLike) {
+    const dirOf = (stage: string) => stageDir(path, stage);
     return {
-      ...(format === 'both' && existsSync(teacherPath) ? { teacher: load(teacherPath) } : {}),
-      ...(wantFp32 ? { student: stage(MODEL_SOURCE_STAGE.fp32) } : {}),
-      ...(wantInt8 ? { qat: stage(MODEL_SOURCE_STAGE.int8) } : {}),
+      ...(format === 'both' && existsSync(modelPath(dirOf(MODEL_SOURCE_STAGE.teacher))) ? { teacher: runCheckpoint(dirOf, 'teacher', input) } : {}),
+      ...(wantFp32 ? { student: runCheckpoint(dirOf, 'fp32', input) } : {}),
+      ...(wantInt8 ? { qat: runCheckpoint(dirOf, 'int8', input) } : {}),
     };
   }
-  const one = load(path);
-  const quantized = !!one.checkpoint.state.quantization;
-  if (format === 'int8' && !quantized) {
-    throw new Error(
-      `${path}: checkpoint has no quantization parameters, so it cannot be exported as int8; export the qat stage's checkpoint, or use --format fp32`,
-    );
-  }
-  return { ...(wantFp32 ? { student: one } : {}), ...(wantInt8 && quantized ? { qat: one } : {}) };
+  const one = readModelCheckpoint(path);
+  // --format int8 of a checkpoint without quantization parameters is refused by the builder; both skips it.
+  const asQat = format === 'int8' || (wantInt8 && one.checkpoint.state.stage === 'qat');
+  return { ...(wantFp32 ? { student: one } : {}), ...(asQat ? { qat: one } : {}) };
 }
 
 export async function exportModel(
   input: string,
   format: ExportFormatOption,
   outDir?: string,
-  opts: { backend?: string; dtype?: 'F32' | 'F16' | 'BF16' } = {},
+  opts: { backend?: string; dtype?: 'F32' | 'F16' | 'BF16'; task?: string } = {},
 ): Promise<ExportedFile[]> {
   // Hugging Face directory (config.json, model.safetensors, vocab.txt): one entry per file written.
   if (format === 'safetensors') {
-    const r = exportSafetensors(input, outDir, opts.dtype);
+    const r = exportSafetensors(input, outDir, opts.dtype, opts.task);
     return r.files.map((f, i) => ({
       format: 'safetensors' as const,
       path: f.path,
@@ -87,46 +83,26 @@ export async function exportModel(
       ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}),
     }));
   }
-  const loaded = sourcesFor(input, format);
-  const dir = resolve(outDir ?? (statSync(resolve(input)).isDirectory() ? input : '.'));
+  const source = sourceOf(input, opts.task);
+  const loaded = sourcesFor(input, source, format);
+  const dir = resolve(outDir ?? source.runLike ?? '.');
   checkOutputDirectory(dir, '--out');
-  const snap = (l: Loaded) => ({ config: l.checkpoint.config, weights: l.checkpoint.weights });
-  const sources: ModelSources = {
-    ...(loaded.teacher ? { teacher: snap(loaded.teacher) } : {}),
-    ...(loaded.student ? { student: snap(loaded.student) } : {}),
-    ...(loaded.qat ? { qat: { snapshot: snap(loaded.qat), quantization: quantizationFromJson(loaded.qat.checkpoint.state.quantization) } } : {}),
-  };
-  const origin = new Map<OnnxFormat, Loaded>();
-  if (loaded.teacher) origin.set('teacher', loaded.teacher);
-  if (loaded.student) origin.set('fp32', loaded.student);
-  if (loaded.qat) {
-    origin.set('int8', loaded.qat);
-    origin.set('int8_alt', loaded.qat);
-  }
-  // Metadata from the checkpoint each file comes from (the teacher's carries no tokenizer state of its own).
-  const ofConfig = new Map([...origin.values()].map((l) => [l.checkpoint.config, l]));
-  const labelsFallback = (loaded.student ?? loaded.qat)?.checkpoint.state;
+  const { sources, origin, metadata } = buildModelSources(loaded, { sourceCheckpoint: true });
 
   await selectBackend(opts.backend ?? 'auto');
-  const files = await writeModelFiles({
-    outDir: dir,
-    sources,
-    metadata: (s) => {
-      const l = ofConfig.get(s.config)!;
-      const st = l.checkpoint.state;
-      return consumerMetadata({
-        toolVersion: TOOL_VERSION,
-        config: s.config,
-        labels: (st.labels as string[] | undefined) ?? (labelsFallback?.labels as string[] | undefined) ?? [],
-        tokenizer: st.tokenizer ?? labelsFallback?.tokenizer,
-        maxSequenceLength: (st.maxSequenceLength ?? labelsFallback?.maxSequenceLength) as number | undefined,
-        sourceCheckpoint: basename(l.path),
-      });
-    },
-    checkBatches: () => [probeBatch((sources.qat?.snapshot ?? sources.student ?? sources.teacher)!)],
-  });
+  // Replaces only files prune-once wrote there (a run's, or an earlier export's): util/owned-dir.ts.
+  // A run marked by an older prune-once (no list of files) gets its list first, from its verified results.
+  if (existsSync(join(dir, RUN_MARKER))) prepareRunDir(dir);
+  const files = await withTrackedWrites(dir, markOutputFolder(dir, RUN_MARKER), () =>
+    writeModelFiles({
+      outDir: dir,
+      sources,
+      metadata,
+      checkBatches: () => [probeBatch((sources.qat?.snapshot ?? sources.student ?? sources.teacher)!)],
+    }),
+  );
   return files.map((f) => {
     const { logits: _l, predictions: _p, ...check } = f.check!;
-    return { format: f.kind, path: f.path, bytes: f.bytes, source: origin.get(f.kind)!.path, check };
+    return { format: f.kind, path: f.path, bytes: f.bytes, source: origin(f.kind).path, check };
   });
 }

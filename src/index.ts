@@ -14,8 +14,9 @@ export { ConfigError, loadPipeline, validatePipeline, type LoadedPipeline } from
 export { PipelineSchema, type Pipeline, type Stages } from './pipeline/pipeline-schema.js';
 export { STAGE_ORDER, STAGES, type StageName } from './pipeline/stages/index.js';
 export type { StageDefinition, StageOutput, StageRun } from './pipeline/stages/types.js';
-export { runStatus, type StageStatus } from './pipeline/status.js';
-export { HF_EXPORT_DIR, MODEL_SOURCE_STAGE, ONNX_FILES, RUN_FILES, STAGE_FILES, onnxPath, runFile, stageDir } from './run/layout.js';
+export { multiTaskStatus, runStatus, type MultiTaskStatus, type StageStatus, type TaskStatus } from './pipeline/status.js';
+export { HF_EXPORT_DIR, MODEL_SOURCE_STAGE, ONNX_FILES, RUN_FILES, STAGE_FILES, onnxPath, runFile, stageDir, taskRunDir } from './run/layout.js';
+export { locate, resolveScope, runTasks, type Located, type RunScope } from './run/locate.js';
 export { readResult, type StageResult } from './run/result.js';
 
 // Exporting and inspecting.
@@ -24,7 +25,7 @@ export { exportSafetensors, type SafetensorsExport } from './export/hf-source.js
 export { exportHfDirectory, type HfExportOptions, type HfExportResult } from './export/hf.js';
 export { importToCheckpoint, type ImportSummary } from './import/convert.js';
 export { importHfDirectory, type HfImport } from './import/import-hf.js';
-export { inspectPath } from './pipeline/inspect.js';
+export { inspectPath, writeHtmlReports, type InspectOptions } from './pipeline/inspect.js';
 export { readReport } from './report/read.js';
 export { formatInspection, inspectOnnx, inspectOnnxFile, type OnnxInspection } from './onnx/index.js';
 export { renderMarkdown } from './report/markdown.js';
@@ -33,6 +34,7 @@ export type { Report } from './report/schema.js';
 // Models, checkpoints, tokenizers, backends.
 export { selectBackend, type BackendInfo } from './backend/select.js';
 export { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint/format.js';
+export { ImportState, ModelState, STAGE_STATES, type StageState } from './checkpoint/state.js';
 export { createModel, disposeModel, modelFromSnapshot, snapshotModel, type BertModel, type ForwardOptions } from './model/bert.js';
 export { defaultConfig, presetNames, presetShape, type BertConfig } from './model/config.js';
 export { countNonZeros, sparsityTotals, type SparsityTotals } from './model/sparsity.js';

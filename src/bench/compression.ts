@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { otherEmbeddingChoice } from '../export/model-files.js';
 import { ONNX_FILES } from '../run/layout.js';
 import { initWeights } from '../model/bert.js';
-import { defaultConfig, presetShape, type BertConfig } from '../model/config.js';
+import { defaultConfig, MODEL_LIMITS, presetShape, type BertConfig } from '../model/config.js';
 import { encoderLinearKernels } from '../model/weights.js';
 import type { ModelSnapshot, WeightData } from '../model/snapshot.js';
 import { createSession, exportOnnx, inspectOnnx, sizeRatios, type OnnxInspection } from '../onnx/index.js';
@@ -21,6 +21,7 @@ import { applyMask, maskRegistry } from '../prune/masks.js';
 import { INT4_EMBEDDINGS, INT8_WEIGHTS, paramsFromRange, UINT8_ACTIVATIONS, weightParams } from '../quant/quantize.js';
 import type { ModelQuantization } from '../quant/types.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { markOutputFolder, OUTPUT_MARKER, stopTracking, trackWrites } from '../util/owned-dir.js';
 
 export interface CompressionBenchOptions {
   preset: string;
@@ -70,7 +71,8 @@ export function compressionIssues(o: Partial<CompressionBenchOptions>): string[]
     issues.push(`--preset: ${(e as Error).message}`);
   }
   if (o.sparsity !== undefined && !(o.sparsity >= 0 && o.sparsity < 1)) issues.push(`--sparsity must be in [0, 1), got ${o.sparsity}`);
-  if (o.vocab !== undefined && !(Number.isInteger(o.vocab) && o.vocab >= 2)) issues.push(`--vocab must be an integer >= 2, got ${o.vocab}`);
+  if (o.vocab !== undefined && !(Number.isInteger(o.vocab) && o.vocab >= 2 && o.vocab <= MODEL_LIMITS.vocabSize))
+    issues.push(`--vocab must be an integer from 2 to ${MODEL_LIMITS.vocabSize}, got ${o.vocab}`);
   if (o.brotliQuality !== undefined && !(Number.isInteger(o.brotliQuality) && o.brotliQuality >= 0 && o.brotliQuality <= 11))
     issues.push(`--brotli-quality must be an integer in 0..11, got ${o.brotliQuality}`);
   if (o.embeddingBits !== undefined && o.embeddingBits !== 8 && o.embeddingBits !== 4) issues.push(`--embedding-bits must be 8 or 4, got ${o.embeddingBits}`);
@@ -104,6 +106,8 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
 
   const dir = o.out ?? mkdtempSync(join(tmpdir(), 'prune-once-bench-compression-'));
   mkdirSync(dir, { recursive: true });
+  // --out: replaces only files an earlier bench wrote there (util/owned-dir.ts), never one of the user's.
+  if (o.out) trackWrites(dir, markOutputFolder(dir, OUTPUT_MARKER));
   const metadata = { model_config: JSON.stringify(cfg), bench: `random weights, ${o.sparsity} sparsity` };
   const jobs = [
     { file: ONNX_FILES.teacher, what: 'dense teacher (fp32)', input: { snapshot: teacher, format: 'fp32' as const } },
@@ -134,6 +138,7 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
     }
   } finally {
     if (!o.out) rmSync(dir, { recursive: true, force: true });
+    else stopTracking(dir);
   }
   const [t, i8] = files;
   const nonZeros = kernels.reduce((a, k) => a + masks.get(k)!.reduce((s, m) => s + m, 0), 0);

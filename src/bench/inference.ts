@@ -3,9 +3,12 @@
  * in this process, on random full-length inputs. Any BERT-style ONNX file with int64 inputs
  * input_ids / attention_mask / token_type_ids works, ours (fp32 or sparse int8) or another tool's.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import { MODEL_LIMITS } from '../model/config.js';
 import { createSession, measureLatency } from '../onnx/runtime.js';
+import { onnxPath } from '../run/layout.js';
+import { missingMessage, resolveScope } from '../run/locate.js';
 import { machineFacts, rssPeakMb, round, type MachineFacts } from '../util/memory.js';
 
 export interface InferenceBenchOptions {
@@ -43,27 +46,53 @@ export interface InferenceBenchResult extends MachineFacts {
   ort_version: string;
 }
 
+/**
+ * The largest values taken: a run's three int64 inputs and ORT's activations grow with batch x seq
+ * (BERT-Base's FFN alone holds 12 KB per token), so 2^20 tokens is already gigabytes; above these
+ * the bench would only spend minutes building inputs or fail in an allocation.
+ */
+export const INFERENCE_LIMITS = { batch: 65536, seq: MODEL_LIMITS.maxPositions, runs: 100_000, warmup: 10_000, threads: 1024, tokens: 2 ** 20 } as const;
+
 export function inferenceIssues(o: Partial<InferenceBenchOptions>, flag: (key: string) => string = (k) => k): string[] {
   const out: string[] = [];
+  const L = INFERENCE_LIMITS;
   for (const k of ['batch', 'seq', 'runs'] as const) {
     const v = o[k];
     if (!Number.isInteger(v) || (v as number) < 1) out.push(`${flag(k)} must be a positive integer, got ${v}`);
+    else if ((v as number) > L[k]) out.push(`${flag(k)} must be at most ${L[k]}${k === 'batch' ? ' rows' : k === 'seq' ? ' tokens' : ''}, got ${v}`);
   }
+  const [b, s] = [o.batch as number, o.seq as number];
+  if (b >= 1 && b <= L.batch && s >= 1 && s <= L.seq && b * s > L.tokens)
+    out.push(`${flag('batch')} x ${flag('seq')} must be at most ${L.tokens} tokens per run, got ${b} x ${s}`);
   if (!Number.isInteger(o.warmup) || (o.warmup as number) < 0) out.push(`${flag('warmup')} must be an integer >= 0, got ${o.warmup}`);
+  else if ((o.warmup as number) > L.warmup) out.push(`${flag('warmup')} must be at most ${L.warmup}, got ${o.warmup}`);
   if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 0))
     out.push(`${flag('threads')} must be an integer >= 0 (0: ORT's default), got ${o.threads}`);
+  else if (o.threads !== undefined && o.threads > L.threads) out.push(`${flag('threads')} must be at most ${L.threads}, got ${o.threads}`);
   return out;
+}
+
+const MISSING_FIX = "give the path of an .onnx model (e.g. from 'prune-once export') or a run directory";
+
+/**
+ * The model a `bench inference` target stands for: an .onnx file as it is; a run directory (a
+ * multi-task run with `task`, or a task's directory): its int8 model.
+ */
+export function inferenceModelPath(target: string, task?: string): string {
+  if (!existsSync(target)) throw new Error(missingMessage(target, 'file or directory', MISSING_FIX));
+  const { located, scope } = resolveScope(target, task, 'bench inference');
+  if (!statSync(located.path).isDirectory()) return target;
+  if (!scope) throw new Error(`${target}: a directory that is not a run directory; give an .onnx file or a run directory (artifacts/<name>)`);
+  const model = onnxPath(scope.dir, 'int8');
+  if (!existsSync(model)) throw new Error(`${model} not found: the run has not exported its int8 model yet (run the pipeline to its export stage)`);
+  return model;
 }
 
 export async function runInferenceBench(modelPath: string, opts: InferenceBenchOptions): Promise<InferenceBenchResult> {
   const issues = inferenceIssues(opts);
   if (issues.length) throw new Error(`inference bench: ${issues.join('; ')}`);
-  let bytes: number;
-  try {
-    bytes = statSync(modelPath).size;
-  } catch {
-    throw new Error(`${modelPath}: no such file (give the path of an .onnx model, e.g. from 'prune-once export')`);
-  }
+  if (!existsSync(modelPath)) throw new Error(missingMessage(modelPath, 'file', MISSING_FIX));
+  const bytes = statSync(modelPath).size;
   const t0 = performance.now();
   const session = await createSession(modelPath, { threads: opts.threads || undefined });
   const loadMs = performance.now() - t0;
@@ -74,12 +103,21 @@ export async function runInferenceBench(modelPath: string, opts: InferenceBenchO
         `${modelPath}: the model has no input ${missing.join(', ')} (its inputs: ${session.inputNames.join(', ')}); the bench feeds BERT's three int64 [batch, seq] inputs`,
       );
     }
+    // One row first: a --seq above the model's positions fails here, named as such, before a large
+    // batch is built.
+    try {
+      await measureLatency(session, { batch: 1, seq: opts.seq, runs: 1, warmup: 0 });
+    } catch (e) {
+      throw new Error(
+        `${modelPath}: --seq ${opts.seq} is above the model's position embeddings: a [1, ${opts.seq}] batch fails in ONNX Runtime (${(e as Error).message.replace(/\s+/g, ' ').trim()}); lower --seq`,
+      );
+    }
     let latency;
     try {
       latency = await measureLatency(session, { batch: opts.batch, seq: opts.seq, runs: opts.runs, warmup: opts.warmup });
     } catch (e) {
       throw new Error(
-        `${modelPath}: ONNX Runtime failed on a [${opts.batch}, ${opts.seq}] batch (is --seq above the model's position embeddings?): ${(e as Error).message}`,
+        `${modelPath}: ONNX Runtime failed on a [${opts.batch}, ${opts.seq}] batch (a [1, ${opts.seq}] batch ran: is --batch too large for this machine's memory?): ${(e as Error).message}`,
       );
     }
     return {

@@ -32,6 +32,7 @@ import { selectBackend, type BackendName } from '../backend/select.js';
 import type { MlmBatch } from '../data/types.js';
 import { distillationHook } from '../distill/hook.js';
 import { createModel, disposeModel, type BertModel } from '../model/bert.js';
+import { MODEL_LIMITS } from '../model/config.js';
 import { PrunerHook } from '../prune/pruner.js';
 import { selectWeights } from '../prune/select.js';
 import type { TrainHook } from '../train/hooks.js';
@@ -133,6 +134,18 @@ type Resolved = Required<Omit<TrainStepBenchOptions, 'backend' | 'threads' | 'pe
 
 const INTEGER_OPTIONS = ['studentLayers', 'studentHidden', 'teacherLayers', 'teacherHidden', 'vocab', 'seq', 'batch', 'steps'] as const;
 
+/** The largest values: the model limits (src/model/config.ts), the pipeline's batch limit, a million steps. */
+const INTEGER_LIMITS: Record<(typeof INTEGER_OPTIONS)[number], number> = {
+  studentLayers: MODEL_LIMITS.numLayers,
+  studentHidden: MODEL_LIMITS.hiddenSize,
+  teacherLayers: MODEL_LIMITS.numLayers,
+  teacherHidden: MODEL_LIMITS.hiddenSize,
+  vocab: MODEL_LIMITS.vocabSize,
+  seq: MODEL_LIMITS.maxPositions,
+  batch: 65536,
+  steps: 1_000_000,
+};
+
 /**
  * Problems with the options, one message each. `flag` renders an option's name, so the CLI can
  * name its flags (`--student-hidden`) and the library its fields (`studentHidden`).
@@ -142,6 +155,7 @@ export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: s
   for (const k of INTEGER_OPTIONS) {
     const v = o[k];
     if (!Number.isInteger(v) || (v as number) < 1) out.push(`${flag(k)} must be a positive integer, got ${v}`);
+    else if ((v as number) > INTEGER_LIMITS[k]) out.push(`${flag(k)} must be at most ${INTEGER_LIMITS[k]}, got ${v}`);
   }
   for (const k of ['studentHidden', 'teacherHidden'] as const) {
     const h = o[k];

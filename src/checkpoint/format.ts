@@ -4,12 +4,14 @@
  *   "PRUNEONC" | u32 format version | u32 header length | header JSON (UTF-8) | tensor data | sha256
  *
  * The header lists every tensor (name, shape, dtype, byte offset into the data section) plus the
- * model config and free-form JSON state (step, RNG, stage settings, quantization parameters). The
- * trailing SHA-256 covers everything before it, so truncation or corruption is caught on load and
- * never turns into a silent partial load.
+ * model config and a JSON state (what each writer stores is declared in ./state.ts and checked on
+ * load against the reader's schema). The trailing SHA-256 covers everything before it, so
+ * truncation or corruption is caught on load and never turns into a silent partial load.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
 import type { BertConfig } from '../model/config.js';
 import type { WeightData } from '../model/snapshot.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -17,14 +19,14 @@ import { writeFileAtomic } from '../util/fs.js';
 export const CHECKPOINT_MAGIC = 'PRUNEONC';
 export const CHECKPOINT_VERSION = 1;
 
-export interface Checkpoint {
+export interface Checkpoint<State = unknown> {
   config: BertConfig;
   /** Model weights by stable name. */
   weights: Map<string, WeightData>;
   /** Other tensors: optimizer moments, masks, distillation projections (by group/name). */
   tensors: Map<string, WeightData>;
-  /** JSON-serialisable state. */
-  state: Record<string, unknown>;
+  /** JSON state: unknown until parsed with the schema of what the reader needs (./state.ts). */
+  state: State;
 }
 
 interface TensorEntry {
@@ -38,7 +40,7 @@ interface TensorEntry {
 interface Header {
   formatVersion: number;
   config: BertConfig;
-  state: Record<string, unknown>;
+  state: unknown;
   entries: TensorEntry[];
 }
 
@@ -123,7 +125,54 @@ export function saveCheckpoint(path: string, ckpt: Checkpoint): void {
   writeFileAtomic(path, encodeCheckpoint(ckpt));
 }
 
-export function loadCheckpoint(path: string): Checkpoint {
+/** A checkpoint, its state checked against `state` (./state.ts) when given: unknown otherwise. */
+export function loadCheckpoint(path: string): Checkpoint;
+export function loadCheckpoint<S extends z.ZodType>(path: string, state: S): Checkpoint<z.output<S>>;
+export function loadCheckpoint(path: string, state?: z.ZodType): Checkpoint {
   if (!existsSync(path)) throw new CheckpointError(`${path}: checkpoint not found`);
-  return decodeCheckpoint(readFileSync(path), path);
+  const ckpt = decodeCheckpoint(readFileSync(path), path);
+  return { ...ckpt, state: state ? parseState(state, ckpt.state, path) : ckpt.state };
+}
+
+/** Who wrote a checkpoint, when its state says (./state.ts). */
+const Writer = z.object({ stage: z.string() });
+
+/**
+ * The state checked against `schema`, or a CheckpointError naming the file, the field and the fix;
+ * the fix depends on who wrote the file (its `stage`, when it has one).
+ */
+export function parseState<S extends z.ZodType>(schema: S, state: unknown, file: string): z.output<S> {
+  const r = schema.safeParse(state);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = ['state', ...issue.path].join('.');
+  const found = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? Reflect.get(v, k) : undefined), state);
+  const foundText = found === undefined ? 'nothing (the field is missing)' : JSON.stringify(found).slice(0, 80);
+  const writer = Writer.safeParse(state).data?.stage;
+  const fix =
+    issue.path.length === 1 && issue.path[0] === 'stage'
+      ? 'it is not a checkpoint of the kind expected here; check the path'
+      : writer === 'import'
+        ? 'it was written by an older prune-once or another tool; run `prune-once import` on the Hugging Face directory again'
+        : `it was written by an older prune-once or another tool; rerun ${writer ? `the ${writer} stage` : 'the stage that wrote it'} (remove ${dirname(file)} and run the pipeline again)`;
+  throw new CheckpointError(`${file}: ${field}: ${issue.message}, found ${foundText}; ${fix}`);
+}
+
+/** The model config of a checkpoint, from its header alone (no tensor is read or checked). */
+export function readCheckpointConfig(path: string): BertConfig {
+  if (!existsSync(path)) throw new CheckpointError(`${path}: checkpoint not found`);
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    readSync(fd, head, 0, 16, 0);
+    if (head.toString('latin1', 0, 8) !== CHECKPOINT_MAGIC) throw new CheckpointError(`${path}: not a prune-once checkpoint (bad magic bytes)`);
+    const header = Buffer.alloc(head.readUInt32LE(12));
+    readSync(fd, header, 0, header.length, 16);
+    return (JSON.parse(header.toString('utf8')) as Header).config;
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`${path}: unreadable header (${(e as Error).message})`);
+  } finally {
+    closeSync(fd);
+  }
 }

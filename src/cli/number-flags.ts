@@ -1,7 +1,7 @@
 /**
  * yargs turns `--seed abc` into NaN and `--runs 1e400` into Infinity without a word. This check,
  * shared by every command, rejects any non-finite number among the parsed flags, quoting what the
- * user typed.
+ * user typed; `intFlagIssue` checks a flag's range (`sweep --workers 0` was an internal error).
  */
 
 /** A mistake in the command line (exit 2 with the usage hint), not a failure of the work. */
@@ -37,4 +37,18 @@ export function badNumberFlags(argv: Record<string, unknown>, tokens: string[]):
     out.push(`${flag} ${text === undefined ? '' : `'${text}' `}is not a number (or not a finite one); give a number, e.g. ${flag} 3`);
   }
   return out;
+}
+
+/** `--flag must be an integer from min to max (hint), got v`, or undefined when v is one. */
+export function intFlagIssue(flag: string, value: unknown, min: number, max: number, hint?: string): string | undefined {
+  // A non-finite number (what yargs makes of `abc`) is badNumberFlags' to report, quoting the text.
+  if (typeof value === 'number' && (!Number.isFinite(value) || (Number.isInteger(value) && value >= min && value <= max))) return undefined;
+  return `${flag} must be an integer from ${min} to ${max}${hint ? ` (${hint})` : ''}, got ${String(value)}`;
+}
+
+/** A yargs `.check` that fails (exit 2, with the usage hint) on every issue given. */
+export function usageCheck(issues: Array<string | undefined>): true {
+  const bad = issues.filter((i): i is string => i !== undefined);
+  if (bad.length) throw new UsageError(bad.join('\n       '));
+  return true;
 }

@@ -59,12 +59,20 @@ export function splitByGroup<T>(items: T[], opts: GroupSplitOptions<T>): Splits<
  * fraction means text volume, not a count of groups of very different sizes). At least one group
  * goes to each side.
  */
-export function splitDocuments(docs: Document[], opts: { heldOutFraction: number; seed: number }): { train: Document[]; heldOut: Document[] } {
+export function splitDocuments(
+  docs: Document[],
+  opts: { heldOutFraction: number; seed: number; /** What the corpus is, for the message: `corpus.source: x.txt`. */ source?: string },
+): { train: Document[]; heldOut: Document[] } {
   checkFraction('heldOutFraction', opts.heldOutFraction);
   const chars = new Map<string, number>();
   for (const d of docs) chars.set(d.group, (chars.get(d.group) ?? 0) + d.text.length);
   if (opts.heldOutFraction === 0) return { train: docs.slice(), heldOut: [] };
-  if (chars.size < 2) throw new Error(`cannot hold out part of a corpus with ${chars.size} group(s); it needs at least 2 groups (e.g. files or addresses)`);
+  if (chars.size < 2) {
+    const unit = opts.source?.endsWith('.txt') ? 'paragraph' : 'group';
+    throw new Error(
+      `${opts.source ? `${opts.source}: ` : ''}holds ${chars.size} ${unit}${chars.size === 1 ? '' : 's'} (a ${unit} is held out whole); holding out corpus.heldOutFraction (${opts.heldOutFraction}) of it for the MLM evaluation needs at least 2: add text (${unit === 'paragraph' ? 'paragraphs are separated by blank lines' : 'files, addresses or documents with their own group'})`,
+    );
+  }
   const order = new Rng(opts.seed).shuffle([...chars.keys()].sort());
   const total = [...chars.values()].reduce((a, b) => a + b, 0);
   const held = new Set<string>();

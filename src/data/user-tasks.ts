@@ -156,6 +156,12 @@ function buildTask(files: TaskFiles, opts: UserTaskOptions, format: string, pars
   };
   const trainRaw = nonEmpty(files.train);
   const labels = sortLabels(trainRaw.map((r) => r.label));
+  if (labels.length < 2)
+    throw new DataFileError(
+      files.train,
+      undefined,
+      `holds one class (${JSON.stringify(labels[0])}) in its ${trainRaw.length} examples; a classifier needs at least 2: add examples of the other classes`,
+    );
   const index = new Map(labels.map((l, i) => [l, i]));
   const toExample = (r: RawExample): Example => {
     const label = index.get(r.label);

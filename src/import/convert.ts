@@ -5,23 +5,10 @@
  */
 import { resolve } from 'node:path';
 import { saveCheckpoint } from '../checkpoint/format.js';
+import type { ImportState } from '../checkpoint/state.js';
 import type { BertConfig } from '../model/config.js';
 import { checkOutputFile } from '../util/fs.js';
 import { importHfDirectory, type HfImport, type ImportOptions } from './import-hf.js';
-
-/** The tokenizer `prune-once import` stores in a checkpoint's state (export writes it back out). */
-export interface StoredTokenizer {
-  vocab: string[];
-  lowercase: boolean;
-  source: string;
-}
-
-/** The tokenizer stored in a checkpoint's state, or null. */
-export function storedTokenizer(state: Record<string, unknown>): StoredTokenizer | null {
-  const t = state.tokenizer as Partial<StoredTokenizer> | undefined;
-  if (!t || !Array.isArray(t.vocab) || typeof t.lowercase !== 'boolean') return null;
-  return { vocab: t.vocab, lowercase: t.lowercase, source: String(t.source ?? 'checkpoint') };
-}
 
 export interface ImportSummary {
   source: string;
@@ -57,18 +44,13 @@ export function importToCheckpoint(dir: string, out: string, opts: ImportOptions
   const checkpoint = resolve(out);
   checkOutputFile(checkpoint, '--out');
   const imp = importHfDirectory(dir, opts);
-  const tokenizer: StoredTokenizer = { vocab: [...imp.tokenizer.vocab], lowercase: imp.tokenizer.lowercase, source: imp.tokenizer.vocabSource };
-  saveCheckpoint(checkpoint, {
-    config: imp.snapshot.config,
-    weights: imp.snapshot.weights,
-    tensors: new Map(),
-    state: {
-      stage: 'import',
-      source: { kind: 'huggingface', dir: imp.dir, architectures: imp.architectures },
-      labels: imp.labels,
-      tokenizer,
-      importWarnings: imp.warnings,
-    },
-  });
+  const state: ImportState = {
+    stage: 'import',
+    source: { kind: 'huggingface', dir: imp.dir, architectures: imp.architectures },
+    labels: imp.labels,
+    tokenizer: { vocab: [...imp.tokenizer.vocab], lowercase: imp.tokenizer.lowercase, source: imp.tokenizer.vocabSource },
+    importWarnings: imp.warnings,
+  };
+  saveCheckpoint(checkpoint, { config: imp.snapshot.config, weights: imp.snapshot.weights, tensors: new Map(), state });
   return summarize(imp, checkpoint);
 }

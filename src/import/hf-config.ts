@@ -1,9 +1,12 @@
 /**
- * Hugging Face `config.json` <-> the project's BertConfig. Missing fields take transformers'
- * BertConfig defaults (what `from_pretrained` would use); anything the forward pass here does not
- * implement (relative positions, decoders, other model types) is refused with the reason.
+ * Hugging Face `config.json` <-> the project's BertConfig. The sizes (layers, hidden, heads,
+ * intermediate, vocabulary, positions) must be stated and within MODEL_LIMITS: a missing one is
+ * refused rather than taken from transformers' BERT-Base defaults, which would silently describe
+ * another model. Other missing fields take transformers' BertConfig defaults (what
+ * `from_pretrained` would use); anything the forward pass here does not implement (relative
+ * positions, decoders, other model types) is refused with the reason.
  */
-import { validateConfig, type BertConfig } from '../model/config.js';
+import { MODEL_LIMITS, MODEL_LIMITS_SOURCE, validateConfig, type BertConfig } from '../model/config.js';
 import { ImportError } from './errors.js';
 
 /** What config.json says, in the project's terms. numLabels is settled later, from the tensors. */
@@ -31,6 +34,27 @@ const DEFAULTS = {
   type_vocab_size: 2,
   layer_norm_eps: 1e-12,
 };
+
+/** config.json's size fields and the BertConfig field each sets (checked against MODEL_LIMITS). */
+const SIZE_FIELDS = {
+  vocab_size: 'vocabSize',
+  hidden_size: 'hiddenSize',
+  num_hidden_layers: 'numLayers',
+  num_attention_heads: 'numHeads',
+  intermediate_size: 'intermediateSize',
+  max_position_embeddings: 'maxPositions',
+  type_vocab_size: 'typeVocabSize',
+} as const satisfies Partial<Record<keyof typeof DEFAULTS, keyof typeof MODEL_LIMITS>>;
+
+/** Sizes config.json must state (type_vocab_size may default to 2, as every BERT has). */
+const REQUIRED: ReadonlySet<string> = new Set([
+  'vocab_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'intermediate_size',
+  'max_position_embeddings',
+]);
 
 /** hidden_act values -> the project's activation. gelu_new, gelu_fast and gelu_pytorch_tanh are the same tanh formula. */
 const ACTIVATIONS: Record<string, BertConfig['hiddenAct']> = {
@@ -92,9 +116,16 @@ export function parseHfConfig(raw: unknown, file: string): HfConfigInfo {
     fail('position_embedding_type', `${JSON.stringify(c.position_embedding_type)} is not supported; only "absolute" position embeddings are implemented`);
   }
 
-  const int = (key: keyof typeof DEFAULTS): number => {
-    const v = c[key] ?? DEFAULTS[key];
+  const int = (key: keyof typeof SIZE_FIELDS): number => {
+    const v = c[key] ?? (REQUIRED.has(key) ? undefined : DEFAULTS[key]);
+    if (v === undefined)
+      fail(
+        key,
+        `missing; the model's shape cannot be guessed (transformers would assume BERT-Base's ${DEFAULTS[key]}): add "${key}" with the checkpoint's value`,
+      );
     if (!Number.isInteger(v) || (v as number) < 1) fail(key, `must be a positive integer, found ${JSON.stringify(c[key])}`);
+    const limit = MODEL_LIMITS[SIZE_FIELDS[key]];
+    if ((v as number) > limit) fail(key, `${v as number} is above ${limit} (${MODEL_LIMITS_SOURCE}); prune-once imports models up to that size`);
     return v as number;
   };
   const prob = (key: 'hidden_dropout_prob' | 'attention_probs_dropout_prob'): number => {

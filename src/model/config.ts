@@ -52,6 +52,27 @@ export function presetShape(name: string): Pick<BertConfig, 'numLayers' | 'hidde
   return { numLayers, hiddenSize, numHeads: Math.max(1, hiddenSize / 64), intermediateSize: 4 * hiddenSize };
 }
 
+/**
+ * The largest sizes a model may have here: those of the largest BERT released, BERT-Large (24
+ * layers, hidden 1024, 16 heads, intermediate 4096), twice the presets' largest (bert-base); a
+ * vocabulary of 2^18 (multilingual BERT has 119,547) and 8192 positions (BERT has 512). An imported
+ * config.json or a bench flag past these is refused before any tensor is made: they are what a
+ * 32-bit wasm heap of 4 GB can train at all, and a typo (1000000000 layers) otherwise ends in an
+ * out-of-memory crash.
+ */
+export const MODEL_LIMITS = {
+  numLayers: 24,
+  hiddenSize: 1024,
+  numHeads: 16,
+  intermediateSize: 4096,
+  vocabSize: 262144,
+  maxPositions: 8192,
+  typeVocabSize: 16,
+} as const satisfies Partial<Record<keyof BertConfig, number>>;
+
+/** Where MODEL_LIMITS come from, for messages. */
+export const MODEL_LIMITS_SOURCE = 'the largest BERT, BERT-Large';
+
 export function defaultConfig(overrides: Partial<BertConfig> = {}): BertConfig {
   const cfg: BertConfig = {
     vocabSize: 30522,
@@ -76,6 +97,7 @@ export function validateConfig(cfg: BertConfig): void {
   const posInt = ['vocabSize', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'typeVocabSize'] as const;
   for (const k of posInt) {
     if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new Error(`model config: ${k} must be a positive integer, got ${cfg[k]}`);
+    if (cfg[k] > MODEL_LIMITS[k]) throw new Error(`model config: ${k} ${cfg[k]} is above ${MODEL_LIMITS[k]} (${MODEL_LIMITS_SOURCE})`);
   }
   if (cfg.hiddenSize % cfg.numHeads !== 0) {
     throw new Error(`model config: hiddenSize (${cfg.hiddenSize}) must be divisible by numHeads (${cfg.numHeads})`);

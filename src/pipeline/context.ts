@@ -2,8 +2,9 @@
  * What the stages of one run share: the run directory, the settings, and the data, each loaded once
  * and only when a stage needs it (a run whose stages are all up to date loads no data at all).
  */
+import { resolve } from 'node:path';
 import type { BackendInfo } from '../backend/select.js';
-import { encodeExamples, loadTask, packSequences, sotuDocuments, splitDocuments, textFileDocuments, type TaskSpec } from '../data/index.js';
+import { DataFileError, encodeExamples, loadTask, packSequences, sotuDocuments, splitDocuments, textFileDocuments, type TaskSpec } from '../data/index.js';
 import type { EncodedExamples, MlmCorpus, TaskData } from '../data/types.js';
 import { isHfDirectory } from '../import/import-hf.js';
 import { runTokenizer } from '../run/tokenizer.js';
@@ -24,18 +25,30 @@ export interface RunContext {
   task(): { data: TaskData; train: EncodedExamples; dev: EncodedExamples; test: EncodedExamples };
 }
 
-function taskSpec(p: ContextSettings): TaskSpec {
-  const t = p.task;
+/**
+ * Loads a task's data; a problem with one of its files is reported under the field that names the
+ * file (`tasks.spam.train: spam.tsv: ...`). `field` is the task's path: `task` or `tasks.<name>`.
+ */
+export function loadTaskAt(t: SharedSettings['task'], seed: number, field: string): TaskData {
+  let spec: TaskSpec;
   if (t.kind === 'tsv' || t.kind === 'jsonl') {
-    if (!t.train || !t.dev) throw new Error(`task.kind '${t.kind}' needs task.train and task.dev file paths (task.test is optional)`);
-    return { kind: t.kind, train: t.train, dev: t.dev, test: t.test, seed: p.seed };
+    if (!t.train || !t.dev) throw new Error(`${field}.kind '${t.kind}' needs ${field}.train and ${field}.dev file paths (${field}.test is optional)`);
+    spec = { kind: t.kind, train: t.train, dev: t.dev, test: t.test, seed };
+  } else spec = { kind: t.kind, seed, maxPerSplit: t.maxPerSplit };
+  try {
+    return loadTask(spec);
+  } catch (e) {
+    if (!(e instanceof DataFileError)) throw e;
+    const which = (['train', 'dev', 'test'] as const).find((k) => t[k] !== undefined && resolve(t[k]!) === resolve(e.file));
+    throw new Error(`${field}${which ? `.${which}` : ''}: ${e.message}`, { cause: e });
   }
-  return { kind: t.kind, seed: p.seed, maxPerSplit: t.maxPerSplit };
 }
 
 export interface ContextOptions {
   /** The tokenizer of the run this context is part of (a task of a multi-task run shares the run's). */
   tokenizer?: () => Tokenizer;
+  /** The task's path in the pipeline file, for messages: `task` (default) or `tasks.<name>`. */
+  taskField?: string;
 }
 
 export function createContext(runDir: string, pipeline: ContextSettings, backend: BackendInfo, quiet = false, opts: ContextOptions = {}): RunContext {
@@ -50,11 +63,11 @@ export function createContext(runDir: string, pipeline: ContextSettings, backend
       const src = pipeline.corpus.source;
       const all = src === 'sotu' ? sotuDocuments() : textFileDocuments(src);
       const docs = pipeline.corpus.maxDocuments ? all.slice(0, pipeline.corpus.maxDocuments) : all;
-      corpusDocs = splitDocuments(docs, { heldOutFraction: pipeline.corpus.heldOutFraction, seed: pipeline.seed });
+      corpusDocs = splitDocuments(docs, { heldOutFraction: pipeline.corpus.heldOutFraction, seed: pipeline.seed, source: `corpus.source: ${src}` });
     }
     return corpusDocs;
   };
-  const loadTaskData = () => (taskData ??= loadTask(taskSpec(pipeline)));
+  const loadTaskData = () => (taskData ??= loadTaskAt(pipeline.task, pipeline.seed, opts.taskField ?? 'task'));
 
   const ctx: RunContext = {
     runDir,

@@ -126,6 +126,25 @@ function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] | null {
   return shape ? Object.keys(shape) : null;
 }
 
+/**
+ * The field an issue is about as the file wrote it, and its value. A schema may move a field before
+ * checking it (the flat `pruning: { finalSparsity }` is checked as `pruning.schedule.finalSparsity`):
+ * the value zod saw (`input`, parsed with reportInput) is then looked for one level up, so a present
+ * field is never reported missing.
+ */
+function asWritten(raw: unknown, issue: z.core.$ZodIssue): { path: PropertyKey[]; found: unknown; defaulted?: unknown } {
+  const at = valueAt(raw, issue.path);
+  if (at !== undefined || issue.input === undefined) return { path: issue.path, found: at };
+  // A check across fields (code custom) on a field the file does not set: its default.
+  // (zod gives a custom issue the refined object as its input unless the check says the value.)
+  if (issue.code === 'custom') return { path: issue.path, found: undefined, defaulted: typeof issue.input === 'object' ? undefined : issue.input };
+  for (let i = issue.path.length - 2; i >= 0; i--) {
+    const path = [...issue.path.slice(0, i), ...issue.path.slice(i + 1)];
+    if (Object.is(valueAt(raw, path), issue.input)) return { path, found: issue.input };
+  }
+  return { path: issue.path, found: issue.input };
+}
+
 export function formatIssues(file: string, raw: unknown, error: z.ZodError, schema: z.ZodType): string {
   const lines = error.issues.map((issue) => {
     const field = issue.path.length ? issue.path.join('.') : '(top level)';
@@ -133,21 +152,23 @@ export function formatIssues(file: string, raw: unknown, error: z.ZodError, sche
       const allowed = allowedKeys(schema, issue.path);
       return `${field}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}${allowed ? `; allowed: ${allowed.join(', ')}` : ''}`;
     }
-    const found = valueAt(raw, issue.path);
+    const { path, found, defaulted } = asWritten(raw, issue);
     const foundText =
       found === undefined
-        ? 'nothing (the field is missing)'
+        ? defaulted !== undefined
+          ? `nothing: the field is not set, its default is ${JSON.stringify(defaulted)}`
+          : 'nothing (the field is missing)'
         : typeof found === 'number' && !Number.isFinite(found)
           ? `${found} (not a finite number)`
           : JSON.stringify(found);
-    return `${field}: ${issue.message}; found ${foundText}`;
+    return `${path.length ? path.join('.') : field}: ${issue.message}; found ${foundText}`;
   });
   return `${file}: invalid pipeline:\n  - ${lines.join('\n  - ')}`;
 }
 
 /** Validates an already-resolved config object. */
 export function validatePipeline(raw: unknown, file: string): Pipeline {
-  const result = PipelineSchema.safeParse(raw);
+  const result = PipelineSchema.safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(formatIssues(file, raw, result.error, PipelineSchema));
   return result.data;
 }

@@ -1,28 +1,28 @@
 /**
- * Where a run writes, and what `--fresh` may delete. The tool writes a marker file into every run
- * directory it creates; `--fresh` deletes only in a directory carrying that marker, and there only
- * the files the tool writes (foreign files are kept, and listed). A pipeline name that would put
- * the run directory outside artifacts/ ('.', '..') is refused before anything is touched.
+ * Where a run writes, and what it may delete or replace there (the rule is src/util/owned-dir.ts).
+ * Every run directory carries the marker `.prune-once-run`, which is also its manifest: each file
+ * the run wrote, with size and sha256. A run writes only into a new or empty folder, or one with
+ * the marker; `--fresh` deletes only files the manifest lists whose bytes still match, and never
+ * through a symlink. A folder without the marker is the user's, whatever it holds, with one
+ * exception: a run directory of an older prune-once, recognised only by result.json files whose
+ * recorded outputs all match their sha256; those files (and only those) become the run's.
  */
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { writeJsonAtomic } from '../util/fs.js';
-import { TASKS_DIR } from '../run/layout.js';
-import { TOOL_VERSION } from '../version.js';
+import { claimDir, type OwnedFile, ownsFile, removeOwned, writeOwnership } from '../util/owned-dir.js';
+import { sha256File } from '../util/fs.js';
+import { readResult } from '../run/result.js';
+import { RUN_MARKER } from '../run/layout.js';
 import { STAGE_ORDER } from './stages/index.js';
 
-export const RUN_MARKER = '.prune-once-run';
+export { RUN_MARKER };
 export const RUN_LOCK = '.prune-once.lock';
 /** Where runs go without --out. */
 export const ARTIFACTS_DIR = 'artifacts';
 
-/** Files a run writes at its top level (besides the stages' recorded outputs). */
-// model.teacher.fp32.onnx has two dots in its name.
-const TOP_LEVEL_FILES = [/^pipeline\.json$/, /^vocab\.txt$/, /^report\.(json|md)$/, /^tasks\.(json|md)$/, /^model\.[A-Za-z0-9_.-]+\.onnx$/];
-/** Files a stage writes in its own directory (besides its recorded outputs). */
-const STAGE_FILES = [/^result\.json$/, /^model\.ckpt$/, /^resume\.ckpt$/];
-/** Temporary files of writeFileAtomic: `<name>.tmp-<pid>-<ms>`. */
-const TEMP_FILE = /\.tmp-(\d+)-\d+$/;
+const NOTE = 'this directory was made by prune-once run; `files` lists what it wrote (size, sha256): prune-once deletes or replaces only those';
+/** Temporary files of writeFileAtomic (`<name>.tmp-<pid>-<ms>`) and of a lock taken over (`.stale-<pid>-<ms>`). */
+const TEMP_FILE = /\.(tmp|stale)-(\d+)-\d+$/;
 
 export class RunDirError extends Error {}
 
@@ -56,42 +56,66 @@ export function hasRunMarker(dir: string): boolean {
   return existsSync(join(dir, RUN_MARKER));
 }
 
+/** Resets the manifest: the run directory is the tool's, none of its files is (yet). */
 export function writeRunMarker(dir: string): void {
-  writeJsonAtomic(join(dir, RUN_MARKER), {
-    tool: 'prune-once',
-    version: TOOL_VERSION,
-    note: 'this directory was made by prune-once run; prune-once run --fresh deletes only the files prune-once writes here',
-  });
+  writeOwnership(dir, RUN_MARKER, NOTE);
 }
 
-/** True when `dir` holds nothing, or only what an earlier prune-once (before the marker) wrote. */
-function looksLikeOwnRun(dir: string): boolean {
-  const entries = readdirSync(dir);
-  if (entries.length === 0) return true;
-  return (
-    entries.includes('pipeline.json') &&
-    entries.every((e) => (STAGE_ORDER as readonly string[]).includes(e) || TOP_LEVEL_FILES.some((r) => r.test(e)) || e === RUN_LOCK || TEMP_FILE.test(e))
-  );
+function markerHasManifest(dir: string): boolean {
+  try {
+    return typeof (JSON.parse(readFileSync(join(dir, RUN_MARKER), 'utf8')) as { files?: unknown }).files === 'object';
+  } catch {
+    return false;
+  }
 }
 
 /**
- * Creates the run directory with its marker, or checks an existing one. A directory the tool did not
- * make gets no marker (so --fresh will never delete in it); an empty one, or a run directory from
- * before the marker existed, gets one.
+ * The files an older prune-once (before the marker) provably wrote in `dir`: the outputs each
+ * stage's result.json records, when every one of them still has its recorded sha256, and that
+ * result.json. Null when no stage verifies (then the folder is not adopted).
  */
-export function prepareRunDir(dir: string, fresh: boolean): void {
+function verifiedLegacyFiles(dir: string): Record<string, OwnedFile> | null {
+  const files: Record<string, OwnedFile> = {};
+  for (const stage of STAGE_ORDER) {
+    const resultRel = `${stage}/result.json`;
+    const st = lstatSync(join(dir, stage), { throwIfNoEntry: false });
+    if (!st?.isDirectory()) continue;
+    const result = readResult(join(dir, stage));
+    if (!result?.fingerprint || !Array.isArray(result.outputs) || result.outputs.length === 0) continue;
+    const recorded = Object.fromEntries(result.outputs.map((o) => [o.path, { bytes: o.bytes, sha256: o.sha256 }]));
+    const claim = { tool: 'prune-once' as const, version: '', note: '', files: recorded };
+    if (!result.outputs.every((o) => ownsFile(dir, claim, o.path))) continue;
+    Object.assign(files, recorded);
+    files[resultRel] = { bytes: statSync(join(dir, resultRel)).size, sha256: sha256File(join(dir, resultRel)) };
+  }
+  return Object.keys(files).length ? files : null;
+}
+
+/**
+ * Creates the run directory with its marker, or checks an existing one: marked, empty, or an older
+ * prune-once's run (adopted by its verified results). Any other folder is the user's: refused, with
+ * or without --fresh, before anything is written. Returns a line to log when a run is adopted.
+ */
+export function prepareRunDir(dir: string): string | null {
   if (existsSync(dir) && !statSync(dir).isDirectory())
     throw new RunDirError(`${dir}: exists and is not a directory; the run directory must be a directory: choose another --out, or move that file away`);
-  const existed = existsSync(dir);
-  if (!existed || (!hasRunMarker(dir) && looksLikeOwnRun(dir))) {
-    writeRunMarker(dir);
-    return;
+  if (existsSync(dir) && !hasRunMarker(dir) && readdirSync(dir).length > 0) {
+    const legacy = verifiedLegacyFiles(dir);
+    if (!legacy)
+      throw new RunDirError(
+        `${dir}: not made by prune-once (no ${RUN_MARKER} marker) and not empty, so prune-once writes and deletes nothing in it (with or without --fresh); give --out a new folder (or an empty one), e.g. --out ${dir}-run`,
+      );
+    writeOwnership(dir, RUN_MARKER, NOTE, legacy);
+    return `${dir}: a run of an older prune-once (no ${RUN_MARKER} marker); its ${Object.keys(legacy).length} files whose checksums verify are the run's, nothing else in it is deleted or replaced`;
   }
-  if (fresh && !hasRunMarker(dir)) {
-    throw new RunDirError(
-      `${dir}: not made by prune-once (no ${RUN_MARKER} marker, and it holds other files), so --fresh deletes nothing in it; choose another --out, or empty the directory yourself`,
-    );
+  if (hasRunMarker(dir) && !markerHasManifest(dir)) {
+    // A marker from before the manifest: the run's files are those its results verify.
+    const files = verifiedLegacyFiles(dir) ?? {};
+    writeOwnership(dir, RUN_MARKER, NOTE, files);
+    return `${dir}: marked by an older prune-once (no list of its files); the ${Object.keys(files).length} files whose checksums its results verify are the run's, nothing else in it is deleted or replaced`;
   }
+  claimDir(dir, RUN_MARKER, { note: NOTE, what: 'prune-once', fix: 'give --out a new folder' });
+  return null;
 }
 
 function alive(pid: number): boolean {
@@ -103,64 +127,27 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Outputs a stage recorded in its result.json (paths relative to the run directory). */
-function recordedOutputs(dir: string, stage: string): string[] {
-  try {
-    const r = JSON.parse(readFileSync(join(dir, stage, 'result.json'), 'utf8')) as { outputs?: Array<{ path: string }> };
-    return (r.outputs ?? []).map((o) => o.path).filter((p) => typeof p === 'string' && !isAbsolute(p) && !p.split(/[\\/]/).includes('..'));
-  } catch {
-    return [];
-  }
-}
-
 /**
- * --fresh: deletes the files the tool writes in a marked run directory, and nothing else; returns
- * the files it kept (relative paths), for a line saying so. Call with the run lock held.
+ * --fresh: deletes the files the run's manifest lists whose bytes still match, and nothing else (a
+ * symlink is never followed); returns what it kept (relative paths), for a line saying so. Call with
+ * the run lock held.
  */
 export function cleanRunDir(dir: string): string[] {
   if (!hasRunMarker(dir)) throw new RunDirError(`${dir}: not made by prune-once (no ${RUN_MARKER} marker); --fresh deletes nothing in it`);
-  const recorded = new Set(STAGE_ORDER.flatMap((s) => recordedOutputs(dir, s)));
-  const kept: string[] = [];
-  const own = (rel: string, name: string, patterns: RegExp[]) => recorded.has(rel) || patterns.some((r) => r.test(name)) || TEMP_FILE.test(name);
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (e === RUN_MARKER || e === RUN_LOCK) continue;
-    if (e === TASKS_DIR && statSync(p).isDirectory()) {
-      // A multi-task run: each task's directory is a run directory of its own, cleaned the same way.
-      for (const t of readdirSync(p)) {
-        const td = join(p, t);
-        if (statSync(td).isDirectory() && hasRunMarker(td)) {
-          kept.push(...cleanRunDir(td).map((k) => `${e}/${t}/${k}`));
-          rmSync(join(td, RUN_MARKER), { force: true });
-          if (readdirSync(td).length === 0) rmdirSync(td);
-        } else kept.push(`${e}/${t}`);
-      }
-      if (readdirSync(p).length === 0) rmdirSync(p);
-      continue;
-    }
-    if ((STAGE_ORDER as readonly string[]).includes(e) && statSync(p).isDirectory()) {
-      for (const f of readdirSync(p)) {
-        const rel = `${e}/${f}`;
-        if (!statSync(join(p, f)).isDirectory() && own(rel, f, STAGE_FILES)) rmSync(join(p, f));
-        else kept.push(rel);
-      }
-      if (readdirSync(p).length === 0) rmdirSync(p);
-    } else if (!statSync(p).isDirectory() && own(e, e, TOP_LEVEL_FILES)) {
-      rmSync(p);
-    } else {
-      kept.push(e);
-    }
-  }
-  return kept.sort();
+  return removeOwned(dir, RUN_MARKER, NOTE, (rel) => rel === RUN_LOCK).sort();
 }
 
-/** Removes temporary files left by a process that died mid-write (never those of a live one). */
+/**
+ * Removes temporary files left by a process that died mid-write (never those of a live one): only
+ * the tool's temp names, only regular files, never through a symlink.
+ */
 export function removeStaleTempFiles(dir: string): void {
-  const dirs = [dir, ...STAGE_ORDER.map((s) => join(dir, s)).filter((d) => existsSync(d) && statSync(d).isDirectory())];
+  const isDir = (d: string) => lstatSync(d, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  const dirs = [dir, ...STAGE_ORDER.map((s) => join(dir, s)).filter(isDir)];
   for (const d of dirs) {
     for (const f of readdirSync(d)) {
       const m = TEMP_FILE.exec(f);
-      if (m && !alive(Number(m[1]))) rmSync(join(d, f), { force: true });
+      if (m && !alive(Number(m[2])) && lstatSync(join(d, f)).isFile()) rmSync(join(d, f), { force: true });
     }
   }
 }

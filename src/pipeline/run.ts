@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.js';
 import { runFile, stageDir, taskRunDir } from '../run/layout.js';
 import { writeTasksSummary } from '../report/tasks.js';
@@ -16,18 +16,22 @@ import { TOOL_VERSION } from '../version.js';
 import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
 import { acquireRunLock } from './lock.js';
+import { preflight } from './preflight.js';
 import type { Pipeline } from './pipeline-schema.js';
-import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, writeRunMarker } from './run-dir.js';
-import { STAGES, type StageName } from './stages/index.js';
+import { cleanRunDir, prepareRunDir, removeStaleTempFiles, resolveRunDir, RUN_MARKER, RunDirError } from './run-dir.js';
+import { replaceProblem, stopTracking, symlinkOnPath, trackWrites } from '../util/owned-dir.js';
+import { SHARED_STAGES, STAGES, type StageName } from './stages/index.js';
 import type { StageDefinition } from './stages/types.js';
 import { restoreStage, storeStage } from './stage-cache.js';
 import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
 
 /** Which parts of the shared settings a stage's output depends on (they enter its fingerprint). */
 function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown): unknown {
+  const externalFiles = stage.externalFiles ? stage.externalFiles(settings) : null;
   return {
-    // Historical key: the identity of files outside the run (only the teacher's `from` has any).
-    teacherFrom: stage.externalFiles ? stage.externalFiles(settings) : null,
+    // Hashed under the name it had when only teacher.from had any, `teacherFrom`: renaming it would
+    // change every fingerprint, and so rerun finished runs and miss the stage cache.
+    teacherFrom: externalFiles,
     seed: p.seed,
     tokenizer: p.tokenizer,
     // The corpus-subset vocabulary is built from the corpus and the task, so both matter everywhere then.
@@ -114,23 +118,31 @@ export interface RunSummary {
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   const { pipeline } = loadPipeline(opts.pipelinePath, opts.sets ?? []);
   const backend = await selectBackend(opts.backend ?? pipeline.backend);
+  // What needs a file or the backend to check, before the run directory is touched (preflight.ts).
+  preflight(pipeline, opts.pipelinePath, backend.name);
   // --- run directory: marker, lock, safe --fresh (run-dir.ts, lock.ts) ---
   const runDir = resolveRunDir(pipeline.name, opts.outDir, opts.fresh ?? false);
-  prepareRunDir(runDir, opts.fresh ?? false);
+  const adopted = prepareRunDir(runDir);
   const ctx: RunContext = createContext(runDir, pipeline, backend, opts.quiet);
+  if (adopted) ctx.log(adopted);
   const lock = acquireRunLock(runDir, ctx.log);
+  // Every write into the run directory is checked and recorded in its manifest (util/owned-dir.ts).
+  trackWrites(runDir, RUN_MARKER);
   try {
     removeStaleTempFiles(runDir);
     if (opts.fresh) {
       const kept = cleanRunDir(runDir);
-      writeRunMarker(runDir);
       if (kept.length) ctx.log(`--fresh: kept ${kept.length} file${kept.length > 1 ? 's' : ''} not made by prune-once: ${kept.join(', ')}`);
     }
     const summary = await runStages(opts, pipeline, backend, runDir, ctx);
-    // The settings of the last run that finished (a failed run leaves the previous ones).
-    writeJsonAtomic(runFile(runDir, 'pipeline'), { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+    // The settings of the last run that finished (a failed run leaves the previous ones); never over a file of the user's.
+    const settings = runFile(runDir, 'pipeline');
+    const problem = replaceProblem(settings);
+    if (problem) ctx.log(`the run's settings are not recorded: ${problem}`);
+    else writeJsonAtomic(settings, { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
     return summary;
   } finally {
+    stopTracking(runDir);
     lock.release();
   }
   // --- end run directory ---
@@ -154,8 +166,13 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   }
   for (const { task, pipeline: taskPipeline } of scopes.tasks) {
     const taskDir = taskRunDir(runDir, task);
-    prepareRunDir(taskDir, false);
-    const taskCtx = createContext(taskDir, taskPipeline, backend, opts.quiet, { tokenizer: () => ctx.tokenizer() });
+    const link = symlinkOnPath(runDir, relative(runDir, taskDir));
+    if (link)
+      throw new RunDirError(`${join(runDir, link)} is a symlink; prune-once never writes through one: replace it with a folder, or choose another --out`);
+    const adoptedTask = prepareRunDir(taskDir);
+    if (adoptedTask) ctx.log(adoptedTask);
+    trackWrites(taskDir, RUN_MARKER);
+    const taskCtx = createContext(taskDir, taskPipeline, backend, opts.quiet, { tokenizer: () => ctx.tokenizer(), taskField: `tasks.${task}` });
     const dirOf = (s: string) => stageDir(SHARED_STAGES.has(s) ? runDir : taskDir, s);
     const stopped = await runScope({ opts, pipeline: taskPipeline, ctx: taskCtx, outDir: taskDir, dirOf, redone, fingerprints, task }, summary);
     if (stopped) return summary;
@@ -165,9 +182,6 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   if (names.every((t) => existsSync(runFile(taskRunDir(runDir, t), 'reportJson')))) writeTasksSummary(runDir, names);
   return summary;
 }
-
-/** The stages a `tasks:` pipeline runs once, on the corpus; the others run once per task. */
-export const SHARED_STAGES: ReadonlySet<string> = new Set(STAGES.filter((d) => d.data === 'corpus').map((d) => d.name as string));
 
 export interface TaskScopes {
   /** The shared stages as a pipeline of their own (null when the pipeline has none). */
@@ -258,7 +272,7 @@ async function runScope(sc: Scope, summary: RunSummary): Promise<boolean> {
       ctx.log(`${name}: ${redoneInput ? `its input '${redoneInput}' was redone` : problem}; redoing the stage`);
     } else if (previous) ctx.log(`${name}: settings or inputs changed; rerunning`);
     // --- stage cache (issue 17): a stored output with this fingerprint replaces the computation ---
-    const cached = opts.cacheDir ? restoreStage(opts.cacheDir, fingerprint, outDir, stage) : null;
+    const cached = opts.cacheDir ? restoreStage(opts.cacheDir, fingerprint, outDir, stage, ctx.log) : null;
     if (cached) {
       ctx.log(`${name}: restored from the cache ${opts.cacheDir} (fingerprint ${fingerprint})`);
       entry('from cache', 0, cached);

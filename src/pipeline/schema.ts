@@ -10,35 +10,40 @@
 import { z } from 'zod';
 import { TASK_KINDS } from '../data/tasks.js';
 import { DISTILL_DEFAULTS } from '../distill/hook.js';
-import { presetNames } from '../model/config.js';
+import { MODEL_LIMITS, presetNames } from '../model/config.js';
 import { QAT_DEFAULTS } from '../quant/qat.js';
 import { ADAMW_DEFAULTS } from '../train/optimizer.js';
+import { intIn, numIn } from '../util/ranges.js';
 
-export const positiveInt = z.number().int().positive();
-const nonNegInt = z.number().int().nonnegative();
-const fraction = z.number().min(0).max(1);
+/** Steps and step counts: up to ten million (a week of CPU steps is far less). */
+const MAX_STEPS = 10_000_000;
+/** Rows of a batch: more do not fit any backend's memory for a BERT (see preflight.ts for the real check). */
+export const MAX_BATCH = 65536;
+/** Tokens of a sequence: the longest position table a model may have. */
+const MAX_SEQ = MODEL_LIMITS.maxPositions;
+const dropout = numIn('[0, 1)', 'the fraction of activations dropped');
 
 export const TrainSchema = z.strictObject({
-  steps: positiveInt,
-  batchSize: positiveInt.default(32),
-  learningRate: z.number().positive(),
-  warmupSteps: nonNegInt.default(0),
-  weightDecay: z.number().nonnegative().default(ADAMW_DEFAULTS.weightDecay),
-  clipNorm: z.number().nonnegative().default(1),
+  steps: intIn(1, MAX_STEPS),
+  batchSize: intIn(1, MAX_BATCH, 'rows per optimizer step; for a larger batch than memory holds, set microBatch').default(32),
+  learningRate: numIn('(0, 1]'),
+  warmupSteps: intIn(0, MAX_STEPS).default(0),
+  weightDecay: numIn('[0, 1]').default(ADAMW_DEFAULTS.weightDecay),
+  clipNorm: numIn('[0, 1000]', '0: no clipping').default(1),
   /** Evaluate every N steps (0: only at the end). */
-  evalEvery: nonNegInt.default(0),
+  evalEvery: intIn(0, MAX_STEPS, '0: only at the end').default(0),
   /** Write a resume checkpoint every N steps (0: never). */
-  checkpointEvery: nonNegInt.default(50),
+  checkpointEvery: intIn(0, MAX_STEPS, '0: never').default(50),
   /**
    * Threads that share each batch (data parallelism over worker threads, for the single-threaded
    * wasm and cpu backends): 'auto' = one per core, at most 4; 1 = no workers.
    */
-  threads: z.union([z.literal('auto'), positiveInt]).default('auto'),
+  threads: z.union([z.literal('auto'), intIn(1, 64)], { error: "must be 'auto' or an integer from 1 to 64" }).default('auto'),
   /**
    * Gradient accumulation: rows per forward/backward within each thread's share (0: all at once).
    * Lower it when a step fails for memory; the optimizer still takes one step per batch.
    */
-  microBatch: nonNegInt.default(0),
+  microBatch: intIn(0, MAX_BATCH, '0: the whole batch at once').default(0),
   /**
    * 'layers': keep only each encoder layer's input, recompute the layer in the backward (less
    * memory, one more encoder forward). Absent = 'none'; no default here, so the stage fingerprints
@@ -50,17 +55,17 @@ export const TrainSchema = z.strictObject({
 export const ModelSchema = z.strictObject({
   /** A preset: bert-tiny, bert-mini, bert-small, bert-medium, bert-base or L{2..12}-H{128..768}. */
   preset: z.string().refine((p) => presetNames().includes(p), { message: `unknown preset; allowed: ${presetNames().join(', ')}` }),
-  maxPositions: positiveInt.default(512),
-  hiddenDropout: fraction.default(0.1),
-  attentionDropout: fraction.default(0.1),
+  maxPositions: intIn(1, MODEL_LIMITS.maxPositions, 'the longest sequence the model takes').default(512),
+  hiddenDropout: dropout.default(0.1),
+  attentionDropout: dropout.default(0.1),
 });
 
 export const DistillSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  temperature: z.number().positive().default(DISTILL_DEFAULTS.temperature),
-  alphaTask: z.number().nonnegative().default(DISTILL_DEFAULTS.alphaTask),
-  alphaKd: z.number().nonnegative().default(DISTILL_DEFAULTS.alphaKd),
-  hiddenWeight: z.number().nonnegative().default(DISTILL_DEFAULTS.hiddenWeight),
+  temperature: numIn('(0, 100]').default(DISTILL_DEFAULTS.temperature),
+  alphaTask: numIn('[0, 100]', 'weight of the task loss').default(DISTILL_DEFAULTS.alphaTask),
+  alphaKd: numIn('[0, 100]', 'weight of the distillation loss').default(DISTILL_DEFAULTS.alphaKd),
+  hiddenWeight: numIn('[0, 1000]', 'weight of the hidden-state loss').default(DISTILL_DEFAULTS.hiddenWeight),
 });
 
 export const QuantizationSchema = z
@@ -79,8 +84,8 @@ export const QuantizationSchema = z
      * stage fingerprints of existing runs do not change.
      */
     embeddingBits: z.literal([8, 4], { error: 'must be 8 or 4 (bits of the quantized embedding tables)' }).optional(),
-    observerMomentum: fraction.default(QAT_DEFAULTS.observerMomentum),
-    calibrationBatches: positiveInt.default(8),
+    observerMomentum: numIn('[0, 1]').default(QAT_DEFAULTS.observerMomentum),
+    calibrationBatches: intIn(1, 10_000).default(8),
   })
   .superRefine((q, ctx) => {
     if (q.embeddingBits === 4 && !q.embeddings) {
@@ -98,30 +103,43 @@ export const TokenizerSchema = z.strictObject({
    * WordPieces of the corpus and task texts (faster on CPU); or a path to a vocab.txt.
    */
   vocab: z.string().default('corpus-subset'),
-  size: positiveInt.default(8192),
+  size: intIn(16, MODEL_LIMITS.vocabSize, 'entries of the vocabulary').default(8192),
 });
 
 export const CorpusSchema = z.strictObject({
   /** sotu (State of the Union addresses) or a path to a .txt / .jsonl file. */
   source: z.string().default('sotu'),
-  seqLen: positiveInt.default(128),
-  heldOutFraction: z.number().gt(0).lt(1).default(0.05),
+  seqLen: intIn(3, MAX_SEQ, 'tokens per packed sequence, [CLS] and [SEP] included').default(128),
+  heldOutFraction: numIn('(0, 1)', 'share of the corpus held out for the MLM evaluation').default(0.05),
   /** Evaluate MLM on at most this many held-out sequences. */
-  evalSequences: positiveInt.default(256),
+  evalSequences: intIn(1, 1_000_000).default(256),
   /** Use only the first N documents of the corpus (addresses, for sotu): for quick trials. */
-  maxDocuments: positiveInt.optional(),
+  maxDocuments: intIn(1, 100_000_000).optional(),
 });
 
-export const TaskSchema = z.strictObject({
-  kind: z.enum(TASK_KINDS).default('spam-assassin'),
-  train: z.string().optional(),
-  dev: z.string().optional(),
-  test: z.string().optional(),
-  seqLen: positiveInt.default(128),
-  maxPerSplit: positiveInt.optional(),
-  /** Batch size for evaluation passes. */
-  evalBatchSize: positiveInt.default(64),
-});
+export const TaskSchema = z
+  .strictObject({
+    kind: z.enum(TASK_KINDS).default('spam-assassin'),
+    train: z.string().optional(),
+    dev: z.string().optional(),
+    test: z.string().optional(),
+    seqLen: intIn(4, MAX_SEQ, 'tokens per example, [CLS] and [SEP] included').default(128),
+    maxPerSplit: intIn(1, 100_000_000).optional(),
+    /** Batch size for evaluation passes. */
+    evalBatchSize: intIn(1, 4096).default(64),
+  })
+  // Checked here, not when the data loads, so the message has the task's path (`tasks.x.train`).
+  .superRefine((t, ctx) => {
+    if (t.kind !== 'tsv' && t.kind !== 'jsonl') return;
+    const need = [
+      ['train', 'the training file'],
+      ['dev', 'the dev file'],
+    ] as const;
+    for (const [field, what] of need) {
+      if (!t[field])
+        ctx.addIssue({ code: 'custom', path: [field], message: `kind ${t.kind} needs ${what}: give a path to a .${t.kind} file (test is optional)` });
+    }
+  });
 
 /**
  * The settings every stage shares (name, seed, data, tokenizer). The whole pipeline schema adds
@@ -130,7 +148,7 @@ export const TaskSchema = z.strictObject({
 export const SharedShape = {
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only (it names the run directory)'),
   description: z.string().optional(),
-  seed: z.number().int().nonnegative().default(42),
+  seed: intIn(0, 2 ** 32 - 1).default(42),
   backend: z.string().default('auto'),
   tokenizer: TokenizerSchema.prefault({}),
   corpus: CorpusSchema.prefault({}),

@@ -19,11 +19,25 @@
  * a file in place (every write is a temp file renamed over the target), so a run directory that
  * rewrites a restored stage replaces its link and never changes the cached bytes.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../util/fs.js';
+import { sha256File, writeJsonAtomic } from '../util/fs.js';
+import { NotOwnedError, pathProblem, recordFile, removeOwnedFile, replaceProblem, symlinkOnPath } from '../util/owned-dir.js';
 import type { StageName } from './stages/index.js';
 import { readResult, type StageResult } from '../run/result.js';
 import { ONNX_FILES } from '../run/layout.js';
@@ -89,9 +103,7 @@ export function readEntry(cacheDir: string, fingerprint: string): CacheEntry | n
   return JSON.parse(readFileSync(p, 'utf8')) as CacheEntry;
 }
 
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
+const sha256 = sha256File;
 
 /** Hard link, or a copy where linking is impossible (another filesystem, or links not allowed). */
 function linkOrCopy(from: string, to: string): void {
@@ -105,8 +117,9 @@ function linkOrCopy(from: string, to: string): void {
 }
 
 function filesUnder(dir: string, prefix = ''): string[] {
+  // Regular files only: a symlink is never followed into the cache or out of it.
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
-    d.isDirectory() ? filesUnder(join(dir, d.name), `${prefix}${d.name}/`) : [`${prefix}${d.name}`],
+    d.isDirectory() ? filesUnder(join(dir, d.name), `${prefix}${d.name}/`) : d.isFile() ? [`${prefix}${d.name}`] : [],
   );
 }
 
@@ -179,44 +192,83 @@ export function readExecutions(cacheDir: string): ExecutionRecord[] {
 }
 
 /**
- * Puts the cached output of `fingerprint` into `runDir` as stage `stage` (links, or copies across
- * filesystems), replacing what the run directory held there. Returns its result, or null when the
- * cache has no such entry. Sizes are checked against the entry, so a damaged entry is an error,
- * never silently wrong figures.
+ * Why `entry` (in `src`) may not be restored as `stage`, naming the file; null when it checks out.
+ * An entry is data from a shared folder: its paths must stay inside the entry (no absolute path, no
+ * '..', no symlink), name only what the stage writes, and every file must have its recorded size
+ * and sha256, so a damaged or forged entry can neither write outside the run nor bring wrong figures.
  */
-export function restoreStage(cacheDir: string, fingerprint: string, runDir: string, stage: StageName): StageResult | null {
+function entryProblem(src: string, entry: CacheEntry, stage: StageName): string | null {
+  if (entry.stage !== stage) return `it holds stage '${entry.stage}', not '${stage}'`;
+  if (!entry.files || typeof entry.files !== 'object') return 'entry.json lists no files';
+  const rootFiles = [...(ROOT_FILES[stage] ?? []), ...SHARED_ROOT_FILES];
+  const rels = Object.keys(entry.files);
+  if (!rels.includes('stage/result.json')) return 'it has no stage/result.json';
+  for (const rel of rels) {
+    const bad = pathProblem(rel);
+    if (bad) return `entry.json lists '${rel}', ${bad}`;
+    if (!(rel.startsWith('stage/') || (rel.startsWith('root/') && rootFiles.includes(rel.slice('root/'.length)))))
+      return `entry.json lists '${rel}', neither under stage/ nor one of the files ${stage} writes at the run's top (${rootFiles.map((f) => `root/${f}`).join(', ')})`;
+  }
+  for (const [rel, f] of Object.entries(entry.files)) {
+    const link = symlinkOnPath(src, rel);
+    if (link) return `${join(src, link)} is a symlink`;
+    const st = lstatSync(join(src, rel), { throwIfNoEntry: false });
+    if (!st?.isFile()) return `${join(src, rel)} is missing (or not a file)`;
+    if (st.size !== f.bytes) return `${join(src, rel)} has ${st.size} bytes, the entry says ${f.bytes}`;
+    if (sha256(join(src, rel)) !== f.sha256) return `${join(src, rel)} fails its sha256 (the bytes differ from those stored)`;
+  }
+  return null;
+}
+
+/**
+ * Puts the cached output of `fingerprint` into `runDir` as stage `stage` (links, or copies across
+ * filesystems). Returns its result, or null when the cache has no usable entry: none, or one that
+ * fails its checks (entryProblem), which is reported through `log` and skipped, so the stage runs.
+ * In the run directory it replaces only files the run owns (src/util/owned-dir.ts): a file of the
+ * user's in the way stops the run with its name, before anything is written.
+ */
+export function restoreStage(
+  cacheDir: string,
+  fingerprint: string,
+  runDir: string,
+  stage: StageName,
+  log: (line: string) => void = () => {},
+): StageResult | null {
   openCache(cacheDir);
   if (!isCacheable(stage)) return null;
-  const entry = readEntry(cacheDir, fingerprint);
-  if (!entry) return null;
   const src = entryDir(cacheDir, fingerprint);
-  if (entry.stage !== stage) throw new CacheError(`${src}: holds stage '${entry.stage}', not '${stage}'; the cache is damaged: delete that folder`);
-  for (const [rel, f] of Object.entries(entry.files)) {
-    const size = existsSync(join(src, rel)) ? statSync(join(src, rel)).size : -1;
-    if (size !== f.bytes)
-      throw new CacheError(
-        `${join(src, rel)}: ${size < 0 ? 'missing' : `${size} bytes, the entry says ${f.bytes}`}; the cache entry is damaged: delete ${src} and rerun`,
-      );
-  }
-  const tag = `.restore-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const staged = join(runDir, `${stage}${tag}`);
+  let entry: CacheEntry | null;
   try {
-    for (const rel of Object.keys(entry.files).filter((r) => r.startsWith('stage/'))) {
-      const to = join(staged, rel.slice('stage/'.length));
-      mkdirSync(join(to, '..'), { recursive: true });
-      linkOrCopy(join(src, rel), to);
-    }
-    rmSync(join(runDir, stage), { recursive: true, force: true });
-    renameSync(staged, join(runDir, stage));
-  } finally {
-    rmSync(staged, { recursive: true, force: true });
+    entry = readEntry(cacheDir, fingerprint);
+  } catch (e) {
+    log(
+      `stage cache: skipping the entry ${src}: its entry.json is unreadable (${(e as Error).message}); running ${stage} instead (delete that folder to drop the entry)`,
+    );
+    return null;
   }
-  for (const rel of Object.keys(entry.files).filter((r) => r.startsWith('root/'))) {
-    const name = rel.slice('root/'.length);
-    const to = join(runDir, name);
-    if (SHARED_ROOT_FILES.includes(name) && existsSync(to)) continue;
+  if (!entry) return null;
+  const problem = entryProblem(src, entry, stage);
+  if (problem) {
+    log(`stage cache: skipping the entry ${src}: ${problem}; running ${stage} instead (delete that folder to drop the entry)`);
+    return null;
+  }
+  // Where each file goes; vocab.txt, shared by the run's stages, is kept when the run has one.
+  const targets = Object.keys(entry.files)
+    .map((rel) => ({ rel, to: rel.startsWith('stage/') ? join(runDir, stage, rel.slice('stage/'.length)) : join(runDir, rel.slice('root/'.length)) }))
+    .filter(({ rel, to }) => !(SHARED_ROOT_FILES.includes(rel.slice('root/'.length)) && existsSync(to)));
+  const dir = join(runDir, stage);
+  const problems = targets.map((t) => replaceProblem(t.to)).filter((p): p is string => p !== null);
+  if (problems.length) throw new NotOwnedError(`restoring ${stage} from the cache: ${problems[0]}`);
+  // The stage reads as not done until its result.json, moved last, is in place.
+  removeOwnedFile(join(dir, 'result.json'));
+  if (existsSync(dir)) for (const f of filesUnder(dir)) if (!entry.files[`stage/${f}`]) removeOwnedFile(join(dir, f));
+  const tag = `.tmp-${process.pid}-${Date.now()}`;
+  const last = (t: { rel: string }) => (t.rel === 'stage/result.json' ? 1 : 0);
+  for (const { rel, to } of targets.sort((a, b) => last(a) - last(b))) {
+    mkdirSync(join(to, '..'), { recursive: true });
     linkOrCopy(join(src, rel), `${to}${tag}`);
     renameSync(`${to}${tag}`, to);
+    recordFile(to, entry.files[rel]);
   }
-  return readResult(join(runDir, stage));
+  return readResult(dir);
 }

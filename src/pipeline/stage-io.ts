@@ -5,19 +5,26 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../checkpoint/format.js';
+import { STAGE_STATES, type ModelStage, type StageState } from '../checkpoint/state.js';
 import { modelFromSnapshot, snapshotModel, type BertModel } from '../model/bert.js';
 import { modelPath } from '../run/layout.js';
 import { sha256File } from '../util/fs.js';
 
-export function saveModel(dir: string, model: BertModel, state: Record<string, unknown>): void {
+/** Saves a stage's model with the state its stage declares (checkpoint/state.ts). */
+export function saveModel(dir: string, model: BertModel, state: StageState): void {
   const snap = snapshotModel(model);
   saveCheckpoint(modelPath(dir), { config: snap.config, weights: snap.weights, tensors: new Map(), state });
 }
 
-export function loadModel(dir: string, what: string): { model: BertModel; checkpoint: Checkpoint } {
-  const p = modelPath(dir);
+/** The model `stage` saved (in `run.dirOf(stage)`), its state checked against the stage's declaration. */
+export function loadModel<S extends ModelStage>(
+  run: { dirOf(stage: string): string },
+  stage: S,
+  what: string,
+): { model: BertModel; checkpoint: Checkpoint<StageState<S>> } {
+  const p = modelPath(run.dirOf(stage));
   if (!existsSync(p)) throw new Error(`${what}: ${p} not found; run the stage that makes it first (or rerun the pipeline)`);
-  const checkpoint = loadCheckpoint(p);
+  const checkpoint = loadCheckpoint(p, STAGE_STATES[stage]);
   return { model: modelFromSnapshot({ config: checkpoint.config, weights: checkpoint.weights }), checkpoint };
 }
 

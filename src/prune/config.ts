@@ -8,12 +8,13 @@
  * (`finalSparsity`, `endFraction`, ...); both parse to the same config.
  */
 import { z } from 'zod';
+import { intIn, numIn } from '../util/ranges.js';
 import { maskRegistry } from './masks.js';
 import type { PrunerSettings } from './pruner.js';
 import { PipelineScheduleSchema, scheduleForSteps, type ScheduleConfig } from './schedules.js';
 import { DEFAULT_INCLUDE } from './select.js';
 
-const positiveInt = z.number().int().positive();
+const blockSide = intIn(1, 4096, 'rows or columns of a block');
 
 /** Fields of `pruning` itself; in the flat form every other field belongs to the schedule. */
 const OWN_FIELDS = ['method', 'block', 'include', 'exclude', 'overrides', 'schedule'];
@@ -41,13 +42,13 @@ export const PruningSchema = z.preprocess(
       /** Mask function: per tensor (magnitude, block) or one threshold over the weights (global-magnitude). */
       method: z.enum(methods).default('magnitude'),
       /** Block shape [rows, cols] over a [in, out] kernel; required by method: block. */
-      block: z.tuple([positiveInt, positiveInt]).optional(),
+      block: z.tuple([blockSide, blockSide]).optional(),
       /** When and how much (schedules.ts): kind cubic (default), linear, constant or one-shot. */
       schedule: PipelineScheduleSchema.default(PipelineScheduleSchema.parse({ kind: 'cubic' })),
       include: z.array(z.string()).optional(),
       exclude: z.array(z.string()).default([]),
       /** Weights matching `match` get their own schedule: the stage's, ending at this finalSparsity. */
-      overrides: z.array(z.strictObject({ match: z.string(), finalSparsity: z.number().min(0).lt(1) })).default([]),
+      overrides: z.array(z.strictObject({ match: z.string(), finalSparsity: numIn('[0, 1)', 'the fraction of weights set to zero') })).default([]),
     })
     .refine((p) => p.method !== 'block' || p.block !== undefined, {
       path: ['block'],

@@ -12,8 +12,8 @@ import { patternLockMask } from './masks.js';
 
 export class PatternLockHook<B extends Batch = Batch> implements TrainHook<B> {
   readonly name = 'pattern-lock';
-  /** The checkpoint key pattern lock had when it was a pruner, so older resume checkpoints load. */
-  readonly key = 'pruner';
+  /** Resume checkpoints written before pattern lock had its own key hold its masks under 'pruner'. */
+  readonly formerKey = 'pruner';
   private readonly set: MaskSet;
 
   constructor(

@@ -19,6 +19,7 @@
  * re-applied (by the pruner, after every optimizer step), never recomputed.
  */
 import { z } from 'zod';
+import { intIn, numIn } from '../util/ranges.js';
 import { Registry } from '../util/registry.js';
 
 export interface ScheduleStep {
@@ -33,12 +34,12 @@ export type Schedule = (step: number) => ScheduleStep;
 // ---------------------------------------------------------------------------------------------
 // Field schemas shared by the kinds
 
-const sparsity = z.number().min(0).lt(1);
-const step = z.number().int().nonnegative();
-const fraction = z.number().min(0).max(1);
-const frequency = z.number().int().positive();
+const sparsity = numIn('[0, 1)', 'the fraction of weights set to zero');
+const step = intIn(0, 10_000_000);
+const fraction = numIn('[0, 1]', "a fraction of the stage's steps");
+const frequency = intIn(1, 1_000_000, 'steps between mask updates');
 /** The ramp's exponent: 3 is Zhu & Gupta's cubic, 1 a straight line. */
-const power = z.number().positive();
+const power = numIn('(0, 100]', "the ramp's exponent: 3 is the cubic, 1 a straight line");
 
 const rampOrder = (c: { initialSparsity: number; finalSparsity: number }) => c.finalSparsity >= c.initialSparsity;
 const rampOrderError = { message: 'must be >= initialSparsity', path: ['finalSparsity'] };

@@ -1,7 +1,8 @@
 /** The one writer of report.md and report.html: both rendered from one ReportView. */
 import { existsSync } from 'node:fs';
-import { runFile } from '../run/layout.js';
+import { RUN_MARKER, runFile } from '../run/layout.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { withTrackedWrites } from '../util/owned-dir.js';
 import { renderHtml } from './html.js';
 import { browserMarkdown, renderMarkdown } from './markdown.js';
 import { readReport } from './read.js';
@@ -19,6 +20,8 @@ export async function writeReportFiles(runDir: string, view: ReportView): Promis
 export async function rewriteReportFiles(runDir: string, stages: readonly string[]): Promise<string> {
   const json = runFile(runDir, 'reportJson');
   if (!existsSync(json)) throw new Error(`${runDir}: no report.json here; the run's report stage has not finished (run the pipeline to the end first)`);
-  await writeReportFiles(runDir, gatherReportView(readReport(json), runDir, stages));
+  const view = gatherReportView(readReport(json), runDir, stages);
+  // Replaces only the run's own report files (a folder without the run marker: only new files).
+  await withTrackedWrites(runDir, RUN_MARKER, () => writeReportFiles(runDir, view));
   return runFile(runDir, 'reportHtml');
 }

@@ -38,6 +38,9 @@ export const RUN_FILES = {
   tasksMd: 'tasks.md',
 } as const;
 
+/** The run directory's marker and manifest: every file the run wrote, with size and sha256 (src/util/owned-dir.ts). */
+export const RUN_MARKER = '.prune-once-run';
+
 /** The folder of a multi-task run that holds one run-like directory per task. */
 export const TASKS_DIR = 'tasks';
 

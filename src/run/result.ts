@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { writeJsonAtomic } from '../util/fs.js';
+import { isTracked, removeOwnedFile } from '../util/owned-dir.js';
 import { resultPath, resumePath } from './layout.js';
 
 export interface StageResult {
@@ -42,5 +43,7 @@ export function readResult(stageDirectory: string): StageResult | null {
 /** Marks the stage done; its resume checkpoint is no longer needed. */
 export function writeResult(stageDirectory: string, result: StageResult): void {
   writeJsonAtomic(resultPath(stageDirectory), result);
-  rmSync(resumePath(stageDirectory), { force: true });
+  // In a run directory only the run's own resume checkpoint (owned-dir.ts); elsewhere as before.
+  if (isTracked(resumePath(stageDirectory))) removeOwnedFile(resumePath(stageDirectory));
+  else rmSync(resumePath(stageDirectory), { force: true });
 }

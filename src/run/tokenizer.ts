@@ -10,11 +10,11 @@
  *  - anything else: the path of a vocab.txt.
  * Every vocabulary but a Hugging Face teacher's is lower-cased (BERT uncased).
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { readHfTokenizer } from '../import/hf-tokenizer.js';
-import { buildSubVocabulary, loadTokenizer, loadVocabFile, saveVocab, WordPieceTokenizer } from '../tokenizer/index.js';
-import { runFile } from './layout.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { HF_TOKENIZER_FILES, readHfTokenizer } from '../import/hf-tokenizer.js';
+import { BERT_UNCASED_SOURCE, buildSubVocabulary, loadTokenizer, loadVocabFile, saveVocab, WordPieceTokenizer } from '../tokenizer/index.js';
+import { HF_TOKENIZER_STAGE, runFile, stageDir } from './layout.js';
 
 export interface TokenizerSettings {
   vocab: string;
@@ -52,4 +52,49 @@ export function runTokenizer(o: RunTokenizerOptions): WordPieceTokenizer {
   }
   const path = [v, ...(o.searchDirs ?? []).map((d) => resolve(d, v))].find((p) => existsSync(p)) ?? v;
   return new WordPieceTokenizer(loadVocabFile(path), { lowercase: true, vocabSource: v });
+}
+
+/** What the rule needs of a finished run's pipeline.json. */
+interface SavedPipeline {
+  source?: string;
+  pipeline?: { tokenizer?: TokenizerSettings; stages?: { teacher?: { from?: string } } };
+}
+
+/**
+ * A finished run's tokenizer, by the same rule, from its pipeline.json (a multi-task run's is the
+ * run directory's, shared by its tasks). Null when the run records none; `warn` hears why a
+ * recorded one could not be read.
+ */
+export function savedRunTokenizer(runDir: string, warn: (message: string) => void = () => {}): WordPieceTokenizer | null {
+  let saved: SavedPipeline;
+  try {
+    saved = JSON.parse(readFileSync(runFile(runDir, 'pipeline'), 'utf8')) as SavedPipeline;
+  } catch {
+    return null;
+  }
+  const settings = saved.pipeline?.tokenizer;
+  if (!settings) return null;
+  // A Hugging Face teacher's tokenizer is the copy its stage kept in the run.
+  const teacherDir = stageDir(runDir, HF_TOKENIZER_STAGE);
+  const hfDir = saved.pipeline?.stages?.teacher?.from && existsSync(join(teacherDir, HF_TOKENIZER_FILES.vocab)) ? teacherDir : undefined;
+  try {
+    return runTokenizer({ settings, runDir, hfDir, searchDirs: saved.source ? [dirname(saved.source)] : [] });
+  } catch (e) {
+    warn(`the run's tokenizer could not be read: ${(e as Error).message}`);
+    return null;
+  }
+}
+
+/**
+ * The tokenizer a model records of itself (`WordPieceTokenizer.describe()`, kept in its checkpoint
+ * state and ONNX metadata), when it can be had without its run: BERT uncased, or a vocab file that
+ * still exists. Null otherwise (a corpus-subset vocabulary is only in its run's vocab.txt).
+ */
+export function recordedTokenizer(recorded: unknown): WordPieceTokenizer | null {
+  const r = recorded as { vocabSource?: unknown; lowercase?: unknown } | undefined;
+  if (!r || typeof r.vocabSource !== 'string') return null;
+  const lowercase = typeof r.lowercase === 'boolean' ? r.lowercase : true;
+  if (r.vocabSource === BERT_UNCASED_SOURCE) return loadTokenizer({ lowercase });
+  if (existsSync(r.vocabSource) && statSync(r.vocabSource).isFile()) return loadTokenizer({ vocabFile: r.vocabSource, lowercase });
+  return null;
 }

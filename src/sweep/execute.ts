@@ -5,11 +5,12 @@
  * machine shares the cache. A job whose output is already cached does nothing.
  */
 import { fork, spawn, spawnSync, type StdioOptions } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeJsonAtomic } from '../util/fs.js';
 import { runPipeline } from '../pipeline/run.js';
+import { prepareRunDir } from '../pipeline/run-dir.js';
 import { taskRunDir } from '../run/layout.js';
 import { openCache, readEntry, workDir } from '../pipeline/stage-cache.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
@@ -37,7 +38,8 @@ export async function executeStageJob(cacheDir: string, job: StageJobData, opts:
   const t0 = performance.now();
   if (readEntry(cacheDir, job.fingerprint)) return { fingerprint: job.fingerprint, stage: job.stage, outcome: 'cached', seconds: 0 };
   const work = workDir(cacheDir, job.fingerprint);
-  mkdirSync(work, { recursive: true });
+  // A run directory of the cache's own (marked before the job's pipeline file goes in beside the run).
+  prepareRunDir(work);
   // JSON is YAML: the runner loads and validates the job's pipeline like any pipeline file.
   const pipelinePath = join(work, 'job-pipeline.json');
   writeJsonAtomic(pipelinePath, job.pipeline);

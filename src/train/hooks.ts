@@ -53,6 +53,8 @@ export interface TrainHook<B extends Batch = Batch> {
    * `name`. Unique among the hooks of one loop. Kept stable so old checkpoints still resume.
    */
   key?: string;
+  /** A key older checkpoints hold this hook's state under: read on resume when `key` holds none. */
+  formerKey?: string;
   /** Once before the first step (also after a resume, with ctx.step > 0). */
   init?(ctx: LoopContext<B>): void;
   /** Before the gradient tape, e.g. the frozen teacher's forward. */

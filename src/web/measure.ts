@@ -7,7 +7,7 @@
  * screenshots of both pages under <run>/web/screenshots/.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodeExamples, loadTask, type TaskSpec } from '../data/index.js';
@@ -16,10 +16,13 @@ import { createSession } from '../onnx/index.js';
 import { REPORTED } from '../pipeline/stages/report.js';
 import { HTML_FILE } from '../report/html.js';
 import { rewriteReportFiles } from '../report/write.js';
+import { runFile } from '../run/layout.js';
+import { resolveScope, type RunScope } from '../run/locate.js';
 import { WordPieceTokenizer } from '../tokenizer/index.js';
-import { writeJsonAtomic } from '../util/fs.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { withTrackedWrites } from '../util/owned-dir.js';
 import { argmax, median, quantile } from '../util/stats.js';
-import { bundleRun, MODEL_FILE, modelFacts, ortWebDist, resolveVocab } from './bundle.js';
+import { BUNDLE_MARKER, bundleRun, MODEL_FILE, modelFacts, ortWebDist, resolveVocab } from './bundle.js';
 import { MANIFEST_FILE } from '../run/bundle-manifest.js';
 import { BROWSER_METRICS_FILE, BROWSER_METRICS_SCHEMA, type BrowserMetrics } from '../run/browser-metrics.js';
 import { sha256File } from '../util/fs.js';
@@ -57,6 +60,8 @@ function chromiumVersion(path: string): string | null {
 
 export interface MeasureOptions {
   runDir: string;
+  /** In a multi-task run, the task whose model to measure (its directory may also be given as runDir). */
+  task?: string;
   /** The bundle to serve; default `<run>/web` (made there if missing). */
   bundleDir?: string;
   chromium?: string;
@@ -81,17 +86,20 @@ export interface MeasureResult {
   report: (PageCheck & { figures: number; charts: Array<{ width: number; height: number; marks: number }> }) | null;
 }
 
+type TaskJson = { kind: string; maxPerSplit?: number; train?: string; dev?: string; test?: string };
 interface RunPipelineJson {
-  pipeline: { seed: number; task: { kind: string; maxPerSplit?: number; train?: string; dev?: string; test?: string } };
+  pipeline: { seed: number; task: TaskJson; tasks?: Record<string, TaskJson> };
 }
 
-/** The run's task, as its pipeline.json describes it (the same spec the run context builds). */
-function runTestSplit(runDir: string): Example[] {
-  const path = join(runDir, 'pipeline.json');
+/** The run's task, as its pipeline.json describes it (the same spec the run context builds); a multi-task run's task from its `tasks:`. */
+function runTestSplit(scope: RunScope): Example[] {
+  const path = runFile(scope.runDir, 'pipeline');
   if (!existsSync(path))
     throw new Error(`${path} not found: measuring needs the run's pipeline.json to load its test split; give a directory written by \`prune-once run\``);
   const { pipeline: p } = JSON.parse(readFileSync(path, 'utf8')) as RunPipelineJson;
-  const t = p.task;
+  const t = scope.task !== undefined ? p.tasks?.[scope.task] : p.task;
+  if (!t)
+    throw new Error(`${path}: no settings for task '${scope.task}' under tasks:; the run directory and its pipeline.json disagree (run the pipeline again)`);
   const spec: TaskSpec =
     t.kind === 'tsv' || t.kind === 'jsonl'
       ? { kind: t.kind, train: t.train!, dev: t.dev!, test: t.test, seed: p.seed }
@@ -100,10 +108,10 @@ function runTestSplit(runDir: string): Example[] {
 }
 
 /** onnxruntime-node on the pipeline's encoding, one example at a time (as the page runs them). */
-async function classifyInNode(runDir: string, examples: Example[]): Promise<MeasureResult['node']> {
-  const modelPath = join(runDir, MODEL_FILE);
+async function classifyInNode(scope: RunScope, examples: Example[]): Promise<MeasureResult['node']> {
+  const modelPath = join(scope.dir, MODEL_FILE);
   const facts = modelFacts(modelPath);
-  const tokenizer = new WordPieceTokenizer(resolveVocab(runDir, facts), { lowercase: facts.lowercase, vocabSource: facts.vocabSource });
+  const tokenizer = new WordPieceTokenizer(resolveVocab(scope.runDir, facts), { lowercase: facts.lowercase, vocabSource: facts.vocabSource });
   const ort = await import('onnxruntime-node');
   const session = await createSession(modelPath);
   const out: MeasureResult['node'] = [];
@@ -127,7 +135,9 @@ async function classifyInNode(runDir: string, examples: Example[]): Promise<Meas
 }
 
 export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureResult> {
-  const runDir = resolve(opts.runDir);
+  // A task of a multi-task run is measured in its own directory, with its run's vocabulary and pipeline.
+  const scope = resolveScope(opts.runDir, opts.task, 'bundle --measure').scope ?? { dir: resolve(opts.runDir), runDir: resolve(opts.runDir) };
+  const runDir = scope.dir;
   const log = opts.log ?? (() => {});
   const chromiumPath = findChromium(opts.chromium);
   if (!chromiumPath) {
@@ -140,8 +150,8 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
   const modelPath = join(runDir, MODEL_FILE);
   const bundled = join(bundleDir, MODEL_FILE);
   if (sha256File(bundled) !== sha256File(modelPath))
-    throw new Error(`${bundled} is not the run's ${MODEL_FILE}; rebuild the bundle with \`prune-once bundle ${opts.runDir} --out ${bundleDir}\``);
-  let examples = runTestSplit(runDir);
+    throw new Error(`${bundled} is not the run's ${MODEL_FILE}; rebuild the bundle with \`prune-once bundle ${runDir} --out ${bundleDir}\``);
+  let examples = runTestSplit(scope);
   if (examples.some((e) => e.textPair !== undefined))
     throw new Error(
       `${runDir}: the page classifies single texts, and this run's task has text pairs; measuring pair tasks in the browser is not supported yet`,
@@ -149,7 +159,7 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
   if (opts.maxExamples !== undefined) examples = examples.slice(0, opts.maxExamples);
   if (examples.length === 0) throw new Error(`${runDir}: the run's test split is empty; nothing to classify`);
   log(`measure: ${examples.length} test examples in onnxruntime-node`);
-  const node = await classifyInNode(runDir, examples);
+  const node = await classifyInNode(scope, examples);
 
   const { chromium } = await import('playwright-core');
   const server = await serveBundle({ dir: bundleDir, port: 0 });
@@ -263,7 +273,10 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
       let report: MeasureResult['report'] = null;
       if (existsSync(join(runDir, 'report.json'))) {
         await rewriteReportFiles(runDir, REPORTED);
-        for (const f of [HTML_FILE, 'report.md']) cpSync(join(runDir, f), join(bundleDir, f));
+        // Into the bundle as the bundle's own files (recorded in its manifest), never over a file of the user's.
+        await withTrackedWrites(bundleDir, BUNDLE_MARKER, () => {
+          for (const f of [HTML_FILE, 'report.md']) writeFileAtomic(join(bundleDir, f), readFileSync(join(runDir, f)));
+        });
         report = await checkReport(context, `${server.url}${HTML_FILE}`, join(shots, 'report.png'));
       }
       return { metrics, metricsPath, labels, browser, node, page: { url: server.url, consoleErrors, screenshot: pageShot }, report };

@@ -3,7 +3,7 @@
  * `.br` or `.gz` sibling when the browser accepts it (so what a visitor downloads is the compressed
  * size), and compressing the few files without one (report, manifest) on the fly.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -68,10 +68,21 @@ export interface BundleServer {
 }
 
 /** The bytes to send for `file`, in the encoding chosen: the precompressed sibling, or compressed now (cached). */
-function encodedBody(file: string, encoding: 'br' | 'gzip' | null, cache: Map<string, Buffer>): { body: Buffer; encoding: 'br' | 'gzip' | null } {
+/** True when `file`'s real path (symlinks resolved) is inside `realRoot`. */
+function inside(realRoot: string, file: string): boolean {
+  const real = realpathSync(file);
+  return real === realRoot || real.startsWith(realRoot.endsWith(sep) ? realRoot : realRoot + sep);
+}
+
+function encodedBody(
+  file: string,
+  encoding: 'br' | 'gzip' | null,
+  cache: Map<string, Buffer>,
+  realRoot: string,
+): { body: Buffer; encoding: 'br' | 'gzip' | null } {
   if (!encoding || !COMPRESSIBLE.has(extname(file))) return { body: readFileSync(file), encoding: null };
   const sibling = `${file}.${encoding === 'br' ? 'br' : 'gz'}`;
-  if (existsSync(sibling) && statSync(sibling).mtimeMs >= statSync(file).mtimeMs) return { body: readFileSync(sibling), encoding };
+  if (existsSync(sibling) && inside(realRoot, sibling) && statSync(sibling).mtimeMs >= statSync(file).mtimeMs) return { body: readFileSync(sibling), encoding };
   const key = `${encoding}:${file}:${statSync(file).mtimeMs}`;
   let body = cache.get(key);
   if (!body) {
@@ -89,6 +100,7 @@ export async function serveBundle(opts: { dir: string; port?: number; log?: (lin
   const port = opts.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be an integer 0..65535 (0: any free port), got ${opts.port}`);
   const cache = new Map<string, Buffer>();
+  const realRoot = realpathSync(root);
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -108,7 +120,13 @@ export async function serveBundle(opts: { dir: string; port?: number; log?: (lin
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`not found: ${path}`);
       return;
     }
-    const { body, encoding } = encodedBody(file, pickEncoding(req.headers['accept-encoding']), cache);
+    // A symlink may point anywhere (/etc/hostname): only files whose real path stays in the folder are sent.
+    if (!inside(realRoot, file)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`forbidden: ${path} leads outside the bundle folder`);
+      opts.log?.(`${req.method} ${path} refused: a symlink to outside ${root}`);
+      return;
+    }
+    const { body, encoding } = encodedBody(file, pickEncoding(req.headers['accept-encoding']), cache, realRoot);
     res.writeHead(200, {
       'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
       'Content-Length': body.length,

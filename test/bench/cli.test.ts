@@ -90,6 +90,24 @@ describe('prune-once bench', () => {
     expect((await cli(['bench', 'nonsense'])).error).toMatch(/train-step or inference/);
   });
 
+  it('refuses absurd sizes at once, naming the flag and the limit (bench inference --batch 100000000 used to hang)', async () => {
+    const inference = async (...flags: string[]) => (await cli(['bench', 'inference', 'm.onnx', ...flags])).error;
+    expect(await inference('--batch', '100000000')).toMatch(/--batch must be at most 65536 rows, got 100000000/);
+    expect(await inference('--batch', '8192', '--seq', '512')).toMatch(/--batch x --seq must be at most 1048576 tokens per run, got 8192 x 512/);
+    expect(await inference('--seq', '100000')).toMatch(/--seq must be at most 8192/);
+    expect(await inference('--runs', '100000000')).toMatch(/--runs must be at most 100000, got 100000000/);
+    expect(await inference('--warmup', '100000000')).toMatch(/--warmup must be at most 10000, got 100000000/);
+    expect(await inference('--threads', '100000')).toMatch(/--threads must be at most 1024, got 100000/);
+    const step = async (...flags: string[]) => (await cli(['bench', 'train-step', ...flags])).error;
+    expect(await step('--batch', '100000000')).toMatch(/--batch must be at most 65536, got 100000000/);
+    expect(await step('--student-layers', '1000000000')).toMatch(/--student-layers must be at most 24, got 1000000000/);
+    expect(await step('--teacher-hidden', '65536')).toMatch(/--teacher-hidden must be at most 1024, got 65536/);
+    expect(await step('--vocab', '1000000000')).toMatch(/--vocab must be at most 262144, got 1000000000/);
+    expect(await step('--seq', '1000000')).toMatch(/--seq must be at most 8192, got 1000000/);
+    expect((await cli(['bench', 'sparse-linear', '--tokens', '1000000000000'])).error).toMatch(/--tokens must be at most 1048576, got 1000000000000/);
+    expect((await cli(['bench', 'compression', '--vocab', '1000000000'])).error).toMatch(/--vocab must be an integer from 2 to 262144, got 1000000000/);
+  });
+
   it('--help describes every flag and gives examples', async () => {
     const { out } = await cli(['bench', 'train-step', '--help']);
     for (const f of [

@@ -58,7 +58,7 @@ describe('bench compression', () => {
     expect(compressionIssues({ preset: 'L7-H100', sparsity: 1, vocab: 0, brotliQuality: 12, embeddingBits: 6 as 4 })).toEqual([
       expect.stringMatching(/^--preset: /),
       '--sparsity must be in [0, 1), got 1',
-      '--vocab must be an integer >= 2, got 0',
+      '--vocab must be an integer from 2 to 262144, got 0',
       '--brotli-quality must be an integer in 0..11, got 12',
       '--embedding-bits must be 8 or 4, got 6',
     ]);

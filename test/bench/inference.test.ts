@@ -38,6 +38,10 @@ describe('inference bench', () => {
   it('says what is wrong with the file or the options', async () => {
     await expect(runInferenceBench(join(tempDir(), 'missing.onnx'), { batch: 1, seq: 8, runs: 1, warmup: 0 })).rejects.toThrow(/no such file/);
     await expect(runInferenceBench(modelPath, { batch: 1, seq: 64, runs: 1, warmup: 0 })).rejects.toThrow(/\[1, 64\] batch/);
+    // --seq above the model's positions is named as such, also with a batch that would be slow to build.
+    await expect(runInferenceBench(modelPath, { batch: 4096, seq: 64, runs: 1, warmup: 0 })).rejects.toThrow(
+      /--seq 64 is above the model's position embeddings: a \[1, 64\] batch fails in ONNX Runtime.*lower --seq/,
+    );
     expect(inferenceIssues({ batch: 0, seq: 8, runs: 1, warmup: -1 }, (k) => `--${k}`)).toEqual([
       '--batch must be a positive integer, got 0',
       '--warmup must be an integer >= 0, got -1',

@@ -266,6 +266,34 @@ describe('bad directories give errors that name the file and the field or tensor
     expect(() => importHfDirectory(dir)).toThrow(/hidden_size: must be a positive integer, found "big"/);
   });
 
+  it('absurd sizes are refused from config.json before any tensor is made, naming the field and the limit', () => {
+    const dir = good();
+    rewriteConfig(dir, { num_hidden_layers: 1000000000 });
+    expect(() => importHfDirectory(dir)).toThrow(/config\.json: num_hidden_layers: 1000000000 is above 24 \(the largest BERT, BERT-Large\)/);
+    for (const [field, value, limit] of [
+      ['hidden_size', 100000, 1024],
+      ['num_attention_heads', 64, 16],
+      ['intermediate_size', 1000000, 4096],
+      ['vocab_size', 10000000, 262144],
+      ['max_position_embeddings', 1000000, 8192],
+      ['type_vocab_size', 100000, 16],
+    ] as const) {
+      const d = good();
+      rewriteConfig(d, { [field]: value });
+      expect(() => importHfDirectory(d), field).toThrow(new RegExp(`config\\.json: ${field}: ${value} is above ${limit}`));
+    }
+  });
+
+  it('a config.json without hidden_size (or another size) is refused, naming the field, not defaulted to 768', () => {
+    for (const field of ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'vocab_size', 'max_position_embeddings']) {
+      const dir = good();
+      const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      delete json[field];
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(json));
+      expect(() => importHfDirectory(dir), field).toThrow(new RegExp(`${dir}/config\\.json: ${field}: missing; .*add "${field}"`));
+    }
+  });
+
   it('a tensor with the wrong shape: expected vs found', () => {
     const dir = good();
     rewriteConfig(dir, { intermediate_size: 32 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BackendInfo } from '../../src/backend/select.js';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
+import { STAGE_STATES } from '../../src/checkpoint/state.js';
 import { importToCheckpoint } from '../../src/import/convert.js';
 import { exportSafetensors } from '../../src/export/hf-source.js';
 import { importHfDirectory } from '../../src/import/import-hf.js';
@@ -60,7 +61,7 @@ describe('a Hugging Face teacher in a pipeline', () => {
       ['finetune-teacher', 'ran'],
     ]);
     const imported = importHfDirectory(hfDir).snapshot;
-    const teacher = loadCheckpoint(join(runDir, 'teacher', 'model.ckpt'));
+    const teacher = loadCheckpoint(join(runDir, 'teacher', 'model.ckpt'), STAGE_STATES.teacher);
     expect(teacher.config).toEqual(imported.config);
     expect(teacher.state.labels).toEqual(['ham', 'spam']);
     for (const [n, w] of imported.weights) expect(Buffer.from(teacher.weights.get(n)!.data.buffer).equals(Buffer.from(w.data.buffer)), n).toBe(true);

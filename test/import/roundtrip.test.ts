@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
+import { ImportState } from '../../src/checkpoint/state.js';
 import { importToCheckpoint } from '../../src/import/convert.js';
 import { exportHfDirectory } from '../../src/export/hf.js';
 import { exportSafetensors } from '../../src/export/hf-source.js';
@@ -121,7 +122,7 @@ describe('round trip through a Hugging Face directory', () => {
     const ckpt = join(tempDir(), 'm.ckpt');
     const summary = importToCheckpoint(src, ckpt);
     expect(summary.heads).toEqual({ mlm: 'imported', classifier: 'imported' });
-    expect(loadCheckpoint(ckpt).state.labels).toEqual(['a', 'b', 'c']);
+    expect(loadCheckpoint(ckpt, ImportState).state.labels).toEqual(['a', 'b', 'c']);
     const out = join(tempDir(), 'hf');
     const res = exportSafetensors(ckpt, out);
     expect(res.tokenizerSource).toMatch(/vocab\.txt$/);

@@ -2,19 +2,20 @@
  * Prune once, transfer to all: a pipeline with several tasks runs the shared teacher and
  * prune-distill once and each task's stages in tasks/<task>/; its table of tasks recomputes from
  * the tasks' reports; a task added later reuses the sparse pre-trained model (the shared stages and
- * the earlier tasks are up to date) and only the new task runs.
+ * the earlier tasks are up to date) and only the new task runs. The first run is the shared
+ * multi-task run (test/shared-runs.ts), which test/cli/readme.test.ts also reads.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline, type RunSummary } from '../../src/pipeline/run.js';
 import { tasksSummary, type TasksSummary } from '../../src/report/tasks.js';
 import type { Report } from '../../src/report/schema.js';
 import { tempDir, useTestBackend } from '../helpers.js';
+import { sharedMultiTaskRun, SMOKE, TASK_SETTINGS as TASK, writeTasksPipeline } from '../shared-runs.js';
 
-const SMOKE = resolve('pipelines/smoke.yaml');
-const TASK = 'seqLen: 32, maxPerSplit: 48, evalBatchSize: 32';
 let dir = '';
+/** The shared run: read only (the test that adds a task works on a copy). */
 let runDir = '';
 let first: RunSummary;
 
@@ -36,18 +37,10 @@ function writeUserTask(at: string): { train: string; dev: string } {
   return { train, dev };
 }
 
-function writePipeline(tasks: string): string {
-  const path = join(dir, 'tasks.yaml');
-  writeFileSync(path, `use: ${SMOKE}\nname: smoke-tasks\ntasks:\n${tasks}`);
-  return path;
-}
-
 beforeAll(async () => {
   await useTestBackend();
   dir = tempDir();
-  runDir = join(dir, 'run');
-  const pipeline = writePipeline(`  spam: { kind: spam-assassin, ${TASK} }\n  era: { kind: sotu-era, ${TASK} }\n`);
-  first = await runPipeline({ pipelinePath: pipeline, outDir: runDir, quiet: true, backend: 'wasm' });
+  ({ runDir, first } = await sharedMultiTaskRun());
 }, 900_000);
 
 describe('a pipeline with several tasks', () => {
@@ -91,10 +84,13 @@ describe('a pipeline with several tasks', () => {
 
   it('adds a user task later without rerunning the teacher, prune-distill or the other tasks', async () => {
     const files = writeUserTask(dir);
-    const pipeline = writePipeline(
+    const pipeline = writeTasksPipeline(
+      dir,
       `  spam: { kind: spam-assassin, ${TASK} }\n  era: { kind: sotu-era, ${TASK} }\n  topics: { kind: tsv, train: ${files.train}, dev: ${files.dev}, seqLen: 32, evalBatchSize: 32 }\n`,
     );
-    const second = await runPipeline({ pipelinePath: pipeline, outDir: runDir, quiet: true, backend: 'wasm' });
+    const grown = join(dir, 'grown');
+    cpSync(runDir, grown, { recursive: true });
+    const second = await runPipeline({ pipelinePath: pipeline, outDir: grown, quiet: true, backend: 'wasm' });
     const status = Object.fromEntries(second.stages.map((s) => [`${s.task ?? '-'}:${s.stage}`, s.status]));
     expect(status['-:teacher']).toBe('up to date');
     expect(status['-:prune-distill']).toBe('up to date');
@@ -104,8 +100,8 @@ describe('a pipeline with several tasks', () => {
         t,
       ).toBe(true);
     expect(second.stages.filter((s) => s.task === 'topics').map((s) => s.status)).toEqual(['ran', 'ran', 'ran', 'ran', 'ran']);
-    expect(existsSync(join(runDir, 'tasks', 'topics', 'model.int8.onnx'))).toBe(true);
-    const table = JSON.parse(readFileSync(join(runDir, 'tasks.json'), 'utf8')) as TasksSummary;
+    expect(existsSync(join(grown, 'tasks', 'topics', 'model.int8.onnx'))).toBe(true);
+    const table = JSON.parse(readFileSync(join(grown, 'tasks.json'), 'utf8')) as TasksSummary;
     expect(table.tasks.map((t) => t.task)).toEqual(['spam', 'era', 'topics']);
   }, 900_000);
 });

@@ -122,13 +122,13 @@ describe('schedule configs', () => {
 
   it('names the field, the problem and the value found', () => {
     expect(issuesOf({ ...cubic, beginStep: 100 })).toEqual(['endStep: must be > beginStep; found 100']);
-    expect(issuesOf({ ...cubic, beginStep: -1 })).toEqual([expect.stringMatching(/^beginStep: .*>=0; found -1$/)]);
-    expect(issuesOf({ ...cubic, beginStep: 2.5 })).toEqual([expect.stringMatching(/^beginStep: .*int.*; found 2.5$/)]);
-    expect(issuesOf({ ...cubic, finalSparsity: 1 })).toEqual([expect.stringMatching(/^finalSparsity: .*<1; found 1$/)]);
+    expect(issuesOf({ ...cubic, beginStep: -1 })).toEqual([expect.stringMatching(/^beginStep: must be an integer from 0 to 10000000; found -1$/)]);
+    expect(issuesOf({ ...cubic, beginStep: 2.5 })).toEqual([expect.stringMatching(/^beginStep: must be an integer from 0 to 10000000; found 2.5$/)]);
+    expect(issuesOf({ ...cubic, finalSparsity: 1 })).toEqual([expect.stringMatching(/^finalSparsity: must be a number in \[0, 1\) .*; found 1$/)]);
     expect(issuesOf({ ...cubic, initialSparsity: 0.95 })).toEqual(['finalSparsity: must be >= initialSparsity; found 0.9']);
-    expect(issuesOf({ ...cubic, frequency: 0 })).toEqual([expect.stringMatching(/^frequency: .*>0; found 0$/)]);
+    expect(issuesOf({ ...cubic, frequency: 0 })).toEqual([expect.stringMatching(/^frequency: must be an integer from 1 to 1000000 .*; found 0$/)]);
     expect(issuesOf({ ...cubic, frequency: undefined })).toEqual([expect.stringMatching(/^frequency: .*; found nothing \(missing\)$/)]);
-    expect(issuesOf({ ...cubic, finalSparsity: '0.9' })).toEqual([expect.stringMatching(/^finalSparsity: .*number.*; found "0.9"$/)]);
+    expect(issuesOf({ ...cubic, finalSparsity: '0.9' })).toEqual([expect.stringMatching(/^finalSparsity: must be a number in \[0, 1\).*; found "0.9"$/)]);
   });
 
   it('reports unknown fields and unknown kinds', () => {

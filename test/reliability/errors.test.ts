@@ -121,6 +121,17 @@ describe('numbers in flags', () => {
     expect(r.stderr).toMatch(/--seed.*abc.*number/);
   });
 
+  it('sweep --workers 0 and worker --concurrency 0 are usage errors naming the flag, not internal errors', async () => {
+    for (const workers of ['0', '-1', '1.5']) {
+      const r = await cli(['sweep', 'sweeps/sparsity.yaml', '--workers', workers, '--out', join(tempDir('prune-once-errors-'), 'sweep')]);
+      expect(r.status, workers).toBe(2);
+      expect(r.stderr, workers).toMatch(new RegExp(`--workers must be an integer from 1 to \\d+ \\(stage jobs at once\\), got ${workers.replace('.', '\\.')}`));
+    }
+    const w = await cli(['worker', '--redis', 'redis://127.0.0.1:1', '--cache', tempDir('prune-once-errors-'), '--concurrency', '0']);
+    expect(w.status).toBe(2);
+    expect(w.stderr).toMatch(/--concurrency must be an integer from 1 to \d+, got 0/);
+  });
+
   it('bench sparse-linear --hidden abc and bench inference --runs 1e400 are rejected too', async () => {
     const a = await cli(['bench', 'sparse-linear', '--hidden', 'abc']);
     expect(a.status).toBe(2);

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
+import { ResumeState } from '../../src/pipeline/stages/train.js';
 import { tempDir, useTestBackend } from '../helpers.js';
 import { cli, listFiles, runLogged, SMOKE, TINY_SETS } from './fixtures.js';
 
@@ -45,7 +46,7 @@ describe('faults', () => {
     expect(full.stderr).not.toMatch(/^error: ENOSPC/m);
     for (const [f, h] of teacherFiles) expect(sha(join(out, f)), f).toBe(h);
     expect(sha(resume)).toBe(resumeSha);
-    expect(loadCheckpoint(resume).state.loop).toMatchObject({ step: 2 });
+    expect(loadCheckpoint(resume, ResumeState).state.loop).toMatchObject({ step: 2 });
     expect(existsSync(join(out, 'prune-distill', 'model.ckpt'))).toBe(false);
     expect(tmpFiles(out)).toEqual([]);
     expect(existsSync(join(out, '.prune-once.lock'))).toBe(false);
@@ -66,7 +67,7 @@ describe('faults', () => {
     const resume = join(out, 'teacher', 'resume.ckpt');
     // The signal is handled between steps, after the write in progress completed: the checkpoint is
     // that of step 2 (or a later one, when a busy machine delivers the signal a step late).
-    const step = (loadCheckpoint(resume).state.loop as { step: number }).step;
+    const step = loadCheckpoint(resume, ResumeState).state.loop.step;
     expect(step).toBeGreaterThanOrEqual(2);
     expect(step).toBeLessThan(6);
     expect(tmpFiles(out)).toEqual([]);

@@ -3,7 +3,8 @@
  * couple of steps per stage, and a way to watch what a run logs.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runPipeline, type RunOptions, type RunSummary } from '../../src/pipeline/run.js';
 
@@ -51,6 +52,39 @@ export function listFiles(dir: string): string[] {
   };
   walk(dir, '');
   return out.sort();
+}
+
+/** Every stage on two steps, up to the export stage's ONNX files: what bundle and the cache tests need. */
+export const TINY_ALL_SETS = [
+  ...TINY_SETS,
+  'stages.finetune-teacher.train.steps=2',
+  'stages.finetune-teacher.train.checkpointEvery=0',
+  'stages.transfer.train.steps=2',
+  'stages.transfer.train.checkpointEvery=0',
+  'stages.qat.train.steps=2',
+  'stages.qat.train.checkpointEvery=0',
+];
+
+/**
+ * Every entry under dir (symlinks not followed) -> sha256 of a file's bytes, 'dir', or 'link -> target':
+ * two equal trees mean nothing was deleted, replaced or written through a link.
+ */
+export function hashTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d).sort()) {
+      const p = join(d, e);
+      const r = rel ? `${rel}/${e}` : e;
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) out[r] = `link -> ${readlinkSync(p)}`;
+      else if (st.isDirectory()) {
+        out[r] = 'dir';
+        walk(p, r);
+      } else out[r] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir, '');
+  return out;
 }
 
 /**

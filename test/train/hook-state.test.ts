@@ -8,7 +8,7 @@ import { PrunerHook, type PrunerSettings } from '../../src/prune/pruner.js';
 import { selectWeights } from '../../src/prune/select.js';
 import { QatHook } from '../../src/quant/qat.js';
 import { quantizationToJson } from '../../src/quant/serialize.js';
-import type { HookState, LoopContext } from '../../src/train/hooks.js';
+import { hookKey, type HookState, type LoopContext } from '../../src/train/hooks.js';
 import { trainLoop, type LoopSettings, type LoopState } from '../../src/train/loop.js';
 import { classificationObjective, mlmObjective, type Batch } from '../../src/train/tasks.js';
 import { tinyConfig, useTestBackend } from '../helpers.js';
@@ -95,14 +95,13 @@ describe('hook saveState / loadState', () => {
     disposeModel(model);
   });
 
-  it('pattern lock: the locked pattern survives, under the checkpoint key pruners had', () => {
+  it('pattern lock: the locked pattern survives a save and load', () => {
     const model = createModel(cfg, 7);
     const names = selectWeights(model.params.keys());
     const prune = new PrunerHook(model, names, { method: 'magnitude', schedule: { kind: 'one-shot', sparsity: 0.5, step: 0 } });
     prune.init({ step: 0 } as LoopContext);
     prune.dispose();
     const lock = new PatternLockHook(model, names);
-    expect(lock.key).toBe('pruner');
     lock.init({ step: 0 } as LoopContext);
     const state = persisted(lock.saveState());
     // Weights regrow (as after a crash mid-step), but the restored masks still hold the pattern.
@@ -114,6 +113,36 @@ describe('hook saveState / loadState', () => {
     again.afterStep({ step: 1 } as LoopContext);
     expect(again.sparsity().overall).toBeCloseTo(0.5, 2);
     [lock, again].forEach((h) => h.dispose());
+    disposeModel(model);
+  });
+
+  it("pattern lock: its checkpoint key is its name, and a resume checkpoint with its masks under the pruners' key still resumes them", async () => {
+    const model = createModel(cfg, 8);
+    const names = selectWeights(model.params.keys());
+    const prune = new PrunerHook(model, names, { method: 'magnitude', schedule: { kind: 'one-shot', sparsity: 0.5, step: 0 } });
+    prune.init({ step: 0 } as LoopContext);
+    prune.dispose();
+    const lock = new PatternLockHook(model, names);
+    expect(hookKey(lock)).toBe('pattern-lock');
+    let saved: { state: LoopState; tensors: Map<string, WeightData> } | undefined;
+    const batches = cycle([fixedMlmBatch(60, 4, 12, 1)]);
+    await trainLoop(model, mlmObjective, batches, loop(1, 1), [lock], { saveResume: (state, tensors) => (saved = { state, tensors }) });
+    const original = values(lock.masks);
+    lock.dispose();
+    // The same resume point as a prune-once that stored pattern lock under 'pruner' wrote it.
+    const { 'pattern-lock': json, ...hooks } = saved!.state.hooks;
+    const old = {
+      state: { ...saved!.state, hooks: { ...hooks, pruner: json } },
+      tensors: new Map([...saved!.tensors].map(([k, w]) => [k.replace(/^hook\/pattern-lock\//, 'hook/pruner/'), w])),
+    };
+    expect([...old.tensors.keys()].filter((k) => k.startsWith('hook/pruner/'))).toHaveLength(names.length);
+    // Weights regrow (as after a crash mid-step): only restored masks bring the pattern back.
+    for (const n of names) model.params.get(n)!.assign(tf.add(model.params.get(n)!, 1));
+    const again = new PatternLockHook(model, names);
+    await trainLoop(model, mlmObjective, batches, loop(2), [again], {}, old);
+    expect(values(again.masks)).toEqual(original);
+    expect(again.sparsity().overall).toBeCloseTo(0.5, 2);
+    again.dispose();
     disposeModel(model);
   });
 

@@ -105,7 +105,7 @@ describe('bundle', () => {
     await expect(bundleRun({ runDir: empty })).rejects.toThrow(/model\.int8\.onnx not found.*prune-once export/);
     const other = tempDir('prune-once-web-other-');
     writeFileSync(join(other, 'notes.txt'), 'mine');
-    await expect(bundleRun({ runDir, outDir: other })).rejects.toThrow(/not a prune-once bundle.*new or empty directory/);
+    await expect(bundleRun({ runDir, outDir: other })).rejects.toThrow(/not made by prune-once bundle.*new folder/);
     expect(readFileSync(join(other, 'notes.txt'), 'utf8')).toBe('mine');
   });
 });

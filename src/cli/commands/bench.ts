@@ -8,9 +8,11 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { COMPRESSION_DEFAULTS, compressionIssues, formatCompressionResult, runCompressionBench } from '../../bench/compression.js';
+import { MODEL_LIMITS } from '../../model/config.js';
 import type { RecomputeMode } from '../../model/recompute.js';
-import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, runInferenceBench } from '../../bench/inference.js';
+import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, inferenceModelPath, runInferenceBench } from '../../bench/inference.js';
 import type { StepShape } from '../../bench/peer.js';
+import { TASK_OPTION } from '../task-option.js';
 import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
 import { formatProfile } from '../../bench/profiler.js';
 import { formatTrainStepResult, runTrainStepBench, TRAIN_STEP_DEFAULTS, trainStepIssues } from '../../bench/train-step.js';
@@ -150,6 +152,7 @@ const trainStepCommand: CommandModule<object, TrainStepArgs> = {
 
 interface InferenceArgs {
   model: string;
+  task?: string;
   batch: number;
   seq: number;
   runs: number;
@@ -166,15 +169,17 @@ const inferenceCommand: CommandModule<object, InferenceArgs> = {
       .positional('model', {
         type: 'string',
         demandOption: true,
-        describe: 'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export)',
+        describe:
+          'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export), or a run directory: its model.int8.onnx (a multi-task run with --task, or its tasks/<task>)',
       })
+      .option('task', TASK_OPTION)
       .option('batch', { type: 'number', default: INFERENCE_DEFAULTS.batch, describe: 'rows per run' })
       .option('seq', { type: 'number', default: INFERENCE_DEFAULTS.seq, describe: "sequence length; at most the model's position embeddings" })
       .option('runs', { type: 'number', default: INFERENCE_DEFAULTS.runs, describe: 'timed runs; latency is their median and 90th percentile' })
       .option('warmup', { type: 'number', default: INFERENCE_DEFAULTS.warmup, describe: 'untimed runs first' })
       .option('threads', { type: 'number', default: 0, describe: 'ONNX Runtime intra-op threads (0: its default, one per core)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line instead of text' })
-      .example('$0 bench inference artifacts/prune-once/model.int8.onnx --batch 8 --seq 128', 'the int8 model on 8 x 128 tokens')
+      .example('$0 bench inference artifacts/prune-once --task spam --batch 8 --seq 128', "the spam task's int8 model on 8 x 128 tokens")
       .example(
         '$0 bench inference model.fp32.onnx --batch 1 --runs 100 --json',
         'single-sequence latency of the fp32 baseline, as JSON',
@@ -182,7 +187,7 @@ const inferenceCommand: CommandModule<object, InferenceArgs> = {
   handler: async (a) => {
     const opts = { batch: a.batch, seq: a.seq, runs: a.runs, warmup: a.warmup, threads: a.threads };
     check(inferenceIssues(opts, flag));
-    const r = await runInferenceBench(a.model, opts);
+    const r = await runInferenceBench(inferenceModelPath(a.model, a.task), opts);
     process.stdout.write(`${a.json ? JSON.stringify(r) : formatInferenceResult(r)}\n`);
   },
 };
@@ -215,8 +220,11 @@ const sparseLinearCommand: CommandModule<object, SparseLinearArgs> = {
       .example('$0 bench sparse-linear --hidden 256 --sparsity 0.9 0.95', 'the teacher-sized products at 90% and 95%') as unknown as Argv<SparseLinearArgs>,
   handler: async (a) => {
     const issues: string[] = [];
+    // The products' operands are [tokens, 4H] floats: 2^20 tokens at H = 1024 is already 16 GB.
+    const max = { hidden: MODEL_LIMITS.hiddenSize, tokens: 2 ** 20, runs: 100_000 };
     for (const k of ['hidden', 'tokens', 'runs'] as const)
       if (!Number.isInteger(a[k]) || a[k] < 1) issues.push(`${flag(k)} must be a positive integer, got ${a[k]}`);
+      else if (a[k] > max[k]) issues.push(`${flag(k)} must be at most ${max[k]}, got ${a[k]}`);
     for (const s of a.sparsity) if (!(s >= 0 && s < 1)) issues.push(`--sparsity values must be in [0, 1), got ${s}`);
     check(issues);
     const r = await runSparseLinearBench({ hidden: a.hidden, tokens: a.tokens, sparsities: a.sparsity, runs: a.runs, backend: a.backend });

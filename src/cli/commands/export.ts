@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { exportModel, type ExportFormatOption } from '../../export-model.js';
+import { TASK_OPTION } from '../task-option.js';
 
 interface ExportArgs {
   input: string;
@@ -7,6 +8,7 @@ interface ExportArgs {
   out?: string;
   backend: string;
   dtype: 'f32' | 'f16' | 'bf16';
+  task?: string;
 }
 
 export const exportCommand: CommandModule<object, ExportArgs> = {
@@ -15,7 +17,12 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     'Write ONNX files from a run directory (what the export stage writes: dense teacher, sparse fp32, int8 and its other-embedding variant) or from one checkpoint, checked in ONNX Runtime and onnxruntime-web; or a Hugging Face directory (--format safetensors)',
   builder: (y: Argv) =>
     y
-      .positional('input', { type: 'string', demandOption: true, describe: 'a run directory (artifacts/<name>) or a model.ckpt' })
+      .positional('input', {
+        type: 'string',
+        demandOption: true,
+        describe: 'a run directory (artifacts/<name>; a multi-task run with --task, or its tasks/<task>), or a model.ckpt',
+      })
+      .option('task', TASK_OPTION)
       .option('format', {
         choices: ['int8', 'fp32', 'both', 'safetensors'] as const,
         default: 'both' as const,
@@ -37,19 +44,23 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         describe:
           'output directory (default: the run directory, or . for a checkpoint; for safetensors: huggingface/ in the run directory or next to the checkpoint)',
       })
-      .example('$0 export artifacts/prune-once --format int8 --out dist-model', 'the sparse int8 model for onnxruntime-node / onnxruntime-web')
+      .example(
+        '$0 export artifacts/prune-once --task spam --format int8 --out dist-model',
+        "the spam task's sparse int8 model for onnxruntime-node / onnxruntime-web",
+      )
       .example(
         '$0 export artifacts/teacher/teacher/model.ckpt --format safetensors --dtype f16 --out my-teacher',
         'a pre-trained teacher in half precision, for `teacher: { from: my-teacher }`',
       )
       .example(
-        '$0 export artifacts/prune-once --format safetensors --out my-bert-hf',
-        'the sparse fine-tuned model as a Hugging Face directory, for transformers',
+        '$0 export artifacts/prune-once/tasks/spam --format safetensors --out my-bert-hf',
+        "the spam task's sparse fine-tuned model as a Hugging Face directory (with the run's vocab.txt), for transformers",
       ) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
     for (const f of await exportModel(args.input, args.format, args.out, {
       backend: args.backend,
       dtype: args.dtype.toUpperCase() as 'F32' | 'F16' | 'BF16',
+      task: args.task,
     })) {
       const c = f.check;
       const check = c

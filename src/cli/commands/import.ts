@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { importToCheckpoint } from '../../import/convert.js';
+import { intFlagIssue, usageCheck } from '../number-flags.js';
 
 interface ImportArgs {
   dir: string;
@@ -17,6 +18,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       .option('out', { type: 'string', demandOption: true, describe: 'checkpoint file to write (it also stores the tokenizer and the class names)' })
       .option('seed', { type: 'number', default: 0, describe: 'seed of the MLM head when the checkpoint has none (it is then freshly initialised)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
+      .check((a) => usageCheck([intFlagIssue('--seed', a.seed, 0, 2 ** 32 - 1)]))
       .example(
         '$0 import ~/models/bert-base-uncased --out bert-base-uncased.ckpt',
         'convert once; then `teacher: { from: bert-base-uncased.ckpt }` or `export --format safetensors`',

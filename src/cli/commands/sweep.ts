@@ -1,6 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runSweep } from '../../sweep/index.js';
 import { renderSweepMarkdown } from '../../sweep/report.js';
+import { intFlagIssue, usageCheck } from '../number-flags.js';
+
+/** Each stage job is a process that trains on every core: more than this at once only thrashes. */
+const MAX_WORKERS = 64;
 
 interface SweepArgs {
   sweep: string;
@@ -35,10 +39,11 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         default: 'local',
         describe: 'local: child processes here; bullmq: jobs on a Redis queue for `prune-once worker` processes',
       })
-      .option('workers', { type: 'number', default: 2, describe: 'local executor: stage jobs at once' })
+      .option('workers', { type: 'number', default: 2, describe: `local executor: stage jobs at once (1 to ${MAX_WORKERS})` })
       .option('redis', { type: 'string', describe: 'bullmq executor: Redis URL, e.g. redis://127.0.0.1:6379' })
       .option('backend', { type: 'string', describe: "tfjs backend for the local executor's jobs (default: the pipeline's)" })
       .option('verbose', { type: 'boolean', default: false, describe: "show each stage job's progress" })
+      .check((a) => usageCheck([intFlagIssue('--workers', a.workers, 1, MAX_WORKERS, 'stage jobs at once')]))
       .example('$0 sweep sweeps/sparsity.yaml --workers 2', 'every sparsity x seed on this machine, two stage jobs at once')
       .example(
         '$0 sweep sweeps/sparsity.yaml --executor bullmq --redis redis://10.0.0.5:6379 --cache /shared/stage-cache',

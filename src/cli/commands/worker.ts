@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runWorker } from '../../sweep/worker.js';
+import { intFlagIssue, usageCheck } from '../number-flags.js';
 
 interface WorkerArgs {
   redis: string;
@@ -31,6 +32,13 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
       .option('stalled-interval', { type: 'number', default: 30, describe: "seconds between this worker's checks for jobs whose worker died" })
       .option('backend', { type: 'string', describe: "tfjs backend (default: the pipeline's)" })
       .option('verbose', { type: 'boolean', default: false, describe: "show each stage's progress" })
+      .check((a) =>
+        usageCheck([
+          intFlagIssue('--concurrency', a.concurrency, 1, 64),
+          intFlagIssue('--lock-duration', a['lock-duration'], 1, 86_400, 'seconds'),
+          intFlagIssue('--stalled-interval', a['stalled-interval'], 1, 86_400, 'seconds'),
+        ]),
+      )
       .example('$0 worker --redis redis://10.0.0.5:6379 --cache /shared/stage-cache', 'one worker; start one per machine') as unknown as Argv<WorkerArgs>,
   handler: async (args) => {
     await runWorker({

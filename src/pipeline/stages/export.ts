@@ -8,17 +8,13 @@
  */
 import { z } from 'zod';
 import { clsEvalBatches, orderedByLength } from '../../data/index.js';
-import { writeModelFiles, type ModelSources } from '../../export/model-files.js';
-import { snapshotModel, disposeModel } from '../../model/bert.js';
-import type { ModelSnapshot } from '../../model/snapshot.js';
+import { writeModelFiles } from '../../export/model-files.js';
+import { buildModelSources, runCheckpoint } from '../../export/sources.js';
 import type { EncodedExamples } from '../../data/types.js';
-import { consumerMetadata, createSession, encoderSparsity, runLogits } from '../../onnx/index.js';
-import { quantizationFromJson } from '../../quant/serialize.js';
-import { MODEL_SOURCE_STAGE, modelPath, ONNX_FILES } from '../../run/layout.js';
+import { createSession, encoderSparsity, runLogits } from '../../onnx/index.js';
+import { MODEL_SOURCE_STAGE, ONNX_FILES } from '../../run/layout.js';
 import { Rng } from '../../util/rng.js';
-import { TOOL_VERSION } from '../../version.js';
-import { positiveInt } from '../schema.js';
-import { loadModel } from '../stage-io.js';
+import { intIn } from '../../util/ranges.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 
 // The file names are the run layout's (src/run/layout.ts).
@@ -35,39 +31,26 @@ export const ExportSettings = z.strictObject({
    * Rows of the test split (a seeded sample) on which tfjs and onnxruntime-web must agree with
    * ONNX Runtime; ONNX Runtime itself predicts every row (its accuracy is the report's).
    */
-  verifyRows: positiveInt.default(512),
+  verifyRows: intIn(1, 1_000_000).default(512),
 });
 export type ExportSettings = z.infer<typeof ExportSettings>;
 
 /** Metric prefix of each file (the teacher's is new; the others keep the names reports already read). */
 const PREFIX = { teacher: 'teacher_fp32', fp32: 'fp32', int8: 'int8', int8_alt: 'int8_alt' } as const;
 
-function snapshotOf(dir: string, why: string): { snapshot: ModelSnapshot; state: Record<string, unknown> } {
-  const { model, checkpoint } = loadModel(dir, why);
-  const snapshot = snapshotModel(model);
-  disposeModel(model);
-  return { snapshot, state: checkpoint.state };
-}
-
 export async function runExport(run: StageRun<ExportSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const task = ctx.task();
-  const labels = task.data.labels;
   const metrics: Record<string, number> = {};
   const details: Record<string, unknown> = {};
 
   // The dense fine-tuned teacher: the baseline of the report's size ratios (dense teacher over int8).
-  const sources: ModelSources = {
-    teacher: snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.teacher), `export of the dense teacher (${TEACHER_FILE}) needs the ${MODEL_SOURCE_STAGE.teacher} stage`)
-      .snapshot,
-  };
-  if (s.formats.includes('fp32')) sources.student = snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.fp32), 'export fp32 needs the transfer stage').snapshot;
-  if (s.formats.includes('int8')) {
-    const qat = snapshotOf(run.dirOf(MODEL_SOURCE_STAGE.int8), 'export int8 needs the qat stage (it holds the quantization parameters)');
-    if (!qat.state.quantization)
-      throw new Error(`${modelPath(run.dirOf(MODEL_SOURCE_STAGE.int8))}: checkpoint has no quantization parameters; rerun the qat stage`);
-    sources.qat = { snapshot: qat.snapshot, quantization: quantizationFromJson(qat.state.quantization) };
-  }
+  const dirOf = (stage: string) => run.dirOf(stage);
+  const { sources, metadata } = buildModelSources({
+    teacher: runCheckpoint(dirOf, 'teacher', `export of the dense teacher (${TEACHER_FILE})`),
+    ...(s.formats.includes('fp32') ? { student: runCheckpoint(dirOf, 'fp32', `export of ${FP32_FILE}`) } : {}),
+    ...(s.formats.includes('int8') ? { qat: runCheckpoint(dirOf, 'int8', `export of ${INT8_FILE}`) } : {}),
+  });
 
   const bs = ctx.pipeline.task.evalBatchSize;
   // Checked in length order (less padding); predictions and labels below are in that order.
@@ -76,14 +59,7 @@ export async function runExport(run: StageRun<ExportSettings>): Promise<StageOut
   const files = await writeModelFiles({
     outDir: ctx.runDir,
     sources,
-    metadata: (snap) =>
-      consumerMetadata({
-        toolVersion: TOOL_VERSION,
-        config: snap.config,
-        labels,
-        tokenizer: ctx.tokenizer().describe(),
-        maxSequenceLength: ctx.pipeline.task.seqLen,
-      }),
+    metadata,
     checkBatches: s.verify ? () => clsEvalBatches(test, { batchSize: bs, padding: 'longest' }) : undefined,
     verifyBatches: s.verify ? () => clsEvalBatches(verifySample, { batchSize: bs, padding: 'longest' }) : undefined,
     log: (m) => ctx.log(m),

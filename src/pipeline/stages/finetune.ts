@@ -5,6 +5,7 @@
  *    fine-tuned teacher (Prune OFA's transfer-learning stage).
  */
 import { z } from 'zod';
+import type { StageState, TaskInfo } from '../../checkpoint/state.js';
 import { taskBaselines } from '../../baselines/index.js';
 import { clsBatches } from '../../data/index.js';
 import { distillationHook } from '../../distill/hook.js';
@@ -25,7 +26,7 @@ import { memoryMetrics } from '../../train/memory-watch.js';
  * What a task checkpoint carries for using the model outside this run (`prune-once export` of the
  * checkpoint alone writes it into the ONNX metadata): labels, tokenizer settings, sequence length.
  */
-export function taskState(ctx: RunContext): { labels: string[]; tokenizer: unknown; maxSequenceLength: number } {
+export function taskState(ctx: RunContext): TaskInfo {
   return { labels: ctx.task().data.labels, tokenizer: ctx.tokenizer().describe(), maxSequenceLength: ctx.pipeline.task.seqLen };
 }
 
@@ -61,11 +62,11 @@ export function withTaskHead(ctx: RunContext, model: BertModel, seed: number): v
 
 interface FinetuneArgs {
   run: StageRun<FinetuneTeacherSettings> | StageRun<TransferSettings>;
-  label: string;
+  /** The stage (its checkpoint's writer), and what its checkpoint records besides the task info. */
+  saves: Pick<StageState<'finetune-teacher'>, 'stage'> | Pick<StageState<'transfer'>, 'stage' | 'prunedWeights'>;
   model: BertModel;
   train: TrainSettings;
   hooks: TrainHook<Batch>[];
-  extraState: Record<string, unknown>;
 }
 
 export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
@@ -80,7 +81,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     ctx,
     dir: run.dir,
     fingerprint: run.fingerprint,
-    label: a.label,
+    label: a.saves.stage,
     seed: run.seed,
     model: a.model,
     objective: classificationObjective,
@@ -90,7 +91,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     evaluate,
   });
   const metrics = { ...finalAccuracy(ctx, a.model, result.evaluations), tokens_per_s: result.tokensPerSecond, ...memoryMetrics(result.memory) };
-  saveModel(run.dir, a.model, { stage: a.label, fingerprint: run.fingerprint, ...taskState(ctx), ...a.extraState });
+  saveModel(run.dir, a.model, { ...a.saves, fingerprint: run.fingerprint, ...taskState(ctx) });
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }
 
@@ -98,9 +99,9 @@ export const FinetuneTeacherSettings = z.strictObject({ train: TrainSchema });
 export type FinetuneTeacherSettings = z.infer<typeof FinetuneTeacherSettings>;
 
 export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>): Promise<StageOutput> {
-  const { model } = loadModel(run.dirOf('teacher'), 'finetune-teacher needs the teacher');
+  const { model } = loadModel(run, 'teacher', 'finetune-teacher needs the teacher');
   withTaskHead(run.ctx, model, run.seed);
-  const out = await finetune({ run, label: 'finetune-teacher', model, train: run.settings.train, hooks: [], extraState: {} });
+  const out = await finetune({ run, saves: { stage: 'finetune-teacher' }, model, train: run.settings.train, hooks: [] });
   disposeModel(model);
   // What the model must beat, on the same splits and WordPiece ids (issue 15): recorded beside the
   // dense teacher so the report's task row carries both baselines.
@@ -128,17 +129,17 @@ export type TransferSettings = z.infer<typeof TransferSettings>;
 
 export async function runTransfer(run: StageRun<TransferSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
-  const { model: student, checkpoint } = loadModel(run.dirOf('prune-distill'), 'transfer needs the sparse student from prune-distill');
-  const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
+  const { model: student, checkpoint } = loadModel(run, 'prune-distill', 'transfer needs the sparse student from prune-distill');
+  const pruned = checkpoint.state.prunedWeights;
   withTaskHead(ctx, student, run.seed);
   const lock = new PatternLockHook<Batch>(student, pruned);
   const hooks: TrainHook<Batch>[] = [lock];
   let teacher: BertModel | null = null;
   if (s.distill.enabled) {
-    teacher = loadModel(run.dirOf('finetune-teacher'), 'transfer with distillation needs the fine-tuned teacher').model;
+    teacher = loadModel(run, 'finetune-teacher', 'transfer with distillation needs the fine-tuned teacher').model;
     hooks.unshift(distillationHook(teacher, s.distill, run.seed));
   }
-  const out = await finetune({ run, label: 'transfer', model: student, train: s.train, hooks, extraState: { prunedWeights: pruned } });
+  const out = await finetune({ run, saves: { stage: 'transfer', prunedWeights: pruned }, model: student, train: s.train, hooks });
   const sp = lock.sparsity();
   out.metrics.sparsity = sp.overall;
   out.metrics.pruned_params = sp.params;

@@ -20,3 +20,9 @@ export type StageName = (typeof STAGES)[number]['name'];
 
 /** Stage names in run order. */
 export const STAGE_ORDER: readonly StageName[] = STAGES.map((s) => s.name);
+
+/**
+ * The stages a `tasks:` pipeline runs once, on the corpus, in the run directory; the others run once
+ * per task, in `tasks/<task>/`.
+ */
+export const SHARED_STAGES: ReadonlySet<string> = new Set(STAGES.filter((d) => d.data === 'corpus').map((d) => d.name as string));

@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { loadCheckpoint } from '../../checkpoint/format.js';
+import { ModelState } from '../../checkpoint/state.js';
 import { PatternLockHook } from '../../prune/pattern-lock.js';
 import { inStage, modelPath } from '../../run/layout.js';
 import { mlmBatches } from '../../data/index.js';
@@ -44,7 +45,7 @@ export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Prom
   if (s.from) return takeStudent(run, s.from);
   if (!s.train) throw new Error("stages.prune-distill.train is required unless prune-distill.from names an earlier run's prune-distill output");
   const train = s.train;
-  const { model: teacher } = loadModel(run.dirOf('teacher'), 'prune-distill needs the teacher');
+  const { model: teacher } = loadModel(run, 'teacher', 'prune-distill needs the teacher');
   let student;
   if (s.student === 'teacher') {
     student = modelFromSnapshot(snapshotModel(teacher));
@@ -115,12 +116,11 @@ function takeStudent(run: StageRun<PruneDistillSettings>, from: string): StageOu
     throw new Error(
       `stages.prune-distill.from: ${file} not found; name the prune-distill directory of an earlier run (e.g. artifacts/prune-once/prune-distill)`,
     );
-  const checkpoint = loadCheckpoint(file);
-  const pruned = checkpoint.state.prunedWeights as string[] | undefined;
-  if (checkpoint.state.stage !== 'prune-distill' || !Array.isArray(pruned))
-    throw new Error(
-      `stages.prune-distill.from: ${file} is not a prune-distill output (its state has stage '${String(checkpoint.state.stage)}' and no prunedWeights)`,
-    );
+  const checkpoint = loadCheckpoint(file, ModelState);
+  const { state } = checkpoint;
+  if (state.stage !== 'prune-distill')
+    throw new Error(`stages.prune-distill.from: ${file} is not a prune-distill output (it was written by '${state.stage}' and lists no pruned weights)`);
+  const pruned = state.prunedWeights;
   const vocab = ctx.tokenizer().vocabSize;
   if (checkpoint.config.vocabSize !== vocab)
     throw new Error(
@@ -135,7 +135,7 @@ function takeStudent(run: StageRun<PruneDistillSettings>, from: string): StageOu
     stage: 'prune-distill',
     fingerprint: run.fingerprint,
     prunedWeights: pruned,
-    takenFrom: { file, fingerprint: checkpoint.state.fingerprint },
+    takenFrom: { file, fingerprint: state.fingerprint },
   });
   disposeModel(student);
   ctx.log(
@@ -143,7 +143,7 @@ function takeStudent(run: StageRun<PruneDistillSettings>, from: string): StageOu
   );
   return {
     metrics: { ...final, sparsity: sparsity.overall, pruned_params: sparsity.params, pruned_nonzeros: sparsity.nonZeros },
-    details: { takenFrom: file, sourceFingerprint: checkpoint.state.fingerprint ?? null, perTensorSparsity: sparsity.perTensor, prunedWeights: pruned },
+    details: { takenFrom: file, sourceFingerprint: state.fingerprint, perTensorSparsity: sparsity.perTensor, prunedWeights: pruned },
   };
 }
 

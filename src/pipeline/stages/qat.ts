@@ -50,8 +50,8 @@ export function qatHookSettings(q: QuantizationConfig): Partial<QatHookSettings>
 
 export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
-  const { model: student, checkpoint } = loadModel(run.dirOf('transfer'), 'qat needs the fine-tuned sparse student from transfer');
-  const pruned = (checkpoint.state.prunedWeights as string[] | undefined) ?? [];
+  const { model: student, checkpoint } = loadModel(run, 'transfer', 'qat needs the fine-tuned sparse student from transfer');
+  const pruned = checkpoint.state.prunedWeights;
   const task = ctx.task();
   const q = s.quantization;
   const qat = new QatHook<Batch>(student, selectWeights(student.params.keys()), qatHookSettings(q));
@@ -73,7 +73,7 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
   const hooks: TrainHook<Batch>[] = [lock, qat];
   let teacher: BertModel | null = null;
   if (s.distill.enabled) {
-    teacher = loadModel(run.dirOf('finetune-teacher'), 'qat with distillation needs the fine-tuned teacher').model;
+    teacher = loadModel(run, 'finetune-teacher', 'qat with distillation needs the fine-tuned teacher').model;
     hooks.unshift(distillationHook(teacher, s.distill, run.seed));
   }
   const result = await trainStage({

@@ -10,13 +10,16 @@ import type { Report } from '../../report/schema.js';
 import { ONNX_FILES, onnxPath, RUN_FILES, runFile, type OnnxFormat } from '../../run/layout.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { TOOL_VERSION } from '../../version.js';
-import { positiveInt } from '../schema.js';
+import { intIn } from '../../util/ranges.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 
 export const ReportSettings = z.strictObject({
   /** ONNX Runtime latency: batch sizes, timed runs per batch size. */
-  latencyBatches: z.array(positiveInt).default([1, 32]),
-  latencyRuns: positiveInt.default(20),
+  latencyBatches: z
+    .array(intIn(1, 4096, 'rows per timed run'))
+    .min(1)
+    .default([1, 32]),
+  latencyRuns: intIn(1, 10_000).default(20),
 });
 export type ReportSettings = z.infer<typeof ReportSettings>;
 

@@ -5,11 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
+import { z } from 'zod';
 import { loadCheckpoint, saveCheckpoint } from '../../checkpoint/format.js';
 import { snapshotModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
 import { resolveThreads } from '../../train/parallel.js';
 import type { TrainHook } from '../../train/hooks.js';
-import { trainLoop, type BatchSource, type LoopResult, type LoopState, type ResumePoint } from '../../train/loop.js';
+import { trainLoop, type BatchSource, type LogEntry, type LoopResult, type ResumePoint } from '../../train/loop.js';
 import type { Batch, Objective } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
 import type { TrainSettings } from '../schema.js';
@@ -29,11 +30,28 @@ export interface StageTraining<B extends Batch> {
   evaluate?: (model: BertModel, forward: Partial<ForwardOptions>) => Record<string, number>;
 }
 
+/**
+ * What a resume checkpoint's state holds: the fingerprint it was written under and the loop's state
+ * (train/loop.ts's LoopState; the batch source and the hooks check their own parts on resume).
+ */
+export const ResumeState = z.object({
+  fingerprint: z.string(),
+  loop: z.object({
+    step: z.number().int().nonnegative(),
+    rng: z.number(),
+    data: z.unknown(),
+    optimizerStep: z.number().int().nonnegative(),
+    hooks: z.record(z.string(), z.unknown()),
+    history: z.array(z.custom<LogEntry>((e) => typeof e === 'object' && e !== null && typeof (e as { step?: unknown }).step === 'number')),
+  }),
+});
+export type ResumeState = z.infer<typeof ResumeState>;
+
 function tryResume<B extends Batch>(t: StageTraining<B>): ResumePoint | undefined {
   const path = resumePath(t.dir);
   if (!existsSync(path)) return undefined;
   try {
-    const ckpt = loadCheckpoint(path);
+    const ckpt = loadCheckpoint(path, ResumeState);
     if (ckpt.state.fingerprint !== t.fingerprint) {
       t.ctx.log(`${t.label}: settings or inputs changed since the interrupted run; starting the stage over`);
       return undefined;
@@ -43,7 +61,7 @@ function tryResume<B extends Batch>(t: StageTraining<B>): ResumePoint | undefine
       if (!v) throw new Error(`resume checkpoint has a weight '${name}' the model lacks`);
       tf.tidy(() => v.assign(tf.tensor(w.data, w.shape)));
     }
-    const state = ckpt.state.loop as LoopState;
+    const state = ckpt.state.loop;
     t.ctx.log(`${t.label}: resuming from step ${state.step} of ${t.train.steps}`);
     return { state, tensors: ckpt.tensors };
   } catch (e) {
@@ -79,7 +97,8 @@ export async function trainStage<B extends Batch>(t: StageTraining<B>): Promise<
       evaluate: t.evaluate,
       saveResume: (state, tensors) => {
         const snap = snapshotModel(t.model);
-        saveCheckpoint(path, { config: snap.config, weights: snap.weights, tensors, state: { fingerprint: t.fingerprint, loop: state } });
+        const resumeState: ResumeState = { fingerprint: t.fingerprint, loop: state };
+        saveCheckpoint(path, { config: snap.config, weights: snap.weights, tensors, state: resumeState });
       },
     },
     resume,

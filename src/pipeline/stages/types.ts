@@ -39,8 +39,8 @@ export interface StageDefinition<Name extends string = string, Schema extends z.
   /** Which shared data its output depends on (that part of the settings enters its fingerprint). */
   data: 'corpus' | 'task';
   /**
-   * Identity (sizes, times) of files outside the run that it reads, for its fingerprint; null when
-   * none. Only the teacher has them (`teacher.from`).
+   * Identity (sizes, hashes) of files outside the run that it reads, for its fingerprint; null when
+   * none (`teacher.from`, `prune-distill.from`).
    */
   externalFiles?(settings: z.output<Schema>): unknown;
   /** Files it writes, relative to the run directory (result.json aside, which every stage writes). */
