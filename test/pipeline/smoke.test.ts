@@ -21,7 +21,7 @@ import { ortPredict } from '../../src/pipeline/stages/export.js';
 import type { Report } from '../../src/report/schema.js';
 import { loadVocabFile, WordPieceTokenizer } from '../../src/tokenizer/index.js';
 import { tempDir, useTestBackend } from '../helpers.js';
-import { smokeRunCopy } from '../smoke-run.js';
+import { smokeRunCopy } from '../shared-runs.js';
 
 const PIPELINE = 'pipelines/smoke.yaml';
 const STAGES = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export', 'report'];

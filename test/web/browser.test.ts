@@ -22,7 +22,7 @@ import { BROWSER_METRICS_FILE } from '../../src/run/browser-metrics.js';
 import { gatherReportView } from '../../src/report/view.js';
 import { pickEncoding, serveBundle } from '../../src/web/serve.js';
 import { tempDir, useTestBackend } from '../helpers.js';
-import { smokeRunCopy } from '../smoke-run.js';
+import { smokeRunCopy } from '../shared-runs.js';
 
 const chromium = findChromium();
 const NO_CHROMIUM = `Chromium not found at ${process.env.PRUNE_ONCE_CHROMIUM ?? '/usr/bin/chromium'} (Debian: apt-get install chromium; .ci/run installs it)`;
