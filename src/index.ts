@@ -26,7 +26,7 @@ export { exportHfDirectory, type HfExportOptions, type HfExportResult } from './
 export { importToCheckpoint, type ImportSummary } from './import/convert.js';
 export { importHfDirectory, type HfImport } from './import/import-hf.js';
 export { exportTransformersJs, TFJS_FILES, type TransformersJsExport } from './export/transformers-js.js';
-export { inspectPath, writeHtmlReports, type InspectOptions } from './inspect.js';
+export { inspectPath, writeHtmlReports, type InspectOptions } from './pipeline/inspect.js';
 export {
   openPredictor,
   predict,
