@@ -70,7 +70,12 @@ export const PruneDistillState = z.object({
   /** `prune-distill.from`: the earlier run's checkpoint the student was taken from. */
   takenFrom: z.object({ file: z.string(), fingerprint: z.string() }).optional(),
 });
-export const FinetuneTeacherState = z.object({ ...writtenBy('finetune-teacher'), ...taskInfo });
+export const FinetuneTeacherState = z.object({
+  ...writtenBy('finetune-teacher'),
+  ...taskInfo,
+  /** A fine-tuned classifier taken as is (finetune-teacher without train): evaluated, not trained. */
+  takenAsIs: z.boolean().optional(),
+});
 export const TransferState = z.object({ ...writtenBy('transfer'), ...taskInfo, prunedWeights });
 export const QatState = z.object({ ...writtenBy('qat'), ...taskInfo, prunedWeights, quantization: QuantizationJson });
 

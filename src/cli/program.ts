@@ -5,6 +5,7 @@
 import yargs, { type Argv } from 'yargs';
 import { TOOL_VERSION } from '../version.js';
 import { bundleCommand } from './commands/bundle.js';
+import { compressCommand } from './commands/compress.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -24,6 +25,8 @@ export async function program(args: string[]): Promise<Argv> {
         '$0 <command> [options]\n\nCompress a BERT encoder the Prune Once for All way (gradual magnitude pruning with distillation during pre-training, pattern-locked transfer, int8 quantization-aware training) and ship it as a sparse int8 ONNX model with a compression report.',
       )
       .command(runCommand)
+      // A fine-tuned Hugging Face classifier + TSV files -> sparse int8 ONNX, pruned downstream (issue 22).
+      .command(compressCommand)
       .command(exportCommand)
       // Hugging Face BERT directory -> checkpoint (issue: bring your own BERT).
       .command(importCommand)
@@ -36,7 +39,7 @@ export async function program(args: string[]): Promise<Argv> {
       .command(workerCommand)
       .command(bundleCommand)
       .command(serveCommand)
-      .demandCommand(1, 'name a command: run, export, import, inspect, predict, bench, sweep, worker, bundle or serve (see --help)')
+      .demandCommand(1, 'name a command: run, compress, export, import, inspect, predict, bench, sweep, worker, bundle or serve (see --help)')
       .strict()
       // Every command: a number flag given something that is not a number fails here (exit 2).
       .check((argv) => {

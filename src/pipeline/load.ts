@@ -178,12 +178,24 @@ export interface LoadedPipeline {
   pipeline: Pipeline;
 }
 
+/**
+ * A pipeline from an object as a pipeline file would hold it: `use:` references resolved from
+ * `file`'s directory (then the working directory), `--set` overrides applied, then validated.
+ */
+export function pipelineFromObject(raw: unknown, file: string, sets: string[] = []): Pipeline {
+  if (!isObject(raw)) throw new ConfigError(`${file}: a pipeline must be a YAML mapping with at least 'name' and 'stages'`);
+  return validatePipeline(applySets(resolveUses(raw, resolve(file)), sets), file);
+}
+
+/** A run's pipeline.json (what the runner records): the validated pipeline with its source and --set values. */
+function runRecord(raw: unknown): unknown {
+  return isObject(raw) && isObject(raw.pipeline) && 'source' in raw && !('stages' in raw) ? raw.pipeline : raw;
+}
+
+/** Loads a pipeline file, or a run's pipeline.json (so `run <run>/pipeline.json` redoes that run's settings). */
 export function loadPipeline(file: string, sets: string[] = []): LoadedPipeline {
   const path = resolve(file);
   if (existsSync(path) && statSync(path).isDirectory())
     throw new ConfigError(`${file}: is a directory, not a pipeline YAML file; name a pipeline file, e.g. pipelines/smoke.yaml`);
-  const raw = readYaml(path);
-  if (!isObject(raw)) throw new ConfigError(`${file}: a pipeline must be a YAML mapping with at least 'name' and 'stages'`);
-  const resolved = applySets(resolveUses(raw, path), sets);
-  return { file: path, pipeline: validatePipeline(resolved, file) };
+  return { file: path, pipeline: pipelineFromObject(runRecord(readYaml(path)), file, sets) };
 }

@@ -11,7 +11,15 @@ type StagesShape = { [D in (typeof STAGES)[number] as D['name']]: z.ZodOptional<
 
 const stagesShape = Object.fromEntries(STAGES.map((s) => [s.name, s.schema.optional()])) as StagesShape;
 
-export const StagesSchema = z.strictObject(stagesShape).refine((s) => Object.keys(s).length > 0, { message: 'a pipeline needs at least one stage' });
+export const StagesSchema = z
+  .strictObject(stagesShape)
+  .refine((s) => Object.keys(s).length > 0, { message: 'a pipeline needs at least one stage' })
+  // One path per model: pruned upstream (prune-distill, then a locked transfer) or during task training.
+  .refine((s) => !(s.transfer?.pruning && s['prune-distill']), {
+    path: ['transfer', 'pruning'],
+    message:
+      'prunes during task training, starting from the dense fine-tuned teacher, but this pipeline also prunes upstream (stages.prune-distill); remove one of them',
+  });
 
 /**
  * The sequence lengths a run uses, each with its field: the corpus's, and each task's when a task

@@ -117,8 +117,9 @@ function trainingStages(p: Pipeline, teacher: ModelShape): TrainingStage[] {
   const student = pd && pd.student !== 'teacher' ? { ...teacher, ...presetShape(pd.student) } : teacher;
   if (pd?.train)
     out.push({ name: 'prune-distill', train: pd.train, model: student, objective: 'mlm', teacher: pd.distill.enabled ? teacher : undefined, seqs: [corpus] });
-  if (s['finetune-teacher'])
-    out.push({ name: 'finetune-teacher', train: s['finetune-teacher'].train, model: teacher, objective: 'classification', seqs: tasks });
+  // Without train, finetune-teacher takes a classifier as is: it trains nothing.
+  const ft = s['finetune-teacher']?.train;
+  if (ft) out.push({ name: 'finetune-teacher', train: ft, model: teacher, objective: 'classification', seqs: tasks });
   for (const name of ['transfer', 'qat'] as const) {
     const st = s[name];
     if (st) out.push({ name, train: st.train, model: student, objective: 'classification', teacher: st.distill.enabled ? teacher : undefined, seqs: tasks });

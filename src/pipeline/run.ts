@@ -91,6 +91,11 @@ export function planStages(
 
 export interface RunOptions {
   pipelinePath: string;
+  /**
+   * The settings, already validated (`compress` builds them): then not read from pipelinePath,
+   * which only names their origin in pipeline.json.
+   */
+  pipeline?: Pipeline;
   outDir?: string;
   sets?: string[];
   fresh?: boolean;
@@ -116,7 +121,7 @@ export interface RunSummary {
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
-  const { pipeline } = loadPipeline(opts.pipelinePath, opts.sets ?? []);
+  const pipeline = opts.pipeline ?? loadPipeline(opts.pipelinePath, opts.sets ?? []).pipeline;
   const backend = await selectBackend(opts.backend ?? pipeline.backend);
   // What needs a file or the backend to check, before the run directory is touched (preflight.ts).
   preflight(pipeline, opts.pipelinePath, backend.name);
@@ -139,7 +144,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
     const settings = runFile(runDir, 'pipeline');
     const problem = replaceProblem(settings);
     if (problem) ctx.log(`the run's settings are not recorded: ${problem}`);
-    else writeJsonAtomic(settings, { source: resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
+    else writeJsonAtomic(settings, { source: opts.pipeline ? opts.pipelinePath : resolve(opts.pipelinePath), sets: opts.sets ?? [], pipeline });
     return summary;
   } finally {
     stopTracking(runDir);

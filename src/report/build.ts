@@ -13,7 +13,7 @@ import { EMB, weightRole, weightShapes } from '../model/weights.js';
 import { inspectOnnx, type InitializerInfo, type OnnxInspection } from '../onnx/index.js';
 import { onnxPath, ONNX_FILES, stageDir } from '../run/layout.js';
 import { readResult, type StageResult } from '../run/result.js';
-import { REPORT_SCHEMA, REPORT_VERSION, type Report, type TableType, type TensorRow } from './schema.js';
+import { PRUNING_PATHS, REPORT_SCHEMA, REPORT_VERSION, type Report, type TableType, type TensorRow } from './schema.js';
 
 const { teacher: TEACHER_FILE, fp32: FP32_FILE, int8: INT8_FILE } = ONNX_FILES;
 
@@ -98,6 +98,16 @@ function teacherFile(runDir: string): ReturnType<typeof readOnnx> | null {
   return existsSync(path) ? readOnnx(path) : null;
 }
 
+/** The path of the run's model, from what its transfer and finetune-teacher stages recorded. */
+function modelPath(results: ReadonlyMap<string, StageResult>): Pick<Report, 'path'> {
+  const transfer = results.get('transfer');
+  if (!transfer) return {};
+  // Transfer results from before downstream pruning existed are all upstream.
+  const pruning = transfer.details.pruning === 'downstream' ? 'downstream' : 'upstream';
+  const teacher = results.get('finetune-teacher')?.details.teacher === 'taken as is' ? 'taken as is' : 'fine-tuned';
+  return { path: { pruning, description: PRUNING_PATHS[pruning], teacher } };
+}
+
 export function buildReport(inp: ReportInputs): Report {
   const results = new Map<string, StageResult>();
   for (const s of inp.stages) {
@@ -174,6 +184,7 @@ export function buildReport(inp: ReportInputs): Report {
       ...[...results.values()].map((r) => ({ stage: r.stage, seconds: r.seconds, fingerprint: r.fingerprint, ...stageMemory(r) })),
       ...(inp.extraStages ?? []),
     ],
+    ...modelPath(results),
     tensors,
     totals: {
       encoderLinear,

@@ -25,6 +25,10 @@ export function renderMarkdown(r: Report): string {
         .join(', ') +
       '.',
   );
+  if (r.path)
+    out.push(
+      `\nThe model: ${r.path.description}; the dense teacher ${r.path.teacher === 'taken as is' ? 'taken as is (a fine-tuned classifier, not trained here)' : 'fine-tuned here'}.`,
+    );
   out.push(`\n## Accuracy on the test split (${Number.isFinite(a.examples) ? int(a.examples) : '?'} examples)\n`);
   out.push(
     mdTable(
@@ -39,9 +43,10 @@ export function renderMarkdown(r: Report): string {
       ],
     ),
   );
-  out.push(
-    `\nMasked-LM accuracy on held-out text: teacher ${pct(a.mlm.teacher)}, sparse student ${pct(a.mlm.sparseStudent)}, unigram baseline ${pct(a.mlm.unigramBaseline)}.`,
-  );
+  if (a.mlm.teacher !== null || a.mlm.sparseStudent !== null)
+    out.push(
+      `\nMasked-LM accuracy on held-out text: teacher ${pct(a.mlm.teacher)}, sparse student ${pct(a.mlm.sparseStudent)}, unigram baseline ${pct(a.mlm.unigramBaseline)}.`,
+    );
   const t = r.totals;
   out.push('\n## Compression\n');
   out.push(

@@ -39,6 +39,12 @@ export interface FileEntry {
   parts?: PartBreakdown;
 }
 
+/** Where the model was pruned, as the report and tasks.md say it. */
+export const PRUNING_PATHS = {
+  upstream: 'pruned upstream, transferred',
+  downstream: 'pruned downstream during fine-tuning',
+} as const;
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
@@ -58,6 +64,12 @@ export interface Report {
     fingerprint: string;
     memory?: { wasmHeapPeakMb?: number; workerWasmHeapPeakMb?: number; rssPeakMb: number };
   }>;
+  /**
+   * How the model was made: pruned upstream (prune-distill, then a pattern-locked transfer) or during
+   * task fine-tuning (transfer.pruning); the dense teacher fine-tuned here or taken as is. Absent in
+   * reports written before it existed.
+   */
+  path?: { pruning: keyof typeof PRUNING_PATHS; description: string; teacher: 'fine-tuned' | 'taken as is' };
   tensors: TensorRow[];
   totals: {
     encoderLinear: { params: number; nonZeros: number; sparsity: number };

@@ -7,10 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readResult } from '../run/result.js';
 import { runFile, stageDir, taskRunDir } from '../run/layout.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
-import type { Report } from './schema.js';
+import { PRUNING_PATHS, type Report } from './schema.js';
 
 export interface TaskRow {
   task: string;
+  /** Where its model was pruned (the report's path.description); null for reports without it. */
+  path: string | null;
   description: string;
   examples: number;
   majority: number | null;
@@ -40,6 +42,7 @@ export function tasksSummary(runDir: string, tasks: readonly string[]): TasksSum
     const ft = readResult(stageDir(dir, 'finetune-teacher'))?.metrics ?? {};
     return {
       task,
+      path: r.path?.description ?? null,
       description: r.accuracy.task,
       examples: r.accuracy.examples,
       majority: ft.baseline_majority_test_accuracy ?? null,
@@ -61,17 +64,19 @@ const pts = (a: number | null, b: number | null) => (a === null || b === null ? 
 
 export function renderTasksMarkdown(s: TasksSummary): string {
   const lines = [
-    '# One sparse pre-trained model, several tasks',
+    s.tasks.every((t) => t.path === PRUNING_PATHS.downstream)
+      ? '# Several tasks, each model pruned during its own fine-tuning'
+      : '# One sparse pre-trained model, several tasks',
     '',
     'Test-split accuracy per task. Baselines on the same splits and WordPiece ids: the majority class',
     'of the training split, and multinomial naive Bayes over the word pieces. Points: the dense teacher',
     'over the majority class, and the int8 model (ONNX Runtime) against the dense teacher.',
     '',
-    '| task | test examples | majority class | naive Bayes | dense teacher | teacher - majority (points) | sparse student (fp32, tfjs) | sparse fp32 (ONNX Runtime) | sparse int8 (ONNX Runtime) | int8 - teacher (points) | int8 file | teacher file / int8 file (brotli) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| task | path | test examples | majority class | naive Bayes | dense teacher | teacher - majority (points) | sparse student (fp32, tfjs) | sparse fp32 (ONNX Runtime) | sparse int8 (ONNX Runtime) | int8 - teacher (points) | int8 file | teacher file / int8 file (brotli) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...s.tasks.map(
       (t) =>
-        `| ${t.task} | ${t.examples} | ${pct(t.majority)} | ${pct(t.naiveBayes)} | ${pct(t.teacher)} | ${pts(t.teacher, t.majority)} | ${pct(t.sparseStudent)} | ${pct(t.fp32Ort)} | ${pct(t.int8Ort)} | ${pts(t.int8Ort, t.teacher)} | ${t.int8Bytes === null ? 'n/a' : `${t.int8Bytes.toLocaleString('en-US')} B`} | ${t.teacherOverInt8Brotli === null ? 'n/a' : `${t.teacherOverInt8Brotli.toFixed(2)}x`} |`,
+        `| ${t.task} | ${t.path ?? 'n/a'} | ${t.examples} | ${pct(t.majority)} | ${pct(t.naiveBayes)} | ${pct(t.teacher)} | ${pts(t.teacher, t.majority)} | ${pct(t.sparseStudent)} | ${pct(t.fp32Ort)} | ${pct(t.int8Ort)} | ${pts(t.int8Ort, t.teacher)} | ${t.int8Bytes === null ? 'n/a' : `${t.int8Bytes.toLocaleString('en-US')} B`} | ${t.teacherOverInt8Brotli === null ? 'n/a' : `${t.teacherOverInt8Brotli.toFixed(2)}x`} |`,
     ),
     '',
     "Each task's own report (sizes, per-tensor sparsity, latency) is in tasks/<task>/report.md.",

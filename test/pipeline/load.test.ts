@@ -104,3 +104,46 @@ describe('pipeline files', () => {
     expect(pipeline.stages.teacher!.train).toMatchObject({ steps: 5, batchSize: 4, learningRate: 0.01 });
   });
 });
+
+describe('pruning during task training (transfer.pruning)', () => {
+  it("pipelines/downstream.yaml is the main job's tasks, teacher, steps and schedule, pruned downstream", () => {
+    const up = loadPipeline('pipelines/prune-once.yaml').pipeline;
+    const down = loadPipeline('pipelines/downstream.yaml').pipeline;
+    expect(down.stages['prune-distill']).toBeUndefined();
+    expect(down.stages.teacher).toEqual(up.stages.teacher);
+    expect(down.tasks).toEqual(up.tasks);
+    expect(down.corpus).toEqual(up.corpus);
+    expect(down.stages.transfer!.pruning).toEqual(up.stages['prune-distill']!.pruning);
+    expect(down.stages.transfer!.train).toEqual(up.stages.transfer!.train);
+    expect(down.stages.transfer!.distill).toEqual(up.stages.transfer!.distill);
+    for (const s of ['finetune-teacher', 'qat', 'export', 'report'] as const) expect(down.stages[s], s).toEqual(up.stages[s]);
+    // The transfer stage reads no prune-distill output: planning a task's stages needs none.
+    const task = { ...down, task: down.tasks!.spam, tasks: undefined };
+    expect(planStages(task).map((s) => s.stage)).toEqual(['teacher', 'finetune-teacher', 'transfer', 'qat', 'export', 'report']);
+    const upstreamTask = { ...task, stages: { ...task.stages, transfer: up.stages.transfer } };
+    expect(() => planStages(upstreamTask)).toThrow(/stage 'transfer' needs the output of 'prune-distill'/);
+  });
+
+  it('is refused beside prune-distill (one path per model), naming the field', () => {
+    const dir = tempDir();
+    const file = write(
+      dir,
+      'both.yaml',
+      `name: both
+stages:
+  teacher: { model: { preset: bert-tiny } }
+  prune-distill: { train: { steps: 2, learningRate: 0.001 } }
+  finetune-teacher: { train: { steps: 2, learningRate: 0.001 } }
+  transfer: { pruning: { finalSparsity: 0.8 }, train: { steps: 2, learningRate: 0.001 } }
+`,
+    );
+    expect(() => loadPipeline(file)).toThrow(/both\.yaml: invalid pipeline:\n {2}- stages\.transfer\.pruning: prunes during task training.*remove one of them/);
+  });
+
+  it("loads a run's pipeline.json (the runner's record) as the pipeline it holds", () => {
+    const { pipeline } = loadPipeline('pipelines/downstream.yaml');
+    const dir = tempDir();
+    const file = write(dir, 'pipeline.json', JSON.stringify({ source: '/somewhere/downstream.yaml', sets: ['seed=3'], pipeline }));
+    expect(loadPipeline(file).pipeline).toEqual(pipeline);
+  });
+});

@@ -1,16 +1,24 @@
 /**
  * Stages on the downstream task:
- *  - `finetune-teacher`: the dense teacher fine-tuned on the task (the distillation source);
+ *  - `finetune-teacher`: the dense teacher fine-tuned on the task (the distillation source), or a
+ *    fine-tuned classifier taken as is;
  *  - `transfer`: the sparse student fine-tuned with its sparsity pattern locked and KD from the
- *    fine-tuned teacher (Prune OFA's transfer-learning stage).
+ *    fine-tuned teacher (Prune OFA's transfer-learning stage), or, with `transfer.pruning`, a copy of
+ *    the fine-tuned teacher pruned gradually while it fine-tunes (the paper's downstream baseline).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { StageState, TaskInfo } from '../../checkpoint/state.js';
 import { taskBaselines } from '../../baselines/index.js';
 import { clsBatches } from '../../data/index.js';
+import { classifierRowsForTask } from '../../data/labels.js';
+import { CLS } from '../../model/weights.js';
 import { distillationHook } from '../../distill/hook.js';
 import { addClassificationHead, disposeModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
 import { PatternLockHook } from '../../prune/pattern-lock.js';
+import { PrunerHook } from '../../prune/pruner.js';
+import { prunerSettings, pruningInclude, pruningSchedule, PruningSchema } from '../../prune/config.js';
+import { selectWeights } from '../../prune/select.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
@@ -95,13 +103,26 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }
 
-export const FinetuneTeacherSettings = z.strictObject({ train: TrainSchema });
+export const FinetuneTeacherSettings = z.strictObject({
+  /**
+   * Absent: the teacher must be a fine-tuned classifier of the task's labels (teacher.from a Hugging
+   * Face sequence classifier), taken as is: evaluated, not trained.
+   */
+  train: TrainSchema.optional(),
+});
 export type FinetuneTeacherSettings = z.infer<typeof FinetuneTeacherSettings>;
 
 export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>): Promise<StageOutput> {
-  const { model } = loadModel(run, 'teacher', 'finetune-teacher needs the teacher');
-  withTaskHead(run.ctx, model, run.seed);
-  const out = await finetune({ run, saves: { stage: 'finetune-teacher' }, model, train: run.settings.train, hooks: [] });
+  const { model, checkpoint } = loadModel(run, 'teacher', 'finetune-teacher needs the teacher');
+  const train = run.settings.train;
+  let out: StageOutput;
+  if (train) {
+    withTaskHead(run.ctx, model, run.seed);
+    out = await finetune({ run, saves: { stage: 'finetune-teacher' }, model, train, hooks: [] });
+    out.details.teacher = 'fine-tuned';
+  } else {
+    out = takeAsIs(run, model, checkpoint.state.labels);
+  }
   disposeModel(model);
   // What the model must beat, on the same splits and WordPiece ids (issue 15): recorded beside the
   // dense teacher so the report's task row carries both baselines.
@@ -121,31 +142,102 @@ export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>)
   return out;
 }
 
+/**
+ * A fine-tuned classifier as the teacher, as it is: its head's rows put in the task's label order
+ * (the same label names are required), evaluated on dev and test, saved; nothing is trained.
+ */
+function takeAsIs(run: StageRun<FinetuneTeacherSettings>, model: BertModel, labels: string[] | undefined): StageOutput {
+  const { ctx } = run;
+  const from = ctx.pipeline.stages.teacher?.from;
+  if (!labels) {
+    throw new Error(
+      `stages.finetune-teacher.train is missing, but the teacher (${from ? `teacher.from ${from}` : 'the teacher stage'}) is not a fine-tuned classifier with labels to take as is; ` +
+        'give finetune-teacher a train section, or make teacher.from a Hugging Face sequence classifier directory (BertForSequenceClassification with id2label)',
+    );
+  }
+  const task = ctx.task();
+  const rows = classifierRowsForTask(labels, task.data.labels, `teacher.from ${from ?? '(the teacher)'}`);
+  tf.tidy(() => {
+    for (const name of [CLS.classifierKernel, CLS.classifierBias]) {
+      const v = model.params.get(name)!;
+      v.assign(tf.gather(v, rows, name === CLS.classifierKernel ? 1 : 0));
+    }
+  });
+  const metrics = taskAccuracy(ctx, model);
+  saveModel(run.dir, model, { stage: 'finetune-teacher', fingerprint: run.fingerprint, ...taskState(ctx), takenAsIs: true });
+  ctx.log(`finetune-teacher: the classifier is taken as is (labels ${labels.join(', ')}; dev accuracy ${metrics.dev_accuracy.toFixed(4)})`);
+  return { metrics, details: { teacher: 'taken as is', classifierLabels: labels, task: task.data.description, labels: task.data.labels } };
+}
+
 export const TransferSettings = z.strictObject({
   distill: DistillSchema.prefault({}),
+  /**
+   * Prune during task training instead of upstream (prune-distill's schema and schedules): the
+   * student starts as a copy of the dense fine-tuned teacher and gradual magnitude pruning takes it
+   * to the target while it fine-tunes with distillation. The pipeline then has no prune-distill.
+   */
+  pruning: PruningSchema.optional(),
   train: TrainSchema,
 });
 export type TransferSettings = z.infer<typeof TransferSettings>;
 
 export async function runTransfer(run: StageRun<TransferSettings>): Promise<StageOutput> {
+  return run.settings.pruning ? runPruneDuringTransfer(run, run.settings.pruning) : runLockedTransfer(run);
+}
+
+/** Distillation from the fine-tuned teacher, when enabled: the hook and the teacher to dispose. */
+function teacherHook(run: StageRun<TransferSettings>): { hooks: TrainHook<Batch>[]; teacher: BertModel | null } {
+  if (!run.settings.distill.enabled) return { hooks: [], teacher: null };
+  const teacher = loadModel(run, 'finetune-teacher', 'transfer with distillation needs the fine-tuned teacher').model;
+  return { hooks: [distillationHook(teacher, run.settings.distill, run.seed)], teacher };
+}
+
+/** Prune once upstream, transfer: the sparse student of prune-distill, its zeros locked. */
+async function runLockedTransfer(run: StageRun<TransferSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
   const { model: student, checkpoint } = loadModel(run, 'prune-distill', 'transfer needs the sparse student from prune-distill');
   const pruned = checkpoint.state.prunedWeights;
   withTaskHead(ctx, student, run.seed);
   const lock = new PatternLockHook<Batch>(student, pruned);
-  const hooks: TrainHook<Batch>[] = [lock];
-  let teacher: BertModel | null = null;
-  if (s.distill.enabled) {
-    teacher = loadModel(run, 'finetune-teacher', 'transfer with distillation needs the fine-tuned teacher').model;
-    hooks.unshift(distillationHook(teacher, s.distill, run.seed));
-  }
+  const { hooks, teacher } = teacherHook(run);
+  hooks.push(lock);
   const out = await finetune({ run, saves: { stage: 'transfer', prunedWeights: pruned }, model: student, train: s.train, hooks });
   const sp = lock.sparsity();
   out.metrics.sparsity = sp.overall;
   out.metrics.pruned_params = sp.params;
   out.metrics.pruned_nonzeros = sp.nonZeros;
   out.details.perTensorSparsity = sp.perTensor;
+  out.details.pruning = 'upstream';
   lock.dispose();
+  disposeModel(student);
+  if (teacher) disposeModel(teacher);
+  return out;
+}
+
+/**
+ * Prune downstream: a copy of the dense fine-tuned teacher, pruned by the same PrunerHook and
+ * schedules as prune-distill while it fine-tunes on the task; its pruned weights are recorded so
+ * qat locks the pattern as after an upstream transfer.
+ */
+async function runPruneDuringTransfer(run: StageRun<TransferSettings>, pruning: NonNullable<TransferSettings['pruning']>): Promise<StageOutput> {
+  const { ctx, settings: s } = run;
+  // A fresh load of the teacher's file: the student, separate from the distillation teacher.
+  const { model: student } = loadModel(run, 'finetune-teacher', 'transfer.pruning starts from the fine-tuned teacher');
+  withTaskHead(ctx, student, run.seed);
+  const names = selectWeights(student.params.keys(), pruningInclude(pruning), pruning.exclude);
+  if (names.length === 0) throw new Error('stages.transfer.pruning.include selects no weights of the student; see the weight names in `prune-once inspect`');
+  const pruner = new PrunerHook<Batch>(student, names, prunerSettings(pruning, s.train.steps));
+  const { hooks, teacher } = teacherHook(run);
+  hooks.push(pruner);
+  const out = await finetune({ run, saves: { stage: 'transfer', prunedWeights: names }, model: student, train: s.train, hooks });
+  const sp = pruner.sparsity();
+  out.metrics.sparsity = sp.overall;
+  out.metrics.pruned_params = sp.params;
+  out.metrics.pruned_nonzeros = sp.nonZeros;
+  out.details.perTensorSparsity = sp.perTensor;
+  out.details.pruning = 'downstream';
+  out.details.schedule = pruningSchedule(pruning, s.train.steps);
+  pruner.dispose();
   disposeModel(student);
   if (teacher) disposeModel(teacher);
   return out;
@@ -166,6 +258,8 @@ export const transferStage = defineStage({
   describe: 'the sparse student fine-tuned on the task, pattern locked, with distillation from the fine-tuned teacher',
   schema: TransferSettings,
   inputs: ['prune-distill', 'finetune-teacher'],
+  // Pruning during task training starts from the dense fine-tuned teacher.
+  optionalInputs: (s) => (s.pruning ? ['prune-distill'] : []),
   data: 'task',
   outputs: () => [inStage('transfer', 'model')],
   run: runTransfer,

@@ -34,6 +34,7 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
   let model;
   let imported: Record<string, unknown> | undefined;
   let labels: string[] | undefined;
+  let hfNoMlm = false;
   if (s.from && isHfDirectory(s.from)) {
     // A Hugging Face BERT directory: the context's tokenizer is already its vocab.txt.
     const hf = importHfDirectory(s.from, { seed: run.seed });
@@ -45,6 +46,7 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
     }
     model = modelFromSnapshot(hf.snapshot);
     labels = hf.labels.length ? hf.labels : undefined;
+    hfNoMlm = hf.heads.mlm === 'initialised';
     imported = { from: hf.dir, architectures: hf.architectures, heads: hf.heads, labels: hf.labels, dtypes: hf.dtypes, warnings: hf.warnings };
     // Keep the tokenizer with the run, so `export --format safetensors` can write it back.
     writeHfTokenizer(run.dir, hf.tokenizer.vocab, hf.tokenizer.lowercase, hf.snapshot.config.maxPositions);
@@ -65,6 +67,16 @@ export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageO
       attentionDropout: s.model.attentionDropout,
     });
     model = createModel(config, run.seed);
+  }
+  // A classifier imported without an MLM head and not trained has no masked-LM figures to give
+  // (its head would be random): the corpus is not read at all.
+  if (imported && hfNoMlm && !s.train) {
+    saveModel(run.dir, model, { stage: 'teacher', fingerprint: run.fingerprint, ...(labels ? { labels } : {}) });
+    disposeModel(model);
+    return {
+      metrics: { tokens_per_s: 0 },
+      details: { config: model.config, imported, mlm: 'not measured: no MLM head (cls.predictions.*) in the imported model' },
+    };
   }
   const corpus = ctx.corpus();
   const details: Record<string, unknown> = {
