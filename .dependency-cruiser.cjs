@@ -8,20 +8,19 @@ const LAYERS = [
   ['model, tokenizer, data, checkpoint', '^src/(model|tokenizer|data|checkpoint)/'],
   ['import (Hugging Face formats in)', '^src/import/'],
   ['baselines (majority class, naive Bayes)', '^src/baselines/'],
-  // web/metrics.ts and web/manifest.ts only describe files (a run's web/browser-metrics.json, a
-  // bundle's manifest) that report/ reads; they import nothing of the project, so they sit here.
-  ['run (the run directory: layout, results, tokenizer rule; browser metrics and bundle manifest files)', '^src/run/|^src/web/(metrics|manifest)\\.ts$'],
+  ['run (the run directory: layout, results, tokenizer rule; browser metrics and bundle manifest files)', '^src/run/'],
   ['train (the loop and its hook contract)', '^src/train/'],
   ['prune, distill, quant (hooks)', '^src/(prune|distill|quant)/'],
   ['onnx', '^src/onnx/'],
   ['export (Hugging Face formats out)', '^src/export/'],
+  ['predict (labels for texts from an exported model)', '^src/predict/'],
   // report/ builds report.json and report.md from a run's files (run layout, ONNX files); the report
   // *stage* is a pipeline stage (src/pipeline/stages/report.ts), so report/ sits below pipeline/.
   ['report', '^src/report/'],
   ['pipeline (stage table, stages, runner)', '^src/pipeline/'],
-  ['bench, web (benchmarks; the browser bundle, its server and in-browser measurement)', '^src/bench/|^src/web/(?!(metrics|manifest)\\.ts$)'],
+  ['bench, web (benchmarks; the browser bundle, its server and in-browser measurement)', '^src/bench/|^src/web/'],
   ['sweep (grids of pipeline runs on local or BullMQ workers)', '^src/sweep/'],
-  ['cli and the library surface', '^src/cli/|^src/(index|inspect|export-model)\\.ts$'],
+  ['cli and the library surface', '^src/cli/|^src/(index|export-model)\\.ts$'],
 ];
 
 const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({

@@ -10,6 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { selectBackend } from './backend/select.js';
 import { exportSafetensors } from './export/hf-source.js';
+import { exportTransformersJs } from './export/transformers-js.js';
 import { probeBatch, writeModelFiles, type FileCheck } from './export/model-files.js';
 import { buildModelSources, readModelCheckpoint, runCheckpoint, type SourceCheckpoint } from './export/sources.js';
 import { prepareRunDir } from './pipeline/run-dir.js';
@@ -18,12 +19,15 @@ import { resolveScope } from './run/locate.js';
 import { markOutputFolder, withTrackedWrites } from './util/owned-dir.js';
 import { checkOutputDirectory } from './util/fs.js';
 
-/** 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see src/export/hf-source.ts). */
-export type ExportFormatOption = 'int8' | 'fp32' | 'both' | 'safetensors';
+/**
+ * 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see
+ * src/export/hf-source.ts); 'transformers.js': a model folder for transformers.js (src/export/transformers-js.ts).
+ */
+export type ExportFormatOption = 'int8' | 'fp32' | 'both' | 'safetensors' | 'transformers.js';
 
 export interface ExportedFile {
-  /** Which file: teacher (dense fp32), fp32, int8, int8_alt (the other embedding choice); or safetensors. */
-  format: OnnxFormat | 'safetensors';
+  /** Which file: teacher (dense fp32), fp32, int8, int8_alt (the other embedding choice); or safetensors, transformers.js. */
+  format: OnnxFormat | 'safetensors' | 'transformers.js';
   path: string;
   bytes: number;
   source: string;
@@ -47,7 +51,7 @@ function sourceOf(input: string, task: string | undefined): { runLike: string | 
 function sourcesFor(
   input: string,
   source: ReturnType<typeof sourceOf>,
-  format: Exclude<ExportFormatOption, 'safetensors'>,
+  format: Exclude<ExportFormatOption, 'safetensors' | 'transformers.js'>,
 ): Partial<Record<Role, SourceCheckpoint>> {
   const { path } = source;
   const wantFp32 = format !== 'int8';
@@ -82,6 +86,11 @@ export async function exportModel(
       source: r.checkpoint,
       ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}),
     }));
+  }
+  if (format === 'transformers.js') {
+    const r = exportTransformersJs(input, outDir, opts.task);
+    const source = r.sources.join(', ');
+    return r.files.map((f, i) => ({ format, path: f.path, bytes: f.bytes, source, ...(i === 0 && r.warnings.length ? { warnings: r.warnings } : {}) }));
   }
   const source = sourceOf(input, opts.task);
   // The output is checked before any checkpoint is read: a wrong --out fails at once.

@@ -25,7 +25,20 @@ export { exportSafetensors, type SafetensorsExport } from './export/hf-source.js
 export { exportHfDirectory, type HfExportOptions, type HfExportResult } from './export/hf.js';
 export { importToCheckpoint, type ImportSummary } from './import/convert.js';
 export { importHfDirectory, type HfImport } from './import/import-hf.js';
-export { inspectPath, writeHtmlReports, type InspectOptions } from './inspect.js';
+export { exportTransformersJs, TFJS_FILES, type TransformersJsExport } from './export/transformers-js.js';
+export { inspectPath, writeHtmlReports, type InspectOptions } from './pipeline/inspect.js';
+export {
+  openPredictor,
+  predict,
+  predictionAccuracy,
+  readPredictInputs,
+  resolvePredictModel,
+  type Prediction,
+  type PredictInput,
+  type PredictModel,
+  type PredictOptions,
+  type Predictor,
+} from './predict/index.js';
 export { readReport } from './report/read.js';
 export { formatInspection, inspectOnnx, inspectOnnxFile, type OnnxInspection } from './onnx/index.js';
 export { renderMarkdown } from './report/markdown.js';

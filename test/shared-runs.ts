@@ -3,7 +3,7 @@
  * pipeline, the others (in other workers) wait for it and read the same directory. Readers must not
  * change a shared run: a test that does copies it first.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { inject } from 'vitest';
 import { runPipeline, type RunSummary } from '../src/pipeline/run.js';
@@ -66,4 +66,19 @@ export function sharedMultiTaskRun(): Promise<SharedRun> {
   return sharedRun('multitask', (dir) =>
     writeTasksPipeline(dir, `  spam: { kind: spam-assassin, ${TASK_SETTINGS} }\n  era: { kind: sotu-era, ${TASK_SETTINGS} }\n`),
   );
+}
+
+/** The smoke run (pipelines/smoke.yaml as it is), shared by the smoke and browser tests. */
+export function sharedSmokeRun(): Promise<SharedRun> {
+  return sharedRun('smoke', () => SMOKE);
+}
+
+/**
+ * A private copy of the shared smoke run, `<temp>/smoke`, to change at will (a run's files hold no
+ * absolute path but report.json's `path` fields, which then name the shared run's identical files).
+ */
+export async function smokeRunCopy(): Promise<string> {
+  const dir = join(tempDir('prune-once-smoke-'), 'smoke');
+  cpSync((await sharedSmokeRun()).runDir, dir, { recursive: true });
+  return dir;
 }

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend/select.js';
 import { Rng } from '../util/rng.js';
+import { median } from '../util/stats.js';
 import { machineFacts, round, type MachineFacts } from '../util/memory.js';
 
 /** A weight [inRows, outCols] by rows: the non-zeros of row k are cols/values[rowStart[k] .. rowStart[k+1]). */
@@ -91,8 +92,7 @@ function medianMs(runs: number, f: () => void): number {
     f();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return median(times);
 }
 
 /** Magnitude-pruned random weight: the smallest |w| zeroed to the sparsity, as the pruner does. */

@@ -26,6 +26,8 @@ import type { ModelQuantization } from '../quant/types.js';
 import { classificationObjective } from '../train/tasks.js';
 import { ONNX_FILES, type OnnxFormat } from '../run/layout.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { lcg } from '../util/rng.js';
+import { argmaxRows } from '../util/stats.js';
 
 export interface ModelSources {
   /** The dense fine-tuned teacher. */
@@ -84,13 +86,6 @@ export function otherEmbeddingChoice(snapshot: ModelSnapshot, q: ModelQuantizati
   }
   return { ...q, embeddings };
 }
-
-const argmaxRows = (logits: Float32Array, labels: number): Int32Array => {
-  const n = logits.length / labels;
-  const out = new Int32Array(n);
-  for (let r = 0; r < n; r++) for (let c = 1; c < labels; c++) if (logits[r * labels + c] > logits[r * labels + out[r]]) out[r] = c;
-  return out;
-};
 
 const agreement = (a: Int32Array, b: Int32Array) => (a.length ? a.reduce((s, v, i) => s + (v === b[i] ? 1 : 0), 0) / a.length : NaN);
 const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
@@ -194,8 +189,7 @@ export async function writeModelFiles(o: WriteModelFilesOptions): Promise<Writte
 export function probeBatch(snapshot: ModelSnapshot, rows = 16, seq = 16, seed = 1): ClsBatch {
   const cfg = snapshot.config;
   const len = Math.min(seq, cfg.maxPositions);
-  let s = seed >>> 0;
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
+  const next = lcg(seed);
   const n = rows * len;
   const b: ClsBatch = {
     batchSize: rows,

@@ -19,9 +19,9 @@ export class OnnxExportError extends Error {
 
 export type ExportFormat = 'fp32' | 'int8';
 
-/** Weights the ONNX graph reads, with their shapes (the MLM head is not exported). */
-export function graphWeightShapes(snapshot: ModelSnapshot): Array<[string, number[]]> {
-  return weightShapes(snapshot.config, { mlmHead: false });
+/** Weights the ONNX graph reads, with their shapes (the MLM head only with `mlmHead`: the fill-mask export). */
+export function graphWeightShapes(snapshot: ModelSnapshot, mlmHead = false): Array<[string, number[]]> {
+  return weightShapes(snapshot.config, { mlmHead });
 }
 
 const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -33,12 +33,15 @@ export function checkExportInput(input: {
   format: ExportFormat;
   quantization?: ModelQuantization;
   metadata?: Record<string, string>;
+  head?: 'mlm';
 }): void {
   const problems: string[] = [];
   const add = (p: string) => {
     if (problems.length < MAX_PROBLEMS) problems.push(p);
   };
   const { snapshot, format } = input;
+  if (input.head === 'mlm' && snapshot.config.numLabels > 0)
+    throw new OnnxExportError(['the MLM head is exported for a pre-trained model only (numLabels 0); this one has a classifier']);
   if (format !== 'fp32' && format !== 'int8') throw new OnnxExportError([`format must be 'fp32' or 'int8', got '${String(format)}'`]);
   try {
     validateConfig(snapshot.config);
@@ -46,7 +49,7 @@ export function checkExportInput(input: {
     throw new OnnxExportError([(e as Error).message]);
   }
 
-  const shapes = new Map(graphWeightShapes(snapshot));
+  const shapes = new Map(graphWeightShapes(snapshot, input.head === 'mlm'));
   for (const [name, expected] of shapes) {
     const w = snapshot.weights.get(name);
     if (!w) {

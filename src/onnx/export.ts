@@ -39,6 +39,8 @@ export interface ExportInput {
   metadata?: Record<string, string>;
   /** Storage of int8 weights (storage.ts): 'compact' (default), 'sparse-initializer' (ONNX Runtime only), 'sparse-initializer-int64', 'dense'. */
   storage?: WeightStorage;
+  /** 'mlm': a pre-trained model (no classifier) gets its MLM head and outputs `logits` [batch, sequence, vocab] (fill-mask). */
+  head?: 'mlm';
 }
 
 /** How one exported weight is stored in the file. */
@@ -71,7 +73,7 @@ export function exportOnnx(input: ExportInput): ExportResult {
   checkExportInput(input);
   const { snapshot, format } = input;
   const cfg = snapshot.config;
-  const shapes = new Map(graphWeightShapes(snapshot));
+  const shapes = new Map(graphWeightShapes(snapshot, input.head === 'mlm'));
   const q = format === 'int8' ? input.quantization! : undefined;
   const policy = input.storage ?? 'compact';
   const storage = new Map<string, TensorStorage>();
@@ -106,7 +108,7 @@ export function exportOnnx(input: ExportInput): ExportResult {
   };
 
   const b = new GraphBuilder();
-  const io = buildBertGraph(b, cfg, weights);
+  const io = buildBertGraph(b, cfg, weights, { mlmHead: input.head === 'mlm' });
   // Report in the fixed order of weightShapes, not graph-walk order.
   const tensors = [...shapes.keys()].map((n) => storage.get(n)).filter((t): t is TensorStorage => !!t);
   const derived = {

@@ -6,7 +6,7 @@
  * so the fp32 and int8 exports share this one graph definition.
  */
 import { type BertConfig } from '../model/config.js';
-import { CLS, EMB, layerNames } from '../model/weights.js';
+import { CLS, EMB, layerNames, MLM } from '../model/weights.js';
 import { attribute, DT, floatTensor, int64Tensor, type Attrs, type onnx } from './proto.js';
 
 /** A tiny graph builder: unique node and value names, constants shared by value. */
@@ -101,7 +101,12 @@ export interface GraphWeights {
 export const INPUT_NAMES = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 
 /** Builds the graph body into `b`; returns the graph's inputs and outputs. */
-export function buildBertGraph(b: GraphBuilder, cfg: BertConfig, w: GraphWeights): { inputs: onnx.IValueInfoProto[]; outputs: onnx.IValueInfoProto[] } {
+export function buildBertGraph(
+  b: GraphBuilder,
+  cfg: BertConfig,
+  w: GraphWeights,
+  opts: { mlmHead?: boolean } = {},
+): { inputs: onnx.IValueInfoProto[]; outputs: onnx.IValueInfoProto[] } {
   const H = cfg.hiddenSize;
   const A = cfg.numHeads;
   const D = H / A;
@@ -144,6 +149,15 @@ export function buildBertGraph(b: GraphBuilder, cfg: BertConfig, w: GraphWeights
   }
 
   const inputs = INPUT_NAMES.map((name) => valueInfo(name, DT.INT64, ['batch', 'sequence']));
+  if (cfg.numLabels === 0 && opts.mlmHead) {
+    // The MLM head on every position (as BertForMaskedLM): transform, activation, LayerNorm, tied decoder.
+    s = 'mlm';
+    const t = activation(b, s, b.op('Add', [b.op('MatMul', [x, w.float(b, MLM.transformKernel)], s), w.float(b, MLM.transformBias)], s), cfg.hiddenAct);
+    const h = layerNorm(b, s, t, MLM.lnGamma, MLM.lnBeta, cfg, w);
+    const decoder = b.op('Transpose', [w.float(b, EMB.word)], s, { perm: [1, 0] });
+    b.node('Add', [b.op('MatMul', [h, decoder], s), w.float(b, MLM.outputBias)], { scope: s, outputNames: [b.claim('logits')] });
+    return { inputs, outputs: [valueInfo('logits', DT.FLOAT, ['batch', 'sequence', cfg.vocabSize])] };
+  }
   if (cfg.numLabels === 0) {
     // No classification head: the encoder's last hidden state is the output.
     b.node('Identity', [x], { scope: 'output', outputNames: [b.claim('last_hidden_state')] });

@@ -3,6 +3,8 @@
  * same plain arrays the tfjs data pipeline produces, and a latency measurement.
  */
 import * as ort from 'onnxruntime-node';
+import { lcg } from '../util/rng.js';
+import { median, quantile } from '../util/stats.js';
 
 export interface SessionOptions {
   /** Intra-op threads (ORT's default is one per core). */
@@ -91,8 +93,7 @@ export async function measureLatency(session: Session, opts: LatencyOptions): Pr
   }
   const n = opts.batch * opts.seq;
   const vocab = opts.vocabSize ?? 2;
-  let s = (opts.seed ?? 1) >>> 0;
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
+  const next = lcg(opts.seed ?? 1);
   const inputIds = Int32Array.from({ length: n }, () => next() % vocab);
   const f = feeds({ inputIds, attentionMask: new Float32Array(n).fill(1), tokenTypeIds: new Int32Array(n), batchSize: opts.batch, seqLen: opts.seq });
   for (let i = 0; i < opts.warmup; i++) await session.run(f);
@@ -102,8 +103,6 @@ export async function measureLatency(session: Session, opts: LatencyOptions): Pr
     await session.run(f);
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  const pick = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)];
-  const medianMs = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
-  return { medianMs, p90Ms: pick(0.9), throughputPerS: (opts.batch * 1000) / medianMs, runs: opts.runs };
+  const medianMs = median(times);
+  return { medianMs, p90Ms: quantile(times, 0.9), throughputPerS: (opts.batch * 1000) / medianMs, runs: opts.runs };
 }

@@ -7,8 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { brotliCompress, brotliCompressSync, constants, gzip, gzipSync, type BrotliOptions } from 'node:zlib';
+import { brotliCompress, brotliCompressSync, gzip, gzipSync } from 'node:zlib';
 import { weightRole } from '../model/weights.js';
+import { brotliOptions } from '../util/compress.js';
 
 export interface FileSizes {
   raw: number;
@@ -16,10 +17,6 @@ export interface FileSizes {
   brotli: number;
   brotliQuality: number;
 }
-
-const brotliOptions = (bytes: Uint8Array, quality: number): BrotliOptions => ({
-  params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
-});
 
 /**
  * Sizes already computed in this process, by content: brotli 11 takes ~10 s for a 6 MB fp32 file,

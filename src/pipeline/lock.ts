@@ -9,6 +9,7 @@
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { alive } from '../util/process.js';
 import { RUN_LOCK } from './run-dir.js';
 
 export interface LockHolder {
@@ -23,15 +24,6 @@ export class RunLockedError extends Error {}
 export interface RunLock {
   path: string;
   release(): void;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readHolder(path: string): LockHolder | null {

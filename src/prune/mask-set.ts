@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BertModel } from '../model/bert.js';
 import type { HookState, LoopContext } from '../train/hooks.js';
 import type { MaskMap, WeightTensor } from './masks.js';
-import { countNonZeros } from './sparsity.js';
+import { countNonZeros, sparsityTotals, zeroFraction } from '../model/sparsity.js';
 
 export interface PrunedSparsity {
   overall: number;
@@ -59,17 +59,15 @@ export class MaskSet {
 
   /** Per-tensor and overall sparsity of the weights, measured from the weights themselves. */
   sparsity(): PrunedSparsity {
-    let params = 0;
-    let nonZeros = 0;
     const perTensor: Record<string, number> = {};
-    for (const name of this.weights) {
+    const counts = this.weights.map((name) => {
       const data = this.model.params.get(name)!.dataSync();
-      const nz = countNonZeros(data);
-      perTensor[name] = 1 - nz / data.length;
-      params += data.length;
-      nonZeros += nz;
-    }
-    return { overall: params ? 1 - nonZeros / params : 0, params, nonZeros, perTensor };
+      const c = { params: data.length, nonZeros: countNonZeros(data) };
+      perTensor[name] = zeroFraction(c.params, c.nonZeros);
+      return c;
+    });
+    const { params, nonZeros, sparsity } = sparsityTotals(counts);
+    return { overall: sparsity, params, nonZeros, perTensor };
   }
 
   saveTensors(): HookState['tensors'] {

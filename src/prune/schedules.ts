@@ -38,28 +38,32 @@ const sparsity = numIn('[0, 1)', 'the fraction of weights set to zero');
 const step = intIn(0, 10_000_000);
 const fraction = numIn('[0, 1]', "a fraction of the stage's steps");
 const frequency = intIn(1, 1_000_000, 'steps between mask updates');
+/** The ramp's exponent: 3 is Zhu & Gupta's cubic, 1 a straight line. */
+const power = numIn('(0, 100]', "the ramp's exponent: 3 is the cubic, 1 a straight line");
 
 const rampOrder = (c: { initialSparsity: number; finalSparsity: number }) => c.finalSparsity >= c.initialSparsity;
 const rampOrderError = { message: 'must be >= initialSparsity', path: ['finalSparsity'] };
 
-/** Pipeline form of a ramp (cubic, linear): Prune OFA's defaults, 0 -> 90% over the first half. */
+/** Pipeline form of the polynomial ramp: Prune OFA's defaults, 0 -> 90% over the first half. */
 function rampPipelineSchema<K extends string>(kind: K) {
-  return z
-    .strictObject({
-      kind: z.literal(kind),
-      initialSparsity: sparsity.default(0),
-      finalSparsity: sparsity.default(0.9),
-      /** Fractions of the stage's steps (Prune OFA: 0 -> 0.5, then hold). */
-      beginFraction: fraction.default(0),
-      endFraction: fraction.default(0.5),
-      /** Recompute masks every N steps while ramping. */
-      frequency: frequency.default(10),
-    })
-    .refine(rampOrder, rampOrderError);
+  return z.strictObject({
+    kind: z.literal(kind),
+    initialSparsity: sparsity.default(0),
+    finalSparsity: sparsity.default(0.9),
+    /** Fractions of the stage's steps (Prune OFA: 0 -> 0.5, then hold). */
+    beginFraction: fraction.default(0),
+    endFraction: fraction.default(0.5),
+    /** Recompute masks every N steps while ramping. */
+    frequency: frequency.default(10),
+  });
 }
-type RampPipelineConfig = z.infer<ReturnType<typeof rampPipelineSchema>>;
+const polynomialPipelineSchema = rampPipelineSchema('polynomial')
+  .extend({ power: power.default(3) })
+  .refine(rampOrder, rampOrderError);
+const presetPipelineSchema = (kind: string) => rampPipelineSchema(kind).refine(rampOrder, rampOrderError);
+type RampPipelineConfig = z.infer<ReturnType<typeof rampPipelineSchema>> & { power?: number };
 
-/** Pipeline form of a prune-once schedule (constant, one-shot): prune at beginFraction, then hold. */
+/** Pipeline form of the one-shot schedule: prune at beginFraction, then hold. */
 function oncePipelineSchema<K extends string>(kind: K) {
   return z.strictObject({ kind: z.literal(kind), finalSparsity: sparsity.default(0.9), beginFraction: fraction.default(0) });
 }
@@ -135,77 +139,92 @@ export interface ScheduleKind<S extends { kind: string } = { kind: string }, P =
   build(config: S): Schedule;
 }
 
-/** Gradual magnitude pruning with the cubic ramp of Zhu & Gupta (2017). */
-export const CubicScheduleSchema = z
-  .strictObject({ kind: z.literal('cubic'), initialSparsity: sparsity, finalSparsity: sparsity, beginStep: step, endStep: step, frequency })
-  .refine((c) => c.endStep > c.beginStep, { message: 'must be > beginStep', path: ['endStep'] })
-  .refine(rampOrder, rampOrderError);
-export type CubicScheduleConfig = z.infer<typeof CubicScheduleSchema>;
+const rampStepFields = { initialSparsity: sparsity, finalSparsity: sparsity, beginStep: step, endStep: step, frequency };
+const endAfterBegin = (c: { beginStep: number; endStep: number }) => c.endStep > c.beginStep;
+const endAfterBeginError = { message: 'must be > beginStep', path: ['endStep'] };
 
-/** The same ramp, linear in t (e.g. for a short stage where the cubic front-loads too much). */
-export const LinearScheduleSchema = z
-  .strictObject({ kind: z.literal('linear'), initialSparsity: sparsity, finalSparsity: sparsity, beginStep: step, endStep: step, frequency })
-  .refine((c) => c.endStep > c.beginStep, { message: 'must be > beginStep', path: ['endStep'] })
+/** Gradual magnitude pruning on the polynomial ramp (`rampSchedule`) at any power. */
+export const PolynomialScheduleSchema = z
+  .strictObject({ kind: z.literal('polynomial'), power, ...rampStepFields })
+  .refine(endAfterBegin, endAfterBeginError)
   .refine(rampOrder, rampOrderError);
+export type PolynomialScheduleConfig = z.infer<typeof PolynomialScheduleSchema>;
+
+/** A preset of the polynomial ramp: its power fixed by the kind's name. */
+function presetSchema<K extends string>(kind: K) {
+  return z
+    .strictObject({ kind: z.literal(kind), ...rampStepFields })
+    .refine(endAfterBegin, endAfterBeginError)
+    .refine(rampOrder, rampOrderError);
+}
+/** The polynomial ramp at power 3: the cubic of Zhu & Gupta (2017), Prune OFA's schedule. */
+export const CubicScheduleSchema = presetSchema('cubic');
+export type CubicScheduleConfig = z.infer<typeof CubicScheduleSchema>;
+/** The polynomial ramp at power 1 (e.g. for a short stage where the cubic front-loads too much). */
+export const LinearScheduleSchema = presetSchema('linear');
 export type LinearScheduleConfig = z.infer<typeof LinearScheduleSchema>;
 
-/** Prune once at `beginStep` (default 0) to `sparsity`, then hold. */
-export const ConstantScheduleSchema = z.strictObject({ kind: z.literal('constant'), sparsity, beginStep: step.optional() });
-export type ConstantScheduleConfig = z.infer<typeof ConstantScheduleSchema>;
+/** Prune once at `step` (default 0, before the first update) to `sparsity`, then hold. */
+function oneShotSchema<K extends string>(kind: K) {
+  return z.strictObject({ kind: z.literal(kind), sparsity, step: step.default(0) });
+}
+export const OneShotScheduleSchema = oneShotSchema('one-shot');
+export type OneShotScheduleConfig = z.input<typeof OneShotScheduleSchema>;
+/** `constant` (tfmot's ConstantSparsity): the one-shot schedule under the name older pipelines use. */
+export const ConstantScheduleSchema = oneShotSchema('constant');
+export type ConstantScheduleConfig = z.input<typeof ConstantScheduleSchema>;
 
-/** Prune once at `step` to `sparsity`, then hold. */
-export const OneShotScheduleSchema = z.strictObject({ kind: z.literal('one-shot'), sparsity, step });
-export type OneShotScheduleConfig = z.infer<typeof OneShotScheduleSchema>;
-
-export type ScheduleConfig = CubicScheduleConfig | LinearScheduleConfig | ConstantScheduleConfig | OneShotScheduleConfig;
+export type ScheduleConfig = PolynomialScheduleConfig | CubicScheduleConfig | LinearScheduleConfig | OneShotScheduleConfig | ConstantScheduleConfig;
 
 /** A config of any registered kind, also one registered at run time (checked by its kind's schema). */
 export type RegisteredScheduleConfig = ScheduleConfig | { kind: string; [field: string]: unknown };
 
-const cubicKind: ScheduleKind<CubicScheduleConfig, RampPipelineConfig> = {
-  schema: CubicScheduleSchema,
+const rampStepsOf = (c: RampPipelineConfig, n: number) => ({
+  initialSparsity: c.initialSparsity,
+  finalSparsity: c.finalSparsity,
+  ...rampSteps(c, n),
+  frequency: c.frequency,
+});
+
+const polynomialKind: ScheduleKind<PolynomialScheduleConfig, RampPipelineConfig> = {
+  schema: PolynomialScheduleSchema,
   pipeline: {
-    schema: rampPipelineSchema('cubic'),
-    toSteps: (c, n) => ({ kind: 'cubic', initialSparsity: c.initialSparsity, finalSparsity: c.finalSparsity, ...rampSteps(c, n), frequency: c.frequency }),
+    schema: polynomialPipelineSchema as unknown as z.ZodObject,
+    toSteps: (c, n) => ({ kind: 'polynomial', power: c.power ?? 3, ...rampStepsOf(c, n) }),
   },
-  build: (c) => rampSchedule(c, 3),
+  build: (c) => rampSchedule(c, c.power),
 };
 
-const linearKind: ScheduleKind<LinearScheduleConfig, RampPipelineConfig> = {
-  schema: LinearScheduleSchema,
-  pipeline: {
-    schema: rampPipelineSchema('linear'),
-    toSteps: (c, n) => ({ kind: 'linear', initialSparsity: c.initialSparsity, finalSparsity: c.finalSparsity, ...rampSteps(c, n), frequency: c.frequency }),
-  },
-  build: (c) => rampSchedule(c, 1),
-};
+/** A named preset of the polynomial kind: the same ramp, its power fixed. */
+function polynomialPreset(kind: 'cubic' | 'linear', power: number): ScheduleKind<CubicScheduleConfig | LinearScheduleConfig, RampPipelineConfig> {
+  return {
+    schema: presetSchema(kind) as z.ZodType<CubicScheduleConfig | LinearScheduleConfig>,
+    pipeline: { schema: presetPipelineSchema(kind) as unknown as z.ZodObject, toSteps: (c, n) => ({ kind, ...rampStepsOf(c, n) }) },
+    build: (c) => rampSchedule(c, power),
+  };
+}
 
-const constantKind: ScheduleKind<ConstantScheduleConfig, OncePipelineConfig> = {
-  schema: ConstantScheduleSchema,
-  pipeline: {
-    schema: oncePipelineSchema('constant'),
-    toSteps: (c, n) => ({ kind: 'constant', sparsity: c.finalSparsity, beginStep: Math.round(c.beginFraction * n) }),
-  },
-  build: (c) => pruneOnceAt(c.beginStep ?? 0, c.sparsity),
-};
-
-const oneShotKind: ScheduleKind<OneShotScheduleConfig, OncePipelineConfig> = {
-  schema: OneShotScheduleSchema,
-  pipeline: {
-    schema: oncePipelineSchema('one-shot'),
-    toSteps: (c, n) => ({ kind: 'one-shot', sparsity: c.finalSparsity, step: Math.round(c.beginFraction * n) }),
-  },
-  build: (c) => pruneOnceAt(c.step, c.sparsity),
-};
+function oneShotKind(kind: 'one-shot' | 'constant'): ScheduleKind<OneShotScheduleConfig | ConstantScheduleConfig, OncePipelineConfig> {
+  const schema = oneShotSchema(kind);
+  return {
+    schema: schema as z.ZodType<OneShotScheduleConfig | ConstantScheduleConfig>,
+    pipeline: { schema: oncePipelineSchema(kind), toSteps: (c, n) => ({ kind, sparsity: c.finalSparsity, step: Math.round(c.beginFraction * n) }) },
+    build: (c) => {
+      const { step: at, sparsity: target } = schema.parse(c);
+      return pruneOnceAt(at, target);
+    },
+  };
+}
 
 /** Schedule kinds by the `kind` name used in config files. */
 // Kinds differ in their config types; the registry holds them side by side (each kind's zod schema checks its own).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const scheduleRegistry = new Registry<ScheduleKind<any, any>>('pruning schedule')
-  .register('cubic', cubicKind)
-  .register('linear', linearKind)
-  .register('constant', constantKind)
-  .register('one-shot', oneShotKind);
+  .register('polynomial', polynomialKind)
+  .register('cubic', polynomialPreset('cubic', 3))
+  .register('linear', polynomialPreset('linear', 1))
+  .register('one-shot', oneShotKind('one-shot'))
+  .register('constant', oneShotKind('constant'));
 
 // ---------------------------------------------------------------------------------------------
 // The pipeline form

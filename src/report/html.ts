@@ -1,19 +1,14 @@
 /**
  * report.html: the run's report as one self-contained page (inline SVG charts made with Vega-Lite,
- * inline CSS, no script). Figures come from report.json, the stages' result.json files (curves),
- * the ONNX files (size by part, until report.json carries it) and web/browser-metrics.json.
+ * inline CSS, no script), rendered from a ReportView (view.ts: report.json's figures, the stages'
+ * curves, size by part, the in-browser figures); it reads nothing itself.
  * Table cells carry `data-key`/`data-value` with the raw figure, so a test can compare them with
  * report.json.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { readReport } from './read.js';
 import { makeSchedule, type ScheduleConfig } from '../prune/schedules.js';
-import { ONNX_FILES, RUN_FILES, RUN_MARKER, runFile } from '../run/layout.js';
-import { readResult, type StageResult } from '../run/result.js';
-import { writeFileAtomic } from '../util/fs.js';
-import { withTrackedWrites } from '../util/owned-dir.js';
-import { type BrowserMetrics, readBrowserMetrics } from '../web/metrics.js';
+import type { BrowserMetrics } from '../run/browser-metrics.js';
+import { ONNX_FILES, RUN_FILES } from '../run/layout.js';
+import type { StageResult } from '../run/result.js';
 import {
   accuracySpec,
   type CurvePoint,
@@ -26,10 +21,9 @@ import {
   type SparsityPoint,
   sparsitySpec,
 } from './charts.js';
-import { renderMarkdown } from './markdown.js';
 import { cell, esc, figure, htmlPage, table, td } from './page.js';
 import type { Report } from './schema.js';
-import { sizeBreakdown } from './size-parts.js';
+import type { ReportView } from './view.js';
 
 export const HTML_FILE = RUN_FILES.reportHtml;
 const INT8_FILE = ONNX_FILES.int8;
@@ -38,17 +32,6 @@ const pct = (v: number | null | undefined, d = 2) => (v === null || v === undefi
 const int = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en-US') : 'n/a');
 const mb = (v: number) => `${(v / 1e6).toFixed(2)} MB`;
 const ms = (v: number) => `${v.toFixed(2)} ms`;
-
-/** Stages with training curves, in the order they ran. */
-function trainingStages(runDir: string): StageResult[] {
-  const out: StageResult[] = [];
-  for (const d of readdirSync(runDir, { withFileTypes: true })) {
-    if (!d.isDirectory()) continue;
-    const r = readResult(join(runDir, d.name));
-    if (r && Array.isArray(r.details.curve)) out.push(r);
-  }
-  return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-}
 
 type Row = Record<string, unknown>;
 
@@ -167,34 +150,14 @@ function browserSection(m: BrowserMetrics): string {
   );
 }
 
-/** The in-browser figures as Markdown, for report.md. */
-export function browserMarkdown(m: BrowserMetrics): string {
-  const mbs = (v: number) => `${(v / 1e6).toFixed(2)} MB`;
-  return [
-    '## In the browser',
-    '',
-    `${m.browser.name} ${m.browser.version}, onnxruntime-web ${m.runtime.version} (${m.runtime.backend}, ${m.runtime.threads} thread), measured ${m.measuredAt}; onnxruntime-node ${m.latency.ortNodeVersion} on the same token ids for comparison.`,
-    '',
-    '| | browser (onnxruntime-web) | Node (onnxruntime-node) |',
-    '|---|---|---|',
-    `| download, first visit (brotli) | ${mbs(m.download.brotliBytes)} (model ${mbs(m.download.modelBrotliBytes)}) | |`,
-    `| time to first prediction | ${m.timeToFirstPredictionMs.toFixed(0)} ms | |`,
-    `| latency per example, median / p90 (batch 1) | ${m.latency.browserMedianMs.toFixed(2)} / ${m.latency.browserP90Ms.toFixed(2)} ms | ${m.latency.ortNodeMedianMs.toFixed(2)} / ${m.latency.ortNodeP90Ms.toFixed(2)} ms |`,
-    `| test accuracy (${m.accuracy.examples} examples) | ${(m.accuracy.browser * 100).toFixed(2)}% | ${(m.accuracy.ortNode * 100).toFixed(2)}% |`,
-    `| same prediction as onnxruntime-node | ${(m.accuracy.agreement * 100).toFixed(2)}% (max logit difference ${m.accuracy.maxLogitDiff.toExponential(2)}) | |`,
-    '',
-  ].join('\n');
-}
+/** The sections of the page that hold charts. */
+type ChartSection = 'training' | 'sparsity' | 'size' | 'latency';
 
 /** report.html of a run, as a string. */
-export async function renderHtmlReport(runDir: string): Promise<string> {
-  const report = readReport(runFile(runDir, 'reportJson'));
-  const stages = trainingStages(runDir);
+export async function renderHtml(view: ReportView): Promise<string> {
+  const { report: r, training: stages, sizes, browser, browserNote } = view;
   const { loss, accuracy } = curvePoints(stages);
   const sparsity = sparsityPoints(stages);
-  const sizes = sizeBreakdown(report, runDir);
-  const { metrics: browser, note: browserNote } = readBrowserMetrics(runDir, join(runDir, INT8_FILE));
-  const r = report;
   const vegaVersions = `Vega-Lite ${(await import('vega-lite')).version}`;
 
   const enc = r.tensors.filter((t) => t.role === 'encoder-linear');
@@ -218,9 +181,12 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
     latencyRows.push({ runtime: `onnxruntime-web int8 (${browser.browser.name})`, case: 'batch 1, test texts', medianMs: browser.latency.browserMedianMs });
   }
 
-  const charts: string[] = [];
+  // Each chart with the section it goes in.
+  const charts: Array<{ section: ChartSection; html: string }> = [];
+  const chart = (section: ChartSection, html: string) => charts.push({ section, html });
   if (loss.length)
-    charts.push(
+    chart(
+      'training',
       figure(
         'Training loss per stage.',
         await renderSvg(lossSpec(loss)),
@@ -228,7 +194,8 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
       ),
     );
   if (accuracy.length)
-    charts.push(
+    chart(
+      'training',
       figure(
         'Evaluation accuracy per stage.',
         await renderSvg(accuracySpec(accuracy)),
@@ -236,7 +203,8 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
       ),
     );
   if (sparsity)
-    charts.push(
+    chart(
+      'sparsity',
       figure(
         `Sparsity against step (${sparsity.stage}).`,
         await renderSvg(sparsitySpec(sparsity.points)),
@@ -244,22 +212,29 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
       ),
     );
   if (layerRows.length)
-    charts.push(
+    chart(
+      'sparsity',
       figure(
         'Per-layer sparsity.',
         await renderSvg(layerSparsitySpec(layerRows)),
         `zeros over weights of each encoder Linear weight as stored in ${INT8_FILE} (report.json "tensors").`,
       ),
     );
-  charts.push(figure('Size by part.', await renderSvg(sizeSpec(sizes.rows, sizes.parts)), `bytes of each file per part, raw and compressed; ${sizes.source}.`));
+  chart(
+    'size',
+    figure('Size by part.', await renderSvg(sizeSpec(sizes.rows, sizes.parts)), `bytes of each file per part, raw and compressed; ${sizes.source}.`),
+  );
   if (latencyRows.length)
-    charts.push(
+    chart(
+      'latency',
       figure(
         'Latency.',
         await renderSvg(latencySpec(latencyRows)),
         'median wall time of one forward pass on this machine (report.json "latency"; the in-browser rows from web/browser-metrics.json).',
       ),
     );
+
+  const chartsOf = (section: ChartSection) => charts.filter((c) => c.section === section).map((c) => c.html);
 
   const t = r.totals;
   const tiles = [
@@ -291,11 +266,11 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
     accuracyTable(r, browser),
     `<p class="note">${esc(`Masked-LM accuracy on held-out text: teacher ${pct(r.accuracy.mlm.teacher)}, sparse student ${pct(r.accuracy.mlm.sparseStudent)}, unigram baseline ${pct(r.accuracy.mlm.unigramBaseline)}.`)}</p>`,
     `<h2 id="training">Training</h2>`,
-    ...charts.filter((c) => c.includes('Training loss') || c.includes('Evaluation accuracy')),
+    ...chartsOf('training'),
     `<h2 id="sparsity">Sparsity</h2>`,
-    ...charts.filter((c) => c.includes('Sparsity against step') || c.includes('Per-layer sparsity')),
+    ...chartsOf('sparsity'),
     `<h2 id="size">Size</h2>`,
-    ...charts.filter((c) => c.includes('Size by part')),
+    ...chartsOf('size'),
     table(
       ['file', 'bytes', 'gzip -9 bytes'],
       [
@@ -316,7 +291,7 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
       Object.entries(r.ratios).map(([k, v]) => [td(k), cell(`ratios.${k}.value`, v.value, `${v.value.toFixed(2)}x`), td(v.definition)]),
     ),
     `<h2 id="latency">Latency</h2>`,
-    ...charts.filter((c) => c.includes('Latency.')),
+    ...chartsOf('latency'),
     table(
       ['file', 'batch', 'seq', 'median ms', 'p90 ms', 'runs'],
       r.latency.map((l, i) => [
@@ -360,32 +335,4 @@ export async function renderHtmlReport(runDir: string): Promise<string> {
     )}</p>`,
   ];
   return htmlPage(`prune-once report: ${r.run.name}`, body);
-}
-
-/**
- * report.html beside report.json, and report.md again with the in-browser section when the run has
- * browser figures for its current model. Returns the path of report.html.
- */
-export async function writeHtmlReport(runDir: string): Promise<string> {
-  const path = join(runDir, HTML_FILE);
-  const html = await renderHtmlReport(runDir);
-  // Replaces only the run's own report files (a folder without the run marker: only new files).
-  await withTrackedWrites(runDir, RUN_MARKER, () => {
-    writeFileAtomic(path, html);
-    const { metrics } = readBrowserMetrics(runDir, join(runDir, INT8_FILE));
-    if (metrics && existsSync(runFile(runDir, 'reportJson'))) {
-      writeFileAtomic(runFile(runDir, 'reportMd'), `${renderMarkdown(readReport(runFile(runDir, 'reportJson')))}\n${browserMarkdown(metrics)}`);
-    }
-  });
-  return path;
-}
-
-/** `inspect --html`: a run directory or its report.json -> report.html beside it. */
-export async function writeHtmlReportFor(target: string): Promise<string> {
-  if (!existsSync(target)) throw new Error(`${target}: no such file or directory; give a run directory (artifacts/<name>) or its report.json`);
-  const runDir = statSync(target).isDirectory() ? target : basename(target) === RUN_FILES.reportJson ? dirname(target) : null;
-  if (!runDir) throw new Error(`${target}: --html needs a run directory or its report.json, not another file`);
-  if (!existsSync(runFile(runDir, 'reportJson')))
-    throw new Error(`${runDir}: no report.json here; the run's report stage has not finished (run the pipeline to the end first)`);
-  return writeHtmlReport(runDir);
 }

@@ -1,4 +1,5 @@
 /** The report as Markdown tables, for report.md and the terminal. */
+import type { BrowserMetrics } from '../run/browser-metrics.js';
 import type { Report } from './schema.js';
 import { ONNX_FILES } from '../run/layout.js';
 
@@ -175,4 +176,23 @@ function storageLabel(f: Report['tensors'][number]['int8File']): string {
     default:
       return `${f.dtype} dense`;
   }
+}
+
+/** The in-browser figures as Markdown, for report.md. */
+export function browserMarkdown(m: BrowserMetrics): string {
+  const mbs = (v: number) => `${(v / 1e6).toFixed(2)} MB`;
+  return [
+    '## In the browser',
+    '',
+    `${m.browser.name} ${m.browser.version}, onnxruntime-web ${m.runtime.version} (${m.runtime.backend}, ${m.runtime.threads} thread), measured ${m.measuredAt}; onnxruntime-node ${m.latency.ortNodeVersion} on the same token ids for comparison.`,
+    '',
+    '| | browser (onnxruntime-web) | Node (onnxruntime-node) |',
+    '|---|---|---|',
+    `| download, first visit (brotli) | ${mbs(m.download.brotliBytes)} (model ${mbs(m.download.modelBrotliBytes)}) | |`,
+    `| time to first prediction | ${m.timeToFirstPredictionMs.toFixed(0)} ms | |`,
+    `| latency per example, median / p90 (batch 1) | ${m.latency.browserMedianMs.toFixed(2)} / ${m.latency.browserP90Ms.toFixed(2)} ms | ${m.latency.ortNodeMedianMs.toFixed(2)} / ${m.latency.ortNodeP90Ms.toFixed(2)} ms |`,
+    `| test accuracy (${m.accuracy.examples} examples) | ${(m.accuracy.browser * 100).toFixed(2)}% | ${(m.accuracy.ortNode * 100).toFixed(2)}% |`,
+    `| same prediction as onnxruntime-node | ${(m.accuracy.agreement * 100).toFixed(2)}% (max logit difference ${m.accuracy.maxLogitDiff.toExponential(2)}) | |`,
+    '',
+  ].join('\n');
 }

@@ -8,7 +8,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
+import { brotliSize } from '../util/compress.js';
 import { type BertConfig } from '../model/config.js';
 import { weightRole, weightShapes } from '../model/weights.js';
 import { decodeOnnx } from '../onnx/index.js';
@@ -121,7 +122,7 @@ function computeFromFiles(runDir: string): SizeBreakdown {
         file,
         encoding: 'brotli',
         part,
-        bytes: brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: FALLBACK_BROTLI_QUALITY } }).length,
+        bytes: brotliSize(data, FALLBACK_BROTLI_QUALITY),
       });
     }
   }

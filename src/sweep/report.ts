@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { brotliCompressSync, constants } from 'node:zlib';
+import { brotliSize } from '../util/compress.js';
 import { readResult } from '../run/result.js';
 import { isCacheable, restoreStage } from '../pipeline/stage-cache.js';
 import type { StageName } from '../pipeline/stages/index.js';
@@ -65,7 +65,7 @@ export interface SweepReport {
 
 export const brotliBytes = (path: string) => {
   const bytes = readFileSync(path);
-  return brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length;
+  return brotliSize(bytes, 11);
 };
 
 /**

@@ -52,3 +52,12 @@ export class Rng {
     this.state = state >>> 0;
   }
 }
+
+/**
+ * The cheapest seeded stream of uint32s (Numerical Recipes' LCG), for inputs whose values do not
+ * matter beyond being fixed by the seed: latency probes, a probe batch for checking a file.
+ */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
+}

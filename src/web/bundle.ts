@@ -10,15 +10,16 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { inspectOnnxFile } from '../onnx/index.js';
-import { writeHtmlReport } from '../report/html.js';
+import { REPORTED } from '../pipeline/stages/report.js';
+import { rewriteReportFiles } from '../report/write.js';
 import { resolveScope, type RunScope } from '../run/locate.js';
 import { recordedTokenizer, savedRunTokenizer } from '../run/tokenizer.js';
 import { loadVocabFile } from '../tokenizer/index.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { installOwned, NotOwnedError } from '../util/owned-dir.js';
 import { TOOL_VERSION } from '../version.js';
-import { brotli, DEFAULT_BROTLI_QUALITY, gzipMax } from './compress.js';
-import { type BundleManifest, type FileSizes, MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_VERSION, MODEL_FILE, ORT_DIR } from './manifest.js';
+import { brotli, DEFAULT_BROTLI_QUALITY, gzipMax } from '../util/compress.js';
+import { type BundleManifest, type FileSizes, MANIFEST_FILE, MANIFEST_SCHEMA, MANIFEST_VERSION, MODEL_FILE, ORT_DIR } from '../run/bundle-manifest.js';
 
 export { MODEL_FILE };
 import { renderIndexHtml } from './page.js';
@@ -218,7 +219,7 @@ export async function bundleRun(opts: BundleOptions): Promise<BundleResult> {
     const report: BundleManifest['report'] = {};
     if (existsSync(join(runDir, 'report.json'))) {
       try {
-        await writeHtmlReport(runDir);
+        await rewriteReportFiles(runDir, REPORTED);
       } catch (e) {
         if (!(e instanceof NotOwnedError)) throw e;
         log(`bundle: report.html not rewritten: ${e.message}`);

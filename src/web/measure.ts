@@ -13,16 +13,18 @@ import { join, resolve } from 'node:path';
 import { encodeExamples, loadTask, type TaskSpec } from '../data/index.js';
 import type { Example } from '../data/types.js';
 import { createSession } from '../onnx/index.js';
-import { HTML_FILE, writeHtmlReport } from '../report/html.js';
+import { REPORTED } from '../pipeline/stages/report.js';
+import { HTML_FILE } from '../report/html.js';
+import { rewriteReportFiles } from '../report/write.js';
 import { runFile } from '../run/layout.js';
 import { resolveScope, type RunScope } from '../run/locate.js';
 import { WordPieceTokenizer } from '../tokenizer/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
 import { withTrackedWrites } from '../util/owned-dir.js';
-import { argmax } from './app/classify.js';
+import { argmax, median, quantile } from '../util/stats.js';
 import { BUNDLE_MARKER, bundleRun, MODEL_FILE, modelFacts, ortWebDist, resolveVocab } from './bundle.js';
-import { MANIFEST_FILE } from './manifest.js';
-import { BROWSER_METRICS_FILE, BROWSER_METRICS_SCHEMA, type BrowserMetrics } from './metrics.js';
+import { MANIFEST_FILE } from '../run/bundle-manifest.js';
+import { BROWSER_METRICS_FILE, BROWSER_METRICS_SCHEMA, type BrowserMetrics } from '../run/browser-metrics.js';
 import { sha256File } from '../util/fs.js';
 import { serveBundle } from './serve.js';
 
@@ -104,15 +106,6 @@ function runTestSplit(scope: RunScope): Example[] {
       : { kind: t.kind as 'spam-assassin' | 'sotu-party', seed: p.seed, maxPerSplit: t.maxPerSplit };
   return loadTask(spec).test;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const p90 = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)];
-};
 
 /** onnxruntime-node on the pipeline's encoding, one example at a time (as the page runs them). */
 async function classifyInNode(scope: RunScope, examples: Example[]): Promise<MeasureResult['node']> {
@@ -252,9 +245,15 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
         sessionCreateMs: timing.session,
         latency: {
           browserMedianMs: median(browser.map((b) => b.ms)),
-          browserP90Ms: p90(browser.map((b) => b.ms)),
+          browserP90Ms: quantile(
+            browser.map((b) => b.ms),
+            0.9,
+          ),
           ortNodeMedianMs: median(node.map((n) => n.ms)),
-          ortNodeP90Ms: p90(node.map((n) => n.ms)),
+          ortNodeP90Ms: quantile(
+            node.map((n) => n.ms),
+            0.9,
+          ),
           ortNodeVersion: (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default.version as string,
         },
         accuracy: {
@@ -273,7 +272,7 @@ export async function measureInBrowser(opts: MeasureOptions): Promise<MeasureRes
       // The report, now with the in-browser figures, in the run and in the bundle; then checked in the browser.
       let report: MeasureResult['report'] = null;
       if (existsSync(join(runDir, 'report.json'))) {
-        await writeHtmlReport(runDir);
+        await rewriteReportFiles(runDir, REPORTED);
         // Into the bundle as the bundle's own files (recorded in its manifest), never over a file of the user's.
         await withTrackedWrites(bundleDir, BUNDLE_MARKER, () => {
           for (const f of [HTML_FILE, 'report.md']) writeFileAtomic(join(bundleDir, f), readFileSync(join(runDir, f)));

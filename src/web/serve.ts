@@ -7,7 +7,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { type BundleManifest, formatBytes, MANIFEST_FILE, MANIFEST_SCHEMA, ORT_DIR } from './manifest.js';
+import { type BundleManifest, formatBytes, MANIFEST_FILE, MANIFEST_SCHEMA, ORT_DIR } from '../run/bundle-manifest.js';
 
 export const DEFAULT_PORT = 8321;
 export const HOST = '127.0.0.1';

@@ -7,20 +7,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { availableBackends, selectBackend } from '../../src/backend/select.js';
 import { createModel, disposeModel } from '../../src/model/bert.js';
-import { defaultConfig } from '../../src/model/config.js';
 import { mlmObjective } from '../../src/train/tasks.js';
 import { fixedMlmBatch } from '../train/fixtures.js';
+import { tinyConfig } from '../helpers.js';
 
-const cfg = defaultConfig({
-  vocabSize: 80,
-  hiddenSize: 16,
-  numLayers: 2,
-  numHeads: 2,
-  intermediateSize: 32,
-  maxPositions: 16,
-  hiddenDropout: 0,
-  attentionDropout: 0,
-});
+const cfg = tinyConfig({ vocabSize: 80, numLabels: 0 });
 
 async function lossAndGrads(backend: string): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
   await selectBackend(backend);

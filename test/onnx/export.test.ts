@@ -18,11 +18,9 @@ import {
   exportOnnx,
   formatInspection,
   inspectOnnx,
-  measureLatency,
   runLogits,
   type Batch,
   type ExportResult,
-  type Session,
 } from '../../src/onnx/index.js';
 import { gapEntries, gapsBytesFor, maskBytesFor } from '../../src/onnx/compact.js';
 import { toNumber, type Long } from '../../src/onnx/proto.js';
@@ -502,14 +500,5 @@ describe('int8 export (85-95% sparse, QDQ, compact storage)', () => {
     const raw = new Uint8Array(table.rawData!).buffer;
     const expectedTable = table.dataType === 1 ? dequantizeArray(ints4.get(EMB.word)!, w.shape, tables[EMB.word]) : Int8Array.from(ints4.get(EMB.word)!);
     expect(Array.from(table.dataType === 1 ? new Float32Array(raw) : new Int8Array(raw))).toEqual(Array.from(expectedTable));
-  });
-
-  it('measures latency', async () => {
-    const session: Session = await createSession(int8.bytes, { threads: THREADS });
-    const lat = await measureLatency(session, { batch: 2, seq: 16, warmup: 2, runs: 7, vocabSize: CFG.vocabSize });
-    await session.release();
-    expect(lat.medianMs).toBeGreaterThan(0);
-    expect(lat.p90Ms).toBeGreaterThanOrEqual(lat.medianMs);
-    expect(lat.throughputPerS).toBeCloseTo((2 * 1000) / lat.medianMs, 6);
   });
 });

@@ -21,6 +21,7 @@ import { ortPredict } from '../../src/pipeline/stages/export.js';
 import type { Report } from '../../src/report/schema.js';
 import { loadVocabFile, WordPieceTokenizer } from '../../src/tokenizer/index.js';
 import { tempDir, useTestBackend } from '../helpers.js';
+import { smokeRunCopy } from '../shared-runs.js';
 
 const PIPELINE = 'pipelines/smoke.yaml';
 const STAGES = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export', 'report'];
@@ -55,8 +56,7 @@ function expectClose(actual: unknown, expected: unknown, path = ''): void {
 
 beforeAll(async () => {
   await useTestBackend();
-  runDir = join(tempDir(), 'smoke');
-  await runPipeline({ pipelinePath: PIPELINE, outDir: runDir, quiet: true, backend: 'wasm' });
+  runDir = await smokeRunCopy();
   report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as Report;
   // The stages' figures as this run wrote them (a later test reruns prune-distill in runDir).
   for (const s of TRAINING_STAGES) firstMetrics.set(s, readMetrics(runDir, s));

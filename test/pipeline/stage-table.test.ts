@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectPath } from '../../src/inspect.js';
+import { inspectPath } from '../../src/pipeline/inspect.js';
 import { loadPipeline } from '../../src/pipeline/load.js';
 import { StagesSchema } from '../../src/pipeline/pipeline-schema.js';
 import { STAGE_ORDER, STAGES } from '../../src/pipeline/stages/index.js';

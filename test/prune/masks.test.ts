@@ -9,7 +9,7 @@ import {
   pruneCount,
   type WeightTensor,
 } from '../../src/prune/masks.js';
-import { countNonZeros } from '../../src/prune/sparsity.js';
+import { countNonZeros } from '../../src/model/sparsity.js';
 import { Rng } from '../../src/util/rng.js';
 
 const t = (shape: number[], values: number[] | Float32Array): WeightTensor => ({ shape, data: Float32Array.from(values) });

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel, disposeModel } from '../../src/model/bert.js';
-import { defaultConfig } from '../../src/model/config.js';
 import { PatternLockHook } from '../../src/prune/pattern-lock.js';
 import { maskRegistry, pruneCount } from '../../src/prune/masks.js';
 import { PrunerHook } from '../../src/prune/pruner.js';
@@ -9,14 +8,14 @@ import { makeSchedule } from '../../src/prune/schedules.js';
 import { DEFAULT_INCLUDE, selectWeights } from '../../src/prune/select.js';
 import { trainLoop, type LoopSettings } from '../../src/train/loop.js';
 import { classificationObjective, mlmObjective } from '../../src/train/tasks.js';
-import { useTestBackend } from '../helpers.js';
+import { tinyConfig, useTestBackend } from '../helpers.js';
 import { cycle, fixedClsBatch, fixedMlmBatch } from '../train/fixtures.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({ vocabSize: 60, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 2 });
+const cfg = tinyConfig({ hiddenDropout: 0.1, attentionDropout: 0.1 });
 const loop = (steps: number): LoopSettings => ({
   steps,
   learningRate: 1e-2,

@@ -20,7 +20,7 @@ const cubic: CubicScheduleConfig = {
   frequency: 30,
 };
 
-/** The formula from DESIGN.md §2, written independently of the implementation. */
+/** Zhu & Gupta's (2017) cubic, eq. 1, written independently of the implementation. */
 function formula(c: CubicScheduleConfig, t: number): number {
   const tc = Math.min(Math.max(t, c.beginStep), c.endStep);
   const frac = (tc - c.beginStep) / (c.endStep - c.beginStep);
@@ -69,12 +69,12 @@ describe('cubic schedule', () => {
   });
 });
 
-describe('constant and one-shot schedules', () => {
-  it('constant prunes once at beginStep (default 0) and holds', () => {
+describe('one-shot schedule (constant: the same kind under its older name)', () => {
+  it('constant prunes once at step (default 0) and holds', () => {
     const s0 = makeSchedule({ kind: 'constant', sparsity: 0.5 });
     expect(s0(0)).toEqual({ prune: true, sparsity: 0.5 });
     expect(s0(1)).toEqual({ prune: false, sparsity: 0.5 });
-    const s = makeSchedule({ kind: 'constant', sparsity: 0.7, beginStep: 3 });
+    const s = makeSchedule({ kind: 'constant', sparsity: 0.7, step: 3 });
     expect(s(2)).toEqual({ prune: false, sparsity: 0 });
     expect(pruneSteps(s, 50)).toEqual([3]);
     expect(s(50)).toEqual({ prune: false, sparsity: 0.7 });
@@ -91,7 +91,7 @@ describe('constant and one-shot schedules', () => {
 
 describe('schedule configs', () => {
   it('round-trip through JSON to the same schedule', () => {
-    const configs: ScheduleConfig[] = [cubic, { kind: 'constant', sparsity: 0.5, beginStep: 2 }, { kind: 'one-shot', sparsity: 0.9, step: 7 }];
+    const configs: ScheduleConfig[] = [cubic, { kind: 'constant', sparsity: 0.5, step: 2 }, { kind: 'one-shot', sparsity: 0.9, step: 7 }];
     for (const c of configs) {
       const back = JSON.parse(JSON.stringify(c)) as ScheduleConfig;
       expect(back).toEqual(c);
@@ -101,7 +101,7 @@ describe('schedule configs', () => {
   });
 
   it('registers the kinds by their config names', () => {
-    expect(scheduleRegistry.names()).toEqual(['cubic', 'linear', 'constant', 'one-shot']);
+    expect(scheduleRegistry.names()).toEqual(['polynomial', 'cubic', 'linear', 'one-shot', 'constant']);
   });
 
   it('accepts valid configs and returns them', () => {
@@ -133,8 +133,8 @@ describe('schedule configs', () => {
 
   it('reports unknown fields and unknown kinds', () => {
     expect(issuesOf({ ...cubic, freq: 10 })).toEqual(["freq: unknown field for kind 'cubic'"]);
-    expect(issuesOf({ kind: 'quadratic' })).toEqual(['kind: found "quadratic"; allowed: cubic, linear, constant, one-shot']);
-    expect(issuesOf({})).toEqual(['kind: found nothing; allowed: cubic, linear, constant, one-shot']);
+    expect(issuesOf({ kind: 'quadratic' })).toEqual(['kind: found "quadratic"; allowed: polynomial, cubic, linear, one-shot, constant']);
+    expect(issuesOf({})).toEqual(['kind: found nothing; allowed: polynomial, cubic, linear, one-shot, constant']);
   });
 
   it('lists every problem in one error', () => {
@@ -144,7 +144,35 @@ describe('schedule configs', () => {
   });
 });
 
-describe('linear schedule (a kind added in this module only)', () => {
+describe('polynomial schedule: cubic and linear are its presets', () => {
+  it('at power 3 is the cubic preset and at power 1 the linear one, step for step', () => {
+    for (const [preset, power] of [
+      ['cubic', 3],
+      ['linear', 1],
+    ] as const) {
+      const a = makeSchedule({ ...cubic, kind: preset });
+      const b = makeSchedule({ ...cubic, kind: 'polynomial', power });
+      for (let t = 0; t <= 120; t++) expect(b(t)).toEqual(a(t));
+    }
+  });
+
+  it('takes any positive power, 3 by default in a pipeline', () => {
+    const half = makeSchedule({ ...cubic, kind: 'polynomial', power: 0.5 });
+    expect(half(25).sparsity).toBeCloseTo(0.9 - 0.9 * Math.sqrt(0.75), 12);
+    expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'polynomial' }), 40)).toEqual({
+      kind: 'polynomial',
+      power: 3,
+      initialSparsity: 0,
+      finalSparsity: 0.9,
+      beginStep: 0,
+      endStep: 20,
+      frequency: 10,
+    });
+    expect(PipelineScheduleSchema.safeParse({ kind: 'polynomial', power: 0 }).success).toBe(false);
+  });
+});
+
+describe('linear schedule (a preset of the polynomial ramp)', () => {
   const linear = { ...cubic, kind: 'linear' as const };
   it("ramps linearly from s_i to s_f with the cubic kind's prune steps", () => {
     const s = makeSchedule(linear);
@@ -187,7 +215,7 @@ describe('pipeline form', () => {
     expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'constant', beginFraction: 0.25 }), 40)).toEqual({
       kind: 'constant',
       sparsity: 0.9,
-      beginStep: 10,
+      step: 10,
     });
     expect(scheduleForSteps(PipelineScheduleSchema.parse({ kind: 'one-shot', finalSparsity: 0.7, beginFraction: 1 }), 40)).toEqual({
       kind: 'one-shot',

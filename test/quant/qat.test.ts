@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classifierLogits, createModel, denseLinear, disposeModel, encode, type ForwardOptions, type LinearFn } from '../../src/model/bert.js';
-import { defaultConfig } from '../../src/model/config.js';
 import { EMBEDDING_TABLES } from '../../src/model/weights.js';
 import { PatternLockHook } from '../../src/prune/pattern-lock.js';
 import { PrunerHook } from '../../src/prune/pruner.js';
@@ -12,24 +11,14 @@ import { dequantizeArray, embeddingSpecOf, INT4_EMBEDDINGS, INT8_WEIGHTS, quanti
 import { quantizationFromJson, quantizationToJson } from '../../src/quant/serialize.js';
 import { trainLoop } from '../../src/train/loop.js';
 import { classificationObjective, encoderInputs, type Batch } from '../../src/train/tasks.js';
-import { useTestBackend } from '../helpers.js';
+import { tinyConfig, useTestBackend } from '../helpers.js';
 import { cycle, fixedClsBatch } from '../train/fixtures.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({
-  vocabSize: 60,
-  hiddenSize: 16,
-  numLayers: 2,
-  numHeads: 2,
-  intermediateSize: 32,
-  maxPositions: 16,
-  numLabels: 2,
-  hiddenDropout: 0,
-  attentionDropout: 0,
-});
+const cfg = tinyConfig();
 
 describe('QAT hook', () => {
   it('trains with fake quantization, keeps the pattern, and freezes parameters that reproduce its forward', async () => {

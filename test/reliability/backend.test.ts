@@ -1,4 +1,4 @@
-/** Finding 6 (part): the backend line says why a native backend is not used, and what fixes it. */
+/** The backend line says why a native backend is not used, and what fixes it. */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { describeBackend, selectBackend } from '../../src/backend/select.js';

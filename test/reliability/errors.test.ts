@@ -1,5 +1,5 @@
 /**
- * Finding 4 and the smaller ones: every error names the file and the fix, temp files never stay
+ * Every error names the file and the fix, temp files never stay
  * behind, `--set` never touches object prototypes, and a failed load or run writes nothing.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/checkpoint/format.js';
 import { exportModel } from '../../src/export-model.js';
 import { importToCheckpoint } from '../../src/import/convert.js';
-import { inspectPath } from '../../src/inspect.js';
+import { inspectPath } from '../../src/pipeline/inspect.js';
 import { loadPipeline } from '../../src/pipeline/load.js';
 import { tempDir, useTestBackend } from '../helpers.js';
 import { randomSnapshot, tinyConfig, writeHfDir } from '../import/fixtures.js';

@@ -1,5 +1,5 @@
 /**
- * Finding 1: `--fresh` deleted whatever the run directory resolved to. A pipeline named `..` or `.`,
+ * `--fresh` deletes only what the tool made: a pipeline named `..` or `.`,
  * or `--out` naming a directory the tool did not make, must lose nothing that the tool did not make.
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';

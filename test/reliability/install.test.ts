@@ -1,4 +1,4 @@
-/** Finding 6: install scripts by policy, and no npm warning from the project's own config. */
+/** Install scripts by policy, and no npm warning from the project's own config. */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Finding 3: two runs into one directory both ran. Now the first holds an exclusive lock; the second
+ * One writer per run directory: the first run holds an exclusive lock; the second
  * fails at once naming the holder; a lock left by a dead process is taken over with a line saying so.
  */
 import { spawn, spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
- * Finding 2: a rerun trusted result.json alone. A truncated or bit-flipped checkpoint was reported
- * "up to date", and deleting it (as export advised) led to "run the pipeline first": a loop. Now a
+ * A rerun must not trust result.json alone: a truncated or bit-flipped checkpoint was reported
+ * "up to date", and deleting it (as export advised) led to "run the pipeline first", a loop. A
  * stage whose outputs do not verify is redone, with a line naming the file, and so is every later one.
  */
 import { cpSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { distillationHook } from '../../src/distill/hook.js';
 import { createModel, disposeModel, snapshotModel } from '../../src/model/bert.js';
-import { defaultConfig } from '../../src/model/config.js';
 import type { WeightData } from '../../src/model/snapshot.js';
 import { PatternLockHook } from '../../src/prune/pattern-lock.js';
 import { PrunerHook, type PrunerSettings } from '../../src/prune/pruner.js';
@@ -12,24 +11,14 @@ import { quantizationToJson } from '../../src/quant/serialize.js';
 import { hookKey, type HookState, type LoopContext } from '../../src/train/hooks.js';
 import { trainLoop, type LoopSettings, type LoopState } from '../../src/train/loop.js';
 import { classificationObjective, mlmObjective, type Batch } from '../../src/train/tasks.js';
-import { useTestBackend } from '../helpers.js';
+import { tinyConfig, useTestBackend } from '../helpers.js';
 import { cycle, fixedClsBatch, fixedMlmBatch } from './fixtures.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({
-  vocabSize: 60,
-  hiddenSize: 16,
-  numLayers: 2,
-  numHeads: 2,
-  intermediateSize: 32,
-  maxPositions: 16,
-  numLabels: 2,
-  hiddenDropout: 0,
-  attentionDropout: 0,
-});
+const cfg = tinyConfig();
 const loop = (steps: number, checkpointEvery = 0): LoopSettings => ({
   steps,
   learningRate: 1e-2,

@@ -1,27 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel, disposeModel, snapshotModel } from '../../src/model/bert.js';
-import { defaultConfig } from '../../src/model/config.js';
 import { trainLoop, type LoopSettings } from '../../src/train/loop.js';
 import { AdamW } from '../../src/train/optimizer.js';
 import { mlmObjective } from '../../src/train/tasks.js';
-import { useTestBackend } from '../helpers.js';
+import { tinyConfig, useTestBackend } from '../helpers.js';
 import { cycle, fixedMlmBatch } from './fixtures.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({
-  vocabSize: 70,
-  hiddenSize: 16,
-  numLayers: 2,
-  numHeads: 2,
-  intermediateSize: 32,
-  maxPositions: 16,
-  hiddenDropout: 0.1,
-  attentionDropout: 0.1,
-});
+const cfg = tinyConfig({ vocabSize: 70, numLabels: 0, hiddenDropout: 0.1, attentionDropout: 0.1 });
 
 describe('AdamW with its moments in JavaScript memory (hostState)', () => {
   it('gives bit-identical weights and moments to the tensor version, clipping included', async () => {

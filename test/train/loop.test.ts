@@ -1,28 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel, disposeModel, snapshotModel } from '../../src/model/bert.js';
-import { defaultConfig } from '../../src/model/config.js';
 import type { WeightData } from '../../src/model/snapshot.js';
 import type { TrainHook } from '../../src/train/hooks.js';
 import { trainLoop, TrainingDivergedError, type LoopSettings, type LoopState } from '../../src/train/loop.js';
 import { mlmObjective } from '../../src/train/tasks.js';
-import { useTestBackend } from '../helpers.js';
+import { tinyConfig, useTestBackend } from '../helpers.js';
 import { cycle, fixedMlmBatch } from './fixtures.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({
-  vocabSize: 60,
-  hiddenSize: 16,
-  numLayers: 1,
-  numHeads: 2,
-  intermediateSize: 32,
-  maxPositions: 16,
-  hiddenDropout: 0,
-  attentionDropout: 0,
-});
+const cfg = tinyConfig({ numLayers: 1, numLabels: 0 });
 const settings = (steps: number): LoopSettings => ({
   steps,
   learningRate: 5e-3,

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { distillationHook } from '../../src/distill/hook.js';
 import { createModel, disposeModel, snapshotModel } from '../../src/model/bert.js';
-import { defaultConfig } from '../../src/model/config.js';
 import { PrunerHook } from '../../src/prune/pruner.js';
 import { selectWeights } from '../../src/prune/select.js';
 import { trainLoop, type LoopSettings } from '../../src/train/loop.js';
@@ -11,24 +10,14 @@ import type { LoopContext } from '../../src/train/hooks.js';
 import { lossRows, splitBatch, splitRows } from '../../src/train/split.js';
 import { Rng } from '../../src/util/rng.js';
 import { classificationObjective, mlmObjective, type Batch } from '../../src/train/tasks.js';
-import { useTestBackend } from '../helpers.js';
+import { tinyConfig, useTestBackend } from '../helpers.js';
 import { cycle, fixedClsBatch, fixedMlmBatch } from './fixtures.js';
 
 beforeAll(async () => {
   await useTestBackend();
 });
 
-const cfg = defaultConfig({
-  vocabSize: 70,
-  hiddenSize: 16,
-  numLayers: 2,
-  numHeads: 2,
-  intermediateSize: 32,
-  maxPositions: 16,
-  numLabels: 2,
-  hiddenDropout: 0,
-  attentionDropout: 0,
-});
+const cfg = tinyConfig({ vocabSize: 70 });
 const settings = (threads: number, microBatch = 0): LoopSettings => ({
   steps: 8,
   learningRate: 3e-3,

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { distillationHook } from '../../src/distill/hook.js';
 import { createModel, disposeModel, snapshotModel, type BertModel } from '../../src/model/bert.js';
-import { defaultConfig } from '../../src/model/config.js';
 import { layerNames } from '../../src/model/weights.js';
 import type { RecomputeMode } from '../../src/model/recompute.js';
 import { PrunerHook } from '../../src/prune/pruner.js';
@@ -14,7 +13,7 @@ import { trainLoop, type LoopSettings } from '../../src/train/loop.js';
 import { AdamW } from '../../src/train/optimizer.js';
 import { classificationObjective, mlmObjective, type Batch, type Objective } from '../../src/train/tasks.js';
 import { Rng } from '../../src/util/rng.js';
-import { useTestBackend } from '../helpers.js';
+import { tinyConfig, useTestBackend } from '../helpers.js';
 import { cycle, fixedClsBatch, fixedMlmBatch } from './fixtures.js';
 
 beforeAll(async () => {
@@ -22,17 +21,7 @@ beforeAll(async () => {
 });
 
 // Dropout on: the recomputed layers must drop the very elements the forward dropped.
-const cfg = defaultConfig({
-  vocabSize: 70,
-  hiddenSize: 16,
-  numLayers: 3,
-  numHeads: 2,
-  intermediateSize: 32,
-  maxPositions: 16,
-  numLabels: 2,
-  hiddenDropout: 0.1,
-  attentionDropout: 0.1,
-});
+const cfg = tinyConfig({ vocabSize: 70, numLayers: 3, hiddenDropout: 0.1, attentionDropout: 0.1 });
 
 /** Largest |a - b| over each tensor, relative to that tensor's largest |a| (gradients differ in scale by orders of magnitude). */
 function maxRelDiff(a: Map<string, { data: Float32Array }>, b: Map<string, { data: Float32Array }>): number {

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { formatBytes } from '../../web/manifest.js';
+import { formatBytes } from '../../run/bundle-manifest.js';
 import { describeDownload } from '../../web/serve.js';
 import { TASK_OPTION } from '../task-option.js';
 

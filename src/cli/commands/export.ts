@@ -24,10 +24,10 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       })
       .option('task', TASK_OPTION)
       .option('format', {
-        choices: ['int8', 'fp32', 'both', 'safetensors'] as const,
+        choices: ['int8', 'fp32', 'both', 'safetensors', 'transformers.js'] as const,
         default: 'both' as const,
         describe:
-          'which files to write: both = every file the source allows (from a run: model.teacher.fp32.onnx, model.fp32.onnx, model.int8.onnx, model.int8-alt-embeddings.onnx); int8 = the int8 file and its other-embedding variant; safetensors: a Hugging Face BERT directory from transfer, or from the checkpoint given',
+          'which files to write: both = every file the source allows (from a run: model.teacher.fp32.onnx, model.fp32.onnx, model.int8.onnx, model.int8-alt-embeddings.onnx); int8 = the int8 file and its other-embedding variant; safetensors: a Hugging Face BERT directory from transfer, or from the checkpoint given; transformers.js: a model folder for @huggingface/transformers (text-classification from a run or task directory, fill-mask from a pre-trained checkpoint such as <run>/prune-distill/model.ckpt)',
       })
       .option('backend', {
         type: 'string',
@@ -42,7 +42,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('out', {
         type: 'string',
         describe:
-          'output directory (default: the run directory, or . for a checkpoint; for safetensors: huggingface/ in the run directory or next to the checkpoint)',
+          'output directory (default: the run directory, or . for a checkpoint; for safetensors: huggingface/, for transformers.js: transformers.js/, in the run directory or next to the checkpoint)',
       })
       .example(
         '$0 export artifacts/prune-once --task spam --format int8 --out dist-model',
@@ -53,10 +53,15 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         'a pre-trained teacher in half precision, for `teacher: { from: my-teacher }`',
       )
       .example(
+        '$0 export artifacts/prune-once --task spam --format transformers.js --out my-model',
+        "a folder for transformers.js's pipeline('text-classification', ...)",
+      )
+      .example(
         '$0 export artifacts/prune-once/tasks/spam --format safetensors --out my-bert-hf',
         "the spam task's sparse fine-tuned model as a Hugging Face directory (with the run's vocab.txt), for transformers",
       ) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
+    let lastSource = '';
     for (const f of await exportModel(args.input, args.format, args.out, {
       backend: args.backend,
       dtype: args.dtype.toUpperCase() as 'F32' | 'F16' | 'BF16',
@@ -66,7 +71,10 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       const check = c
         ? `; ONNX Runtime vs tfjs: ${(100 * c.ortTfjsAgreement).toFixed(0)}% same predictions on ${c.examples} probe rows${c.web ? `, onnxruntime-web vs node: ${(100 * c.web.agreement).toFixed(0)}%` : ''}`
         : '';
-      process.stdout.write(`${f.format}: ${f.path} (${f.bytes.toLocaleString('en-US')} bytes) from ${f.source}${check}\n`);
+      // Files of one source (a safetensors or transformers.js folder) name it once.
+      const from = f.source === lastSource ? '' : ` from ${f.source}`;
+      lastSource = f.source;
+      process.stdout.write(`${f.format}: ${f.path} (${f.bytes.toLocaleString('en-US')} bytes)${from}${check}\n`);
       for (const w of f.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
     }
   },

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { inspectPath, writeHtmlReports } from '../../inspect.js';
+import { inspectPath, writeHtmlReports } from '../../pipeline/inspect.js';
 import { TASK_OPTION } from '../task-option.js';
 
 interface InspectArgs {

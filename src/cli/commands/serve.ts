@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { MANIFEST_FILE, MODEL_FILE } from '../../web/manifest.js';
+import { MANIFEST_FILE, MODEL_FILE } from '../../run/bundle-manifest.js';
 import { resolveScope } from '../../run/locate.js';
 import { DEFAULT_PORT, describeDownload, serveBundle } from '../../web/serve.js';
 import { TASK_OPTION } from '../task-option.js';

@@ -8,7 +8,7 @@
  * exporter meant to write.
  */
 import { readFileSync } from 'node:fs';
-import { countNonZeros } from '../../model/sparsity.js';
+import { countNonZeros, zeroFraction } from '../../model/sparsity.js';
 import { CompactEncodingError, decodeGaps, decodeMask, decodeNibbles, type IntValues } from '../compact.js';
 import { recogniseCompact, type CompactPattern } from '../compact-graph.js';
 import { readMetadata } from '../metadata.js';
@@ -188,7 +188,7 @@ export function inspectOnnx(bytes: Uint8Array, opts: InspectOptions = {}): OnnxI
       external: initializers.filter((t) => t.location === 'external').length,
       numel: initializers.reduce((a, t) => a + t.numel, 0),
       nonZeros,
-      sparsity: numelInFile > 0 ? 1 - nonZeros / numelInFile : 0,
+      sparsity: zeroFraction(numelInFile, nonZeros),
       bytes: bytesTotal,
       bytesByDtype,
       overheadBytes: bytes.length - bytesTotal,
@@ -231,7 +231,7 @@ function foldCompact(graph: onnx.IGraphProto, path: string, initializers: Initia
       shape: p.shape,
       numel,
       nonZeros,
-      sparsity: nonZeros === null || numel === 0 ? null : 1 - nonZeros / numel,
+      sparsity: nonZeros === null || numel === 0 ? null : zeroFraction(numel, nonZeros),
       bytes: (index?.bytes ?? 0) + values.bytes,
       location: values.location,
       compact: {

@@ -2,6 +2,7 @@
  * Reading an ONNX file's bytes: the ModelProto, every graph and subgraph, and each tensor's data
  * (where it lives, its bytes, its non-zeros), for dense, sparse and Constant-node tensors alike.
  */
+import { zeroFraction } from '../../model/sparsity.js';
 import { dtypeInfo, onnx, product, toNumber, type Long } from '../proto.js';
 import type { CompactEncoding, IntValues } from '../compact.js';
 
@@ -151,7 +152,7 @@ export function denseInfo(t: onnx.ITensorProto, graph: string, kind: 'dense' | '
     shape,
     numel,
     nonZeros: d.nonZeros,
-    sparsity: d.nonZeros === null || numel === 0 ? null : 1 - d.nonZeros / numel,
+    sparsity: d.nonZeros === null || numel === 0 ? null : zeroFraction(numel, d.nonZeros),
     bytes: d.bytes,
     location: d.location,
     ...(d.external ? { external: d.external } : {}),
@@ -178,7 +179,7 @@ export function sparseInfo(s: onnx.ISparseTensorProto, graph: string, warnings: 
     shape,
     numel,
     nonZeros: v.nonZeros,
-    sparsity: v.nonZeros === null || numel === 0 ? null : 1 - v.nonZeros / numel,
+    sparsity: v.nonZeros === null || numel === 0 ? null : zeroFraction(numel, v.nonZeros),
     bytes: v.bytes + ix.bytes,
     location: external ? 'external' : v.location,
     sparse: { layout: idxDims.length === 2 ? 'coo' : 'linear', indexDtype: dtypeInfo(indices.dataType ?? 0).name, valueBytes: v.bytes, indexBytes: ix.bytes },

@@ -4,11 +4,11 @@ import { z } from 'zod';
 import { existsSync, readFileSync } from 'node:fs';
 import { createSession, measureLatency, precomputeFileSizes } from '../../onnx/index.js';
 import { buildReport } from '../../report/build.js';
-import { writeHtmlReport } from '../../report/html.js';
-import { renderMarkdown } from '../../report/markdown.js';
+import { gatherReportView } from '../../report/view.js';
+import { writeReportFiles } from '../../report/write.js';
 import type { Report } from '../../report/schema.js';
 import { ONNX_FILES, onnxPath, RUN_FILES, runFile, type OnnxFormat } from '../../run/layout.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../util/fs.js';
+import { writeJsonAtomic } from '../../util/fs.js';
 import { TOOL_VERSION } from '../../version.js';
 import { intIn } from '../../util/ranges.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
@@ -23,8 +23,8 @@ export const ReportSettings = z.strictObject({
 });
 export type ReportSettings = z.infer<typeof ReportSettings>;
 
-/** The stages whose results the report reads (each may be absent: its figures are then null). */
-const REPORTED = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'] as const;
+/** The stages whose results the report reads, in the stage table's order (each may be absent: its figures are then null). */
+export const REPORTED = ['teacher', 'prune-distill', 'finetune-teacher', 'transfer', 'qat', 'export'] as const;
 
 async function measureFileLatency(runDir: string, batches: number[], seq: number, runs: number, vocabSize: number): Promise<Report['latency']> {
   const out: Report['latency'] = [];
@@ -60,9 +60,8 @@ export async function runReport(run: StageRun<ReportSettings>): Promise<StageOut
     dirOf: run.dirOf,
   });
   writeJsonAtomic(runFile(ctx.runDir, 'reportJson'), report);
-  const md = renderMarkdown(report);
-  writeFileAtomic(runFile(ctx.runDir, 'reportMd'), md);
-  await writeHtmlReport(ctx.runDir); // report.html (charts), and the in-browser section of report.md when measured
+  // report.md and report.html from the same figures (with the in-browser section when measured).
+  const md = await writeReportFiles(ctx.runDir, gatherReportView(report, ctx.runDir, REPORTED));
   if (!ctx.quiet) process.stdout.write(`\n${md}\n`);
   return {
     metrics: {

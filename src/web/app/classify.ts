@@ -39,12 +39,7 @@ export function softmax(logits: ArrayLike<number>): number[] {
   return e.map((v) => v / sum);
 }
 
-/** Index of the largest value; the first one on ties (as the pipeline's evaluation). */
-export function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
+export { argmax } from '../../util/stats.js';
 
 /**
  * onnxruntime-web's wasm threads for a page: `asked` (the page's ?threads=N) when it is a positive

@@ -4,7 +4,7 @@
  * `window.pruneOnce.classify` is the function the text box calls; the browser test calls it too.
  */
 import * as ort from 'onnxruntime-web/wasm';
-import { type BundleManifest, formatBytes, MANIFEST_FILE, ORT_DIR } from '../manifest.js';
+import { type BundleManifest, formatBytes, MANIFEST_FILE, ORT_DIR } from '../../run/bundle-manifest.js';
 import { argmax, encodeText, softmax, threadCount, tokenizerFromVocabText } from './classify.js';
 
 export interface Prediction {

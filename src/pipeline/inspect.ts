@@ -4,13 +4,15 @@
  * table of tasks), one task of it, a report.json, or any ONNX file, as tables or JSON.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { formatBaselineRatios, formatInspection, inspectOnnxFile, sizeRatios } from './onnx/index.js';
-import { formatMultiTaskStatus, formatRunStatus, multiTaskStatus, runStatus } from './pipeline/status.js';
-import { renderMarkdown } from './report/markdown.js';
-import { readReport } from './report/read.js';
-import { renderTasksMarkdown, type TasksSummary } from './report/tasks.js';
-import { RUN_FILES, runFile, taskRunDir } from './run/layout.js';
-import { locate, missingMessage, resolveScope, type RunScope } from './run/locate.js';
+import { basename, dirname } from 'node:path';
+import { REPORTED } from './stages/report.js';
+import { formatBaselineRatios, formatInspection, inspectOnnxFile, sizeRatios } from '../onnx/index.js';
+import { formatMultiTaskStatus, formatRunStatus, multiTaskStatus, runStatus } from './status.js';
+import { renderMarkdown } from '../report/markdown.js';
+import { readReport } from '../report/read.js';
+import { renderTasksMarkdown, type TasksSummary } from '../report/tasks.js';
+import { RUN_FILES, runFile, taskRunDir } from '../run/layout.js';
+import { locate, missingMessage, resolveScope, type RunScope } from '../run/locate.js';
 
 export interface InspectOptions {
   /** A dense model file (e.g. model.teacher.fp32.onnx) to give the file's size ratios against. */
@@ -77,8 +79,6 @@ function inspectMultiTaskRun(runDir: string, tasks: string[], json: boolean): st
  * every task of a multi-task run that has its report. Returns the files written.
  */
 export async function writeHtmlReports(path: string, task?: string): Promise<string[]> {
-  // Vega is heavy: loaded only when a page is written.
-  const { writeHtmlReportFor } = await import('./report/html.js');
   if (!existsSync(path)) throw new Error(missingMessage(path));
   if (!statSync(path).isDirectory()) {
     if (task !== undefined) resolveScope(path, task, 'inspect --html');
@@ -94,4 +94,13 @@ export async function writeHtmlReports(path: string, task?: string): Promise<str
   }
   const { scope } = resolveScope(path, task, 'inspect --html');
   return [await writeHtmlReportFor(scope?.dir ?? path)];
+}
+
+/** report.html (and report.md) again beside a run's (or a task's) report.json, in the stage table's order. */
+async function writeHtmlReportFor(target: string): Promise<string> {
+  const runDir = statSync(target).isDirectory() ? target : basename(target) === RUN_FILES.reportJson ? dirname(target) : null;
+  if (!runDir) throw new Error(`${target}: --html needs a run directory or its report.json, not another file`);
+  // Vega is heavy: loaded only when a page is written.
+  const { rewriteReportFiles } = await import('../report/write.js');
+  return rewriteReportFiles(runDir, REPORTED);
 }
