@@ -42,7 +42,7 @@ describe('SOTU corpus', () => {
 
   it('refuses to hold out part of a single group and bad fractions', () => {
     const one = docs.slice(0, 3).map((d) => ({ ...d, group: 'same' }));
-    expect(() => splitDocuments(one, { heldOutFraction: 0.1, seed: 1 })).toThrow(/at least 2 groups/);
+    expect(() => splitDocuments(one, { heldOutFraction: 0.1, seed: 1 })).toThrow(/holds 1 group \(a group is held out whole\).*needs at least 2/);
     expect(() => splitDocuments(docs, { heldOutFraction: 1, seed: 1 })).toThrow(/heldOutFraction/);
     expect(splitDocuments(one, { heldOutFraction: 0, seed: 1 }).heldOut).toEqual([]);
   });
