@@ -8,6 +8,7 @@ import { clsEvalBatches, encodeExamples } from '../data/index.js';
 import { createSession, runLogits, type Session } from '../onnx/index.js';
 import type { PredictInput } from './inputs.js';
 import { resolvePredictModel, type PredictModel } from './model.js';
+import { softmax } from '../util/stats.js';
 
 export interface Prediction {
   text: string;
@@ -36,13 +37,7 @@ export interface Predictor {
   release(): Promise<void>;
 }
 
-export function softmax(logits: ArrayLike<number>): number[] {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
-  const e = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
+export { softmax };
 
 export async function openPredictor(model: string | PredictModel, opts: PredictOptions = {}): Promise<Predictor> {
   const m = typeof model === 'string' ? resolvePredictModel(model) : model;

@@ -30,3 +30,12 @@ export function argmaxRows(values: ArrayLike<number>, width: number): Int32Array
   }
   return out;
 }
+
+/** Softmax of one row of logits, computed stably in float64. */
+export function softmax(logits: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  const e = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}

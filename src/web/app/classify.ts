@@ -30,16 +30,7 @@ export function tokenizerFromVocabText(text: string, opts: { lowercase: boolean;
   );
 }
 
-/** Softmax of one row of logits, computed stably in float64. */
-export function softmax(logits: ArrayLike<number>): number[] {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
-  const e = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
-export { argmax } from '../../util/stats.js';
+export { argmax, softmax } from '../../util/stats.js';
 
 /**
  * onnxruntime-web's wasm threads for a page: `asked` (the page's ?threads=N) when it is a positive
