@@ -20,13 +20,13 @@ export { locate, resolveScope, runTasks, type Located, type RunScope } from './r
 export { readResult, type StageResult } from './run/result.js';
 
 // Exporting and inspecting.
-export { exportModel, type ExportedFile, type ExportFormatOption } from './export-model.js';
+export { exportModel, type ExportedFile, type ExportFormatOption } from './pipeline/export-model.js';
 export { exportSafetensors, type SafetensorsExport } from './export/hf-source.js';
 export { exportHfDirectory, type HfExportOptions, type HfExportResult } from './export/hf.js';
 export { importToCheckpoint, type ImportSummary } from './import/convert.js';
 export { importHfDirectory, type HfImport } from './import/import-hf.js';
 export { exportTransformersJs, TFJS_FILES, type TransformersJsExport } from './export/transformers-js.js';
-export { inspectPath, writeHtmlReports, type InspectOptions } from './pipeline/inspect.js';
+export { inspectPath, writeHtmlReports, type Inspection, type InspectOptions } from './pipeline/inspect.js';
 export {
   openPredictor,
   predict,

@@ -21,13 +21,19 @@ export interface InspectOptions {
   task?: string;
 }
 
+/** What `inspectPath` shows, and whether it found no error (an ONNX file whose checks failed: the CLI exits 1). */
+export interface Inspection {
+  text: string;
+  ok: boolean;
+}
+
 /** `opts`: a baseline path (the older signature), or the options. */
-export function inspectPath(path: string, json: boolean, opts: string | InspectOptions = {}): string {
+export function inspectPath(path: string, json: boolean, opts: string | InspectOptions = {}): Inspection {
   const { baseline, task } = typeof opts === 'string' ? { baseline: opts } : opts;
   if (!existsSync(path)) throw new Error(missingMessage(path));
   if (statSync(path).isDirectory()) {
     const located = locate(path);
-    if (located.kind === 'multi-task-run' && task === undefined) return inspectMultiTaskRun(path, located.run!.tasks!, json);
+    if (located.kind === 'multi-task-run' && task === undefined) return { text: inspectMultiTaskRun(path, located.run!.tasks!, json), ok: true };
     const { scope } = resolveScope(path, task, 'inspect');
     if (scope && (located.kind === 'run' || located.kind === 'task' || located.kind === 'multi-task-run'))
       return inspectScope(located.kind === 'multi-task-run' ? taskRunDir(path, scope.task!) : path, scope, json);
@@ -37,7 +43,7 @@ export function inspectPath(path: string, json: boolean, opts: string | InspectO
   if (task !== undefined) resolveScope(path, task, 'inspect');
   if (path.endsWith('.json')) {
     const r = readReport(path);
-    return json ? JSON.stringify(r, null, 2) : renderMarkdown(r);
+    return { text: json ? JSON.stringify(r, null, 2) : renderMarkdown(r), ok: true };
   }
   const ins = inspectOnnxFile(path, true);
   let text = json ? '' : formatInspection(ins);
@@ -47,19 +53,26 @@ export function inspectPath(path: string, json: boolean, opts: string | InspectO
     ratios = sizeRatios({ sizes: base.sizes! }, { sizes: ins.sizes!, parts: ins.parts }, 0);
     text += `\n${formatBaselineRatios(baseline, ratios)}`;
   }
-  if (ins.errors.length) process.exitCode = 1;
-  return json
-    ? JSON.stringify(ratios ? { ...ins, baseline: { path: baseline, raw: ratios.raw, gzip: ratios.gzip, brotli: ratios.brotli } } : ins, null, 2)
-    : text;
+  return {
+    text: json
+      ? JSON.stringify(ratios ? { ...ins, baseline: { path: baseline, raw: ratios.raw, gzip: ratios.gzip, brotli: ratios.brotli } } : ins, null, 2)
+      : text,
+    ok: ins.errors.length === 0,
+  };
 }
 
 /** A single-task run or one task: its report, or where its stages stand. */
-function inspectScope(shown: string, scope: RunScope, json: boolean): string {
+function inspectScope(shown: string, scope: RunScope, json: boolean): Inspection {
   const report = runFile(scope.dir, 'reportJson');
   if (existsSync(report)) return inspectPath(report, json);
   const status = runStatus(scope);
-  if (json) return JSON.stringify({ runDir: shown, ...(scope.task !== undefined ? { task: scope.task } : {}), report: null, stages: status }, null, 2);
-  return `${formatRunStatus(shown, status)}\nno ${RUN_FILES.reportJson} yet: the ${scope.task === undefined ? "run's" : `task's`} report stage has not finished (run the pipeline), or inspect one of its .onnx files`;
+  if (json)
+    return {
+      text: JSON.stringify({ runDir: shown, ...(scope.task !== undefined ? { task: scope.task } : {}), report: null, stages: status }, null, 2),
+      ok: true,
+    };
+  const text = `${formatRunStatus(shown, status)}\nno ${RUN_FILES.reportJson} yet: the ${scope.task === undefined ? "run's" : `task's`} report stage has not finished (run the pipeline), or inspect one of its .onnx files`;
+  return { text, ok: true };
 }
 
 /** A multi-task run: the shared stages, each task's state, and the table of tasks (tasks.md) once every task has its report. */

@@ -23,6 +23,7 @@ import { createWebSession } from '../../src/onnx/web-runtime.js';
 import { INT4_EMBEDDINGS, INT8_WEIGHTS, paramsFromRange, UINT8_ACTIVATIONS, weightParams } from '../../src/quant/quantize.js';
 import type { ModelQuantization } from '../../src/quant/types.js';
 import { Rng } from '../../src/util/rng.js';
+import { inspectPath } from '../../src/pipeline/inspect.js';
 import { partBytesOfFile } from '../../src/report/size-parts.js';
 import { tempDir } from '../helpers.js';
 
@@ -190,6 +191,12 @@ describe('bad compact data is rejected with the tensor named', () => {
     expect(ins.initializers.find((t) => t.name === maskKernel)).toMatchObject({ kind: 'compact', nonZeros: null });
     expect(formatInspection(ins)).toContain(`error: compact weight '${maskKernel}': mask has`);
     expect(inspectOnnx(bytes).errors).toEqual([]);
+    // `prune-once inspect` exits 1 on such a file: inspectPath says so (ok), the CLI sets the exit code.
+    const dir = tempDir();
+    writeFileSync(join(dir, 'broken.onnx'), broken);
+    writeFileSync(join(dir, 'whole.onnx'), bytes);
+    expect(inspectPath(join(dir, 'broken.onnx'), false)).toMatchObject({ ok: false, text: expect.stringContaining('error: compact weight') });
+    expect(inspectPath(join(dir, 'whole.onnx'), true).ok).toBe(true);
   });
 
   it('by inspect, for nibble-packed tables: a short packed table and a set padding nibble', () => {

@@ -12,7 +12,7 @@ import { taskBaselines } from '../../src/baselines/index.js';
 import { loadCheckpoint } from '../../src/checkpoint/format.js';
 import { STAGE_STATES } from '../../src/checkpoint/state.js';
 import { encodeExamples, loadTask } from '../../src/data/index.js';
-import { exportModel } from '../../src/export-model.js';
+import { exportModel } from '../../src/pipeline/export-model.js';
 import { weightRole } from '../../src/model/weights.js';
 import { decodeOnnx, inspectOnnx } from '../../src/onnx/index.js';
 import { loadPipeline } from '../../src/pipeline/load.js';

@@ -75,11 +75,12 @@ describe('the stage table', () => {
     ]);
     expect(status[0].outputs).toEqual([{ path: 'teacher/model.ckpt', present: true }]);
     expect(status[5].outputs.map((o) => o.present)).toEqual([false, false, false, false]);
-    const text = inspectPath(run, false);
+    const { text, ok } = inspectPath(run, false);
+    expect(ok).toBe(true);
     expect(text).toMatch(/teacher +done in 2\.5 s \(fingerprint f00d\)/);
     expect(text).toMatch(/! model\.int8\.onnx \(missing\)/);
     expect(text).toMatch(/no report\.json yet/);
-    expect(JSON.parse(inspectPath(run, true)).stages[5]).toMatchObject({ stage: 'export', configured: true, done: false });
+    expect(JSON.parse(inspectPath(run, true).text).stages[5]).toMatchObject({ stage: 'export', configured: true, done: false });
     expect(() => inspectPath(tempDir(), false)).toThrow(/not a run directory \(no pipeline\.json\)/);
   });
 });

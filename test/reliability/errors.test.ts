@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { saveCheckpoint } from '../../src/checkpoint/format.js';
-import { exportModel } from '../../src/export-model.js';
+import { exportModel } from '../../src/pipeline/export-model.js';
 import { importToCheckpoint } from '../../src/import/convert.js';
 import { inspectPath } from '../../src/pipeline/inspect.js';
 import { loadPipeline } from '../../src/pipeline/load.js';

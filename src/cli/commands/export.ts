@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { exportModel, type ExportFormatOption } from '../../export-model.js';
+import { exportModel, type ExportFormatOption } from '../../pipeline/export-model.js';
 import { TASK_OPTION } from '../task-option.js';
 
 interface ExportArgs {

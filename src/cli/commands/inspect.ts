@@ -46,6 +46,8 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
       for (const f of await writeHtmlReports(args.target, args.task)) process.stdout.write(`wrote ${f}\n`);
       return;
     }
-    process.stdout.write(`${inspectPath(args.target, args.json, { baseline: args.baseline, task: args.task })}\n`);
+    const { text, ok } = inspectPath(args.target, args.json, { baseline: args.baseline, task: args.task });
+    process.stdout.write(`${text}\n`);
+    if (!ok) process.exitCode = 1;
   },
 };

@@ -8,16 +8,16 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { selectBackend } from './backend/select.js';
-import { exportSafetensors } from './export/hf-source.js';
-import { exportTransformersJs } from './export/transformers-js.js';
-import { probeBatch, writeModelFiles, type FileCheck } from './export/model-files.js';
-import { buildModelSources, readModelCheckpoint, runCheckpoint, type SourceCheckpoint } from './export/sources.js';
-import { prepareRunDir } from './pipeline/run-dir.js';
-import { MODEL_SOURCE_STAGE, modelPath, RUN_FILES, RUN_MARKER, stageDir, type OnnxFormat } from './run/layout.js';
-import { resolveScope } from './run/locate.js';
-import { markOutputFolder, withTrackedWrites } from './util/owned-dir.js';
-import { checkOutputDirectory } from './util/fs.js';
+import { selectBackend } from '../backend/select.js';
+import { exportSafetensors } from '../export/hf-source.js';
+import { exportTransformersJs } from '../export/transformers-js.js';
+import { probeBatch, writeModelFiles, type FileCheck } from '../export/model-files.js';
+import { buildModelSources, readModelCheckpoint, runCheckpoint, type SourceCheckpoint } from '../export/sources.js';
+import { prepareRunDir } from './run-dir.js';
+import { MODEL_SOURCE_STAGE, modelPath, RUN_FILES, RUN_MARKER, stageDir, type OnnxFormat } from '../run/layout.js';
+import { resolveScope } from '../run/locate.js';
+import { markOutputFolder, withTrackedWrites } from '../util/owned-dir.js';
+import { checkOutputDirectory } from '../util/fs.js';
 
 /**
  * 'both': every ONNX file the source allows; 'safetensors': a Hugging Face BERT directory (see
