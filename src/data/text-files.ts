@@ -3,7 +3,7 @@
  * `.jsonl` (one JSON object per line with a string "text" field; optional string "id" and "group").
  */
 import { basename, extname } from 'node:path';
-import { DataFileError, preview, readUtf8, splitLines } from './files.js';
+import { DataFileError, describeJson, jsonlObjects, readUtf8, splitLines } from './files.js';
 import type { Document } from './types.js';
 
 export function textFileDocuments(path: string): Document[] {
@@ -46,19 +46,7 @@ function jsonlDocuments(path: string): Document[] {
   const name = basename(path);
   const docs: Document[] = [];
   const expected = 'expected a JSON object with a string "text" field';
-  splitLines(readUtf8(path)).forEach((line, i) => {
-    const n = i + 1;
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      throw new DataFileError(path, n, `${expected}, got invalid JSON (${(err as Error).message}): ${preview(line)}`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new DataFileError(path, n, `${expected}, got ${describeJson(value)}`);
-    }
-    const obj = value as Record<string, unknown>;
+  for (const { obj, line: n } of jsonlObjects(path, expected)) {
     if (typeof obj.text !== 'string') {
       throw new DataFileError(
         path,
@@ -73,16 +61,7 @@ function jsonlDocuments(path: string): Document[] {
     }
     const id = (obj.id as string | undefined) ?? `${name}:${n}`;
     docs.push({ id, text, group: (obj.group as string | undefined) ?? id });
-  });
+  }
   if (docs.length === 0) throw new DataFileError(path, undefined, `no documents found (${expected} on each line)`);
   return docs;
-}
-
-/** A JSON value's kind plus a short preview, for error messages. */
-export function describeJson(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array ${preview(JSON.stringify(value))}`;
-  if (typeof value === 'string') return `a string ${preview(value)}`;
-  if (typeof value === 'object') return `an object ${preview(JSON.stringify(value))}`;
-  return `${typeof value} ${String(value)}`;
 }

@@ -9,9 +9,8 @@
  */
 import { basename, extname } from 'node:path';
 import { splitCounts } from './describe.js';
-import { DataFileError, preview, readUtf8, splitLines } from './files.js';
+import { DataFileError, describeJson, jsonlObjects, jsonlString, tsvTable } from './files.js';
 import { splitByGroup } from './split.js';
-import { describeJson } from './text-files.js';
 import type { Example, TaskData } from './types.js';
 
 export interface TaskFiles {
@@ -54,11 +53,7 @@ export function jsonlTask(files: TaskFiles, opts: UserTaskOptions = {}): TaskDat
 }
 
 function parseTsv(file: string, columns: TsvColumns): RawExample[] {
-  const lines = splitLines(readUtf8(file));
-  if (lines.length === 0 || lines[0].trim() === '') {
-    throw new DataFileError(file, 1, 'expected a header row of tab-separated column names including "sentence" and "label", got an empty line');
-  }
-  const header = lines[0].split('\t').map((h) => h.trim());
+  const { header, rows } = tsvTable(file, '"sentence" and "label"');
   const find = (wanted: string | undefined, fallbacks: string[], required: boolean): number => {
     const names = wanted ? [wanted] : fallbacks;
     const i = header.findIndex((h) => names.includes(h));
@@ -74,56 +69,27 @@ function parseTsv(file: string, columns: TsvColumns): RawExample[] {
   const textCol = find(columns.text, ['sentence', 'sentence1'], true);
   const labelCol = find(columns.label, ['label'], true);
   const pairCol = find(columns.textPair, ['sentence2'], columns.textPair !== undefined);
-  const out: RawExample[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = i + 1;
-    if (lines[i].trim() === '') continue;
-    const cells = lines[i].split('\t');
-    if (cells.length !== header.length) {
-      throw new DataFileError(file, line, `expected ${header.length} tab-separated columns as in the header, got ${cells.length}: ${preview(lines[i])}`);
-    }
+  return rows.map(({ cells, line }) => {
     const cell = (col: number, name: string) => {
       const v = cells[col].trim();
       if (v === '') throw new DataFileError(file, line, `empty "${name}" (expected a non-empty value in column ${col + 1})`);
       return v;
     };
-    out.push({
+    return {
       text: cell(textCol, header[textCol]),
       textPair: pairCol >= 0 ? cell(pairCol, header[pairCol]) : undefined,
       label: cell(labelCol, header[labelCol]),
       file,
       line,
-    });
-  }
-  return out;
+    };
+  });
 }
 
 function parseJsonl(file: string): RawExample[] {
   const expected = 'expected a JSON object with a string "text" (or "sentence") field and a "label" (string or integer)';
-  const out: RawExample[] = [];
-  splitLines(readUtf8(file)).forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new DataFileError(file, line, `${expected}, got invalid JSON (${(err as Error).message}): ${preview(raw)}`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DataFileError(file, line, `${expected}, got ${describeJson(value)}`);
-    const obj = value as Record<string, unknown>;
-    const field = (names: string[], required: boolean): string | undefined => {
-      const name = names.find((n) => n in obj);
-      if (name === undefined) {
-        if (required)
-          throw new DataFileError(file, line, `${expected}, got an object without "${names[0]}" (fields: ${Object.keys(obj).join(', ') || 'none'})`);
-        return undefined;
-      }
-      const v = obj[name];
-      if (typeof v !== 'string') throw new DataFileError(file, line, `expected "${name}" to be a string, got ${describeJson(v)}`);
-      if (v.trim() === '') throw new DataFileError(file, line, `empty "${name}" (expected a non-empty string)`);
-      return v.trim();
-    };
+  return jsonlObjects(file, expected).map((row) => {
+    const { obj, line } = row;
+    const field = (names: string[], required: boolean) => jsonlString(file, row, names, { required, nonEmpty: true, expected })?.trim();
     const text = field(['text', 'sentence'], true)!;
     const textPair = field(['text_pair', 'sentence2'], false);
     const label = obj.label;
@@ -134,9 +100,8 @@ function parseJsonl(file: string): RawExample[] {
         `expected "label" to be a non-empty string or an integer, got ${'label' in obj ? describeJson(label) : 'no "label" field'}`,
       );
     }
-    out.push({ text, textPair, label: String(label).trim(), file, line });
+    return { text, textPair, label: String(label).trim(), file, line };
   });
-  return out;
 }
 
 /** Sorted label names: numerically when every name is an integer, else by code point. */

@@ -6,8 +6,7 @@
  * fails with the file and line.
  */
 import { extname } from 'node:path';
-import { DataFileError, preview, readUtf8, splitLines } from '../data/files.js';
-import { describeJson } from '../data/text-files.js';
+import { DataFileError, describeJson, jsonlObjects, jsonlString, tsvTable } from '../data/files.js';
 
 export interface PredictInput {
   text: string;
@@ -26,60 +25,30 @@ export function readPredictInputs(file: string): PredictInput[] {
 }
 
 function parseTsv(file: string): PredictInput[] {
-  const lines = splitLines(readUtf8(file));
-  if (lines.length === 0) throw new DataFileError(file, 1, 'empty file; expected a header row of tab-separated column names including "sentence" (or "text")');
-  const header = lines[0].split('\t').map((h) => h.trim());
+  const { header, rows } = tsvTable(file, '"sentence" (or "text")');
   const col = (names: string[]) => header.findIndex((h) => names.includes(h));
   const text = col(['sentence', 'sentence1', 'text']);
   if (text < 0) throw new DataFileError(file, 1, `missing column "sentence" (or "text") in the header; got ${header.map((h) => JSON.stringify(h)).join(', ')}`);
   const pair = col(['sentence2', 'text_pair']);
   const label = col(['label']);
-  const out: PredictInput[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    if (lines[i] === '') continue;
-    const cells = lines[i].split('\t');
-    if (cells.length !== header.length)
-      throw new DataFileError(file, i + 1, `expected ${header.length} tab-separated columns as in the header, got ${cells.length}: ${preview(lines[i])}`);
-    out.push({
-      text: cells[text],
-      ...(pair >= 0 ? { textPair: cells[pair] } : {}),
-      ...(label >= 0 ? { label: cells[label].trim() } : {}),
-      where: `${file}:${i + 1}`,
-    });
-  }
-  return out;
+  return rows.map(({ cells, line }) => ({
+    text: cells[text],
+    ...(pair >= 0 ? { textPair: cells[pair] } : {}),
+    ...(label >= 0 ? { label: cells[label].trim() } : {}),
+    where: `${file}:${line}`,
+  }));
 }
 
+/** Empty texts are allowed here (the model still answers), unlike in a task's files. */
 function parseJsonl(file: string): PredictInput[] {
   const expected = 'expected a JSON object with a string "text" (or "sentence") field';
-  const out: PredictInput[] = [];
-  splitLines(readUtf8(file)).forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (e) {
-      throw new DataFileError(file, line, `${expected}, got invalid JSON (${(e as Error).message}): ${preview(raw)}`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new DataFileError(file, line, `${expected}, got ${describeJson(value)}`);
-    const obj = value as Record<string, unknown>;
-    const str = (names: string[], required: boolean): string | undefined => {
-      const name = names.find((n) => n in obj);
-      if (name === undefined) {
-        if (required) throw new DataFileError(file, line, `${expected}, got an object without it (fields: ${Object.keys(obj).join(', ') || 'none'})`);
-        return undefined;
-      }
-      const v = obj[name];
-      if (typeof v !== 'string') throw new DataFileError(file, line, `expected "${name}" to be a string, got ${describeJson(v)}`);
-      return v;
-    };
+  return jsonlObjects(file, expected).map((row) => {
+    const str = (names: string[], required: boolean) => jsonlString(file, row, names, { required, nonEmpty: false, expected });
     const text = str(['text', 'sentence'], true)!;
     const textPair = str(['text_pair', 'sentence2'], false);
-    const label = obj.label;
+    const label = row.obj.label;
     if (label !== undefined && typeof label !== 'string' && !Number.isInteger(label))
-      throw new DataFileError(file, line, `expected "label" to be a string or an integer, got ${describeJson(label)}`);
-    out.push({ text, ...(textPair !== undefined ? { textPair } : {}), ...(label !== undefined ? { label: String(label) } : {}), where: `${file}:${line}` });
+      throw new DataFileError(file, row.line, `expected "label" to be a string or an integer, got ${describeJson(label)}`);
+    return { text, ...(textPair !== undefined ? { textPair } : {}), ...(label !== undefined ? { label: String(label) } : {}), where: `${file}:${row.line}` };
   });
-  return out;
 }
