@@ -113,7 +113,7 @@ export interface TrainStepBenchResult extends MachineFacts {
   masked_positions: number;
   /** The ramp's target after the last step, and the sparsity measured on the student's kernels. */
   target_sparsity: number;
-  final_sparsity: number;
+  measured_sparsity: number;
   rss_peak_mb: number;
   /** Only on wasm: the heap's size at the end (= its peak; it never shrinks). */
   wasm_heap_mb?: number;
@@ -279,7 +279,7 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
     const { clock, pruner, memory } = await runSteps(student, teacher, batch, o, total);
     const each = clock.marks.slice(o.warmupSteps + 1).map((t, i) => t - clock.marks[o.warmupSteps + i]);
     const seconds = (clock.marks[total] - clock.marks[o.warmupSteps]) / 1000;
-    const finalSparsity = pruner.sparsity().overall;
+    const measuredSparsity = pruner.sparsity().overall;
     const tensorMb = tfjsTensorMb();
     pruner.dispose();
     // One thread: tf.profile sees only this thread's kernels, so the profile is of the whole step.
@@ -311,7 +311,7 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
       sparsity: o.sparsity,
       masked_positions: batch.maskedPositions.length,
       target_sparsity: round(torchRefRamp(o.sparsity)(total).sparsity, 4),
-      final_sparsity: round(finalSparsity, 4),
+      measured_sparsity: round(measuredSparsity, 4),
       rss_peak_mb: rssPeakMb(),
       ...(info.name === 'wasm' ? { wasm_heap_mb: wasmHeapMb(), worker_wasm_heap_mb: memory.workerWasmHeapMb } : {}),
       tfjs_tensor_mb: tensorMb,
@@ -335,7 +335,7 @@ export function formatTrainStepResult(r: TrainStepBenchResult): string {
     `train-step on ${r.backend} (tfjs ${r.tfjs_version}, node ${r.node_version}, ${r.cpu_count} x ${r.cpu_model}, load ${r.load_avg_1m})`,
     `student L${r.student_layers}-H${r.student_hidden}, teacher L${r.teacher_layers}-H${r.teacher_hidden}, vocab ${r.vocab}, batch ${r.batch} x seq ${r.seq} (${r.masked_positions} MLM positions)`,
     `${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step over ${r.steps} steps after ${r.warmup_steps} warm-up, ${r.threads} thread(s)${r.micro_batch ? `, micro-batches of ${r.micro_batch} rows` : ''}${r.recompute === 'layers' ? ', layers recomputed' : ''}`,
-    `sparsity ${r.final_sparsity} (ramp target ${r.target_sparsity} of ${r.sparsity}), peak RSS ${r.rss_peak_mb} MB${heap}`,
+    `sparsity ${r.measured_sparsity} (ramp target ${r.target_sparsity} of ${r.sparsity}), peak RSS ${r.rss_peak_mb} MB${heap}`,
     ...(r.peer
       ? [
           `PyTorch peer (torch ${r.peer.torch_version}, ${r.peer.threads} threads): ${r.peer.tokens_per_s} tokens/s, ${r.peer.step_ms} ms/step; ratio ${r.ratio_to_peer}x`,

@@ -51,10 +51,10 @@ function seriesRows(r: SweepReportJson, series: Array<[Figure, string]>): Source
   r.groups.forEach((g, i) => {
     for (const [fig, name] of series) {
       const s = g.figures[fig];
-      if (!has(s) || g.targetSparsity === null) continue;
+      if (!has(s) || g.finalSparsity === null) continue;
       out.push({
-        row: { panel: g.task, series: name, x: g.targetSparsity, y: s.mean, yMin: s.min, yMax: s.max },
-        xKey: `groups.${i}.targetSparsity`,
+        row: { panel: g.task, series: name, x: g.finalSparsity, y: s.mean, yMin: s.min, yMax: s.max },
+        xKey: `groups.${i}.finalSparsity`,
         yKey: `groups.${i}.figures.${fig}`,
       });
     }

@@ -49,7 +49,7 @@ export interface SweepGroup {
   /** The grid values except the seed. */
   values: SweepPoint['values'];
   task: string;
-  targetSparsity: number;
+  finalSparsity: number;
   points: string[];
   figures: Record<Figure, Spread>;
   pareto: boolean;
@@ -182,12 +182,12 @@ export function buildSweepReport(plan: SweepPlan, dirs: Map<string, string>, cac
   const out: SweepGroup[] = [...groups.values()].map(({ p, task, figs }) => ({
     values: Object.fromEntries(Object.entries(p.values).filter(([k]) => !isSeedKey(k))),
     task,
-    targetSparsity: (p.pipeline.stages['prune-distill']?.pruning.schedule as { finalSparsity?: number } | undefined)?.finalSparsity ?? 0,
+    finalSparsity: (p.pipeline.stages['prune-distill']?.pruning.schedule as { finalSparsity?: number } | undefined)?.finalSparsity ?? 0,
     points: figs.map((f) => f.id),
     figures: Object.fromEntries((Object.keys(FIGURES) as Figure[]).map((k) => [k, spread(figs.map((f) => f.figures[k]))])) as Record<Figure, Spread>,
     pareto: false,
   }));
-  out.sort((a, b) => a.task.localeCompare(b.task) || a.targetSparsity - b.targetSparsity);
+  out.sort((a, b) => a.task.localeCompare(b.task) || a.finalSparsity - b.finalSparsity);
   markPareto(out);
   return { name: plan.sweep.name, sweepFile: plan.file, definitions: FIGURES, points, groups: out };
 }

@@ -52,7 +52,7 @@ describe('train-step bench', () => {
       'cpu_count',
       'masked_positions',
       'target_sparsity',
-      'final_sparsity',
+      'measured_sparsity',
     ] as const) {
       expect(positiveFinite(result[k]), `${k} = ${result[k]}`).toBe(true);
     }
@@ -85,7 +85,7 @@ describe('train-step bench', () => {
     expect(formatTrainStepResult(result)).toContain('tokens/s');
     // torch_ref's ramp: 0.9 * min(1, i/10) after step i (1 warm-up + 2 timed steps: 0.27).
     expect(result.target_sparsity).toBeCloseTo(0.27, 10);
-    expect(result.final_sparsity).toBeCloseTo(expectedSparsity(TINY, 3), 4);
+    expect(result.measured_sparsity).toBeCloseTo(expectedSparsity(TINY, 3), 4);
   });
 
   it('profiles one step: kernel times by name, op scopes not counted twice', async () => {
@@ -111,7 +111,7 @@ describe('train-step bench', () => {
     expect(p.phases.reduce((a, x) => a + x.wall_ms, 0)).toBeLessThanOrEqual(p.step_ms + 0.5);
     expect(formatProfile(p)).toMatch(/student forward \+ losses/);
     // One step at 0.5 final: 0.05 after it.
-    expect(r.final_sparsity).toBeCloseTo(expectedSparsity({ ...TINY, sparsity: 0.5 }, 1), 4);
+    expect(r.measured_sparsity).toBeCloseTo(expectedSparsity({ ...TINY, sparsity: 0.5 }, 1), 4);
   });
 
   it('sums each phase over micro-batches', async () => {

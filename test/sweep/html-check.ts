@@ -32,7 +32,7 @@ export function checkSweepHtml(outDir: string): { html: string; report: SweepRep
       if (!g.figures[f].n) continue;
       plotted++;
       for (const s of ['mean', 'min', 'max']) expect(cells.has(`groups.${i}.figures.${f}.${s}`), `groups.${i}.figures.${f}.${s}`).toBe(true);
-      expect(cells.get(`groups.${i}.targetSparsity`)).toBe(String(g.targetSparsity));
+      expect(cells.get(`groups.${i}.finalSparsity`)).toBe(String(g.finalSparsity));
     }
     if (g.figures.int8_accuracy.n && g.figures.int8_brotli_bytes.n) {
       plotted++;

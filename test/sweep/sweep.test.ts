@@ -236,8 +236,8 @@ describe('sweep on BullMQ workers, locally, and as single runs', () => {
     const q = JSON.parse(readFileSync(join(tmp, 'sweep-bullmq', 'sweep-report.json'), 'utf8')) as SweepReport;
     const l = JSON.parse(readFileSync(join(tmp, 'sweep-local', 'sweep-report.json'), 'utf8')) as SweepReport;
     expect(q.groups).toEqual(l.groups);
-    expect(q.groups.map((g) => g.targetSparsity)).toEqual([0.5, 0.7, 0.9]);
-    for (const g of q.groups) expect(g.figures.encoder_sparsity.mean).toBeCloseTo(g.targetSparsity, 2);
+    expect(q.groups.map((g) => g.finalSparsity)).toEqual([0.5, 0.7, 0.9]);
+    for (const g of q.groups) expect(g.figures.encoder_sparsity.mean).toBeCloseTo(g.finalSparsity, 2);
     expect(q.groups.some((g) => g.pareto)).toBe(true);
     for (const p of plan.points) expect(figures(join(tmp, 'sweep-bullmq', 'points', p.id))).toEqual(figures(join(tmp, 'sweep-local', 'points', p.id)));
     for (const s of singles) expect(figures(join(tmp, 'sweep-bullmq', 'points', s.id))).toEqual(figures(s.dir));
