@@ -22,6 +22,7 @@ import { INT4_EMBEDDINGS, INT8_WEIGHTS, paramsFromRange, UINT8_ACTIVATIONS, weig
 import type { ModelQuantization } from '../quant/types.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { markOutputFolder, OUTPUT_MARKER, stopTracking, trackWrites } from '../util/owned-dir.js';
+import { fractionIssue } from './issues.js';
 
 export interface CompressionBenchOptions {
   preset: string;
@@ -70,7 +71,8 @@ export function compressionIssues(o: Partial<CompressionBenchOptions>): string[]
   } catch (e) {
     issues.push(`--preset: ${(e as Error).message}`);
   }
-  if (o.sparsity !== undefined && !(o.sparsity >= 0 && o.sparsity < 1)) issues.push(`--sparsity must be in [0, 1), got ${o.sparsity}`);
+  const sparsity = o.sparsity === undefined ? undefined : fractionIssue('--sparsity', o.sparsity);
+  if (sparsity) issues.push(sparsity);
   if (o.vocab !== undefined && !(Number.isInteger(o.vocab) && o.vocab >= 2 && o.vocab <= MODEL_LIMITS.vocabSize))
     issues.push(`--vocab must be an integer from 2 to ${MODEL_LIMITS.vocabSize}, got ${o.vocab}`);
   if (o.brotliQuality !== undefined && !(Number.isInteger(o.brotliQuality) && o.brotliQuality >= 0 && o.brotliQuality <= 11))

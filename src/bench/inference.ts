@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { MODEL_LIMITS } from '../model/config.js';
 import { createSession, measureLatency } from '../onnx/runtime.js';
 import { onnxPath } from '../run/layout.js';
+import { intIssue, issues } from './issues.js';
 import { missingMessage, resolveScope } from '../run/locate.js';
 import { machineFacts, rssPeakMb, round, type MachineFacts } from '../util/memory.js';
 
@@ -54,21 +55,17 @@ export interface InferenceBenchResult extends MachineFacts {
 export const INFERENCE_LIMITS = { batch: 65536, seq: MODEL_LIMITS.maxPositions, runs: 100_000, warmup: 10_000, threads: 1024, tokens: 2 ** 20 } as const;
 
 export function inferenceIssues(o: Partial<InferenceBenchOptions>, flag: (key: string) => string = (k) => k): string[] {
-  const out: string[] = [];
   const L = INFERENCE_LIMITS;
-  for (const k of ['batch', 'seq', 'runs'] as const) {
-    const v = o[k];
-    if (!Number.isInteger(v) || (v as number) < 1) out.push(`${flag(k)} must be a positive integer, got ${v}`);
-    else if ((v as number) > L[k]) out.push(`${flag(k)} must be at most ${L[k]}${k === 'batch' ? ' rows' : k === 'seq' ? ' tokens' : ''}, got ${v}`);
-  }
+  const out = issues(
+    intIssue(flag('batch'), o.batch, 1, L.batch, ' rows'),
+    intIssue(flag('seq'), o.seq, 1, L.seq, ' tokens'),
+    intIssue(flag('runs'), o.runs, 1, L.runs),
+  );
   const [b, s] = [o.batch as number, o.seq as number];
   if (b >= 1 && b <= L.batch && s >= 1 && s <= L.seq && b * s > L.tokens)
     out.push(`${flag('batch')} x ${flag('seq')} must be at most ${L.tokens} tokens per run, got ${b} x ${s}`);
-  if (!Number.isInteger(o.warmup) || (o.warmup as number) < 0) out.push(`${flag('warmup')} must be an integer >= 0, got ${o.warmup}`);
-  else if ((o.warmup as number) > L.warmup) out.push(`${flag('warmup')} must be at most ${L.warmup}, got ${o.warmup}`);
-  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 0))
-    out.push(`${flag('threads')} must be an integer >= 0 (0: ORT's default), got ${o.threads}`);
-  else if (o.threads !== undefined && o.threads > L.threads) out.push(`${flag('threads')} must be at most ${L.threads}, got ${o.threads}`);
+  out.push(...issues(intIssue(flag('warmup'), o.warmup, 0, L.warmup)));
+  if (o.threads !== undefined) out.push(...issues(intIssue(flag('threads'), o.threads, 0, L.threads, '', "0: ORT's default")));
   return out;
 }
 

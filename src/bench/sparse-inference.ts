@@ -22,6 +22,7 @@ import { chooseWeightStorage } from '../onnx/storage.js';
 import { OPSET } from '../onnx/export.js';
 import { machineFacts, round, type MachineFacts } from '../util/memory.js';
 import { Rng } from '../util/rng.js';
+import { fractionIssue, intIssue, issues } from './issues.js';
 
 export interface SparseInferenceOptions {
   sparsity: number;
@@ -53,11 +54,11 @@ export const SPARSE_INFERENCE_DEFAULTS = {
 } as const;
 
 export function sparseInferenceIssues(o: SparseInferenceOptions, flag: (key: string) => string = (k) => k): string[] {
-  const out: string[] = [];
-  if (!(o.sparsity >= 0 && o.sparsity < 1)) out.push(`${flag('sparsity')} must be in [0, 1), got ${o.sparsity}`);
-  for (const k of ['hidden', 'seq', 'minRuns'] as const)
-    if (!Number.isInteger(o[k]) || o[k] < 1) out.push(`${flag(k)} must be a positive integer, got ${o[k]}`);
-  if (!Number.isInteger(o.layers) || o.layers < 0) out.push(`${flag('layers')} must be an integer >= 0, got ${o.layers}`);
+  const out = issues(
+    fractionIssue(flag('sparsity'), o.sparsity),
+    ...(['hidden', 'seq', 'minRuns'] as const).map((k) => intIssue(flag(k), o[k], 1)),
+    intIssue(flag('layers'), o.layers, 0),
+  );
   if (4 * o.hidden > 65536) out.push(`${flag('hidden')} must be at most 16384 (the kernel's column indices are uint16; the FFN is 4 x hidden)`);
   for (const k of ['batches', 'threads'] as const)
     if (!o[k].length || o[k].some((v) => !Number.isInteger(v) || v < 1)) out.push(`${flag(k)} must be positive integers, got ${o[k].join(' ')}`);

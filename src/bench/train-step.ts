@@ -45,6 +45,7 @@ import type { TrainMemory } from '../train/memory-watch.js';
 import { runTorchPeer, type PeerResult, type StepShape } from './peer.js';
 import { phaseClock, profileStep, stepClock, type PhaseMark, type TrainStepProfile } from './profiler.js';
 import { machineFacts, rssPeakMb, round, tfjsTensorMb, wasmHeapMb, type MachineFacts } from '../util/memory.js';
+import { fractionIssue, intIssue, issues } from './issues.js';
 
 export interface TrainStepBenchOptions extends StepShape {
   /** Final sparsity of the ramp (default 0.9, as torch_ref). */
@@ -151,12 +152,7 @@ const INTEGER_LIMITS: Record<(typeof INTEGER_OPTIONS)[number], number> = {
  * name its flags (`--student-hidden`) and the library its fields (`studentHidden`).
  */
 export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: string) => string = (k) => k): string[] {
-  const out: string[] = [];
-  for (const k of INTEGER_OPTIONS) {
-    const v = o[k];
-    if (!Number.isInteger(v) || (v as number) < 1) out.push(`${flag(k)} must be a positive integer, got ${v}`);
-    else if ((v as number) > INTEGER_LIMITS[k]) out.push(`${flag(k)} must be at most ${INTEGER_LIMITS[k]}, got ${v}`);
-  }
+  const out = issues(...INTEGER_OPTIONS.map((k) => intIssue(flag(k), o[k], 1, INTEGER_LIMITS[k])));
   for (const k of ['studentHidden', 'teacherHidden'] as const) {
     const h = o[k];
     if (Number.isInteger(h) && (h as number) >= 64 && (h as number) % headsOf(h as number) !== 0) {
@@ -164,7 +160,7 @@ export function trainStepIssues(o: Partial<TrainStepBenchOptions>, flag: (key: s
     }
   }
   if (Number.isInteger(o.vocab) && (o.vocab as number) < 6) out.push(`${flag('vocab')} must be at least 6 (ids are drawn from [5, vocab)), got ${o.vocab}`);
-  if (o.sparsity !== undefined && !(o.sparsity >= 0 && o.sparsity < 1)) out.push(`${flag('sparsity')} must be a number in [0, 1), got ${o.sparsity}`);
+  if (o.sparsity !== undefined) out.push(...issues(fractionIssue(flag('sparsity'), o.sparsity)));
   if (o.threads !== undefined && o.threads !== 'auto' && !(Number.isInteger(o.threads) && o.threads >= 1)) {
     out.push(`${flag('threads')} must be 'auto' or a positive integer, got ${o.threads}`);
   }

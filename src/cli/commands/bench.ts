@@ -16,6 +16,7 @@ import type { StepShape } from '../../bench/peer.js';
 import { TASK_OPTION } from '../task-option.js';
 import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
 import { formatSparseInferenceResult, runSparseInferenceBench, SPARSE_INFERENCE_DEFAULTS, sparseInferenceIssues } from '../../bench/sparse-inference.js';
+import { fractionIssue, intIssue, issues } from '../../bench/issues.js';
 import { formatProfile } from '../../bench/profiler.js';
 import { formatTrainStepResult, runTrainStepBench, TRAIN_STEP_DEFAULTS, trainStepIssues } from '../../bench/train-step.js';
 
@@ -221,14 +222,14 @@ const sparseLinearCommand: CommandModule<object, SparseLinearArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line' })
       .example('$0 bench sparse-linear --hidden 256 --sparsity 0.9 0.95', 'the teacher-sized products at 90% and 95%') as unknown as Argv<SparseLinearArgs>,
   handler: async (a) => {
-    const issues: string[] = [];
     // The products' operands are [tokens, 4H] floats: 2^20 tokens at H = 1024 is already 16 GB.
     const max = { hidden: MODEL_LIMITS.hiddenSize, tokens: 2 ** 20, runs: 100_000 };
-    for (const k of ['hidden', 'tokens', 'runs'] as const)
-      if (!Number.isInteger(a[k]) || a[k] < 1) issues.push(`${flag(k)} must be a positive integer, got ${a[k]}`);
-      else if (a[k] > max[k]) issues.push(`${flag(k)} must be at most ${max[k]}, got ${a[k]}`);
-    for (const s of a.sparsity) if (!(s >= 0 && s < 1)) issues.push(`--sparsity values must be in [0, 1), got ${s}`);
-    check(issues);
+    check(
+      issues(
+        ...(['hidden', 'tokens', 'runs'] as const).map((k) => intIssue(flag(k), a[k], 1, max[k])),
+        ...a.sparsity.map((s) => fractionIssue('--sparsity values', s)),
+      ),
+    );
     const r = await runSparseLinearBench({ hidden: a.hidden, tokens: a.tokens, sparsities: a.sparsity, runs: a.runs, backend: a.backend });
     process.stdout.write(`${a.json ? JSON.stringify(r) : formatSparseLinearResult(r)}\n`);
   },
