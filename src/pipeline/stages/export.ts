@@ -184,10 +184,11 @@ export const exportStage = defineStage({
   optionalInputs: (s) => (s.formats.includes('int8') ? [] : [MODEL_SOURCE_STAGE.int8]),
   data: 'task',
   outputs: (s) => [
-    ...(s.verify ? [TEST_PREDICTIONS_FILE] : []),
     TEACHER_FILE,
     ...(s.formats.includes('fp32') ? [FP32_FILE] : []),
     ...(s.formats.includes('int8') ? [INT8_FILE, INT8_ALT_FILE] : []),
+    // The per-example predictions come from the ONNX Runtime check.
+    ...(s.verify ? [TEST_PREDICTIONS_FILE] : []),
   ],
   run: runExport,
 });
