@@ -158,6 +158,13 @@ export function buildReport(inp: ReportInputs): Report {
     fp32Ort: m('export', 'fp32_ort_test_accuracy'),
     teacherOrt: m('export', 'teacher_fp32_ort_test_accuracy'),
   };
+  // The export stage's 95% intervals (metrics <prefix>_ort_test_accuracy_lo/_hi), by accuracy key.
+  const intervals: Record<string, [number, number]> = {};
+  for (const [key, prefix] of Object.entries({ int8Ort: 'int8', fp32Ort: 'fp32', teacherOrt: 'teacher_fp32', int8AltOrt: 'int8_alt' })) {
+    const [lo, hi] = [m('export', `${prefix}_ort_test_accuracy_lo`), m('export', `${prefix}_ort_test_accuracy_hi`)];
+    if (lo !== null && hi !== null) intervals[key] = [lo, hi];
+  }
+  const [diffLo, diffHi] = [m('export', 'int8_minus_teacher_lo'), m('export', 'int8_minus_teacher_hi')];
   const delta = (v: number | null) => (v === null || teacherAcc === null ? null : (v - teacherAcc) * 100);
   const exportDetails = results.get('export')?.details ?? {};
   const qatDetails = (results.get('qat')?.details.scheme as Record<string, string> | undefined) ?? {};
@@ -240,6 +247,10 @@ export function buildReport(inp: ReportInputs): Report {
         fp32Ort: delta(acc.fp32Ort),
         teacherOrt: delta(acc.teacherOrt),
       },
+      ...(Object.keys(intervals).length ? { intervals } : {}),
+      ...(diffLo !== null && diffHi !== null && acc.int8Ort !== null && acc.teacherOrt !== null
+        ? { int8MinusTeacherOrt: { points: (acc.int8Ort - acc.teacherOrt) * 100, interval: [diffLo * 100, diffHi * 100] as [number, number] } }
+        : {}),
       mlm: { teacher: m('teacher', 'mlm_accuracy'), sparseStudent: m('prune-distill', 'mlm_accuracy'), unigramBaseline: m('teacher', 'unigram_accuracy') },
     },
     latency: inp.latency,

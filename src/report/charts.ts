@@ -86,6 +86,31 @@ export function accuracySpec(points: CurvePoint[]): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+export interface TestAccuracyPoint {
+  model: string;
+  accuracy: number;
+  /** The 95% group-bootstrap interval (report.json accuracy.intervals). */
+  lo: number;
+  hi: number;
+}
+
+/** Test accuracy of each ONNX Runtime file as a point with its 95% interval as an error bar. */
+export function testAccuracySpec(points: TestAccuracyPoint[]): TopLevelSpec {
+  const y = { field: 'model', type: 'nominal', title: null, sort: null };
+  return {
+    width: 420,
+    height: { step: 28 },
+    data: { values: points },
+    layer: [
+      {
+        mark: { type: 'rule', strokeWidth: 2, color: '#2f6fdf' },
+        encoding: { y, x: { field: 'lo', type: 'quantitative', title: 'test accuracy (95% interval)', axis: { format: '.0%' } }, x2: { field: 'hi' } },
+      },
+      { mark: { type: 'point', filled: true, size: 70, color: '#e8743b' }, encoding: { y, x: { field: 'accuracy', type: 'quantitative' } } },
+    ],
+  } as TopLevelSpec;
+}
+
 export interface SparsityPoint {
   step: number;
   series: 'schedule target' | 'measured';

@@ -11,6 +11,8 @@ import { ONNX_FILES, RUN_FILES } from '../run/layout.js';
 import type { StageResult } from '../run/result.js';
 import {
   accuracySpec,
+  testAccuracySpec,
+  type TestAccuracyPoint,
   type CurvePoint,
   latencySpec,
   layerSparsitySpec,
@@ -21,6 +23,7 @@ import {
   type SparsityPoint,
   sparsitySpec,
 } from './charts.js';
+import { pctWithInterval, ptsWithInterval } from './markdown.js';
 import { cell, esc, figure, htmlPage, table, td } from './page.js';
 import type { Report } from './schema.js';
 import type { ReportView } from './view.js';
@@ -73,11 +76,27 @@ function sparsityPoints(stages: StageResult[]): { points: SparsityPoint[]; stage
   return { points, stage: s.stage };
 }
 
+/** The ONNX Runtime test accuracies that have an interval, for the error-bar chart. */
+function testAccuracyPoints(r: Report): TestAccuracyPoint[] {
+  const a = r.accuracy;
+  const labels: Array<[string, number | null | undefined]> = [
+    ['dense teacher (fp32)', a.teacherOrt],
+    ['sparse student (fp32)', a.fp32Ort],
+    ['sparse int8 student', a.int8Ort],
+    ['int8, other embedding tables', r.files.int8AltEmbeddings?.ortTestAccuracy],
+  ];
+  const keys = ['teacherOrt', 'fp32Ort', 'int8Ort', 'int8AltOrt'];
+  return labels.flatMap(([model, accuracy], i) => {
+    const iv = a.intervals?.[keys[i]];
+    return iv && typeof accuracy === 'number' ? [{ model, accuracy, lo: iv[0], hi: iv[1] }] : [];
+  });
+}
+
 function accuracyTable(r: Report, browser: BrowserMetrics | null): string {
   const a = r.accuracy;
   const row = (label: string, key: keyof Report['accuracy'] & string, deltaKey?: string) => [
     td(label),
-    cell(`accuracy.${key}`, a[key] as number | null, pct(a[key] as number | null)),
+    cell(`accuracy.${key}`, a[key] as number | null, pctWithInterval(a[key] as number | null, a.intervals?.[key])),
     deltaKey
       ? cell(
           `accuracy.deltaPoints.${deltaKey}`,
@@ -101,8 +120,11 @@ function accuracyTable(r: Report, browser: BrowserMetrics | null): string {
       cell('browser.deltaPoints', d, d === null ? 'n/a' : `${d >= 0 ? '+' : ''}${d.toFixed(2)}`),
     ]);
   }
+  const intervals = a.intervals
+    ? ` In brackets: 95% bootstrap intervals over the test split, resampled by group (ONNX Runtime figures); int8 - dense teacher, both in ONNX Runtime, paired: ${ptsWithInterval(a.int8MinusTeacherOrt)} points.`
+    : '';
   return (
-    `<p class="note">${esc(`Task: ${a.task.replace(/\.+$/, '')}. Accuracy on the ${a.split} split, ${int(a.examples)} examples.`)}</p>` +
+    `<p class="note">${esc(`Task: ${a.task.replace(/\.+$/, '')}. Accuracy on the ${a.split} split, ${int(a.examples)} examples.${intervals}`)}</p>` +
     table(['model', 'accuracy', 'vs dense teacher (points)'], rows)
   );
 }
@@ -151,7 +173,7 @@ function browserSection(m: BrowserMetrics): string {
 }
 
 /** The sections of the page that hold charts. */
-type ChartSection = 'training' | 'sparsity' | 'size' | 'latency';
+type ChartSection = 'accuracy' | 'training' | 'sparsity' | 'size' | 'latency';
 
 /** report.html of a run, as a string. */
 export async function renderHtml(view: ReportView): Promise<string> {
@@ -184,6 +206,16 @@ export async function renderHtml(view: ReportView): Promise<string> {
   // Each chart with the section it goes in.
   const charts: Array<{ section: ChartSection; html: string }> = [];
   const chart = (section: ChartSection, html: string) => charts.push({ section, html });
+  const testPoints = testAccuracyPoints(r);
+  if (testPoints.length)
+    chart(
+      'accuracy',
+      figure(
+        'Test accuracy of each ONNX file, with its 95% interval.',
+        await renderSvg(testAccuracySpec(testPoints)),
+        'ONNX Runtime on the test split; the bar is a bootstrap interval resampled by group (docs/guide.md, "How to read the intervals").',
+      ),
+    );
   if (loss.length)
     chart(
       'training',
@@ -264,6 +296,7 @@ export async function renderHtml(view: ReportView): Promise<string> {
     `<div class="tiles">${tiles.map(([k, v]) => `<div class="tile"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`).join('')}</div>`,
     `<h2 id="accuracy">Accuracy</h2>`,
     accuracyTable(r, browser),
+    ...chartsOf('accuracy'),
     `<p class="note">${esc(`Masked-LM accuracy on held-out text: teacher ${pct(r.accuracy.mlm.teacher)}, sparse student ${pct(r.accuracy.mlm.sparseStudent)}, unigram baseline ${pct(r.accuracy.mlm.unigramBaseline)}.`)}</p>`,
     `<h2 id="training">Training</h2>`,
     ...chartsOf('training'),

@@ -5,6 +5,12 @@ import { ONNX_FILES } from '../run/layout.js';
 
 const pct = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : `${(v * 100).toFixed(2)}%`);
 const pts = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}`);
+/** An accuracy with its 95% interval when it has one: `96.27% [94.92, 97.46]`. */
+export const pctWithInterval = (v: number | null, iv?: readonly [number, number]) =>
+  iv && v !== null ? `${pct(v)} [${(iv[0] * 100).toFixed(2)}, ${(iv[1] * 100).toFixed(2)}]` : pct(v);
+/** A difference in points with its paired 95% interval: `+0.85 [-0.34, +2.03]`. */
+export const ptsWithInterval = (d: { points: number; interval: readonly [number, number] } | undefined) =>
+  d ? `${pts(d.points)} [${pts(d.interval[0])}, ${pts(d.interval[1])}]` : 'n/a';
 const int = (v: number) => v.toLocaleString('en-US');
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : 'n/a');
 
@@ -16,6 +22,7 @@ function mdTable(header: string[], rows: Array<Array<string | number>>): string 
 
 export function renderMarkdown(r: Report): string {
   const a = r.accuracy;
+  const iv = a.intervals ?? {};
   const out: string[] = [];
   out.push(`# prune-once report: ${r.run.name}`);
   out.push(
@@ -36,13 +43,20 @@ export function renderMarkdown(r: Report): string {
       [
         ['dense teacher (fp32, tfjs)', pct(a.teacher), ''],
         ['sparse student (fp32, tfjs)', pct(a.sparseStudent), pts(a.deltaPoints.sparseStudent)],
-        ['sparse student (fp32, ONNX Runtime)', pct(a.fp32Ort), pts(a.deltaPoints.fp32Ort)],
+        ['sparse student (fp32, ONNX Runtime)', pctWithInterval(a.fp32Ort, iv.fp32Ort), pts(a.deltaPoints.fp32Ort)],
         ['sparse int8 student (tfjs, fake-quantized)', pct(a.int8Tfjs), pts(a.deltaPoints.int8Tfjs)],
-        ['sparse int8 student (ONNX Runtime)', pct(a.int8Ort), pts(a.deltaPoints.int8Ort)],
-        ...(a.teacherOrt !== undefined ? [['dense teacher (fp32, ONNX Runtime)', pct(a.teacherOrt), pts(a.deltaPoints.teacherOrt ?? null)]] : []),
+        ['sparse int8 student (ONNX Runtime)', pctWithInterval(a.int8Ort, iv.int8Ort), pts(a.deltaPoints.int8Ort)],
+        ...(a.teacherOrt !== undefined
+          ? [['dense teacher (fp32, ONNX Runtime)', pctWithInterval(a.teacherOrt, iv.teacherOrt), pts(a.deltaPoints.teacherOrt ?? null)]]
+          : []),
       ],
     ),
   );
+  if (a.intervals)
+    out.push(
+      `\nIn brackets: 95% bootstrap intervals over the test split, resampled by group (ONNX Runtime figures; docs/guide.md, "How to read the intervals"). ` +
+        `int8 - dense teacher, both in ONNX Runtime, paired on the same resamples: ${ptsWithInterval(a.int8MinusTeacherOrt)} points.`,
+    );
   if (a.mlm.teacher !== null || a.mlm.sparseStudent !== null)
     out.push(
       `\nMasked-LM accuracy on held-out text: teacher ${pct(a.mlm.teacher)}, sparse student ${pct(a.mlm.sparseStudent)}, unigram baseline ${pct(a.mlm.unigramBaseline)}.`,

@@ -108,6 +108,14 @@ export interface Report {
     teacherOrt?: number | null;
     /** Each model's accuracy minus the dense teacher's, in points (x100). */
     deltaPoints: Record<string, number | null>;
+    /**
+     * 95% group-bootstrap intervals [lo, hi] of the ONNX Runtime accuracies (int8Ort, fp32Ort,
+     * teacherOrt, int8AltOrt), recomputable from export/test-predictions.json; absent for runs
+     * exported before the file existed. tfjs accuracies have none (no per-example predictions kept).
+     */
+    intervals?: Record<string, [number, number]>;
+    /** int8Ort - teacherOrt in points with its paired 95% interval (the same resamples for both). */
+    int8MinusTeacherOrt?: { points: number; interval: [number, number] };
     mlm: { teacher: number | null; sparseStudent: number | null; unigramBaseline: number | null };
   };
   latency: Array<{ file: 'fp32' | 'int8'; batch: number; seq: number; medianMs: number; p90Ms: number; runs: number }>;

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readResult } from '../run/result.js';
 import { runFile, stageDir, taskRunDir } from '../run/layout.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.js';
+import { pctWithInterval, ptsWithInterval } from './markdown.js';
 import { PRUNING_PATHS, type Report } from './schema.js';
 
 export interface TaskRow {
@@ -21,6 +22,10 @@ export interface TaskRow {
   sparseStudent: number | null;
   fp32Ort: number | null;
   int8Ort: number | null;
+  /** 95% group-bootstrap intervals of fp32Ort and int8Ort (the report's accuracy.intervals). */
+  intervals?: Record<string, [number, number]>;
+  /** int8 - dense teacher in ONNX Runtime, points, with its paired interval (the report's accuracy.int8MinusTeacherOrt). */
+  int8MinusTeacherOrt?: { points: number; interval: [number, number] };
   int8Bytes: number | null;
   /** The dense teacher's file over the int8 file, after brotli (the report's teacher_file_brotli). */
   teacherOverInt8Brotli: number | null;
@@ -51,6 +56,8 @@ export function tasksSummary(runDir: string, tasks: readonly string[]): TasksSum
       sparseStudent: r.accuracy.sparseStudent,
       fp32Ort: r.accuracy.fp32Ort,
       int8Ort: r.accuracy.int8Ort,
+      ...(r.accuracy.intervals ? { intervals: r.accuracy.intervals } : {}),
+      ...(r.accuracy.int8MinusTeacherOrt ? { int8MinusTeacherOrt: r.accuracy.int8MinusTeacherOrt } : {}),
       int8Bytes: r.files.int8.bytes,
       teacherOverInt8Brotli: r.ratios.teacher_file_brotli?.value ?? null,
     };
@@ -70,13 +77,15 @@ export function renderTasksMarkdown(s: TasksSummary): string {
     '',
     'Test-split accuracy per task. Baselines on the same splits and WordPiece ids: the majority class',
     'of the training split, and multinomial naive Bayes over the word pieces. Points: the dense teacher',
-    'over the majority class, and the int8 model (ONNX Runtime) against the dense teacher.',
+    'over the majority class, and the int8 model (ONNX Runtime) against the dense teacher. In brackets:',
+    '95% bootstrap intervals over the test split resampled by group, and the paired interval of int8 -',
+    'teacher with both in ONNX Runtime (docs/guide.md, "How to read the intervals").',
     '',
-    '| task | path | test examples | majority class | naive Bayes | dense teacher | teacher - majority (points) | sparse student (fp32, tfjs) | sparse fp32 (ONNX Runtime) | sparse int8 (ONNX Runtime) | int8 - teacher (points) | int8 file | teacher file / int8 file (brotli) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| task | path | test examples | majority class | naive Bayes | dense teacher | teacher - majority (points) | sparse student (fp32, tfjs) | sparse fp32 (ONNX Runtime) | sparse int8 (ONNX Runtime) | int8 - teacher (points) | int8 - teacher, ONNX Runtime, paired (points) | int8 file | teacher file / int8 file (brotli) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...s.tasks.map(
       (t) =>
-        `| ${t.task} | ${t.path ?? 'n/a'} | ${t.examples} | ${pct(t.majority)} | ${pct(t.naiveBayes)} | ${pct(t.teacher)} | ${pts(t.teacher, t.majority)} | ${pct(t.sparseStudent)} | ${pct(t.fp32Ort)} | ${pct(t.int8Ort)} | ${pts(t.int8Ort, t.teacher)} | ${t.int8Bytes === null ? 'n/a' : `${t.int8Bytes.toLocaleString('en-US')} B`} | ${t.teacherOverInt8Brotli === null ? 'n/a' : `${t.teacherOverInt8Brotli.toFixed(2)}x`} |`,
+        `| ${t.task} | ${t.path ?? 'n/a'} | ${t.examples} | ${pct(t.majority)} | ${pct(t.naiveBayes)} | ${pct(t.teacher)} | ${pts(t.teacher, t.majority)} | ${pct(t.sparseStudent)} | ${pctWithInterval(t.fp32Ort, t.intervals?.fp32Ort)} | ${pctWithInterval(t.int8Ort, t.intervals?.int8Ort)} | ${pts(t.int8Ort, t.teacher)} | ${ptsWithInterval(t.int8MinusTeacherOrt)} | ${t.int8Bytes === null ? 'n/a' : `${t.int8Bytes.toLocaleString('en-US')} B`} | ${t.teacherOverInt8Brotli === null ? 'n/a' : `${t.teacherOverInt8Brotli.toFixed(2)}x`} |`,
     ),
     '',
     "Each task's own report (sizes, per-tensor sparsity, latency) is in tasks/<task>/report.md.",

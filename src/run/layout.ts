@@ -57,6 +57,9 @@ export const ONNX_FILES = {
 } as const;
 export type OnnxFormat = keyof typeof ONNX_FILES;
 
+/** The export stage's per-example ONNX Runtime predictions on the test split (what the report's intervals are computed from). */
+export const TEST_PREDICTIONS_FILE = join('export', 'test-predictions.json');
+
 /** Default output directory of `export --format safetensors` for a run. */
 export const HF_EXPORT_DIR = 'huggingface';
 

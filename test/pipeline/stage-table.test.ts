@@ -39,7 +39,9 @@ describe('the stage table', () => {
     const exportStage = table.find((d) => d.name === 'export')!;
     expect(exportStage.optionalInputs!({ formats: ['fp32'], verify: true })).toEqual(['qat']);
     expect(exportStage.optionalInputs!({ formats: ['fp32', 'int8'], verify: true })).toEqual([]);
-    expect(exportStage.outputs({ formats: ['fp32'], verify: true })).toEqual(['model.teacher.fp32.onnx', 'model.fp32.onnx']);
+    expect(exportStage.outputs({ formats: ['fp32'], verify: true })).toEqual(['model.teacher.fp32.onnx', 'model.fp32.onnx', 'export/test-predictions.json']);
+    // The per-example predictions come from the ONNX Runtime check: none without it.
+    expect(exportStage.outputs({ formats: ['fp32'], verify: false })).toEqual(['model.teacher.fp32.onnx', 'model.fp32.onnx']);
   });
 
   it('declares outputs that no two stages share', () => {
@@ -74,7 +76,7 @@ describe('the stage table', () => {
       ['report', false, false],
     ]);
     expect(status[0].outputs).toEqual([{ path: 'teacher/model.ckpt', present: true }]);
-    expect(status[5].outputs.map((o) => o.present)).toEqual([false, false, false, false]);
+    expect(status[5].outputs.map((o) => o.present)).toEqual([false, false, false, false, false]);
     const { text, ok } = inspectPath(run, false);
     expect(ok).toBe(true);
     expect(text).toMatch(/teacher +done in 2\.5 s \(fingerprint f00d\)/);

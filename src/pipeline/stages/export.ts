@@ -7,13 +7,16 @@
  * and the int8 files in onnxruntime-web too.
  */
 import { z } from 'zod';
-import { clsEvalBatches, orderedByLength } from '../../data/index.js';
+import { join } from 'node:path';
+import { clsEvalBatches, lengthOrder, orderedByLength } from '../../data/index.js';
 import { writeModelFiles } from '../../export/model-files.js';
 import { buildModelSources, runCheckpoint } from '../../export/sources.js';
 import type { EncodedExamples } from '../../data/types.js';
 import { createSession, encoderSparsity, runLogits } from '../../onnx/index.js';
-import { MODEL_SOURCE_STAGE, ONNX_FILES } from '../../run/layout.js';
+import { MODEL_SOURCE_STAGE, ONNX_FILES, TEST_PREDICTIONS_FILE } from '../../run/layout.js';
+import { writeJsonAtomic } from '../../util/fs.js';
 import { Rng } from '../../util/rng.js';
+import { accuracyInterval, BOOTSTRAP_DEFAULTS, pairedDifferenceInterval } from '../../util/stats.js';
 import { intIn } from '../../util/ranges.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 
@@ -34,6 +37,21 @@ export const ExportSettings = z.strictObject({
   verifyRows: intIn(1, 1_000_000).default(512),
 });
 export type ExportSettings = z.infer<typeof ExportSettings>;
+
+/**
+ * TEST_PREDICTIONS_FILE: the test split in the order it was checked (by length), each example's
+ * group (an index into `groups`) and label, and each file's ONNX Runtime predicted class. The
+ * report's intervals (`*_ort_test_accuracy_lo/_hi`, `int8_minus_teacher_lo/_hi`) are recomputed
+ * from it with `bootstrap` (util/stats.ts).
+ */
+export interface TestPredictions {
+  bootstrap: { resamples: number; seed: number };
+  groups: string[];
+  group: number[];
+  label: number[];
+  /** By metric prefix (teacher_fp32, fp32, int8, int8_alt). */
+  predictions: Record<string, number[]>;
+}
 
 /** Metric prefix of each file (the teacher's is new; the others keep the names reports already read). */
 const PREFIX = { teacher: 'teacher_fp32', fp32: 'fp32', int8: 'int8', int8_alt: 'int8_alt' } as const;
@@ -65,6 +83,8 @@ export async function runExport(run: StageRun<ExportSettings>): Promise<StageOut
     log: (m) => ctx.log(m),
   });
 
+  // The group of each checked example: encoded examples are in the task data's order (data/encode.ts).
+  const groupOf = lengthOrder(task.test).map((i) => task.data.test[i].group);
   const accuracyOf = (pred: Int32Array) => (pred.length ? pred.reduce((a, p, i) => a + (p === test.examples[i].label ? 1 : 0), 0) / pred.length : NaN);
   for (const f of files) {
     const p = PREFIX[f.kind];
@@ -85,7 +105,44 @@ export async function runExport(run: StageRun<ExportSettings>): Promise<StageOut
       metrics.test_examples = c.examples;
     }
   }
+  const checked = files.filter((f) => f.check);
+  if (checked.length) {
+    const predictions = Object.fromEntries(checked.map((f) => [PREFIX[f.kind], Array.from(f.check!.predictions)]));
+    Object.assign(
+      metrics,
+      testIntervals(
+        predictions,
+        groupOf,
+        Array.from(test.examples, (e) => e.label),
+      ),
+    );
+    const groups = [...new Set(groupOf)];
+    const index = new Map(groups.map((g, i) => [g, i]));
+    const file: TestPredictions = {
+      bootstrap: BOOTSTRAP_DEFAULTS,
+      groups,
+      group: groupOf.map((g) => index.get(g)!),
+      label: test.examples.map((e) => e.label),
+      predictions,
+    };
+    writeJsonAtomic(join(ctx.runDir, TEST_PREDICTIONS_FILE), file);
+  }
   return { metrics, details };
+}
+
+/**
+ * 95% group-bootstrap intervals of each file's test accuracy (`<prefix>_ort_test_accuracy_lo/_hi`)
+ * and the paired interval of int8 - teacher (`int8_minus_teacher_lo/_hi`), on the same resamples.
+ */
+export function testIntervals(predictions: Record<string, ArrayLike<number>>, groups: readonly string[], labels: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  const correct = (p: ArrayLike<number>) => labels.map((l, i) => p[i] === l);
+  for (const [prefix, pred] of Object.entries(predictions)) {
+    [out[`${prefix}_ort_test_accuracy_lo`], out[`${prefix}_ort_test_accuracy_hi`]] = accuracyInterval(correct(pred), groups);
+  }
+  const { int8, teacher_fp32: teacher } = predictions;
+  if (int8 && teacher) [out.int8_minus_teacher_lo, out.int8_minus_teacher_hi] = pairedDifferenceInterval(correct(int8), correct(teacher), groups);
+  return out;
 }
 
 /** At most `n` examples of a split, a seeded sample in the split's order. */
@@ -126,6 +183,12 @@ export const exportStage = defineStage({
   // Without the int8 format the qat stage is not needed.
   optionalInputs: (s) => (s.formats.includes('int8') ? [] : [MODEL_SOURCE_STAGE.int8]),
   data: 'task',
-  outputs: (s) => [TEACHER_FILE, ...(s.formats.includes('fp32') ? [FP32_FILE] : []), ...(s.formats.includes('int8') ? [INT8_FILE, INT8_ALT_FILE] : [])],
+  outputs: (s) => [
+    TEACHER_FILE,
+    ...(s.formats.includes('fp32') ? [FP32_FILE] : []),
+    ...(s.formats.includes('int8') ? [INT8_FILE, INT8_ALT_FILE] : []),
+    // The per-example predictions come from the ONNX Runtime check.
+    ...(s.verify ? [TEST_PREDICTIONS_FILE] : []),
+  ],
   run: runExport,
 });
