@@ -158,6 +158,7 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   const summary: RunSummary = { runDir, pipeline, backend, stages: [] };
   const redone = new Set<string>();
   if (!pipeline.tasks) {
+    pipeline = { ...pipeline, stages: withTaskSteps(pipeline.stages, pipeline.task) };
     await runScope({ opts, pipeline, ctx, outDir: runDir, dirOf: (s) => stageDir(runDir, s), redone }, summary);
     return summary;
   }
@@ -188,6 +189,17 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   return summary;
 }
 
+/** The stages with the task's own step budgets (`task.steps`) in place of the stages' `train.steps`. */
+export function withTaskSteps(stages: Pipeline['stages'], task: Pipeline['task']): Pipeline['stages'] {
+  const out = { ...stages };
+  for (const [stage, steps] of Object.entries(task.steps ?? {}) as Array<['finetune-teacher' | 'transfer' | 'qat', number | undefined]>) {
+    const s = out[stage];
+    if (steps === undefined || !s?.train) continue;
+    out[stage] = { ...s, train: { ...s.train, steps } } as never;
+  }
+  return out;
+}
+
 export interface TaskScopes {
   /** The shared stages as a pipeline of their own (null when the pipeline has none). */
   shared: Pipeline | null;
@@ -203,7 +215,7 @@ export function taskScopes(pipeline: Pipeline): TaskScopes {
     shared: Object.keys(sharedStages).length > 0 ? { ...pipeline, stages: sharedStages } : null,
     tasks: Object.entries(pipeline.tasks ?? {}).map(([task, settings]) => ({
       task,
-      pipeline: { ...pipeline, task: settings, tasks: undefined, stages: only((s) => !SHARED_STAGES.has(s)) },
+      pipeline: { ...pipeline, task: settings, tasks: undefined, stages: withTaskSteps(only((s) => !SHARED_STAGES.has(s)), settings) },
     })),
   };
 }
@@ -218,7 +230,7 @@ export interface PlannedRunStage extends PlannedStage {
  * fingerprints runStages computes (tasks included): what a sweep's stage jobs must reproduce.
  */
 export function planRun(pipeline: Pipeline): PlannedRunStage[] {
-  if (!pipeline.tasks) return planStages(pipeline);
+  if (!pipeline.tasks) return planStages({ ...pipeline, stages: withTaskSteps(pipeline.stages, pipeline.task) });
   const scopes = taskScopes(pipeline);
   const fingerprints = new Map<string, string>();
   const out: PlannedRunStage[] = [];

@@ -127,6 +127,18 @@ export const TaskSchema = z
     maxPerSplit: intIn(1, 100_000_000).optional(),
     /** Batch size for evaluation passes. */
     evalBatchSize: intIn(1, 4096).default(64),
+    /**
+     * This task's training steps where it needs another budget than the stages' `train.steps`
+     * (e.g. a harder task that is still improving on dev): replaces `stages.<stage>.train.steps`
+     * for this task only. Choose it on dev, never on test.
+     */
+    steps: z
+      .strictObject({
+        'finetune-teacher': intIn(1, 100_000_000).optional(),
+        transfer: intIn(1, 100_000_000).optional(),
+        qat: intIn(1, 100_000_000).optional(),
+      })
+      .optional(),
   })
   // Checked here, not when the data loads, so the message has the task's path (`tasks.x.train`).
   .superRefine((t, ctx) => {
