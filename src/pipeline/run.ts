@@ -33,11 +33,19 @@ function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown): u
     // change every fingerprint, and so rerun finished runs and miss the stage cache.
     teacherFrom: externalFiles,
     seed: p.seed,
+    // Only when set, so that the fingerprints of pipelines without it stay as they were.
+    ...(p.taskSeed !== undefined && p.taskSeed !== p.seed && stage.data === 'task' ? { taskSeed: p.taskSeed } : {}),
     tokenizer: p.tokenizer,
     // The corpus-subset vocabulary is built from the corpus and the task, so both matter everywhere then.
     corpus: stage.data === 'corpus' || p.tokenizer.vocab === 'corpus-subset' ? p.corpus : null,
-    task: stage.data === 'task' || (p.tokenizer.vocab === 'corpus-subset' && !p.tasks) ? p.task : null,
+    task: stage.data === 'task' || (p.tokenizer.vocab === 'corpus-subset' && !p.tasks) ? taskData(p.task) : null,
   };
+}
+
+/** A task's data settings: its step budgets are already in the stages' settings (withTaskSteps). */
+function taskData(task: Pipeline['task']): Omit<Pipeline['task'], 'steps'> {
+  const { steps: _budgets, ...data } = task;
+  return data;
 }
 
 function hash(value: unknown): string {
@@ -215,7 +223,15 @@ export function taskScopes(pipeline: Pipeline): TaskScopes {
     shared: Object.keys(sharedStages).length > 0 ? { ...pipeline, stages: sharedStages } : null,
     tasks: Object.entries(pipeline.tasks ?? {}).map(([task, settings]) => ({
       task,
-      pipeline: { ...pipeline, task: settings, tasks: undefined, stages: withTaskSteps(only((s) => !SHARED_STAGES.has(s)), settings) },
+      pipeline: {
+        ...pipeline,
+        task: settings,
+        tasks: undefined,
+        stages: withTaskSteps(
+          only((s) => !SHARED_STAGES.has(s)),
+          settings,
+        ),
+      },
     })),
   };
 }
@@ -304,7 +320,14 @@ async function runScope(sc: Scope, summary: RunSummary): Promise<boolean> {
     const started = new Date();
     const topLevelBefore = snapshotTopLevel(outDir);
     const t0 = performance.now();
-    const out = await def.run({ ctx, dir, fingerprint, seed: stageSeed(pipeline.seed, stage), settings, dirOf });
+    const out = await def.run({
+      ctx,
+      dir,
+      fingerprint,
+      seed: stageSeed(def.data === 'task' ? (pipeline.taskSeed ?? pipeline.seed) : pipeline.seed, stage),
+      settings,
+      dirOf,
+    });
     const seconds = (performance.now() - t0) / 1000;
     const missing = def.outputs(settings).filter((f) => !existsSync(join(outDir, f)));
     if (missing.length)

@@ -161,6 +161,12 @@ export const SharedShape = {
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only (it names the run directory)'),
   description: z.string().optional(),
   seed: intIn(0, 2 ** 32 - 1).default(42),
+  /**
+   * The seed of the task stages' training (classifier head, batch order, dropout) when it should
+   * differ from `seed`: the data splits and the shared pre-trained stages keep `seed`, so a seeds
+   * sweep over `taskSeed` reuses one sparse pre-trained model and compares on the same test split.
+   */
+  taskSeed: intIn(0, 2 ** 32 - 1).optional(),
   backend: z.string().default('auto'),
   tokenizer: TokenizerSchema.prefault({}),
   corpus: CorpusSchema.prefault({}),

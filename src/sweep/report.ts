@@ -85,7 +85,7 @@ export function brotliBytesMemo(cacheDir: string, path: string): number {
 /** The exported files whose sizes the sweep report gives. */
 export const SWEEP_FILES = ['model.fp32.onnx', 'model.int8.onnx'];
 
-const isSeedKey = (k: string) => k === 'seed';
+const isSeedKey = (k: string) => k === 'seed' || k === 'taskSeed';
 
 /** The tasks of a point the report gives figures for, and where each task's stages are in its run directory. */
 export function pointTasks(p: SweepPoint, runDir: string): Array<{ task: string; dir: string }> {
