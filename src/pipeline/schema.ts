@@ -50,7 +50,36 @@ export const TrainSchema = z.strictObject({
    * of existing runs do not change.
    */
   recompute: z.enum(['none', 'layers']).optional(),
+  /**
+   * Stop once the dev `metric` has not improved for `patience` evaluations in a row (one every
+   * evalEvery steps, which must then be > 0) and keep the weights of its best evaluation; `steps`
+   * is then the most the stage trains. Dev only: the test split never decides. For finetune-teacher
+   * and the pattern-locked transfer (a schedule that prunes or quantizes has no best step to go back to).
+   */
+  earlyStopping: z
+    .strictObject({
+      patience: intIn(1, 1_000_000, 'evaluations without improvement before stopping'),
+      metric: z.enum(['dev_accuracy', 'dev_loss']).default('dev_accuracy'),
+    })
+    .optional(),
 });
+
+/** `train.earlyStopping` is refused where a schedule changes the weights (pruning, QAT) or there is no dev split. */
+export const noEarlyStopping =
+  (why: string) =>
+  (s: { train?: { earlyStopping?: unknown } }, ctx: z.RefinementCtx): void => {
+    if (s.train?.earlyStopping) ctx.addIssue({ code: 'custom', path: ['train', 'earlyStopping'], message: `not available here: ${why}; remove it` });
+  };
+
+/** Early stopping judges evaluations, so it needs some during training. */
+export function checkEarlyStopping(s: { train?: { earlyStopping?: unknown; evalEvery: number } }, ctx: z.RefinementCtx): void {
+  if (s.train?.earlyStopping && s.train.evalEvery === 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['train', 'evalEvery'],
+      message: 'is 0, but train.earlyStopping needs evaluations during training: set evalEvery (e.g. 25)',
+    });
+}
 
 export const ModelSchema = z.strictObject({
   /** A preset: bert-tiny, bert-mini, bert-small, bert-medium, bert-base or L{2..12}-H{128..768}. */

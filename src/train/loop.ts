@@ -45,6 +45,27 @@ export interface LoopSettings {
   microBatch?: number;
   /** 'layers': recompute each encoder layer in the backward pass instead of keeping its activations. */
   recompute?: RecomputeMode;
+  /**
+   * Stop once `metric` has not improved for `patience` evaluations in a row (evaluations run every
+   * evalEvery steps), then put back the weights of its best evaluation. Only for training whose
+   * hooks do not change the weights on a schedule (no pruning, no QAT): the stages check it.
+   */
+  earlyStopping?: EarlyStopping;
+}
+
+export interface EarlyStopping {
+  patience: number;
+  metric: string;
+  higherIsBetter: boolean;
+}
+
+/** Early stopping's state in a resume checkpoint (the best weights are tensors `best/<name>`). */
+export interface EarlyStoppingState {
+  bestStep: number;
+  bestValue: number;
+  bestMetrics: Record<string, number>;
+  sinceBest: number;
+  stopped: boolean;
 }
 
 export interface LoopState {
@@ -54,6 +75,7 @@ export interface LoopState {
   optimizerStep: number;
   hooks: Record<string, unknown>;
   history: LogEntry[];
+  earlyStopping?: EarlyStoppingState;
 }
 
 export interface LogEntry {
@@ -70,6 +92,9 @@ export interface LoopResult {
   seconds: number;
   /** Peak wasm heap per thread and peak RSS (memory-watch.ts). */
   memory: TrainMemory;
+  /** With early stopping: the step training stopped at, and the step whose weights were put back. */
+  stoppedAt?: number;
+  restoredStep?: number;
 }
 
 export class TrainingDivergedError extends Error {}
@@ -132,8 +157,10 @@ export async function trainLoop<B extends Batch>(
   let history: LogEntry[] = [];
   const evaluations: LoopResult['evaluations'] = [];
 
+  const stopping = settings.earlyStopping ? new EarlyStopper(settings.earlyStopping, model) : null;
   if (resume) {
     ctx.step = resume.state.step;
+    if (stopping && resume.state.earlyStopping) stopping.load(resume.state.earlyStopping, resume.tensors);
     rng.setState(resume.state.rng);
     data.setState(resume.state.data);
     optimizer.importState(resume.state.optimizerStep, resume.tensors);
@@ -160,7 +187,19 @@ export async function trainLoop<B extends Batch>(
   const saveResume = () => {
     if (!io.saveResume) return;
     const { tensors, hookJson } = collectTensors(optimizer, hooks);
-    io.saveResume({ step: ctx.step, rng: rng.getState(), data: data.getState(), optimizerStep: optimizer.step, hooks: hookJson, history }, tensors);
+    const es = stopping?.save(tensors);
+    io.saveResume(
+      {
+        step: ctx.step,
+        rng: rng.getState(),
+        data: data.getState(),
+        optimizerStep: optimizer.step,
+        hooks: hookJson,
+        history,
+        ...(es ? { earlyStopping: es } : {}),
+      },
+      tensors,
+    );
   };
 
   const progress = startProgress(settings.label ?? 'train', settings.steps, { quiet: settings.quiet });
@@ -171,7 +210,7 @@ export async function trainLoop<B extends Batch>(
   let tokens = 0;
   const startStep = ctx.step;
   try {
-    while (ctx.step < settings.steps) {
+    while (ctx.step < settings.steps && !stopping?.stopped) {
       const batch = data.next();
       const lr = linearWarmupDecay(ctx.step, settings.learningRate, settings.warmupSteps, settings.steps);
       const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, recompute, ...mergeForward(ctx, hooks, true) });
@@ -213,7 +252,8 @@ export async function trainLoop<B extends Batch>(
       progress.update(ctx.step, { loss: loss.toFixed(4), tps: Math.round(tokens / secs), ...(heap ? { heap } : {}) });
 
       const last = ctx.step === settings.steps;
-      if (settings.evalEvery > 0 && ctx.step % settings.evalEvery === 0 && !last) runEvaluation();
+      if (settings.evalEvery > 0 && ctx.step % settings.evalEvery === 0 && !last) stopping?.judge(ctx.step, runEvaluation());
+      if (stopping?.stopped) break;
       if (settings.checkpointEvery > 0 && ctx.step % settings.checkpointEvery === 0 && !last) saveResume();
       // Let the event loop turn once per step, so Ctrl-C (the run lock's SIGINT handler) is handled
       // between steps rather than only when the stage ends.
@@ -224,12 +264,86 @@ export async function trainLoop<B extends Batch>(
     await Promise.all(workers.map((w) => w.close()));
   }
   for (const h of hooks) h.finalize?.(ctx);
-  runEvaluation();
+  // A stop right after an evaluation of these very weights needs no second one.
+  if (evaluations.at(-1)?.step !== ctx.step || !stopping) {
+    const final = runEvaluation();
+    stopping?.judge(ctx.step, final, true);
+  }
+  const restored = stopping?.restoreBest(ctx.step);
+  if (restored) evaluations.push(restored);
   saveResume();
   const seconds = (performance.now() - started) / 1000;
   optimizer.dispose();
   const steps = ctx.step - startStep;
-  return { history, evaluations, tokensPerSecond: steps > 0 ? tokens / seconds : 0, seconds, memory: memory.snapshot() };
+  return {
+    history,
+    evaluations,
+    tokensPerSecond: steps > 0 ? tokens / seconds : 0,
+    seconds,
+    memory: memory.snapshot(),
+    ...(stopping ? { stoppedAt: ctx.step, restoredStep: restored ? restored.step : ctx.step } : {}),
+  };
+}
+
+/** Early stopping: the best evaluation so far, a copy of its weights, and the patience left. */
+class EarlyStopper {
+  private best: { step: number; value: number; metrics: Record<string, number>; weights: Map<string, Float32Array> } | null = null;
+  private sinceBest = 0;
+  stopped = false;
+
+  constructor(
+    private readonly settings: EarlyStopping,
+    private readonly model: BertModel,
+  ) {}
+
+  private better(v: number, than: number): boolean {
+    return this.settings.higherIsBetter ? v > than : v < than;
+  }
+
+  /** Records an evaluation; `last`: the final one, which can become the best but never stops anything. */
+  judge(step: number, metrics: Record<string, number>, last = false): void {
+    const v = metrics[this.settings.metric];
+    if (typeof v !== 'number' || Number.isNaN(v)) {
+      throw new Error(
+        `train.earlyStopping.metric '${this.settings.metric}' is not among this stage's evaluation figures (${Object.keys(metrics).join(', ') || 'none'}); choose one of them`,
+      );
+    }
+    if (!this.best || this.better(v, this.best.value)) {
+      const weights = new Map([...this.model.params].map(([k, p]) => [k, (p.dataSync() as Float32Array).slice()]));
+      this.best = { step, value: v, metrics: { ...metrics }, weights };
+      this.sinceBest = 0;
+    } else if (!last && ++this.sinceBest >= this.settings.patience) this.stopped = true;
+  }
+
+  /** Puts the best weights back when the best evaluation is not the current step's; returns it. */
+  restoreBest(step: number): { step: number; metrics: Record<string, number> } | null {
+    const b = this.best;
+    if (!b || b.step === step) return null;
+    for (const [k, data] of b.weights) {
+      const p = this.model.params.get(k)!;
+      tf.tidy(() => p.assign(tf.tensor(data, p.shape)));
+    }
+    return { step: b.step, metrics: b.metrics };
+  }
+
+  save(tensors: Map<string, WeightData>): EarlyStoppingState | undefined {
+    const b = this.best;
+    if (!b) return undefined;
+    for (const [k, data] of b.weights) tensors.set(`best/${k}`, { shape: [...this.model.params.get(k)!.shape], data });
+    return { bestStep: b.step, bestValue: b.value, bestMetrics: b.metrics, sinceBest: this.sinceBest, stopped: this.stopped };
+  }
+
+  load(state: EarlyStoppingState, tensors: Map<string, WeightData>): void {
+    const weights = new Map<string, Float32Array>();
+    for (const k of this.model.params.keys()) {
+      const t = tensors.get(`best/${k}`);
+      if (!t) throw new Error(`resume checkpoint: early stopping's best weights lack '${k}'`);
+      weights.set(k, t.data);
+    }
+    this.best = { step: state.bestStep, value: state.bestValue, metrics: state.bestMetrics, weights };
+    this.sinceBest = state.sinceBest;
+    this.stopped = state.stopped;
+  }
 }
 
 /** Workers for data-parallel steps, when asked for and when every hook can run in a worker. */

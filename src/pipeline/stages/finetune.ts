@@ -24,7 +24,7 @@ import { classificationObjective, type Batch } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
 import { predictTask } from '../evaluate.js';
 import { inStage } from '../../run/layout.js';
-import { DistillSchema, TrainSchema, type TrainSettings } from '../schema.js';
+import { checkEarlyStopping, DistillSchema, noEarlyStopping, TrainSchema, type TrainSettings } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
@@ -98,18 +98,26 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     hooks: a.hooks,
     evaluate,
   });
-  const metrics = { ...finalAccuracy(ctx, a.model, result.evaluations), tokens_per_s: result.tokensPerSecond, ...memoryMetrics(result.memory) };
+  const metrics: Record<string, number> = {
+    ...finalAccuracy(ctx, a.model, result.evaluations),
+    tokens_per_s: result.tokensPerSecond,
+    ...memoryMetrics(result.memory),
+    // With early stopping: where training stopped, and whose weights the stage keeps (dev's best).
+    ...(result.stoppedAt !== undefined ? { stopped_step: result.stoppedAt, restored_step: result.restoredStep! } : {}),
+  };
   saveModel(run.dir, a.model, { ...a.saves, fingerprint: run.fingerprint, ...taskState(ctx) });
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }
 
-export const FinetuneTeacherSettings = z.strictObject({
-  /**
-   * Absent: the teacher must be a fine-tuned classifier of the task's labels (teacher.from a Hugging
-   * Face sequence classifier), taken as is: evaluated, not trained.
-   */
-  train: TrainSchema.optional(),
-});
+export const FinetuneTeacherSettings = z
+  .strictObject({
+    /**
+     * Absent: the teacher must be a fine-tuned classifier of the task's labels (teacher.from a Hugging
+     * Face sequence classifier), taken as is: evaluated, not trained.
+     */
+    train: TrainSchema.optional(),
+  })
+  .superRefine(checkEarlyStopping);
 export type FinetuneTeacherSettings = z.infer<typeof FinetuneTeacherSettings>;
 
 export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>): Promise<StageOutput> {
@@ -169,16 +177,21 @@ function takeAsIs(run: StageRun<FinetuneTeacherSettings>, model: BertModel, labe
   return { metrics, details: { teacher: 'taken as is', classifierLabels: labels, task: task.data.description, labels: task.data.labels } };
 }
 
-export const TransferSettings = z.strictObject({
-  distill: DistillSchema.prefault({}),
-  /**
-   * Prune during task training instead of upstream (prune-distill's schema and schedules): the
-   * student starts as a copy of the dense fine-tuned teacher and gradual magnitude pruning takes it
-   * to the target while it fine-tunes with distillation. The pipeline then has no prune-distill.
-   */
-  pruning: PruningSchema.optional(),
-  train: TrainSchema,
-});
+export const TransferSettings = z
+  .strictObject({
+    distill: DistillSchema.prefault({}),
+    /**
+     * Prune during task training instead of upstream (prune-distill's schema and schedules): the
+     * student starts as a copy of the dense fine-tuned teacher and gradual magnitude pruning takes it
+     * to the target while it fine-tunes with distillation. The pipeline then has no prune-distill.
+     */
+    pruning: PruningSchema.optional(),
+    train: TrainSchema,
+  })
+  .superRefine(checkEarlyStopping)
+  .superRefine((s, ctx) => {
+    if (s.pruning) noEarlyStopping('transfer.pruning changes the weights on a schedule, so no earlier step is a model to keep')(s, ctx);
+  });
 export type TransferSettings = z.infer<typeof TransferSettings>;
 
 export async function runTransfer(run: StageRun<TransferSettings>): Promise<StageOutput> {

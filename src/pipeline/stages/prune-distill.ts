@@ -19,25 +19,27 @@ import { selectWeights } from '../../prune/select.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { mlmObjective, type Batch } from '../../train/tasks.js';
 import { evaluateMlm } from '../evaluate.js';
-import { DistillSchema, TrainSchema } from '../schema.js';
+import { DistillSchema, noEarlyStopping, TrainSchema } from '../schema.js';
 import { externalIdentity, loadModel, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 import { memoryMetrics } from '../../train/memory-watch.js';
 
-export const PruneDistillSettings = z.strictObject({
-  /** 'teacher' (Prune OFA: a copy of the teacher) or a preset name (Well-Read Students' compact student). */
-  student: z.string().default('teacher'),
-  /**
-   * Take the sparse pre-trained student of an earlier run instead of training one (prune once,
-   * transfer to tasks added later): that run's prune-distill directory (or its model.ckpt). The
-   * pruning, distill and train settings are then not used.
-   */
-  from: z.string().optional(),
-  pruning: PruningSchema.prefault({}),
-  distill: DistillSchema.prefault({}),
-  train: TrainSchema.optional(),
-});
+export const PruneDistillSettings = z
+  .strictObject({
+    /** 'teacher' (Prune OFA: a copy of the teacher) or a preset name (Well-Read Students' compact student). */
+    student: z.string().default('teacher'),
+    /**
+     * Take the sparse pre-trained student of an earlier run instead of training one (prune once,
+     * transfer to tasks added later): that run's prune-distill directory (or its model.ckpt). The
+     * pruning, distill and train settings are then not used.
+     */
+    from: z.string().optional(),
+    pruning: PruningSchema.prefault({}),
+    distill: DistillSchema.prefault({}),
+    train: TrainSchema.optional(),
+  })
+  .superRefine(noEarlyStopping('the pruning schedule changes the weights until its end, so no earlier step is a model to keep'));
 export type PruneDistillSettings = z.infer<typeof PruneDistillSettings>;
 
 export async function runPruneDistill(run: StageRun<PruneDistillSettings>): Promise<StageOutput> {

@@ -19,7 +19,7 @@ import { quantizationToJson } from '../../quant/serialize.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import { inStage } from '../../run/layout.js';
-import { DistillSchema, QuantizationSchema, TrainSchema, type QuantizationConfig } from '../schema.js';
+import { DistillSchema, noEarlyStopping, QuantizationSchema, TrainSchema, type QuantizationConfig } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
 import { readResult } from '../../run/result.js';
 import { predictTask } from '../evaluate.js';
@@ -28,11 +28,13 @@ import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 import { memoryMetrics } from '../../train/memory-watch.js';
 
-export const QatSettings = z.strictObject({
-  quantization: QuantizationSchema.prefault({}),
-  distill: DistillSchema.prefault({}),
-  train: TrainSchema,
-});
+export const QatSettings = z
+  .strictObject({
+    quantization: QuantizationSchema.prefault({}),
+    distill: DistillSchema.prefault({}),
+    train: TrainSchema,
+  })
+  .superRefine(noEarlyStopping("the quantization observers follow the weights, so an earlier step's weights do not match them"));
 export type QatSettings = z.infer<typeof QatSettings>;
 
 /**

@@ -10,22 +10,24 @@ import { importHfDirectory, isHfDirectory } from '../../import/import-hf.js';
 import { mlmObjective } from '../../train/tasks.js';
 import { evaluateMlm, unigramBaseline } from '../evaluate.js';
 import { HF_TOKENIZER_STAGE, inStage } from '../../run/layout.js';
-import { ModelSchema, TrainSchema } from '../schema.js';
+import { ModelSchema, noEarlyStopping, TrainSchema } from '../schema.js';
 import { externalIdentity, saveModel } from '../stage-io.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 import { memoryMetrics } from '../../train/memory-watch.js';
 
-export const TeacherSettings = z.strictObject({
-  model: ModelSchema.prefault({ preset: 'bert-tiny' }),
-  /**
-   * Start from existing weights instead of pre-training (skips training when train is absent): a
-   * prune-once checkpoint file, or a Hugging Face BERT directory (config.json, model.safetensors,
-   * vocab.txt), whose vocabulary and do_lower_case then replace tokenizer.vocab.
-   */
-  from: z.string().optional(),
-  train: TrainSchema.optional(),
-});
+export const TeacherSettings = z
+  .strictObject({
+    model: ModelSchema.prefault({ preset: 'bert-tiny' }),
+    /**
+     * Start from existing weights instead of pre-training (skips training when train is absent): a
+     * prune-once checkpoint file, or a Hugging Face BERT directory (config.json, model.safetensors,
+     * vocab.txt), whose vocabulary and do_lower_case then replace tokenizer.vocab.
+     */
+    from: z.string().optional(),
+    train: TrainSchema.optional(),
+  })
+  .superRefine(noEarlyStopping('pre-training has no dev split of the task'));
 export type TeacherSettings = z.infer<typeof TeacherSettings>;
 
 export async function runTeacher(run: StageRun<TeacherSettings>): Promise<StageOutput> {

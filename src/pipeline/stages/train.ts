@@ -43,6 +43,9 @@ export const ResumeState = z.object({
     optimizerStep: z.number().int().nonnegative(),
     hooks: z.record(z.string(), z.unknown()),
     history: z.array(z.custom<LogEntry>((e) => typeof e === 'object' && e !== null && typeof (e as { step?: unknown }).step === 'number')),
+    earlyStopping: z
+      .object({ bestStep: z.number(), bestValue: z.number(), bestMetrics: z.record(z.string(), z.number()), sinceBest: z.number(), stopped: z.boolean() })
+      .optional(),
   }),
 });
 export type ResumeState = z.infer<typeof ResumeState>;
@@ -91,6 +94,15 @@ export async function trainStage<B extends Batch>(t: StageTraining<B>): Promise<
       threads: resolveThreads(t.train.threads, t.ctx.backend.name),
       microBatch: t.train.microBatch,
       recompute: t.train.recompute,
+      ...(t.train.earlyStopping
+        ? {
+            earlyStopping: {
+              patience: t.train.earlyStopping.patience,
+              metric: t.train.earlyStopping.metric,
+              higherIsBetter: t.train.earlyStopping.metric !== 'dev_loss',
+            },
+          }
+        : {}),
     },
     t.hooks,
     {
