@@ -71,7 +71,10 @@ describe('the test split', () => {
     writeFileSync(join(dir, 'train.tsv'), rows(40, 0));
     writeFileSync(join(dir, 'dev.tsv'), rows(16, 100));
     const pipelinePath = join(dir, 'p.yaml');
-    writeFileSync(pipelinePath, `use: ${SMOKE}\ntask: { kind: tsv, train: ${join(dir, 'train.tsv')}, dev: ${join(dir, 'dev.tsv')}, test: ${join(dir, 'test.tsv')}, seqLen: 32, evalBatchSize: 32 }\n`);
+    writeFileSync(
+      pipelinePath,
+      `use: ${SMOKE}\ntask: { kind: tsv, train: ${join(dir, 'train.tsv')}, dev: ${join(dir, 'dev.tsv')}, test: ${join(dir, 'test.tsv')}, seqLen: 32, evalBatchSize: 32 }\n`,
+    );
     const runs: string[] = [];
     for (const flip of [false, true]) {
       writeFileSync(join(dir, 'test.tsv'), rows(16, 200, flip));
