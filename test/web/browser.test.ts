@@ -204,7 +204,8 @@ describe('report.html', () => {
     // Self-contained: no script, nothing fetched.
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)="https?:/);
-    expect((html.match(/<svg/g) ?? []).length).toBe(6);
+    // Six charts and the test accuracies with their bootstrap intervals (error bars).
+    expect((html.match(/<svg/g) ?? []).length).toBe(7);
   });
 
   it("draws the size chart from report.json's own sizes (bytes by part, whole-file gzip and brotli)", () => {
@@ -288,8 +289,8 @@ describe.skipIf(!chromium)(`in Chromium${chromium ? '' : ` (skipped: ${NO_CHROMI
   it('renders every chart of report.html without console errors, and saves screenshots', () => {
     const r = measured!.report!;
     expect(r.consoleErrors).toEqual([]);
-    expect(r.figures).toBe(6);
-    expect(r.charts.length).toBe(6);
+    expect(r.figures).toBe(7);
+    expect(r.charts.length).toBe(7);
     for (const c of r.charts) {
       expect(c.width).toBeGreaterThan(100);
       expect(c.height).toBeGreaterThan(100);
