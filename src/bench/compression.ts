@@ -81,11 +81,31 @@ export function compressionIssues(o: Partial<CompressionBenchOptions>): string[]
   return issues;
 }
 
-export async function runCompressionBench(o: CompressionBenchOptions): Promise<CompressionBenchResult> {
-  const log = o.log ?? (() => {});
-  const t0 = performance.now();
+/** What a preset's files are built from: the shape, the model's options and the seed of its random weights. */
+export interface PresetModelOptions {
+  preset: string;
+  sparsity: number;
+  vocab: number;
+  seed: number;
+  embeddingBits: 8 | 4;
+}
+
+/** One file of a preset's export: its name in the run layout, what it holds, and the exporter's input. */
+export interface PresetExport {
+  file: string;
+  what: string;
+  input: Parameters<typeof exportOnnx>[0];
+}
+
+/**
+ * A BERT of the preset's shape with random weights (the dense teacher), a copy with its encoder
+ * Linear kernels pruned by the pipeline's magnitude mask and quantized (per-channel int8 kernels,
+ * per-row int8 or int4 tables), and the three files the exporter writes from them: dense teacher
+ * fp32, sparse int8, sparse int8 with float32 tables. `bench compression` weighs them, `bench
+ * inference --preset` times the first two.
+ */
+export function buildPresetModel(o: PresetModelOptions): { config: BertConfig; kernels: string[]; nonZeros: number; exports: PresetExport[] } {
   const cfg = defaultConfig({ ...presetShape(o.preset), vocabSize: o.vocab, numLabels: 2 });
-  log(`building ${o.preset} (vocab ${o.vocab}) with random weights`);
   const teacher: ModelSnapshot = { config: cfg, weights: initWeights(cfg, o.seed, { mlmHead: false }) };
 
   // Prune: the pipeline's magnitude mask (per tensor) over the encoder Linear kernels.
@@ -106,25 +126,35 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
     inputs: Object.fromEntries(kernels.map((k) => [k, paramsFromRange([-8], [8], UINT8_ACTIVATIONS, -1)])),
   });
 
+  const metadata = { model_config: JSON.stringify(cfg), bench: `random weights, ${o.sparsity} sparsity` };
+  const exports: PresetExport[] = [
+    { file: ONNX_FILES.teacher, what: 'dense teacher (fp32)', input: { snapshot: teacher, format: 'fp32', metadata } },
+    { file: ONNX_FILES.int8, what: `sparse int8, int${o.embeddingBits} tables`, input: { snapshot, format: 'int8', quantization: q, metadata } },
+    {
+      file: ONNX_FILES.int8_alt,
+      what: 'sparse int8, float32 tables',
+      input: { snapshot, format: 'int8', quantization: otherEmbeddingChoice(snapshot, q), metadata },
+    },
+  ];
+  const nonZeros = kernels.reduce((a, k) => a + masks.get(k)!.reduce((s, m) => s + m, 0), 0);
+  return { config: cfg, kernels, nonZeros, exports };
+}
+
+export async function runCompressionBench(o: CompressionBenchOptions): Promise<CompressionBenchResult> {
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  log(`building ${o.preset} (vocab ${o.vocab}) with random weights`);
+  const { config: cfg, nonZeros, exports: jobs } = buildPresetModel(o);
+
   const dir = o.out ?? mkdtempSync(join(tmpdir(), 'prune-once-bench-compression-'));
   mkdirSync(dir, { recursive: true });
   // --out: replaces only files an earlier bench wrote there (util/owned-dir.ts), never one of the user's.
   if (o.out) trackWrites(dir, markOutputFolder(dir, OUTPUT_MARKER));
-  const metadata = { model_config: JSON.stringify(cfg), bench: `random weights, ${o.sparsity} sparsity` };
-  const jobs = [
-    { file: ONNX_FILES.teacher, what: 'dense teacher (fp32)', input: { snapshot: teacher, format: 'fp32' as const } },
-    { file: ONNX_FILES.int8, what: `sparse int8, int${o.embeddingBits} tables`, input: { snapshot, format: 'int8' as const, quantization: q } },
-    {
-      file: ONNX_FILES.int8_alt,
-      what: 'sparse int8, float32 tables',
-      input: { snapshot, format: 'int8' as const, quantization: otherEmbeddingChoice(snapshot, q) },
-    },
-  ];
   const files: FileRow[] = [];
   let int8SessionMs: number | undefined;
   try {
     for (const j of jobs) {
-      const { bytes } = exportOnnx({ ...j.input, metadata });
+      const { bytes } = exportOnnx(j.input);
       const path = join(dir, j.file);
       writeFileAtomic(path, bytes);
       log(`wrote ${path} (${bytes.length} bytes); compressing (gzip -9 and brotli quality ${o.brotliQuality}; quality 11 runs ~0.5 MB/s)`);
@@ -143,7 +173,6 @@ export async function runCompressionBench(o: CompressionBenchOptions): Promise<C
     else stopTracking(dir);
   }
   const [t, i8] = files;
-  const nonZeros = kernels.reduce((a, k) => a + masks.get(k)!.reduce((s, m) => s + m, 0), 0);
   return {
     config: {
       numLayers: cfg.numLayers,

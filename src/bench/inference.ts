@@ -38,6 +38,8 @@ export interface InferenceBenchResult extends MachineFacts {
   threads: number;
   median_ms: number;
   p90_ms: number;
+  /** The fastest timed run. */
+  min_ms: number;
   /** Sequences per second at the median latency. */
   sequences_per_s: number;
   tokens_per_s: number;
@@ -129,6 +131,7 @@ export async function runInferenceBench(modelPath: string, opts: InferenceBenchO
       threads: opts.threads ?? 0,
       median_ms: round(latency.medianMs, 2),
       p90_ms: round(latency.p90Ms, 2),
+      min_ms: round(latency.minMs, 2),
       sequences_per_s: round(latency.throughputPerS, 1),
       tokens_per_s: Math.round(latency.throughputPerS * opts.seq),
       load_ms: round(loadMs, 1),
@@ -145,7 +148,7 @@ export function formatInferenceResult(r: InferenceBenchResult): string {
   const threads = r.threads ? `${r.threads} threads` : 'default threads';
   return [
     `inference of ${r.model} (${(r.model_bytes / 2 ** 20).toFixed(2)} MB) in onnxruntime-node ${r.ort_version}, ${threads}, ${r.cpu_count} x ${r.cpu_model}, load ${r.load_avg_1m}`,
-    `batch ${r.batch} x seq ${r.seq}: median ${r.median_ms} ms, p90 ${r.p90_ms} ms over ${r.runs} runs after ${r.warmup} warm-up`,
+    `batch ${r.batch} x seq ${r.seq}: median ${r.median_ms} ms, p90 ${r.p90_ms} ms, min ${r.min_ms} ms over ${r.runs} runs after ${r.warmup} warm-up`,
     `${r.sequences_per_s} sequences/s (${r.tokens_per_s} tokens/s); session load ${r.load_ms} ms; peak RSS ${r.rss_peak_mb} MB`,
   ].join('\n');
 }

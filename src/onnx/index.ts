@@ -36,7 +36,17 @@ export {
   type CompactEncoding,
 } from './compact.js';
 export { chooseWeightStorage, WEIGHT_STORAGES, type WeightStorage, type StorageKind } from './storage.js';
-export { createSession, runLogits, measureLatency, type Session, type SessionOptions, type Batch, type LatencyOptions, type Latency } from './runtime.js';
+export {
+  createSession,
+  runLogits,
+  measureLatency,
+  latencyFeeds,
+  type Session,
+  type SessionOptions,
+  type Batch,
+  type LatencyOptions,
+  type Latency,
+} from './runtime.js';
 export { consumerMetadata, encoderSparsity, metadataProps, quantizationScheme, readMetadata, PRODUCER_NAME } from './metadata.js';
 export {
   chooseStorage,

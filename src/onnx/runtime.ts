@@ -81,9 +81,20 @@ export interface LatencyOptions {
 export interface Latency {
   medianMs: number;
   p90Ms: number;
+  /** The fastest run: under load, the nearest to an idle machine. */
+  minMs: number;
   /** Sequences per second at the median latency. */
   throughputPerS: number;
   runs: number;
+}
+
+/** The inputs a latency measurement runs on: [batch, seq] random token ids (seeded), no padding, segment 0. */
+export function latencyFeeds(opts: Pick<LatencyOptions, 'batch' | 'seq' | 'vocabSize' | 'seed'>): Record<string, ort.Tensor> {
+  const n = opts.batch * opts.seq;
+  const vocab = opts.vocabSize ?? 2;
+  const next = lcg(opts.seed ?? 1);
+  const inputIds = Int32Array.from({ length: n }, () => next() % vocab);
+  return feeds({ inputIds, attentionMask: new Float32Array(n).fill(1), tokenTypeIds: new Int32Array(n), batchSize: opts.batch, seqLen: opts.seq });
 }
 
 /** Median and 90th-percentile latency of one forward on random full-length inputs, in this process. */
@@ -91,11 +102,7 @@ export async function measureLatency(session: Session, opts: LatencyOptions): Pr
   if (!(opts.runs >= 1) || !(opts.batch >= 1) || !(opts.seq >= 1) || !(opts.warmup >= 0)) {
     throw new Error(`measureLatency: batch, seq and runs must be >= 1 and warmup >= 0, got ${JSON.stringify(opts)}`);
   }
-  const n = opts.batch * opts.seq;
-  const vocab = opts.vocabSize ?? 2;
-  const next = lcg(opts.seed ?? 1);
-  const inputIds = Int32Array.from({ length: n }, () => next() % vocab);
-  const f = feeds({ inputIds, attentionMask: new Float32Array(n).fill(1), tokenTypeIds: new Int32Array(n), batchSize: opts.batch, seqLen: opts.seq });
+  const f = latencyFeeds(opts);
   for (let i = 0; i < opts.warmup; i++) await session.run(f);
   const times: number[] = [];
   for (let i = 0; i < opts.runs; i++) {
@@ -104,5 +111,5 @@ export async function measureLatency(session: Session, opts: LatencyOptions): Pr
     times.push(performance.now() - t0);
   }
   const medianMs = median(times);
-  return { medianMs, p90Ms: quantile(times, 0.9), throughputPerS: (opts.batch * 1000) / medianMs, runs: opts.runs };
+  return { medianMs, p90Ms: quantile(times, 0.9), minMs: Math.min(...times), throughputPerS: (opts.batch * 1000) / medianMs, runs: opts.runs };
 }

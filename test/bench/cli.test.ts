@@ -86,6 +86,15 @@ describe('prune-once bench', () => {
     expect(error).toMatch(/--student-hidden must be divisible/);
     expect(error).toMatch(/--warmup must be an integer >= 0/);
     expect((await cli(['bench', 'inference', 'm.onnx', '--runs', '0'])).error).toMatch(/--runs must be a positive integer/);
+    expect((await cli(['bench', 'inference'])).error).toMatch(/give an \.onnx model or a run directory, or --preset NAME/);
+    expect((await cli(['bench', 'inference', 'm.onnx', '--preset', 'bert-tiny'])).error).toMatch(/give a model or --preset, not both/);
+    expect((await cli(['bench', 'inference', 'm.onnx', '--batch', '1', '8'])).error).toMatch(
+      /--batch: one value with a model \(several with --preset\), got 1 8/,
+    );
+    const preset = (await cli(['bench', 'inference', '--preset', 'L3-H100', '--threads', '0', '--batch', '1', '0'])).error;
+    expect(preset).toMatch(/--preset: unknown model preset 'L3-H100'/);
+    expect(preset).toMatch(/--threads must be a positive integer, got 0/);
+    expect(preset).toMatch(/--batch must be a positive integer, got 0/);
     expect((await cli(['bench', 'compression', '--embedding-bits', '6'])).error).toMatch(/--embedding-bits must be 8 or 4, got 6/);
     const sparse = (await cli(['bench', 'sparse-inference', '--sparsity', '1', '--batch', '0', '--min-runs', '0'])).error;
     expect(sparse).toMatch(/--sparsity must be in \[0, 1\), got 1/);

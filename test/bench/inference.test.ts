@@ -25,6 +25,8 @@ describe('inference bench', () => {
     expect(r).toMatchObject({ bench: 'inference', model: modelPath, batch: 2, seq: 8, runs: 3, warmup: 1, threads: 1, outputs: ['logits'] });
     expect(r.model_bytes).toBe(statSync(modelPath).size);
     expect(r.p90_ms).toBeGreaterThanOrEqual(r.median_ms);
+    expect(r.min_ms).toBeGreaterThan(0);
+    expect(r.min_ms).toBeLessThanOrEqual(r.median_ms);
     // sequences/s is batch over the median latency; tokens/s is that times seq (rounded as printed).
     const fromMedian = (2 * 1000) / r.median_ms;
     // median_ms is rounded to 0.01 ms and sequences_per_s to 0.1: allow those roundings, no more.

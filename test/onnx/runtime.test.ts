@@ -31,6 +31,7 @@ describe('measureLatency', () => {
     expect(feeds).toHaveLength(8);
     expect(lat.medianMs).toBe(3.5); // of 1 2 3 4 5 8
     expect(lat.p90Ms).toBe(8); // ceil(0.9 * 6) = 6th of 6
+    expect(lat.minMs).toBe(1); // the fastest timed run
     expect(lat.throughputPerS).toBeCloseTo((4 * 1000) / 3.5, 9);
     expect(lat.runs).toBe(6);
   });

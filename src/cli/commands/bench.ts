@@ -1,7 +1,7 @@
 /**
  * `prune-once bench <kind>`: speed measurements, as commands (tests never assert speed).
  *   bench train-step        one prune-and-distill pre-training step, the work of shared/peers/torch_ref.py
- *   bench inference <model> ONNX Runtime latency and throughput of an exported model
+ *   bench inference <model> ONNX Runtime latency and throughput of an exported model (--preset: fp32 vs int8 at a shape)
  *   bench sparse-linear     dense vs sparse products of the encoder's Linear shapes at given sparsities
  *   bench compression       file sizes of a model of a given shape (random weights), pruned, quantized and exported
  *   bench sparse-inference  the sparse int8 wasm kernel vs ONNX Runtime's dense int8 on the encoder's Linears
@@ -12,6 +12,7 @@ import { COMPRESSION_DEFAULTS, compressionIssues, formatCompressionResult, runCo
 import { MODEL_LIMITS } from '../../model/config.js';
 import type { RecomputeMode } from '../../model/recompute.js';
 import { formatInferenceResult, INFERENCE_DEFAULTS, inferenceIssues, inferenceModelPath, runInferenceBench } from '../../bench/inference.js';
+import { formatPresetInferenceResult, PRESET_INFERENCE_DEFAULTS, presetInferenceIssues, runPresetInferenceBench } from '../../bench/inference-preset.js';
 import type { StepShape } from '../../bench/peer.js';
 import { TASK_OPTION } from '../task-option.js';
 import { formatSparseLinearResult, runSparseLinearBench } from '../../bench/sparse-linear.js';
@@ -154,41 +155,89 @@ const trainStepCommand: CommandModule<object, TrainStepArgs> = {
 };
 
 interface InferenceArgs {
-  model: string;
+  model?: string;
+  preset?: string;
   task?: string;
-  batch: number;
+  batch?: number[];
   seq: number;
   runs: number;
   warmup: number;
-  threads: number;
+  threads?: number[];
+  sparsity: number;
+  vocab: number;
+  seed: number;
+  embeddingBits: 8 | 4;
+  out?: string;
   json: boolean;
 }
 
+const pd = PRESET_INFERENCE_DEFAULTS;
+
 const inferenceCommand: CommandModule<object, InferenceArgs> = {
-  command: 'inference <model>',
-  describe: 'Latency (median, p90) and throughput of an ONNX model in onnxruntime-node, on random full-length inputs',
+  command: 'inference [model]',
+  describe:
+    'Latency (median, p90, min) and throughput of an ONNX model in onnxruntime-node, on random full-length inputs; or, with --preset, dense fp32 against sparse int8 at a model shape (random weights), interleaved',
   builder: (y: Argv) =>
     y
       .positional('model', {
         type: 'string',
-        demandOption: true,
         describe:
-          'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export), or a run directory: its model.int8.onnx (a multi-task run with --task, or its tasks/<task>)',
+          'an .onnx file with int64 inputs input_ids, attention_mask, token_type_ids (e.g. from prune-once export), or a run directory: its model.int8.onnx (a multi-task run with --task, or its tasks/<task>); or none, with --preset',
+      })
+      .option('preset', {
+        type: 'string',
+        describe: `instead of a model: build the dense fp32 teacher and the sparse int8 file of this shape (bert-tiny ... bert-base, or L{2..12}-H{128..768}; random weights, as bench compression) and time both, interleaved, at each --batch and --threads (default ${pd.batches.join(' and ')}, ${pd.threads.join(' and ')} threads)`,
       })
       .option('task', TASK_OPTION)
-      .option('batch', { type: 'number', default: INFERENCE_DEFAULTS.batch, describe: 'rows per run' })
+      .option('batch', { type: 'array', number: true, describe: `rows per run (default ${INFERENCE_DEFAULTS.batch}); several with --preset` })
       .option('seq', { type: 'number', default: INFERENCE_DEFAULTS.seq, describe: "sequence length; at most the model's position embeddings" })
-      .option('runs', { type: 'number', default: INFERENCE_DEFAULTS.runs, describe: 'timed runs; latency is their median and 90th percentile' })
+      .option('runs', {
+        type: 'number',
+        default: INFERENCE_DEFAULTS.runs,
+        describe: 'timed runs (of each file with --preset); latency is their median, 90th percentile and minimum',
+      })
       .option('warmup', { type: 'number', default: INFERENCE_DEFAULTS.warmup, describe: 'untimed runs first' })
-      .option('threads', { type: 'number', default: 0, describe: 'ONNX Runtime intra-op threads (0: its default, one per core)' })
+      .option('threads', {
+        type: 'array',
+        number: true,
+        describe: 'ONNX Runtime intra-op threads (default 0: its default, one per core); several with --preset',
+      })
+      .option('sparsity', { type: 'number', default: pd.sparsity, describe: 'with --preset: fraction of each encoder Linear kernel pruned (magnitude)' })
+      .option('vocab', { type: 'number', default: pd.vocab, describe: 'with --preset: vocabulary size (BERT 30522, the pipeline 8192)' })
+      .option('seed', { type: 'number', default: pd.seed, describe: 'with --preset: seed of the random weights and inputs' })
+      .option('embedding-bits', { type: 'number', default: pd.embeddingBits, describe: "with --preset: bits of the int8 file's embedding tables, 8 or 4" })
+      .option('out', { type: 'string', describe: 'with --preset: keep the two files in this directory (default: a temporary directory, removed at the end)' })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON line instead of text' })
       .example('$0 bench inference artifacts/prune-once --task spam --batch 8 --seq 128', "the spam task's int8 model on 8 x 128 tokens")
+      .example('$0 bench inference model.fp32.onnx --batch 1 --runs 100 --json', 'single-sequence latency of the fp32 baseline, as JSON')
       .example(
-        '$0 bench inference model.fp32.onnx --batch 1 --runs 100 --json',
-        'single-sequence latency of the fp32 baseline, as JSON',
+        '$0 bench inference --preset L12-H768',
+        "BERT-Base's dense fp32 against its 90%-sparse int8 file, batch 1 and 8 x 128 tokens, 1 and 2 threads",
       ) as unknown as Argv<InferenceArgs>,
   handler: async (a) => {
-    const opts = { batch: a.batch, seq: a.seq, runs: a.runs, warmup: a.warmup, threads: a.threads };
+    if (a.preset !== undefined) {
+      if (a.model !== undefined || a.task !== undefined) throw new Error('give a model or --preset, not both (--preset builds its own files)');
+      const opts = {
+        ...a,
+        preset: a.preset,
+        batches: a.batch ?? [...pd.batches],
+        threads: a.threads ?? [...pd.threads],
+        log: a.json ? undefined : (m: string) => process.stderr.write(`${m}\n`),
+      };
+      check(presetInferenceIssues(opts, (k) => flag(k === 'batches' ? 'batch' : k)));
+      const r = await runPresetInferenceBench(opts);
+      process.stdout.write(`${a.json ? JSON.stringify(r) : formatPresetInferenceResult(r)}\n`);
+      return;
+    }
+    if (a.model === undefined)
+      throw new Error(
+        'give an .onnx model or a run directory, or --preset NAME to build one (--batch and --threads take several values: put the model before them)',
+      );
+    const one = (k: 'batch' | 'threads', v: number[] | undefined, dflt: number): number => {
+      if (v && v.length > 1) throw new Error(`--${k}: one value with a model (several with --preset), got ${v.join(' ')}`);
+      return v?.[0] ?? dflt;
+    };
+    const opts = { batch: one('batch', a.batch, INFERENCE_DEFAULTS.batch), seq: a.seq, runs: a.runs, warmup: a.warmup, threads: one('threads', a.threads, 0) };
     check(inferenceIssues(opts, flag));
     const r = await runInferenceBench(inferenceModelPath(a.model, a.task), opts);
     process.stdout.write(`${a.json ? JSON.stringify(r) : formatInferenceResult(r)}\n`);
