@@ -216,7 +216,7 @@ export function formatPresetInferenceResult(r: PresetInferenceResult): string {
     `onnxruntime-node ${r.ort_version}, ${r.cpu_count} x ${r.cpu_model}, load ${r.load_avg_1m_start} at the start, ${r.load_avg_1m} at the end`,
     ...r.files.map(
       (f) =>
-        `  ${f.file} (${f.what}): ${mib(f.bytes)} MiB; session creation ${Object.entries(f.load_ms)
+        `  ${f.file}, ${f.what}: ${mib(f.bytes)} MiB; session creation ${Object.entries(f.load_ms)
           .map(([t, v]) => `${v.toFixed(0)} ms on ${t} thread${t === '1' ? '' : 's'}`)
           .join(', ')}`,
     ),
