@@ -22,7 +22,8 @@ import { selectWeights } from '../../prune/select.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
-import { predictTask } from '../evaluate.js';
+import { predictTask, predictTaskOn } from '../evaluate.js';
+import type { RemoteForward } from '../../train/parallel.js';
 import { inStage } from '../../run/layout.js';
 import { checkEarlyStopping, DistillSchema, noEarlyStopping, TrainSchema, type TrainSettings } from '../schema.js';
 import { loadModel, saveModel } from '../stage-io.js';
@@ -77,13 +78,34 @@ interface FinetuneArgs {
   hooks: TrainHook<Batch>[];
 }
 
+/**
+ * A split's figures through the loop's evaluation helpers: shared with the training workers when
+ * the loop offers them (the plain forward), else on this thread; the same figures either way.
+ */
+export async function splitMetrics(
+  ctx: RunContext,
+  split: 'dev' | 'test',
+  m: BertModel,
+  fwd: Partial<ForwardOptions>,
+  remote: RemoteForward[],
+): Promise<{ accuracy: number; loss: number }> {
+  const data = ctx.task()[split];
+  const bs = ctx.pipeline.task.evalBatchSize;
+  return (remote.length ? await predictTaskOn(m, data, bs, remote) : predictTask(m, data, bs, fwd)).metrics;
+}
+
 export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
   const { run } = a;
   const { ctx } = run;
   const task = ctx.task();
-  const evaluate = (m: BertModel, fwd: Partial<ForwardOptions>) => {
-    const dev = predictTask(m, task.dev, ctx.pipeline.task.evalBatchSize, fwd).metrics;
+  const evaluate = async (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => {
+    const dev = await splitMetrics(ctx, 'dev', m, fwd, remote);
     return { dev_accuracy: dev.accuracy, dev_loss: dev.loss };
+  };
+  // The test split once, on the weights the stage keeps, while the workers are still up.
+  const finish = async (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => {
+    const test = await splitMetrics(ctx, 'test', m, fwd, remote);
+    return { test_accuracy: test.accuracy, test_loss: test.loss };
   };
   const result = await trainStage({
     ctx,
@@ -97,9 +119,14 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     train: a.train,
     hooks: a.hooks,
     evaluate,
+    finish,
   });
+  const dev = result.evaluations.at(-1)!.metrics;
   const metrics: Record<string, number> = {
-    ...finalAccuracy(ctx, a.model, result.evaluations),
+    dev_accuracy: dev.dev_accuracy,
+    test_accuracy: result.final!.test_accuracy,
+    dev_loss: dev.dev_loss,
+    test_loss: result.final!.test_loss,
     tokens_per_s: result.tokensPerSecond,
     ...memoryMetrics(result.memory),
     // With early stopping: where training stopped, and whose weights the stage keeps (dev's best).
