@@ -34,8 +34,13 @@ export class ClsBatches {
   }
 
   next(): ClsBatch {
-    const rows = this.order.take(this.opts.batchSize).map((i) => this.data.examples[i]);
-    return clsBatch(rows, this.data, this.opts.padding ?? 'max');
+    const picked = this.order.take(this.opts.batchSize);
+    const batch = clsBatch(
+      picked.map((i) => this.data.examples[i]),
+      this.data,
+      this.opts.padding ?? 'max',
+    );
+    return { ...batch, rows: Int32Array.from(picked) };
   }
 
   getState(): ClsBatchState {

@@ -79,6 +79,11 @@ export interface ClsBatch {
   tokenTypeIds: Int32Array;
   attentionMask: Float32Array;
   labels: Int32Array;
+  /**
+   * Training batches: each row's index in the split it was drawn from, so per-example tables (the
+   * fine-tuned teacher's stored logits) can be looked up.
+   */
+  rows?: Int32Array;
 }
 
 /** How a batch is padded: to the full seqLen, or to its longest row rounded up to a multiple of 8. */

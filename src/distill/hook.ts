@@ -22,6 +22,19 @@ export interface DistillSettings {
   hiddenWeight: number;
 }
 
+/**
+ * The frozen teacher's logits for every example of the training split, row-major [examples,
+ * labels], computed once (the finetune-teacher stage stores them): a batch whose rows name their
+ * examples (ClsBatch.rows) takes its targets from here instead of running the teacher. The teacher's
+ * eval-mode logits of a row do not depend on the batch or padding it is computed in (the stored
+ * table and the per-batch forward agree to the bit), so the loss is the same.
+ */
+export interface TeacherTargets {
+  examples: number;
+  labels: number;
+  logits: Float32Array;
+}
+
 export const DISTILL_DEFAULTS: DistillSettings = { temperature: 2, alphaTask: 0.5, alphaKd: 0.5, hiddenWeight: 0 };
 
 /** Student layer i (1-based) learns from teacher layer round(i * Lt / Ls); 0 maps to the embeddings. */
@@ -29,8 +42,29 @@ function layerMap(studentLayers: number, teacherLayers: number): number[] {
   return Array.from({ length: studentLayers + 1 }, (_, i) => Math.round((i * teacherLayers) / studentLayers));
 }
 
-export function distillationHook<B extends Batch>(teacher: BertModel, settings: Partial<DistillSettings> = {}, seed = 0): TrainHook<B> {
+/** The batch's rows of the stored targets, when the batch names its rows and the table covers them. */
+function storedTargets(targets: TeacherTargets | undefined, batch: Batch): Float32Array | null {
+  const rows = (batch as { rows?: Int32Array }).rows;
+  if (!targets || !rows || rows.length !== batch.batchSize) return null;
+  const { labels, logits } = targets;
+  const out = new Float32Array(rows.length * labels);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (!(r >= 0 && r < targets.examples)) return null;
+    out.set(logits.subarray(r * labels, (r + 1) * labels), i * labels);
+  }
+  return out;
+}
+
+export function distillationHook<B extends Batch>(
+  teacher: BertModel,
+  settings: Partial<DistillSettings> = {},
+  seed = 0,
+  targets?: TeacherTargets,
+): TrainHook<B> {
   const s = { ...DISTILL_DEFAULTS, ...settings };
+  // Hidden-state distillation needs the teacher's hidden states: it always runs the teacher.
+  const table = s.hiddenWeight > 0 || !targets || targets.labels !== teacher.config.numLabels ? undefined : targets;
   let teacherLogits: tf.Tensor2D | null = null;
   let teacherHidden: tf.Tensor3D[] = [];
   const projections = new Map<string, tf.Variable>();
@@ -62,6 +96,11 @@ export function distillationHook<B extends Batch>(teacher: BertModel, settings: 
     },
     prepare(ctx, batch) {
       release();
+      const stored = storedTargets(table, batch);
+      if (stored) {
+        teacherLogits = tf.tensor2d(stored, [batch.batchSize, table!.labels]);
+        return;
+      }
       const out = tf.tidy(() => {
         const r = ctx.objective.logits(teacher, batch, { training: false });
         return { logits: r.logits, hidden: s.hiddenWeight > 0 ? r.hidden : [] };
@@ -99,7 +138,7 @@ export function distillationHook<B extends Batch>(teacher: BertModel, settings: 
         [...v.shape],
         (v.dataSync() as Float32Array).slice(),
       ]);
-      const data: DistillRecipe = { teacherConfig: teacher.config, teacherWeights, settings: { ...s }, seed };
+      const data: DistillRecipe = { teacherConfig: teacher.config, teacherWeights, settings: { ...s }, seed, ...(table ? { targets: table } : {}) };
       return { kind: DISTILL_RECIPE, module: import.meta.url, data };
     },
     afterStep() {
@@ -127,6 +166,7 @@ interface DistillRecipe {
   teacherWeights: Array<[string, number[], Float32Array]>;
   settings: DistillSettings;
   seed: number;
+  targets?: TeacherTargets;
 }
 
 const DISTILL_RECIPE = 'distill';
@@ -134,5 +174,5 @@ const DISTILL_RECIPE = 'distill';
 registerWorkerHook(DISTILL_RECIPE, (raw) => {
   const r = raw as DistillRecipe;
   const teacher = modelFromSnapshot({ config: r.teacherConfig, weights: new Map(r.teacherWeights.map(([n, shape, data]) => [n, { shape, data }])) });
-  return distillationHook(teacher, r.settings, r.seed);
+  return distillationHook(teacher, r.settings, r.seed, r.targets);
 });

@@ -4,8 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { clsEvalBatches, lengthOrder, mlmEvalBatches } from '../data/index.js';
-import type { EncodedExamples, MlmCorpus } from '../data/types.js';
+import type { ClsBatch, EncodedExamples, MlmCorpus } from '../data/types.js';
 import type { BertModel, ForwardOptions } from '../model/bert.js';
+import type { ForwardResult, RemoteForward } from '../train/parallel.js';
 import { classificationObjective, mlmObjective } from '../train/tasks.js';
 
 export type MlmMetrics = {
@@ -65,30 +66,79 @@ export function predictTask(
   batchSize: number,
   forward: Partial<ForwardOptions> = {},
 ): { predictions: Int32Array; logits: Float32Array; metrics: TaskMetrics } {
+  const pass = taskPass(split, batchSize, model.config.numLabels);
+  pass.batches.forEach((b, i) => pass.put(i, localForward(model, b, forward)));
+  return pass.result();
+}
+
+/**
+ * `predictTask` with its batches shared between this thread and `remote` ones (the training
+ * workers, idle during an evaluation): batch i goes to thread i mod (1 + remote.length). Every
+ * batch's forward is the same code on the same weights wherever it runs, and the results are
+ * summed in batch order, so the figures are those of `predictTask` to the last bit.
+ */
+export async function predictTaskOn(
+  model: BertModel,
+  split: EncodedExamples,
+  batchSize: number,
+  remote: readonly RemoteForward[],
+): Promise<{ predictions: Int32Array; logits: Float32Array; metrics: TaskMetrics }> {
+  const pass = taskPass(split, batchSize, model.config.numLabels);
+  const threads = 1 + remote.length;
+  const mine = (t: number) => pass.batches.map((b, i) => [b, i] as const).filter(([, i]) => i % threads === t);
+  // Post the remote shares first, then compute ours while they run.
+  const away = remote.map(async (run, r) => {
+    const share = mine(r + 1);
+    const out = await run(share.map(([b]) => b));
+    out.forEach((o, k) => pass.put(share[k][1], o));
+  });
+  for (const [b, i] of mine(0)) pass.put(i, localForward(model, b, {}));
+  await Promise.all(away);
+  return pass.result();
+}
+
+function localForward(model: BertModel, batch: ClsBatch, forward: Partial<ForwardOptions>): ForwardResult {
+  return tf.tidy(() => {
+    const out = classificationObjective.forward(model, batch, { ...forward, training: false });
+    return {
+      logits: (out.logits.dataSync() as Float32Array).slice(),
+      predictions: Int32Array.from(tf.argMax(out.logits, -1).dataSync()),
+      loss: out.loss.dataSync()[0],
+    };
+  });
+}
+
+/**
+ * One evaluation pass: the split's batches (by length: less padding), each batch's results put
+ * back in the split's own order, and the figures summed in batch order.
+ */
+function taskPass(split: EncodedExamples, batchSize: number, numLabels: number) {
   const n = split.examples.length;
-  const predictions = new Int32Array(n);
-  const numLabels = model.config.numLabels;
-  const logits = new Float32Array(n * numLabels);
-  // Batches of similar length (less padding); results go back to the split's own order.
   const order = lengthOrder(split);
   const ordered: EncodedExamples = { ...split, examples: order.map((i) => split.examples[i]) };
-  let offset = 0;
-  let correct = 0;
-  let lossSum = 0;
-  for (const batch of clsEvalBatches(ordered, { batchSize, padding: 'longest' })) {
-    tf.tidy(() => {
-      const out = classificationObjective.forward(model, batch, { ...forward, training: false });
-      const rows = out.logits.dataSync() as Float32Array;
-      const pred = tf.argMax(out.logits, -1).dataSync();
-      for (let i = 0; i < batch.batchSize; i++) {
-        const at = order[offset + i];
-        logits.set(rows.subarray(i * numLabels, (i + 1) * numLabels), at * numLabels);
-        predictions[at] = pred[i];
-        correct += pred[i] === batch.labels[i] ? 1 : 0;
-      }
-      lossSum += out.loss.dataSync()[0] * batch.batchSize;
-    });
-    offset += batch.batchSize;
-  }
-  return { predictions, logits, metrics: { accuracy: n ? correct / n : NaN, loss: n ? lossSum / n : NaN, examples: n } };
+  const batches = [...clsEvalBatches(ordered, { batchSize, padding: 'longest' })];
+  const results: ForwardResult[] = [];
+  return {
+    batches,
+    put: (i: number, r: ForwardResult) => void (results[i] = r),
+    result: () => {
+      const predictions = new Int32Array(n);
+      const logits = new Float32Array(n * numLabels);
+      let offset = 0;
+      let correct = 0;
+      let lossSum = 0;
+      batches.forEach((batch, b) => {
+        const { logits: rows, predictions: pred, loss } = results[b];
+        for (let i = 0; i < batch.batchSize; i++) {
+          const at = order[offset + i];
+          logits.set(rows.subarray(i * numLabels, (i + 1) * numLabels), at * numLabels);
+          predictions[at] = pred[i];
+          correct += pred[i] === batch.labels[i] ? 1 : 0;
+        }
+        lossSum += loss * batch.batchSize;
+        offset += batch.batchSize;
+      });
+      return { predictions, logits, metrics: { accuracy: n ? correct / n : NaN, loss: n ? lossSum / n : NaN, examples: n } };
+    },
+  };
 }

@@ -9,12 +9,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/select.js';
+import type { ClsBatch } from '../data/types.js';
 import { wasmHeapMb } from '../util/memory.js';
 import { createModel } from '../model/bert.js';
 import { Rng } from '../util/rng.js';
 import { accumulateGradients } from './gradients.js';
 import { workerHooks, type LoopContext, type TrainHook } from './hooks.js';
-import { builtModule, type WorkerRecipe } from './parallel.js';
+import { builtModule, type ForwardResult, type WorkerRecipe } from './parallel.js';
 import { classificationObjective, mlmObjective, type Batch } from './tasks.js';
 
 async function main(): Promise<void> {
@@ -29,12 +30,31 @@ async function main(): Promise<void> {
   }
   const ctx = { model, objective, step: 0, totalSteps: 0, rng: new Rng(0) } as unknown as LoopContext<Batch>;
   parentPort!.postMessage({ type: 'ready' });
-  parentPort!.on('message', (m: { type: string; weights: Array<[string, Float32Array]>; batch: Batch; dropoutSeed: number }) => {
+  type Message =
+    | { type: 'step'; weights: Array<[string, Float32Array]>; batch: Batch; dropoutSeed: number }
+    | { type: 'forward'; weights: Array<[string, Float32Array]>; batches: ClsBatch[] };
+  parentPort!.on('message', (m: Message) => {
     try {
       for (const [name, data] of m.weights) {
         const v = model.params.get(name);
         if (!v) throw new Error(`unknown weight '${name}'`);
         tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
+      }
+      if (m.type === 'forward') {
+        // Evaluation batches: the main thread's predictTask code per batch (eval mode, no hook).
+        const results: ForwardResult[] = m.batches.map((batch) =>
+          tf.tidy(() => {
+            const out = classificationObjective.forward(model, batch, { training: false });
+            const logits = (out.logits.dataSync() as Float32Array).slice();
+            const predictions = Int32Array.from(tf.argMax(out.logits, -1).dataSync());
+            return { logits, predictions, loss: out.loss.dataSync()[0] };
+          }),
+        );
+        parentPort!.postMessage(
+          { type: 'result', result: results },
+          results.flatMap((r) => [r.logits.buffer as ArrayBuffer, r.predictions.buffer as ArrayBuffer]),
+        );
+        return;
       }
       const rng = new Rng(m.dropoutSeed);
       const r = accumulateGradients(ctx, m.batch, hooks, { training: true, rng, recompute: recipe.recompute }, model.params, recipe.microBatch);

@@ -12,7 +12,7 @@ import { startProgress } from '../util/progress.js';
 import { AdamW, clipByGlobalNorm, clipFactor, linearWarmupDecay, type AdamWSettings } from './optimizer.js';
 import { accumulateGradients } from './gradients.js';
 import { checkHookKeys, hookKey, type HookRecipe, type HookState, type LoopContext, type TrainHook } from './hooks.js';
-import { GradientWorker, type WorkerRecipe } from './parallel.js';
+import { GradientWorker, type RemoteForward, type WorkerRecipe } from './parallel.js';
 import { lossRows, splitBatch } from './split.js';
 import { MemoryWatch, type TrainMemory } from './memory-watch.js';
 import type { Batch, Objective } from './tasks.js';
@@ -94,6 +94,8 @@ export interface LoopResult {
   memory: TrainMemory;
   /** With early stopping: the step training stopped at, and the step whose weights were put back. */
   stoppedAt?: number;
+  /** What LoopIo.finish returned. */
+  final?: Record<string, number>;
   restoredStep?: number;
 }
 
@@ -107,8 +109,17 @@ export interface ResumePoint {
 export interface LoopIo {
   /** Called every checkpointEvery steps and after the last step: persist the model and this state. */
   saveResume?(state: LoopState, tensors: Map<string, WeightData>): void;
-  /** The task evaluation (dev accuracy, held-out MLM accuracy...), merged with the hooks' figures. */
-  evaluate?(model: BertModel, forward: Partial<ForwardOptions>): Record<string, number>;
+  /**
+   * The task evaluation (dev accuracy, held-out MLM accuracy...), merged with the hooks' figures.
+   * `remote`: the gradient workers, idle during an evaluation, offered for classification batches
+   * in eval mode when the evaluation's forward is the plain one (empty otherwise).
+   */
+  evaluate?(model: BertModel, forward: Partial<ForwardOptions>, remote: RemoteForward[]): Record<string, number> | Promise<Record<string, number>>;
+  /**
+   * After the last evaluation (and early stopping's restore): figures of the weights the stage
+   * keeps (e.g. the test split), with the workers still up; returned as LoopResult.final.
+   */
+  finish?(model: BertModel, forward: Partial<ForwardOptions>, remote: RemoteForward[]): Promise<Record<string, number>>;
 }
 
 /** Optimizer moments and hook tensors, keyed so they can share one checkpoint with the weights. */
@@ -174,115 +185,136 @@ export async function trainLoop<B extends Batch>(
   const microBatch = settings.microBatch ?? 0;
   const recompute = settings.recompute ?? 'none';
   const workers = startWorkers(model, objective, hooks, settings.threads ?? 1, microBatch, recompute);
-  await Promise.all(workers.map((w) => w.ready));
-
-  const runEvaluation = () => {
-    const fwd = mergeForward(ctx, hooks, false);
-    const metrics: Record<string, number> = { ...(io.evaluate?.(model, fwd) ?? {}) };
-    for (const h of hooks) Object.assign(metrics, h.evaluate?.(ctx) ?? {});
-    evaluations.push({ step: ctx.step, metrics });
-    return metrics;
-  };
-
-  const saveResume = () => {
-    if (!io.saveResume) return;
-    const { tensors, hookJson } = collectTensors(optimizer, hooks);
-    const es = stopping?.save(tensors);
-    io.saveResume(
-      {
-        step: ctx.step,
-        rng: rng.getState(),
-        data: data.getState(),
-        optimizerStep: optimizer.step,
-        hooks: hookJson,
-        history,
-        ...(es ? { earlyStopping: es } : {}),
-      },
-      tensors,
-    );
-  };
-
-  const progress = startProgress(settings.label ?? 'train', settings.steps, { quiet: settings.quiet });
-  const memory = new MemoryWatch({ recompute, microBatch }, (m) => {
-    if (!settings.quiet) process.stderr.write(`${settings.label ?? 'train'}: ${m}\n`);
-  });
-  const started = performance.now();
-  let tokens = 0;
-  const startStep = ctx.step;
   try {
-    while (ctx.step < settings.steps && !stopping?.stopped) {
-      const batch = data.next();
-      const lr = linearWarmupDecay(ctx.step, settings.learningRate, settings.warmupSteps, settings.steps);
-      const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, recompute, ...mergeForward(ctx, hooks, true) });
-      const {
-        loss: value,
-        grads: named,
-        metrics,
-      } = workers.length
-        ? await parallelGradients(ctx, batch, hooks, fwd, trainable, workers, microBatch, memory)
-        : accumulateGradients(ctx, batch, hooks, fwd(rng), trainable, microBatch);
-      // Moments on the host: the optimizer scales each gradient as it reads it, no clipped copies.
-      const clipped = optimizer.hostState
-        ? { ...clipFactor(named, settings.clipNorm), grads: named }
-        : { ...clipByGlobalNorm(named, settings.clipNorm), factor: 1 };
-      const loss = value.dataSync()[0];
-      const gradNorm = clipped.norm.dataSync()[0];
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        tf.dispose([value, ...named.values(), clipped.norm, ...clipped.grads.values(), ...metrics.values()]);
-        throw new TrainingDivergedError(
-          `training diverged at step ${ctx.step + 1}: loss=${loss}, gradient norm=${gradNorm}. ` +
-            'The last good checkpoint is kept; lower the learning rate (learningRate) or raise warmupSteps and rerun.',
-        );
-      }
-      optimizer.apply(trainable, clipped.grads, lr, clipped.factor);
-      tf.dispose([value, ...named.values(), clipped.norm, ...clipped.grads.values()]);
-      ctx.step += 1;
-      for (const h of hooks) h.afterStep?.(ctx);
-
-      const entry: LogEntry = { step: ctx.step, loss, lr, grad_norm: gradNorm };
-      for (const [k, t] of metrics) {
-        entry[k] = t.dataSync()[0];
-        t.dispose();
-      }
-      history.push(entry);
-      tokens += objective.tokens(batch);
-      const secs = (performance.now() - started) / 1000;
-      memory.check();
-      const heap = memory.progressField();
-      progress.update(ctx.step, { loss: loss.toFixed(4), tps: Math.round(tokens / secs), ...(heap ? { heap } : {}) });
-
-      const last = ctx.step === settings.steps;
-      if (settings.evalEvery > 0 && ctx.step % settings.evalEvery === 0 && !last) stopping?.judge(ctx.step, runEvaluation());
-      if (stopping?.stopped) break;
-      if (settings.checkpointEvery > 0 && ctx.step % settings.checkpointEvery === 0 && !last) saveResume();
-      // Let the event loop turn once per step, so Ctrl-C (the run lock's SIGINT handler) is handled
-      // between steps rather than only when the stage ends.
-      await new Promise<void>((r) => setImmediate(r));
-    }
+    await Promise.all(workers.map((w) => w.ready));
+    return await loopWithWorkers();
   } finally {
-    progress.stop();
     await Promise.all(workers.map((w) => w.close()));
   }
-  for (const h of hooks) h.finalize?.(ctx);
-  // A stop right after an evaluation of these very weights needs no second one.
-  if (evaluations.at(-1)?.step !== ctx.step || !stopping) {
-    const final = runEvaluation();
-    stopping?.judge(ctx.step, final, true);
+
+  async function loopWithWorkers(): Promise<LoopResult> {
+    // The workers as evaluation helpers: classification batches, plain eval-mode forward only.
+    const remoteFor = (fwd: Partial<ForwardOptions>): RemoteForward[] =>
+      objective.kind === 'classification' && Object.keys(fwd).length === 0 ? workers.map((w) => (batches) => w.forward(currentWeights(model), batches)) : [];
+
+    const runEvaluation = async () => {
+      const fwd = mergeForward(ctx, hooks, false);
+      const metrics: Record<string, number> = { ...((await io.evaluate?.(model, fwd, remoteFor(fwd))) ?? {}) };
+      for (const h of hooks) Object.assign(metrics, h.evaluate?.(ctx) ?? {});
+      evaluations.push({ step: ctx.step, metrics });
+      return metrics;
+    };
+
+    const saveResume = () => {
+      if (!io.saveResume) return;
+      const { tensors, hookJson } = collectTensors(optimizer, hooks);
+      const es = stopping?.save(tensors);
+      io.saveResume(
+        {
+          step: ctx.step,
+          rng: rng.getState(),
+          data: data.getState(),
+          optimizerStep: optimizer.step,
+          hooks: hookJson,
+          history,
+          ...(es ? { earlyStopping: es } : {}),
+        },
+        tensors,
+      );
+    };
+
+    const progress = startProgress(settings.label ?? 'train', settings.steps, { quiet: settings.quiet });
+    const memory = new MemoryWatch({ recompute, microBatch }, (m) => {
+      if (!settings.quiet) process.stderr.write(`${settings.label ?? 'train'}: ${m}\n`);
+    });
+    const started = performance.now();
+    let tokens = 0;
+    const startStep = ctx.step;
+    try {
+      while (ctx.step < settings.steps && !stopping?.stopped) {
+        const batch = data.next();
+        const lr = linearWarmupDecay(ctx.step, settings.learningRate, settings.warmupSteps, settings.steps);
+        const fwd = (r: Rng): ForwardOptions => ({ training: true, rng: r, recompute, ...mergeForward(ctx, hooks, true) });
+        const {
+          loss: value,
+          grads: named,
+          metrics,
+        } = workers.length
+          ? await parallelGradients(ctx, batch, hooks, fwd, trainable, workers, microBatch, memory)
+          : accumulateGradients(ctx, batch, hooks, fwd(rng), trainable, microBatch);
+        // Moments on the host: the optimizer scales each gradient as it reads it, no clipped copies.
+        const clipped = optimizer.hostState
+          ? { ...clipFactor(named, settings.clipNorm), grads: named }
+          : { ...clipByGlobalNorm(named, settings.clipNorm), factor: 1 };
+        const loss = value.dataSync()[0];
+        const gradNorm = clipped.norm.dataSync()[0];
+        if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+          tf.dispose([value, ...named.values(), clipped.norm, ...clipped.grads.values(), ...metrics.values()]);
+          throw new TrainingDivergedError(
+            `training diverged at step ${ctx.step + 1}: loss=${loss}, gradient norm=${gradNorm}. ` +
+              'The last good checkpoint is kept; lower the learning rate (learningRate) or raise warmupSteps and rerun.',
+          );
+        }
+        optimizer.apply(trainable, clipped.grads, lr, clipped.factor);
+        tf.dispose([value, ...named.values(), clipped.norm, ...clipped.grads.values()]);
+        ctx.step += 1;
+        for (const h of hooks) h.afterStep?.(ctx);
+
+        const entry: LogEntry = { step: ctx.step, loss, lr, grad_norm: gradNorm };
+        for (const [k, t] of metrics) {
+          entry[k] = t.dataSync()[0];
+          t.dispose();
+        }
+        history.push(entry);
+        tokens += objective.tokens(batch);
+        const secs = (performance.now() - started) / 1000;
+        memory.check();
+        const heap = memory.progressField();
+        progress.update(ctx.step, { loss: loss.toFixed(4), tps: Math.round(tokens / secs), ...(heap ? { heap } : {}) });
+
+        const last = ctx.step === settings.steps;
+        if (settings.evalEvery > 0 && ctx.step % settings.evalEvery === 0 && !last) {
+          const metrics = await runEvaluation();
+          stopping?.judge(ctx.step, metrics);
+        }
+        if (stopping?.stopped) break;
+        if (settings.checkpointEvery > 0 && ctx.step % settings.checkpointEvery === 0 && !last) saveResume();
+        // Let the event loop turn once per step, so Ctrl-C (the run lock's SIGINT handler) is handled
+        // between steps rather than only when the stage ends.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      progress.stop();
+    }
+    for (const h of hooks) h.finalize?.(ctx);
+    // A stop right after an evaluation of these very weights needs no second one.
+    if (evaluations.at(-1)?.step !== ctx.step || !stopping) {
+      const final = await runEvaluation();
+      stopping?.judge(ctx.step, final, true);
+    }
+    const restored = stopping?.restoreBest(ctx.step);
+    if (restored) evaluations.push(restored);
+    const finalFwd = mergeForward(ctx, hooks, false);
+    const final = io.finish ? await io.finish(model, finalFwd, remoteFor(finalFwd)) : undefined;
+    saveResume();
+    const seconds = (performance.now() - started) / 1000;
+    optimizer.dispose();
+    const steps = ctx.step - startStep;
+    return {
+      history,
+      evaluations,
+      tokensPerSecond: steps > 0 ? tokens / seconds : 0,
+      seconds,
+      memory: memory.snapshot(),
+      ...(stopping ? { stoppedAt: ctx.step, restoredStep: restored ? restored.step : ctx.step } : {}),
+      ...(final ? { final } : {}),
+    };
   }
-  const restored = stopping?.restoreBest(ctx.step);
-  if (restored) evaluations.push(restored);
-  saveResume();
-  const seconds = (performance.now() - started) / 1000;
-  optimizer.dispose();
-  const steps = ctx.step - startStep;
-  return {
-    history,
-    evaluations,
-    tokensPerSecond: steps > 0 ? tokens / seconds : 0,
-    seconds,
-    memory: memory.snapshot(),
-    ...(stopping ? { stoppedAt: ctx.step, restoredStep: restored ? restored.step : ctx.step } : {}),
-  };
+}
+
+/** A copy of the model's weights for a worker (posting transfers the buffers). */
+function currentWeights(model: BertModel): Array<[string, Float32Array]> {
+  return [...model.params].map(([k, v]) => [k, (v.dataSync() as Float32Array).slice()]);
 }
 
 /** Early stopping: the best evaluation so far, a copy of its weights, and the patience left. */

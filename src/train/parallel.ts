@@ -18,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../backend/select.js';
 import type { BertConfig } from '../model/config.js';
 import type { RecomputeMode } from '../model/recompute.js';
+import type { ClsBatch } from '../data/types.js';
 import type { HookRecipe } from './hooks.js';
 import type { Batch } from './tasks.js';
 
@@ -48,6 +49,19 @@ export interface WorkerResult {
   metrics: Array<[string, number]>;
 }
 
+/** One evaluation batch's forward in a worker: logits (row-major), argmax classes and mean loss. */
+export interface ForwardResult {
+  logits: Float32Array;
+  predictions: Int32Array;
+  loss: number;
+}
+
+/**
+ * Evaluation batches run on another thread with the model's current weights (eval mode, plain
+ * forward): what a worker idle between training steps offers an evaluation pass.
+ */
+export type RemoteForward = (batches: ClsBatch[]) => Promise<ForwardResult[]>;
+
 /** dist/train/grad-worker.js, also when this module runs from the TypeScript sources (tests). */
 function workerScript(): string {
   const here = fileURLToPath(import.meta.url);
@@ -76,7 +90,7 @@ export class GradientWorker {
   private readonly worker: Worker;
   /** Resolves once the worker has built its models; await it before the first compute(). */
   readonly ready: Promise<void>;
-  private pending: { resolve: (r: WorkerResult) => void; reject: (e: Error) => void } | null = null;
+  private pending: { resolve: (r: never) => void; reject: (e: Error) => void } | null = null;
 
   constructor(recipe: WorkerRecipe) {
     this.worker = new Worker(workerScript(), { workerData: recipe });
@@ -84,7 +98,7 @@ export class GradientWorker {
       const onMessage = (m: { type: string; error?: string }) => {
         if (m.type === 'ready') {
           this.worker.off('message', onMessage);
-          this.worker.on('message', (r: { type: string; result?: WorkerResult; error?: string }) => this.settle(r));
+          this.worker.on('message', (r: { type: string; result?: unknown; error?: string }) => this.settle(r));
           resolveReady();
         } else if (m.type === 'error') rejectReady(new Error(`gradient worker failed to start: ${m.error}`));
       };
@@ -96,11 +110,11 @@ export class GradientWorker {
     });
   }
 
-  private settle(m: { type: string; result?: WorkerResult; error?: string }): void {
+  private settle(m: { type: string; result?: unknown; error?: string }): void {
     const p = this.pending;
     this.pending = null;
     if (!p) return;
-    if (m.type === 'result' && m.result) p.resolve(m.result);
+    if (m.type === 'result' && m.result) p.resolve(m.result as never);
     else p.reject(new Error(`gradient worker: ${m.error ?? 'unexpected message'}`));
   }
 
@@ -109,12 +123,24 @@ export class GradientWorker {
    * runs) and resolves when the worker is done. Call only after `ready` has resolved.
    */
   compute(weights: Array<[string, Float32Array]>, batch: Batch, dropoutSeed: number): Promise<WorkerResult> {
+    return this.post<WorkerResult>({ type: 'step', weights, batch, dropoutSeed }, weights);
+  }
+
+  /**
+   * Classification batches forward in eval mode with these weights (the worker's own student, no
+   * hook): the same code as the main thread's evaluation, so the same logits to the bit.
+   */
+  forward(weights: Array<[string, Float32Array]>, batches: ClsBatch[]): Promise<ForwardResult[]> {
+    return this.post<ForwardResult[]>({ type: 'forward', weights, batches }, weights);
+  }
+
+  private post<R>(message: object, weights: Array<[string, Float32Array]>): Promise<R> {
     if (this.pending) throw new Error('gradient worker is busy');
-    const done = new Promise<WorkerResult>((resolveResult, reject) => {
-      this.pending = { resolve: resolveResult, reject };
+    const done = new Promise<R>((resolveResult, reject) => {
+      this.pending = { resolve: resolveResult as (r: never) => void, reject };
     });
     this.worker.postMessage(
-      { type: 'step', weights, batch, dropoutSeed },
+      message,
       weights.map(([, d]) => d.buffer as ArrayBuffer),
     );
     return done;

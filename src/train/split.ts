@@ -35,8 +35,9 @@ export function splitBatch<B extends Batch>(batch: B, k: number): [B, B] {
     return [a as unknown as B, c as unknown as B];
   }
   const cb = b as ClsBatch;
-  const a: ClsBatch = { ...part(0, k), labels: cb.labels.slice(0, k) };
-  const c: ClsBatch = { ...part(k, cb.batchSize), labels: cb.labels.slice(k) };
+  const rows = (from: number, to?: number) => (cb.rows ? { rows: cb.rows.slice(from, to) } : {});
+  const a: ClsBatch = { ...part(0, k), labels: cb.labels.slice(0, k), ...rows(0, k) };
+  const c: ClsBatch = { ...part(k, cb.batchSize), labels: cb.labels.slice(k), ...rows(k) };
   return [a as unknown as B, c as unknown as B];
 }
 

@@ -22,10 +22,12 @@ import { selectWeights } from '../../prune/select.js';
 import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
-import { predictTask } from '../evaluate.js';
+import { predictTask, predictTaskOn } from '../evaluate.js';
+import type { RemoteForward } from '../../train/parallel.js';
 import { inStage } from '../../run/layout.js';
 import { checkEarlyStopping, DistillSchema, noEarlyStopping, TrainSchema, type TrainSettings } from '../schema.js';
-import { loadModel, saveModel } from '../stage-io.js';
+import { loadModel, saveModel, storedTeacherTargets, TRAIN_LOGITS } from '../stage-io.js';
+import type { WeightData } from '../../model/snapshot.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 import { memoryMetrics } from '../../train/memory-watch.js';
@@ -75,15 +77,46 @@ interface FinetuneArgs {
   model: BertModel;
   train: TrainSettings;
   hooks: TrainHook<Batch>[];
+  /** Store the final model's logits for every training example with the checkpoint (TRAIN_LOGITS): finetune-teacher's distillation targets. */
+  storeTrainLogits?: boolean;
+}
+
+/**
+ * A split's figures through the loop's evaluation helpers: shared with the training workers when
+ * the loop offers them (the plain forward), else on this thread; the same figures either way.
+ */
+export async function splitMetrics(
+  ctx: RunContext,
+  split: 'dev' | 'test',
+  m: BertModel,
+  fwd: Partial<ForwardOptions>,
+  remote: RemoteForward[],
+): Promise<{ accuracy: number; loss: number }> {
+  const data = ctx.task()[split];
+  const bs = ctx.pipeline.task.evalBatchSize;
+  return (remote.length ? await predictTaskOn(m, data, bs, remote) : predictTask(m, data, bs, fwd)).metrics;
 }
 
 export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
   const { run } = a;
   const { ctx } = run;
   const task = ctx.task();
-  const evaluate = (m: BertModel, fwd: Partial<ForwardOptions>) => {
-    const dev = predictTask(m, task.dev, ctx.pipeline.task.evalBatchSize, fwd).metrics;
+  const evaluate = async (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => {
+    const dev = await splitMetrics(ctx, 'dev', m, fwd, remote);
     return { dev_accuracy: dev.accuracy, dev_loss: dev.loss };
+  };
+  // The test split once, on the weights the stage keeps, while the workers are still up; for the
+  // teacher also its logits on every training example, the targets transfer and qat distil from
+  // (one pass over the training split instead of a teacher forward in every step of both stages).
+  const tensors = new Map<string, WeightData>();
+  const finish = async (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => {
+    const test = await splitMetrics(ctx, 'test', m, fwd, remote);
+    if (a.storeTrainLogits) {
+      const bs = ctx.pipeline.task.evalBatchSize;
+      const { logits } = remote.length ? await predictTaskOn(m, task.train, bs, remote) : predictTask(m, task.train, bs, fwd);
+      tensors.set(TRAIN_LOGITS, { shape: [task.train.examples.length, m.config.numLabels], data: logits });
+    }
+    return { test_accuracy: test.accuracy, test_loss: test.loss };
   };
   const result = await trainStage({
     ctx,
@@ -97,15 +130,20 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
     train: a.train,
     hooks: a.hooks,
     evaluate,
+    finish,
   });
+  const dev = result.evaluations.at(-1)!.metrics;
   const metrics: Record<string, number> = {
-    ...finalAccuracy(ctx, a.model, result.evaluations),
+    dev_accuracy: dev.dev_accuracy,
+    test_accuracy: result.final!.test_accuracy,
+    dev_loss: dev.dev_loss,
+    test_loss: result.final!.test_loss,
     tokens_per_s: result.tokensPerSecond,
     ...memoryMetrics(result.memory),
     // With early stopping: where training stopped, and whose weights the stage keeps (dev's best).
     ...(result.stoppedAt !== undefined ? { stopped_step: result.stoppedAt, restored_step: result.restoredStep! } : {}),
   };
-  saveModel(run.dir, a.model, { ...a.saves, fingerprint: run.fingerprint, ...taskState(ctx) });
+  saveModel(run.dir, a.model, { ...a.saves, fingerprint: run.fingerprint, ...taskState(ctx) }, tensors);
   return { metrics, details: { curve: curve(result), evaluations: result.evaluations, task: task.data.description, labels: task.data.labels } };
 }
 
@@ -126,7 +164,7 @@ export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>)
   let out: StageOutput;
   if (train) {
     withTaskHead(run.ctx, model, run.seed);
-    out = await finetune({ run, saves: { stage: 'finetune-teacher' }, model, train, hooks: [] });
+    out = await finetune({ run, saves: { stage: 'finetune-teacher' }, model, train, hooks: [], storeTrainLogits: true });
     out.details.teacher = 'fine-tuned';
   } else {
     out = takeAsIs(run, model, checkpoint.state.labels);
@@ -201,8 +239,9 @@ export async function runTransfer(run: StageRun<TransferSettings>): Promise<Stag
 /** Distillation from the fine-tuned teacher, when enabled: the hook and the teacher to dispose. */
 function teacherHook(run: StageRun<TransferSettings>): { hooks: TrainHook<Batch>[]; teacher: BertModel | null } {
   if (!run.settings.distill.enabled) return { hooks: [], teacher: null };
-  const teacher = loadModel(run, 'finetune-teacher', 'transfer with distillation needs the fine-tuned teacher').model;
-  return { hooks: [distillationHook(teacher, run.settings.distill, run.seed)], teacher };
+  const { model: teacher, checkpoint } = loadModel(run, 'finetune-teacher', 'transfer with distillation needs the fine-tuned teacher');
+  const targets = storedTeacherTargets(checkpoint, run.ctx.task().train.examples.length, teacher.config.numLabels);
+  return { hooks: [distillationHook(teacher, run.settings.distill, run.seed, targets)], teacher };
 }
 
 /** Prune once upstream, transfer: the sparse student of prune-distill, its zeros locked. */

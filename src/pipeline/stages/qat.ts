@@ -20,7 +20,7 @@ import type { TrainHook } from '../../train/hooks.js';
 import { classificationObjective, type Batch } from '../../train/tasks.js';
 import { inStage } from '../../run/layout.js';
 import { DistillSchema, noEarlyStopping, QuantizationSchema, TrainSchema, type QuantizationConfig } from '../schema.js';
-import { loadModel, saveModel } from '../stage-io.js';
+import { loadModel, saveModel, storedTeacherTargets } from '../stage-io.js';
 import { readResult } from '../../run/result.js';
 import { predictTask } from '../evaluate.js';
 import { finalAccuracy, taskAccuracy, taskState } from './finetune.js';
@@ -75,8 +75,10 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
   const hooks: TrainHook<Batch>[] = [lock, qat];
   let teacher: BertModel | null = null;
   if (s.distill.enabled) {
-    teacher = loadModel(run, 'finetune-teacher', 'qat with distillation needs the fine-tuned teacher').model;
-    hooks.unshift(distillationHook(teacher, s.distill, run.seed));
+    const loaded = loadModel(run, 'finetune-teacher', 'qat with distillation needs the fine-tuned teacher');
+    teacher = loaded.model;
+    const targets = storedTeacherTargets(loaded.checkpoint, task.train.examples.length, teacher.config.numLabels);
+    hooks.unshift(distillationHook(teacher, s.distill, run.seed, targets));
   }
   const result = await trainStage({
     ctx,

@@ -7,10 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { loadCheckpoint, saveCheckpoint } from '../../checkpoint/format.js';
-import { snapshotModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
+import { snapshotModel, type BertModel } from '../../model/bert.js';
 import { resolveThreads } from '../../train/parallel.js';
 import type { TrainHook } from '../../train/hooks.js';
-import { trainLoop, type BatchSource, type LogEntry, type LoopResult, type ResumePoint } from '../../train/loop.js';
+import { trainLoop, type BatchSource, type LogEntry, type LoopIo, type LoopResult, type ResumePoint } from '../../train/loop.js';
 import type { Batch, Objective } from '../../train/tasks.js';
 import type { RunContext } from '../context.js';
 import type { TrainSettings } from '../schema.js';
@@ -27,7 +27,8 @@ export interface StageTraining<B extends Batch> {
   data: BatchSource<B>;
   train: TrainSettings;
   hooks: TrainHook<B>[];
-  evaluate?: (model: BertModel, forward: Partial<ForwardOptions>) => Record<string, number>;
+  evaluate?: LoopIo['evaluate'];
+  finish?: LoopIo['finish'];
 }
 
 /**
@@ -107,6 +108,7 @@ export async function trainStage<B extends Batch>(t: StageTraining<B>): Promise<
     t.hooks,
     {
       evaluate: t.evaluate,
+      finish: t.finish,
       saveResume: (state, tensors) => {
         const snap = snapshotModel(t.model);
         const resumeState: ResumeState = { fingerprint: t.fingerprint, loop: state };
