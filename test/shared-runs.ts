@@ -68,7 +68,7 @@ export function sharedMultiTaskRun(): Promise<SharedRun> {
   );
 }
 
-/** The smoke run (pipelines/smoke.yaml as it is), shared by the smoke and browser tests. */
+/** The smoke run (pipelines/smoke.yaml as it is), shared by the smoke, browser, bundle-safety and transformers.js tests. */
 export function sharedSmokeRun(): Promise<SharedRun> {
   return sharedRun('smoke', () => SMOKE);
 }

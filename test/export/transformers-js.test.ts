@@ -17,10 +17,10 @@ import { exportTransformersJs, TFJS_FILES } from '../../src/export/transformers-
 import { importHfDirectory } from '../../src/import/import-hf.js';
 import { disposeModel, encode, mlmLogits, modelFromSnapshot } from '../../src/model/bert.js';
 import { decodeOnnx, readMetadata } from '../../src/onnx/index.js';
-import { runPipeline } from '../../src/pipeline/run.js';
 import { predict, predictionAccuracy, readPredictInputs, resolvePredictModel, type Prediction } from '../../src/predict/index.js';
 import { bertUncasedVocab, loadVocabFile, WordPieceTokenizer } from '../../src/tokenizer/index.js';
 import { tempDir, useTestBackend } from '../helpers.js';
+import { smokeRunCopy } from '../shared-runs.js';
 import { HARD_TEXTS, smokeTestSplit, tokenizerSample } from './tfjs-fixtures.js';
 
 let root = '';
@@ -34,8 +34,8 @@ const RUNNER = resolve('test/export/tfjs-runner.mjs');
 beforeAll(async () => {
   await useTestBackend();
   root = tempDir('prune-once-tfjs-');
-  runDir = join(root, 'smoke');
-  await runPipeline({ pipelinePath: 'pipelines/smoke.yaml', outDir: runDir, quiet: true, backend: 'wasm' });
+  // A copy of the smoke run the smoke and browser tests share (test/shared-runs.ts).
+  runDir = await smokeRunCopy();
   report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as typeof report;
   folder = exportTransformersJs(runDir, join(root, 'model')).dir;
   fillMask = exportTransformersJs(join(runDir, 'prune-distill', 'model.ckpt'), join(root, 'fill-mask')).dir;

@@ -3,9 +3,10 @@
  * shared by its sparsities, two groups, and a seed mix-up):
  * - on two BullMQ workers against a real redis-server (Debian's; skipped, saying why, without it),
  *   one of them SIGKILLed while a prune-distill job is mid-stage (its resume.ckpt written);
- * - with the local executor (two child processes), on another cache;
+ * - with the local executor (two child processes), on another cache, for the seed-7 points only
+ *   (tiny-sweep-seed7.yaml: the same jobs, half as many);
  * - as a plain single run of a point whose grid values both differ from the pipeline's, with no cache;
- * all give the same figures and the same exported bytes, and every stage job ran exactly once on
+ * all give the same figures and the same exported bytes per point, and every stage job ran exactly once on
  * the BullMQ cache (counted from the cache's execution records); sweep-report.html shows the JSON's
  * figures. Bad input fails clearly and leaves nothing in the cache.
  */
@@ -25,6 +26,7 @@ import { tempDir } from '../helpers.js';
 import { checkSweepHtml } from './html-check.js';
 
 const SWEEP = 'test/sweep/tiny-sweep.yaml';
+const SWEEP_SEED7 = 'test/sweep/tiny-sweep-seed7.yaml';
 const CLI = 'dist/cli/main.js';
 const tmp = tempDir('prune-once-sweep-');
 
@@ -175,7 +177,20 @@ describe('sweep on BullMQ workers, locally, and as single runs', () => {
     const workerArgs = ['worker', '--redis', redisUrl, '--cache', cacheQ, '--backend', 'wasm', '--lock-duration', '4', '--stalled-interval', '2', '--verbose'];
     const workers = [cli(workerArgs), cli(workerArgs)];
     const sweepQ = cli(['sweep', SWEEP, '--executor', 'bullmq', '--redis', redisUrl, '--cache', cacheQ, '--out', join(tmp, 'sweep-bullmq')]);
-    const sweepL = cli(['sweep', SWEEP, '--executor', 'local', '--workers', '2', '--cache', cacheL, '--out', join(tmp, 'sweep-local'), '--backend', 'wasm']);
+    const sweepL = cli([
+      'sweep',
+      SWEEP_SEED7,
+      '--executor',
+      'local',
+      '--workers',
+      '2',
+      '--cache',
+      cacheL,
+      '--out',
+      join(tmp, 'sweep-local'),
+      '--backend',
+      'wasm',
+    ]);
     // One point whose grid values both differ from tiny.yaml's (0.9, seed 7): the --set of each key is used.
     const singles = ['finalSparsity=0.5_seed=8'].map((id) => {
       const p = plan.points.find((x) => x.id === id)!;
@@ -234,19 +249,26 @@ describe('sweep on BullMQ workers, locally, and as single runs', () => {
     expect(leftovers(cacheQ)).toEqual([]);
     expect(readdirSync(join(cacheQ, 'work'))).toEqual([]);
 
-    // Same figures and bytes: BullMQ sweep = local sweep = single runs.
+    // Same figures and bytes: BullMQ sweep = local sweep (its points, the same jobs) = single runs.
     const q = JSON.parse(readFileSync(join(tmp, 'sweep-bullmq', 'sweep-report.json'), 'utf8')) as SweepReport;
     const l = JSON.parse(readFileSync(join(tmp, 'sweep-local', 'sweep-report.json'), 'utf8')) as SweepReport;
-    expect(q.groups).toEqual(l.groups);
+    const local = planSweep(SWEEP_SEED7);
+    expect(local.points.map((p) => p.id)).toEqual(['finalSparsity=0.5_seed=7', 'finalSparsity=0.9_seed=7']);
+    expect(local.jobs.map((j) => j.fingerprint).every((fp) => plan.jobs.some((j) => j.fingerprint === fp))).toBe(true);
     expect(q.groups.map((g) => g.finalSparsity)).toEqual([0.5, 0.9]);
     for (const g of q.groups) expect(g.figures.encoder_sparsity.mean).toBeCloseTo(g.finalSparsity, 2);
     expect(q.groups.some((g) => g.pareto)).toBe(true);
-    for (const p of plan.points) expect(figures(join(tmp, 'sweep-bullmq', 'points', p.id))).toEqual(figures(join(tmp, 'sweep-local', 'points', p.id)));
+    expect(l.points.length).toBe(2);
+    for (const p of l.points) expect(p.figures).toEqual(q.points.find((x) => x.id === p.id)!.figures);
+    for (const p of local.points) expect(figures(join(tmp, 'sweep-bullmq', 'points', p.id))).toEqual(figures(join(tmp, 'sweep-local', 'points', p.id)));
     for (const s of singles) expect(figures(join(tmp, 'sweep-bullmq', 'points', s.id))).toEqual(figures(s.dir));
     // sweep-report.html: the JSON's figures (seeds' min..max bars included) and a Pareto frontier.
-    for (const out of ['sweep-bullmq', 'sweep-local']) {
+    for (const [out, r] of [
+      ['sweep-bullmq', q],
+      ['sweep-local', l],
+    ] as const) {
       const { cells } = checkSweepHtml(join(tmp, out));
-      expect(cells.get('groups.0.figures.int8_accuracy.min')).toBe(String(q.groups[0].figures.int8_accuracy.min));
+      expect(cells.get('groups.0.figures.int8_accuracy.min')).toBe(String(r.groups[0].figures.int8_accuracy.min));
     }
     // The two seeds differ (the test could tell a seed mix-up).
     expect(figures(join(tmp, 'sweep-bullmq', 'points', 'finalSparsity=0.9_seed=7')).sha).not.toEqual(

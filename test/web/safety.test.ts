@@ -4,15 +4,15 @@
  * sends no file through a symlink that leaves the folder. Every user file byte-identical afterwards.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runPipeline } from '../../src/pipeline/run.js';
 import { bundleRun } from '../../src/web/bundle.js';
 import { serveBundle } from '../../src/web/serve.js';
 import { tempDir, useTestBackend } from '../helpers.js';
-import { cli, hashTree, SMOKE, TINY_ALL_SETS } from '../reliability/fixtures.js';
+import { cli, hashTree } from '../reliability/fixtures.js';
+import { sharedSmokeRun } from '../shared-runs.js';
 
 /** A web project of the user's under git: src/main.js, img/logo.png and a web app's manifest.json. */
 function gitProject(withManifest = true): string {
@@ -35,7 +35,8 @@ beforeAll(async () => {
   // The run lives inside the user's project, as artifacts/smoke does in a clone.
   project = gitProject();
   runDir = join(project, 'artifacts', 'smoke');
-  await runPipeline({ pipelinePath: SMOKE, outDir: runDir, sets: TINY_ALL_SETS, until: 'export', quiet: true, backend: 'wasm' });
+  // A copy of the smoke run the smoke and browser tests share (test/shared-runs.ts).
+  cpSync((await sharedSmokeRun()).runDir, runDir, { recursive: true });
 }, 600_000);
 
 describe('bundle --out', () => {

@@ -10,11 +10,11 @@ import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportTransformersJs } from '../../src/export/transformers-js.js';
-import { runPipeline } from '../../src/pipeline/run.js';
 import { predict, resolvePredictModel } from '../../src/predict/index.js';
 import { CHROMIUM_ARGS, findChromium } from '../../src/web/measure.js';
 import { HARD_TEXTS, smokeTestSplit, tokenizerSample } from '../export/tfjs-fixtures.js';
 import { tempDir, useTestBackend } from '../helpers.js';
+import { smokeRunCopy } from '../shared-runs.js';
 
 const chromium = findChromium();
 const NO_CHROMIUM = `Chromium not found at ${process.env.PRUNE_ONCE_CHROMIUM ?? '/usr/bin/chromium'} (Debian: apt-get install chromium)`;
@@ -91,8 +91,8 @@ beforeAll(async () => {
   if (!chromium) return;
   await useTestBackend();
   const root = tempDir('prune-once-tfjs-web-');
-  runDir = join(root, 'smoke');
-  await runPipeline({ pipelinePath: 'pipelines/smoke.yaml', outDir: runDir, quiet: true, backend: 'wasm' });
+  // A copy of the smoke run the smoke and browser tests share (test/shared-runs.ts).
+  runDir = await smokeRunCopy();
   folder = exportTransformersJs(runDir, join(root, 'model')).dir;
   served = await serve(folder);
   const { chromium: pw } = await import('playwright-core');
