@@ -4,10 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { clsEvalBatches, lengthOrder, mlmEvalBatches } from '../data/index.js';
-import type { ClsBatch, EncodedExamples, MlmCorpus } from '../data/types.js';
+import type { EncodedExamples, MlmCorpus } from '../data/types.js';
 import type { BertModel, ForwardOptions } from '../model/bert.js';
-import type { ForwardResult, RemoteForward } from '../train/parallel.js';
-import { classificationObjective, mlmObjective } from '../train/tasks.js';
+import type { RemoteForward } from '../train/parallel.js';
+import { evalBatch, mlmObjective, type EvalBatchResult } from '../train/tasks.js';
 
 export type MlmMetrics = {
   mlm_accuracy: number;
@@ -67,7 +67,7 @@ export function predictTask(
   forward: Partial<ForwardOptions> = {},
 ): { predictions: Int32Array; logits: Float32Array; metrics: TaskMetrics } {
   const pass = taskPass(split, batchSize, model.config.numLabels);
-  pass.batches.forEach((b, i) => pass.put(i, localForward(model, b, forward)));
+  pass.batches.forEach((b, i) => pass.put(i, evalBatch(model, b, forward)));
   return pass.result();
 }
 
@@ -92,20 +92,9 @@ export async function predictTaskOn(
     const out = await run(share.map(([b]) => b));
     out.forEach((o, k) => pass.put(share[k][1], o));
   });
-  for (const [b, i] of mine(0)) pass.put(i, localForward(model, b, {}));
+  for (const [b, i] of mine(0)) pass.put(i, evalBatch(model, b));
   await Promise.all(away);
   return pass.result();
-}
-
-function localForward(model: BertModel, batch: ClsBatch, forward: Partial<ForwardOptions>): ForwardResult {
-  return tf.tidy(() => {
-    const out = classificationObjective.forward(model, batch, { ...forward, training: false });
-    return {
-      logits: (out.logits.dataSync() as Float32Array).slice(),
-      predictions: Int32Array.from(tf.argMax(out.logits, -1).dataSync()),
-      loss: out.loss.dataSync()[0],
-    };
-  });
 }
 
 /**
@@ -117,10 +106,10 @@ function taskPass(split: EncodedExamples, batchSize: number, numLabels: number) 
   const order = lengthOrder(split);
   const ordered: EncodedExamples = { ...split, examples: order.map((i) => split.examples[i]) };
   const batches = [...clsEvalBatches(ordered, { batchSize, padding: 'longest' })];
-  const results: ForwardResult[] = [];
+  const results: EvalBatchResult[] = [];
   return {
     batches,
-    put: (i: number, r: ForwardResult) => void (results[i] = r),
+    put: (i: number, r: EvalBatchResult) => void (results[i] = r),
     result: () => {
       const predictions = new Int32Array(n);
       const logits = new Float32Array(n * numLabels);

@@ -15,8 +15,8 @@ import { createModel } from '../model/bert.js';
 import { Rng } from '../util/rng.js';
 import { accumulateGradients } from './gradients.js';
 import { workerHooks, type LoopContext, type TrainHook } from './hooks.js';
-import { builtModule, type ForwardResult, type WorkerRecipe } from './parallel.js';
-import { classificationObjective, mlmObjective, type Batch } from './tasks.js';
+import { builtModule, type WorkerRecipe } from './parallel.js';
+import { classificationObjective, evalBatch, mlmObjective, type Batch } from './tasks.js';
 
 async function main(): Promise<void> {
   const recipe = workerData as WorkerRecipe;
@@ -42,14 +42,7 @@ async function main(): Promise<void> {
       }
       if (m.type === 'forward') {
         // Evaluation batches: the main thread's predictTask code per batch (eval mode, no hook).
-        const results: ForwardResult[] = m.batches.map((batch) =>
-          tf.tidy(() => {
-            const out = classificationObjective.forward(model, batch, { training: false });
-            const logits = (out.logits.dataSync() as Float32Array).slice();
-            const predictions = Int32Array.from(tf.argMax(out.logits, -1).dataSync());
-            return { logits, predictions, loss: out.loss.dataSync()[0] };
-          }),
-        );
+        const results = m.batches.map((batch) => evalBatch(model, batch));
         parentPort!.postMessage(
           { type: 'result', result: results },
           results.flatMap((r) => [r.logits.buffer as ArrayBuffer, r.predictions.buffer as ArrayBuffer]),

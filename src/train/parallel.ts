@@ -20,7 +20,7 @@ import type { BertConfig } from '../model/config.js';
 import type { RecomputeMode } from '../model/recompute.js';
 import type { ClsBatch } from '../data/types.js';
 import type { HookRecipe } from './hooks.js';
-import type { Batch } from './tasks.js';
+import type { Batch, EvalBatchResult } from './tasks.js';
 
 /**
  * Threads per step for a `threads` setting: a number is taken as is; 'auto' means one per core (at
@@ -49,18 +49,11 @@ export interface WorkerResult {
   metrics: Array<[string, number]>;
 }
 
-/** One evaluation batch's forward in a worker: logits (row-major), argmax classes and mean loss. */
-export interface ForwardResult {
-  logits: Float32Array;
-  predictions: Int32Array;
-  loss: number;
-}
-
 /**
  * Evaluation batches run on another thread with the model's current weights (eval mode, plain
  * forward): what a worker idle between training steps offers an evaluation pass.
  */
-export type RemoteForward = (batches: ClsBatch[]) => Promise<ForwardResult[]>;
+export type RemoteForward = (batches: ClsBatch[]) => Promise<EvalBatchResult[]>;
 
 /** dist/train/grad-worker.js, also when this module runs from the TypeScript sources (tests). */
 function workerScript(): string {
@@ -130,8 +123,8 @@ export class GradientWorker {
    * Classification batches forward in eval mode with these weights (the worker's own student, no
    * hook): the same code as the main thread's evaluation, so the same logits to the bit.
    */
-  forward(weights: Array<[string, Float32Array]>, batches: ClsBatch[]): Promise<ForwardResult[]> {
-    return this.post<ForwardResult[]>({ type: 'forward', weights, batches }, weights);
+  forward(weights: Array<[string, Float32Array]>, batches: ClsBatch[]): Promise<EvalBatchResult[]> {
+    return this.post<EvalBatchResult[]>({ type: 'forward', weights, batches }, weights);
   }
 
   private post<R>(message: object, weights: Array<[string, Float32Array]>): Promise<R> {

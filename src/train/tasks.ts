@@ -86,3 +86,25 @@ export const classificationObjective: Objective<ClsBatch> = {
   labels: (batch) => batch.labels,
   tokens: (batch) => batch.batchSize * batch.seqLen,
 };
+
+/** One evaluation batch's results, as plain arrays: logits (row-major), argmax classes and mean loss. */
+export interface EvalBatchResult {
+  logits: Float32Array;
+  predictions: Int32Array;
+  loss: number;
+}
+
+/**
+ * An evaluation batch in eval mode (no hook): the one forward of an evaluation pass, whether it runs
+ * on the main thread (pipeline/evaluate.ts) or in an idle gradient worker (grad-worker.ts).
+ */
+export function evalBatch(model: BertModel, batch: ClsBatch, forward: Partial<ForwardOptions> = {}): EvalBatchResult {
+  return tf.tidy(() => {
+    const out = classificationObjective.forward(model, batch, { ...forward, training: false });
+    return {
+      logits: (out.logits.dataSync() as Float32Array).slice(),
+      predictions: Int32Array.from(tf.argMax(out.logits, -1).dataSync()),
+      loss: out.loss.dataSync()[0],
+    };
+  });
+}
