@@ -12,6 +12,7 @@ import type { StageState, TaskInfo } from '../../checkpoint/state.js';
 import { taskBaselines } from '../../baselines/index.js';
 import { clsBatches } from '../../data/index.js';
 import { classifierRowsForTask } from '../../data/labels.js';
+import type { EncodedExamples } from '../../data/types.js';
 import { CLS } from '../../model/weights.js';
 import { distillationHook } from '../../distill/hook.js';
 import { addClassificationHead, disposeModel, type BertModel, type ForwardOptions } from '../../model/bert.js';
@@ -82,9 +83,15 @@ interface FinetuneArgs {
 }
 
 /**
- * A split's figures through the loop's evaluation helpers: shared with the training workers when
+ * A split's predictions through the loop's evaluation helpers: shared with the training workers when
  * the loop offers them (the plain forward), else on this thread; the same figures either way.
  */
+async function predictSplit(ctx: RunContext, data: EncodedExamples, m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) {
+  const bs = ctx.pipeline.task.evalBatchSize;
+  return remote.length ? await predictTaskOn(m, data, bs, remote) : predictTask(m, data, bs, fwd);
+}
+
+/** A split's accuracy and loss (predictSplit). */
 export async function splitMetrics(
   ctx: RunContext,
   split: 'dev' | 'test',
@@ -92,9 +99,7 @@ export async function splitMetrics(
   fwd: Partial<ForwardOptions>,
   remote: RemoteForward[],
 ): Promise<{ accuracy: number; loss: number }> {
-  const data = ctx.task()[split];
-  const bs = ctx.pipeline.task.evalBatchSize;
-  return (remote.length ? await predictTaskOn(m, data, bs, remote) : predictTask(m, data, bs, fwd)).metrics;
+  return (await predictSplit(ctx, ctx.task()[split], m, fwd, remote)).metrics;
 }
 
 export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
@@ -112,8 +117,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
   const finish = async (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => {
     const test = await splitMetrics(ctx, 'test', m, fwd, remote);
     if (a.storeTrainLogits) {
-      const bs = ctx.pipeline.task.evalBatchSize;
-      const { logits } = remote.length ? await predictTaskOn(m, task.train, bs, remote) : predictTask(m, task.train, bs, fwd);
+      const { logits } = await predictSplit(ctx, task.train, m, fwd, remote);
       tensors.set(TRAIN_LOGITS, { shape: [task.train.examples.length, m.config.numLabels], data: logits });
     }
     return { test_accuracy: test.accuracy, test_loss: test.loss };
