@@ -18,7 +18,12 @@ describe('install scripts by policy', () => {
   it('npx prune-once --help prints no npm warning', () => {
     const npmrc = existsSync('.npmrc') ? readFileSync('.npmrc', 'utf8') : '';
     expect(npmrc).not.toMatch(/onnxruntime-node-install/);
-    const r = spawnSync('npx', ['--offline', 'prune-once', '--help'], { encoding: 'utf8' });
+    // npx installs this directory into its cache as a `file:` dependency, which runs its `prepare`
+    // script (clean, then build) in this very directory: dist/ would vanish for the ~10 s of the
+    // build while other test files run the CLI from it (and the first call of a fresh clone took
+    // 15 s). --ignore-scripts skips that; npx still resolves the project's bin and npm still reads
+    // the project's .npmrc, which is what could warn.
+    const r = spawnSync('npx', ['--offline', '--ignore-scripts', 'prune-once', '--help'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/prune-once <command>/);
     expect(r.stderr).not.toMatch(/npm warn/i);
