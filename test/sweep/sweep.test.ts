@@ -3,8 +3,9 @@
  * shared by its sparsities, two groups, and a seed mix-up):
  * - on two BullMQ workers against a real redis-server (Debian's; skipped, saying why, without it),
  *   one of them SIGKILLed while a prune-distill job is mid-stage (its resume.ckpt written);
- * - with the local executor (two child processes), on another cache, for the seed-7 points only
- *   (tiny-sweep-seed7.yaml: the same jobs, half as many);
+ * - with the local executor (two child processes), on another cache, for one point only
+ *   (tiny-sweep-one.yaml: that point's jobs, the same fingerprints; one point is enough to show that
+ *   both executors compute the same bytes, and each job of a sweep costs a process start);
  * - as a plain single run of a point whose grid values both differ from the pipeline's, with no cache;
  * all give the same figures and the same exported bytes per point, and every stage job ran exactly once on
  * the BullMQ cache (counted from the cache's execution records); sweep-report.html shows the JSON's
@@ -26,7 +27,7 @@ import { tempDir } from '../helpers.js';
 import { checkSweepHtml } from './html-check.js';
 
 const SWEEP = 'test/sweep/tiny-sweep.yaml';
-const SWEEP_SEED7 = 'test/sweep/tiny-sweep-seed7.yaml';
+const SWEEP_ONE = 'test/sweep/tiny-sweep-one.yaml';
 const CLI = 'dist/cli/main.js';
 const tmp = tempDir('prune-once-sweep-');
 
@@ -179,7 +180,7 @@ describe('sweep on BullMQ workers, locally, and as single runs', () => {
     const sweepQ = cli(['sweep', SWEEP, '--executor', 'bullmq', '--redis', redisUrl, '--cache', cacheQ, '--out', join(tmp, 'sweep-bullmq')]);
     const sweepL = cli([
       'sweep',
-      SWEEP_SEED7,
+      SWEEP_ONE,
       '--executor',
       'local',
       '--workers',
@@ -252,13 +253,14 @@ describe('sweep on BullMQ workers, locally, and as single runs', () => {
     // Same figures and bytes: BullMQ sweep = local sweep (its points, the same jobs) = single runs.
     const q = JSON.parse(readFileSync(join(tmp, 'sweep-bullmq', 'sweep-report.json'), 'utf8')) as SweepReport;
     const l = JSON.parse(readFileSync(join(tmp, 'sweep-local', 'sweep-report.json'), 'utf8')) as SweepReport;
-    const local = planSweep(SWEEP_SEED7);
-    expect(local.points.map((p) => p.id)).toEqual(['finalSparsity=0.5_seed=7', 'finalSparsity=0.9_seed=7']);
+    const local = planSweep(SWEEP_ONE);
+    expect(local.points.map((p) => p.id)).toEqual(['finalSparsity=0.5_seed=7']);
+    expect(local.jobs.length).toBe(6);
     expect(local.jobs.map((j) => j.fingerprint).every((fp) => plan.jobs.some((j) => j.fingerprint === fp))).toBe(true);
     expect(q.groups.map((g) => g.finalSparsity)).toEqual([0.5, 0.9]);
     for (const g of q.groups) expect(g.figures.encoder_sparsity.mean).toBeCloseTo(g.finalSparsity, 2);
     expect(q.groups.some((g) => g.pareto)).toBe(true);
-    expect(l.points.length).toBe(2);
+    expect(l.points.length).toBe(1);
     for (const p of l.points) expect(p.figures).toEqual(q.points.find((x) => x.id === p.id)!.figures);
     for (const p of local.points) expect(figures(join(tmp, 'sweep-bullmq', 'points', p.id))).toEqual(figures(join(tmp, 'sweep-local', 'points', p.id)));
     for (const s of singles) expect(figures(join(tmp, 'sweep-bullmq', 'points', s.id))).toEqual(figures(s.dir));
