@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { compress, compressSummary, DEFAULT_SPARSITY } from '../../pipeline/compress.js';
 import { UsageError } from '../number-flags.js';
 
 interface CompressArgs {
@@ -17,8 +16,10 @@ interface CompressArgs {
 export const compressCommand: CommandModule<object, CompressArgs> = {
   command: 'compress <model>',
   describe: 'Compress the model you have: a fine-tuned Hugging Face classifier pruned while fine-tuning on your TSV files, then int8 ONNX',
-  builder: (y: Argv) =>
-    y
+  // Async, so the engine loads only for `compress`, not for `--help` or another command.
+  builder: async (y: Argv) => {
+    const { DEFAULT_SPARSITY } = await import('../../pipeline/compress.js');
+    return y
       .positional('model', {
         type: 'string',
         demandOption: true,
@@ -40,10 +41,12 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .example(
         '$0 compress ./my-bert-sst2 --train train.tsv --dev dev.tsv --sparsity 0.9 --out runs/sst2',
         'prune to 90% during fine-tuning, int8, report',
-      ) as unknown as Argv<CompressArgs>,
+      ) as unknown as Argv<CompressArgs>;
+  },
   handler: async (args) => {
     if (!(args.sparsity >= 0 && args.sparsity < 1))
       throw new UsageError(`--sparsity ${args.sparsity}: must be in [0, 1) (the fraction of encoder Linear weights set to zero), e.g. --sparsity 0.9`);
+    const { compress, compressSummary } = await import('../../pipeline/compress.js');
     const result = await compress({
       model: args.model,
       train: args.train,

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { exportModel, type ExportFormatOption } from '../../pipeline/export-model.js';
+import type { ExportFormatOption } from '../../pipeline/export-model.js';
 import { TASK_OPTION } from '../task-option.js';
 
 interface ExportArgs {
@@ -61,6 +61,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         "the spam task's sparse fine-tuned model as a Hugging Face directory (with the run's vocab.txt), for transformers",
       ) as unknown as Argv<ExportArgs>,
   handler: async (args) => {
+    // Loaded here, not at startup: `--help` and the other commands do not need the engine.
+    const { exportModel } = await import('../../pipeline/export-model.js');
     let lastSource = '';
     for (const f of await exportModel(args.input, args.format, args.out, {
       backend: args.backend,

@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { importToCheckpoint } from '../../import/convert.js';
 import { intFlagIssue, usageCheck } from '../number-flags.js';
 
 interface ImportArgs {
@@ -27,7 +26,8 @@ export const importCommand: CommandModule<object, ImportArgs> = {
         '$0 import ./my-finetuned-bert --out teacher.ckpt --json',
         'a fine-tuned classifier: its head and id2label are kept',
       ) as unknown as Argv<ImportArgs>,
-  handler: (args) => {
+  handler: async (args) => {
+    const { importToCheckpoint } = await import('../../import/convert.js');
     const s = importToCheckpoint(args.dir, args.out, { seed: args.seed });
     if (args.json) {
       process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);

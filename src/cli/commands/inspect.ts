@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { inspectPath, writeHtmlReports } from '../../pipeline/inspect.js';
 import { TASK_OPTION } from '../task-option.js';
 
 interface InspectArgs {
@@ -42,6 +41,7 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
         'sizes by part, bits per encoder weight, and the ratios against the dense teacher',
       ) as unknown as Argv<InspectArgs>,
   handler: async (args) => {
+    const { inspectPath, writeHtmlReports } = await import('../../pipeline/inspect.js');
     if (args.html) {
       for (const f of await writeHtmlReports(args.target, args.task)) process.stdout.write(`wrote ${f}\n`);
       return;

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { openPredictor, predictionAccuracy, readPredictInputs, resolvePredictModel, type Prediction, type PredictInput } from '../../predict/index.js';
+import type { Prediction, PredictInput } from '../../predict/index.js';
 import { TASK_OPTION } from '../task-option.js';
 
 interface PredictArgs {
@@ -52,6 +52,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .example('$0 predict artifacts/prune-once --task spam --input test.jsonl --json', 'one JSON line per input, and the accuracy when the file has labels')
       .example('cat texts.txt | $0 predict my-model', 'one text per line from standard input') as unknown as Argv<PredictArgs>,
   handler: async (args) => {
+    const { openPredictor, predictionAccuracy, readPredictInputs, resolvePredictModel } = await import('../../predict/index.js');
     if (args.input && args.text.length) throw new Error('give texts as arguments or --input, not both');
     const inputs: PredictInput[] = args.input ? readPredictInputs(args.input) : args.text.length ? args.text.map((text) => ({ text })) : await readStdinLines();
     const predictor = await openPredictor(resolvePredictModel(args.model, args.task), { batchSize: args.batchSize });

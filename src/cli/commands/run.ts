@@ -1,7 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runPipeline } from '../../pipeline/run.js';
-import { openCache } from '../../pipeline/stage-cache.js';
-import { STAGE_ORDER, type StageName } from '../../pipeline/stages/index.js';
+import type { StageName } from '../../pipeline/stages/index.js';
 
 interface RunArgs {
   pipeline: string;
@@ -17,8 +15,10 @@ interface RunArgs {
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run <pipeline>',
   describe: 'Run a pipeline file: teacher -> prune-distill -> finetune-teacher -> transfer -> qat -> export -> report',
-  builder: (y: Argv) =>
-    y
+  // Async, so the stages (the engine) load only for `run`, not for `--help` or another command.
+  builder: async (y: Argv) => {
+    const { STAGE_ORDER } = await import('../../pipeline/stages/index.js');
+    return y
       .positional('pipeline', { type: 'string', demandOption: true, describe: 'pipeline YAML file, e.g. pipelines/prune-once.yaml' })
       .option('out', { type: 'string', describe: 'run directory (default: artifacts/<pipeline name>)' })
       .option('set', {
@@ -46,8 +46,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example(
         '$0 run pipelines/smoke.yaml --out /tmp/a --cache /tmp/stage-cache',
         'a second run with --cache and another --out reuses every stage but the report',
-      ) as unknown as Argv<RunArgs>,
+      ) as unknown as Argv<RunArgs>;
+  },
   handler: async (args) => {
+    const [{ runPipeline }, { openCache }] = await Promise.all([import('../../pipeline/run.js'), import('../../pipeline/stage-cache.js')]);
     if (args.cache) openCache(args.cache); // an unusable cache fails now, not after a stage has run
     const summary = await runPipeline({
       pipelinePath: args.pipeline,

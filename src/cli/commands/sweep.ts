@@ -1,6 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runSweep } from '../../sweep/index.js';
-import { renderSweepMarkdown } from '../../sweep/report.js';
 import { intFlagIssue, usageCheck } from '../number-flags.js';
 
 /** Each stage job is a process that trains on every core: more than this at once only thrashes. */
@@ -50,6 +48,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         'submit the jobs to workers on other machines (see `prune-once worker --help`)',
       ) as unknown as Argv<SweepArgs>,
   handler: async (args) => {
+    const [{ runSweep }, { renderSweepMarkdown }] = await Promise.all([import('../../sweep/index.js'), import('../../sweep/report.js')]);
     const r = await runSweep({
       sweepFile: args.sweep,
       cacheDir: args.cache,

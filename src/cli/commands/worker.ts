@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runWorker } from '../../sweep/worker.js';
 import { intFlagIssue, usageCheck } from '../number-flags.js';
 
 interface WorkerArgs {
@@ -41,6 +40,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
       )
       .example('$0 worker --redis redis://10.0.0.5:6379 --cache /shared/stage-cache', 'one worker; start one per machine') as unknown as Argv<WorkerArgs>,
   handler: async (args) => {
+    const { runWorker } = await import('../../sweep/worker.js');
     await runWorker({
       redis: args.redis,
       cacheDir: args.cache,
