@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 /** What the card reads of a run's report.json (src/report/schema.ts; only these fields). */
 export interface ReportFigures {
   run?: { name?: string };
-  accuracy?: { task?: string; split?: string; examples?: number; teacher?: number; int8Ort?: number; fp32Ort?: number };
+  accuracy?: { task?: string; split?: string; examples?: number; teacherOrt?: number | null; int8Ort?: number | null; fp32Ort?: number | null };
   files?: { teacher?: { bytes?: number }; fp32?: { bytes?: number }; int8?: { bytes?: number } };
   totals?: { encoderLinear?: { sparsity?: number } };
 }
@@ -33,9 +33,9 @@ export function modelCard(c: ModelCardInput): string {
   const acc = r?.accuracy;
   const sparsity = r?.totals?.encoderLinear?.sparsity ?? c.encoderSparsity;
   const metrics: Array<{ type: string; value: number; name: string }> = [];
-  if (acc?.int8Ort !== undefined) metrics.push({ type: 'accuracy', value: acc.int8Ort, name: 'int8 (onnx/model_quantized.onnx) test accuracy' });
-  if (acc?.fp32Ort !== undefined) metrics.push({ type: 'accuracy', value: acc.fp32Ort, name: 'sparse fp32 (onnx/model.onnx) test accuracy' });
-  if (acc?.teacher !== undefined) metrics.push({ type: 'accuracy', value: acc.teacher, name: 'dense teacher test accuracy' });
+  if (typeof acc?.int8Ort === 'number') metrics.push({ type: 'accuracy', value: acc.int8Ort, name: 'int8 (onnx/model_quantized.onnx) test accuracy' });
+  if (typeof acc?.fp32Ort === 'number') metrics.push({ type: 'accuracy', value: acc.fp32Ort, name: 'sparse fp32 (onnx/model.onnx) test accuracy' });
+  if (typeof acc?.teacherOrt === 'number') metrics.push({ type: 'accuracy', value: acc.teacherOrt, name: 'dense teacher test accuracy' });
   for (const f of c.files) metrics.push({ type: 'file_size_bytes', value: f.bytes, name: f.path });
   if (r?.files?.teacher?.bytes) metrics.push({ type: 'file_size_bytes', value: r.files.teacher.bytes, name: 'dense fp32 teacher (not included)' });
   if (sparsity !== undefined)
@@ -71,9 +71,9 @@ export function modelCard(c: ModelCardInput): string {
     '',
   ];
   if (sparsity !== undefined) lines.push(`- Encoder Linear weights: ${pct(sparsity)} zeros.`);
-  if (acc?.int8Ort !== undefined)
+  if (typeof acc?.int8Ort === 'number')
     lines.push(
-      `- Test accuracy (${acc.examples ?? '?'} examples): int8 ${pct(acc.int8Ort)}${acc.fp32Ort !== undefined ? `, sparse fp32 ${pct(acc.fp32Ort)}` : ''}${acc.teacher !== undefined ? `, dense teacher ${pct(acc.teacher)}` : ''}.`,
+      `- Test accuracy (${acc.examples ?? '?'} examples): int8 ${pct(acc.int8Ort)}${typeof acc.fp32Ort === 'number' ? `, sparse fp32 ${pct(acc.fp32Ort)}` : ''}${typeof acc.teacherOrt === 'number' ? `, dense teacher ${pct(acc.teacherOrt)}` : ''}.`,
     );
   for (const f of c.files) lines.push(`- \`${f.path}\`: ${f.bytes.toLocaleString('en-US')} bytes.`);
   if (c.labels?.length) lines.push(`- Labels: ${c.labels.join(', ')}. Inputs are truncated to ${c.maxLength} tokens.`);

@@ -352,7 +352,7 @@ async function runScope(sc: Scope, summary: RunSummary): Promise<boolean> {
 }
 
 function formatMetrics(m: Record<string, number>): string {
-  const keys = ['mlm_accuracy', 'test_accuracy', 'dev_accuracy', 'sparsity', 'int8_ort_test_accuracy', 'int8_bytes'];
+  const keys = ['mlm_accuracy', 'dev_accuracy', 'sparsity', 'int8_ort_test_accuracy', 'int8_bytes'];
   const parts = keys.filter((k) => m[k] !== undefined).map((k) => `${k}=${Number.isInteger(m[k]) ? m[k] : m[k].toFixed(4)}`);
   return parts.length ? `(${parts.join(', ')})` : '';
 }

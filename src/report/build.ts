@@ -149,14 +149,10 @@ export function buildReport(inp: ReportInputs): Report {
   const encoderLinear = sparsityTotals(enc);
   const encStored = enc.reduce((a, t) => a + t.int8File.bytes, 0);
 
-  const teacherAcc = m('finetune-teacher', 'test_accuracy');
   const acc = {
-    teacher: teacherAcc,
-    sparseStudent: m('transfer', 'test_accuracy'),
-    int8Tfjs: m('qat', 'test_accuracy'),
-    int8Ort: m('export', 'int8_ort_test_accuracy'),
-    fp32Ort: m('export', 'fp32_ort_test_accuracy'),
     teacherOrt: m('export', 'teacher_fp32_ort_test_accuracy'),
+    fp32Ort: m('export', 'fp32_ort_test_accuracy'),
+    int8Ort: m('export', 'int8_ort_test_accuracy'),
   };
   // The export stage's 95% intervals (metrics <prefix>_ort_test_accuracy_lo/_hi), by accuracy key.
   const intervals: Record<string, [number, number]> = {};
@@ -165,7 +161,7 @@ export function buildReport(inp: ReportInputs): Report {
     if (lo !== null && hi !== null) intervals[key] = [lo, hi];
   }
   const [diffLo, diffHi] = [m('export', 'int8_minus_teacher_lo'), m('export', 'int8_minus_teacher_hi')];
-  const delta = (v: number | null) => (v === null || teacherAcc === null ? null : (v - teacherAcc) * 100);
+  const delta = (v: number | null) => (v === null || acc.teacherOrt === null ? null : (v - acc.teacherOrt) * 100);
   const exportDetails = results.get('export')?.details ?? {};
   const qatDetails = (results.get('qat')?.details.scheme as Record<string, string> | undefined) ?? {};
   const cpu = cpus();
@@ -241,11 +237,8 @@ export function buildReport(inp: ReportInputs): Report {
       examples: Number((exportDetails.testExamples as number | undefined) ?? m('export', 'test_examples') ?? NaN),
       ...acc,
       deltaPoints: {
-        sparseStudent: delta(acc.sparseStudent),
-        int8Tfjs: delta(acc.int8Tfjs),
-        int8Ort: delta(acc.int8Ort),
         fp32Ort: delta(acc.fp32Ort),
-        teacherOrt: delta(acc.teacherOrt),
+        int8Ort: delta(acc.int8Ort),
       },
       ...(Object.keys(intervals).length ? { intervals } : {}),
       ...(diffLo !== null && diffHi !== null && acc.int8Ort !== null && acc.teacherOrt !== null

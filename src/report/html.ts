@@ -106,14 +106,12 @@ function accuracyTable(r: Report, browser: BrowserMetrics | null): string {
       : td(''),
   ];
   const rows = [
-    row('dense teacher (fp32, tfjs)', 'teacher'),
-    row('sparse student (fp32, tfjs)', 'sparseStudent', 'sparseStudent'),
-    row('sparse student (fp32, ONNX Runtime)', 'fp32Ort', 'fp32Ort'),
-    row('sparse int8 student (tfjs, fake-quantized)', 'int8Tfjs', 'int8Tfjs'),
-    row('sparse int8 student (ONNX Runtime, Node)', 'int8Ort', 'int8Ort'),
+    row('dense teacher (fp32)', 'teacherOrt'),
+    row('sparse student (fp32)', 'fp32Ort', 'fp32Ort'),
+    row('sparse int8 student (Node)', 'int8Ort', 'int8Ort'),
   ];
   if (browser) {
-    const d = a.teacher === null ? null : (browser.accuracy.browser - a.teacher) * 100;
+    const d = a.teacherOrt === null ? null : (browser.accuracy.browser - a.teacherOrt) * 100;
     rows.push([
       td(`sparse int8 student (onnxruntime-web, ${browser.browser.name})`),
       cell('browser.accuracy.browser', browser.accuracy.browser, pct(browser.accuracy.browser)),

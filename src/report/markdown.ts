@@ -41,14 +41,9 @@ export function renderMarkdown(r: Report): string {
     mdTable(
       ['model', 'accuracy', 'vs dense teacher (points)'],
       [
-        ['dense teacher (fp32, tfjs)', pct(a.teacher), ''],
-        ['sparse student (fp32, tfjs)', pct(a.sparseStudent), pts(a.deltaPoints.sparseStudent)],
-        ['sparse student (fp32, ONNX Runtime)', pctWithInterval(a.fp32Ort, iv.fp32Ort), pts(a.deltaPoints.fp32Ort)],
-        ['sparse int8 student (tfjs, fake-quantized)', pct(a.int8Tfjs), pts(a.deltaPoints.int8Tfjs)],
-        ['sparse int8 student (ONNX Runtime)', pctWithInterval(a.int8Ort, iv.int8Ort), pts(a.deltaPoints.int8Ort)],
-        ...(a.teacherOrt !== undefined
-          ? [['dense teacher (fp32, ONNX Runtime)', pctWithInterval(a.teacherOrt, iv.teacherOrt), pts(a.deltaPoints.teacherOrt ?? null)]]
-          : []),
+        ['dense teacher (fp32)', pctWithInterval(a.teacherOrt, iv.teacherOrt), ''],
+        ['sparse student (fp32)', pctWithInterval(a.fp32Ort, iv.fp32Ort), pts(a.deltaPoints.fp32Ort)],
+        ['sparse int8 student', pctWithInterval(a.int8Ort, iv.int8Ort), pts(a.deltaPoints.int8Ort)],
       ],
     ),
   );

@@ -6,7 +6,7 @@ import type { WeightRole } from '../model/weights.js';
 import type { PartBreakdown } from '../onnx/sizes.js';
 
 export const REPORT_SCHEMA = 'prune-once/report';
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
 
 export interface Ratio {
   value: number;
@@ -99,19 +99,19 @@ export interface Report {
     task: string;
     split: 'test';
     examples: number;
-    teacher: number | null;
-    sparseStudent: number | null;
-    int8Tfjs: number | null;
-    int8Ort: number | null;
+    /**
+     * Test accuracy is measured once, by export, in ONNX Runtime on the files users ship: the dense
+     * teacher's file, the sparse fp32 student's and the int8 file.
+     */
+    teacherOrt: number | null;
     fp32Ort: number | null;
-    /** The dense teacher's file in ONNX Runtime. */
-    teacherOrt?: number | null;
-    /** Each model's accuracy minus the dense teacher's, in points (x100). */
+    int8Ort: number | null;
+    /** fp32Ort and int8Ort minus teacherOrt, in points (x100). */
     deltaPoints: Record<string, number | null>;
     /**
      * 95% group-bootstrap intervals [lo, hi] of the ONNX Runtime accuracies (int8Ort, fp32Ort,
      * teacherOrt, int8AltOrt), recomputable from export/test-predictions.json; absent for runs
-     * exported before the file existed. tfjs accuracies have none (no per-example predictions kept).
+     * exported before the file existed.
      */
     intervals?: Record<string, [number, number]>;
     /** int8Ort - teacherOrt in points with its paired 95% interval (the same resamples for both). */

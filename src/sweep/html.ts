@@ -28,7 +28,7 @@ export interface SourcedRow {
 }
 
 export const ACCURACY_SERIES: Array<[Figure, string]> = [
-  ['teacher_accuracy', 'dense teacher (tfjs)'],
+  ['teacher_accuracy', 'dense teacher'],
   ['fp32_accuracy', 'sparse fp32 (ONNX Runtime)'],
   ['int8_accuracy', 'sparse int8 (ONNX Runtime)'],
 ];
@@ -176,7 +176,7 @@ export async function renderSweepHtml(r: SweepReportJson): Promise<string> {
     `<h2 id="accuracy">Accuracy against sparsity</h2>`,
     await chart(
       'Test accuracy against target sparsity.',
-      `the dense fine-tuned teacher (tfjs), the sparse student in fp32 and in int8, both in ONNX Runtime, on each task's test split.${perTask} ${spreadNote}`,
+      `the dense fine-tuned teacher, the sparse student in fp32 and in int8, all three in ONNX Runtime, on each task's test split.${perTask} ${spreadNote}`,
       rows.accuracy,
       { xTitle: 'target sparsity', yTitle: 'test accuracy', xFormat: '.0%', yFormat: '.0%', line: 'series' },
       pct,

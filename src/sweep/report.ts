@@ -24,7 +24,7 @@ export interface Spread {
 }
 
 export const FIGURES = {
-  teacher_accuracy: 'dense teacher test accuracy (finetune-teacher, tfjs)',
+  teacher_accuracy: 'dense teacher test accuracy (model.teacher.fp32.onnx in ONNX Runtime)',
   fp32_accuracy: 'sparse fp32 test accuracy (model.fp32.onnx in ONNX Runtime)',
   int8_accuracy: 'sparse int8 test accuracy (model.int8.onnx in ONNX Runtime)',
   encoder_sparsity: 'measured zero fraction of the encoder Linear weights in model.int8.onnx',
@@ -134,7 +134,7 @@ export function pointFigures(p: SweepPoint, task: string, runDir: string, cacheD
     runDir,
     task,
     figures: {
-      teacher_accuracy: metric('finetune-teacher', 'test_accuracy'),
+      teacher_accuracy: metric('export', 'teacher_fp32_ort_test_accuracy'),
       fp32_accuracy: metric('export', 'fp32_ort_test_accuracy'),
       int8_accuracy: metric('export', 'int8_ort_test_accuracy'),
       encoder_sparsity: metric('export', 'int8_encoder_sparsity'),

@@ -117,7 +117,7 @@ export interface LoopIo {
   evaluate?(model: BertModel, forward: Partial<ForwardOptions>, remote: RemoteForward[]): Record<string, number> | Promise<Record<string, number>>;
   /**
    * After the last evaluation (and early stopping's restore): figures of the weights the stage
-   * keeps (e.g. the test split), with the workers still up; returned as LoopResult.final.
+   * keeps (e.g. the teacher's logits on the training split), with the workers still up; returned as LoopResult.final.
    */
   finish?(model: BertModel, forward: Partial<ForwardOptions>, remote: RemoteForward[]): Promise<Record<string, number>>;
 }

@@ -74,7 +74,7 @@ describe('a pipeline with several tasks', () => {
       const report = JSON.parse(readFileSync(join(runDir, 'tasks', row.task, 'report.json'), 'utf8')) as Report;
       const ft = JSON.parse(readFileSync(join(runDir, 'tasks', row.task, 'finetune-teacher', 'result.json'), 'utf8')).metrics;
       expect(row.int8Ort).toBe(report.accuracy.int8Ort);
-      expect(row.teacher).toBe(report.accuracy.teacher);
+      expect(row.teacherOrt).toBe(report.accuracy.teacherOrt);
       expect(row.majority).toBe(ft.baseline_majority_test_accuracy);
       expect(row.naiveBayes).toBe(ft.baseline_naive_bayes_test_accuracy);
       expect(row.majority).toBeGreaterThan(0);

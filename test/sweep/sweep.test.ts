@@ -159,7 +159,7 @@ function figures(runDir: string) {
       .digest('hex');
   const e = m('export');
   return {
-    teacher: m('finetune-teacher').test_accuracy,
+    teacher: e.teacher_fp32_ort_test_accuracy,
     fp32: e.fp32_ort_test_accuracy,
     int8: e.int8_ort_test_accuracy,
     sparsity: e.int8_encoder_sparsity,

@@ -129,7 +129,7 @@ describe('a sweep of a tasks: pipeline', () => {
       const f = report.points.find((p) => p.id === point.id && p.task === t)!.figures;
       expect(rep.accuracy.int8Ort, t).toBe(f.int8_accuracy);
       expect(rep.accuracy.fp32Ort, t).toBe(f.fp32_accuracy);
-      expect(rep.accuracy.teacher, t).toBe(f.teacher_accuracy);
+      expect(rep.accuracy.teacherOrt, t).toBe(f.teacher_accuracy);
       expect(rep.files.int8.bytes, t).toBe(f.int8_bytes);
       expect(rep.files.fp32.bytes, t).toBe(f.fp32_bytes);
     }

@@ -192,7 +192,7 @@ describe('report.html', () => {
       expect(cells.has(k), k).toBe(true);
       return cells.get(k) === 'null' ? null : Number(cells.get(k));
     };
-    for (const k of ['teacher', 'sparseStudent', 'fp32Ort', 'int8Tfjs', 'int8Ort'] as const) expect(num(`accuracy.${k}`)).toBe(report.accuracy[k]);
+    for (const k of ['teacherOrt', 'fp32Ort', 'int8Ort'] as const) expect(num(`accuracy.${k}`)).toBe(report.accuracy[k]);
     for (const [k, v] of Object.entries(report.ratios)) expect(num(`ratios.${k}.value`)).toBe(v.value);
     expect(num('files.int8.bytes')).toBe(report.files.int8.bytes);
     expect(num('files.fp32.gzipBytes')).toBe(report.files.fp32.gzipBytes);

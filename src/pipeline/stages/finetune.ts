@@ -41,29 +41,13 @@ export function taskState(ctx: RunContext): TaskInfo {
   return { labels: ctx.task().data.labels, tokenizer: ctx.tokenizer().describe(), maxSequenceLength: ctx.pipeline.task.seqLen };
 }
 
-/** Dev and test accuracy of a classifier (optionally through quantized forward options). */
-export function taskAccuracy(ctx: RunContext, model: BertModel, forward: Partial<ForwardOptions> = {}): Record<string, number> {
-  const t = ctx.task();
-  const bs = ctx.pipeline.task.evalBatchSize;
-  const dev = predictTask(model, t.dev, bs, forward).metrics;
-  const test = predictTask(model, t.test, bs, forward).metrics;
-  return { dev_accuracy: dev.accuracy, test_accuracy: test.accuracy, dev_loss: dev.loss, test_loss: test.loss };
-}
-
 /**
- * `taskAccuracy` after training: the loop's last evaluation ran dev on the final weights with the
- * same forward, so its dev figures are kept and only the test split is predicted (a dev pass costs
- * as much as ~20 training steps).
+ * Dev accuracy and loss of a classifier (optionally through quantized forward options). The test
+ * split is predicted once, by export, in ONNX Runtime: the files users ship, with the same weights.
  */
-export function finalAccuracy(
-  ctx: RunContext,
-  model: BertModel,
-  evaluations: ReadonlyArray<{ metrics: Record<string, number> }>,
-  forward: Partial<ForwardOptions> = {},
-): Record<string, number> {
-  const final = evaluations.at(-1)!.metrics;
-  const test = predictTask(model, ctx.task().test, ctx.pipeline.task.evalBatchSize, forward).metrics;
-  return { dev_accuracy: final.dev_accuracy, test_accuracy: test.accuracy, dev_loss: final.dev_loss, test_loss: test.loss };
+export function devAccuracy(ctx: RunContext, model: BertModel, forward: Partial<ForwardOptions> = {}): Record<string, number> {
+  const dev = predictTask(model, ctx.task().dev, ctx.pipeline.task.evalBatchSize, forward).metrics;
+  return { dev_accuracy: dev.accuracy, dev_loss: dev.loss };
 }
 
 export function withTaskHead(ctx: RunContext, model: BertModel, seed: number): void {
@@ -91,37 +75,25 @@ async function predictSplit(ctx: RunContext, data: EncodedExamples, m: BertModel
   return remote.length ? await predictTaskOn(m, data, bs, remote) : predictTask(m, data, bs, fwd);
 }
 
-/** A split's accuracy and loss (predictSplit). */
-export async function splitMetrics(
-  ctx: RunContext,
-  split: 'dev' | 'test',
-  m: BertModel,
-  fwd: Partial<ForwardOptions>,
-  remote: RemoteForward[],
-): Promise<{ accuracy: number; loss: number }> {
-  return (await predictSplit(ctx, ctx.task()[split], m, fwd, remote)).metrics;
-}
-
 export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
   const { run } = a;
   const { ctx } = run;
   const task = ctx.task();
   const evaluate = async (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => {
-    const dev = await splitMetrics(ctx, 'dev', m, fwd, remote);
+    const dev = (await predictSplit(ctx, task.dev, m, fwd, remote)).metrics;
     return { dev_accuracy: dev.accuracy, dev_loss: dev.loss };
   };
-  // The test split once, on the weights the stage keeps, while the workers are still up; for the
-  // teacher also its logits on every training example, the targets transfer and qat distil from
-  // (one pass over the training split instead of a teacher forward in every step of both stages).
+  // No test pass here: export predicts the test split in ONNX Runtime from these same weights. For
+  // the teacher, its logits on every training example, while the workers are still up: the targets
+  // transfer and qat distil from (one pass instead of a teacher forward in every step of both).
   const tensors = new Map<string, WeightData>();
-  const finish = async (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => {
-    const test = await splitMetrics(ctx, 'test', m, fwd, remote);
-    if (a.storeTrainLogits) {
-      const { logits } = await predictSplit(ctx, task.train, m, fwd, remote);
-      tensors.set(TRAIN_LOGITS, { shape: [task.train.examples.length, m.config.numLabels], data: logits });
-    }
-    return { test_accuracy: test.accuracy, test_loss: test.loss };
-  };
+  const finish = a.storeTrainLogits
+    ? async (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => {
+        const { logits } = await predictSplit(ctx, task.train, m, fwd, remote);
+        tensors.set(TRAIN_LOGITS, { shape: [task.train.examples.length, m.config.numLabels], data: logits });
+        return {};
+      }
+    : undefined;
   const result = await trainStage({
     ctx,
     dir: run.dir,
@@ -139,9 +111,7 @@ export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
   const dev = result.evaluations.at(-1)!.metrics;
   const metrics: Record<string, number> = {
     dev_accuracy: dev.dev_accuracy,
-    test_accuracy: result.final!.test_accuracy,
     dev_loss: dev.dev_loss,
-    test_loss: result.final!.test_loss,
     tokens_per_s: result.tokensPerSecond,
     ...memoryMetrics(result.memory),
     // With early stopping: where training stopped, and whose weights the stage keeps (dev's best).
@@ -194,7 +164,7 @@ export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>)
 
 /**
  * A fine-tuned classifier as the teacher, as it is: its head's rows put in the task's label order
- * (the same label names are required), evaluated on dev and test, saved; nothing is trained.
+ * (the same label names are required), evaluated on dev, saved; nothing is trained.
  */
 function takeAsIs(run: StageRun<FinetuneTeacherSettings>, model: BertModel, labels: string[] | undefined): StageOutput {
   const { ctx } = run;
@@ -213,7 +183,7 @@ function takeAsIs(run: StageRun<FinetuneTeacherSettings>, model: BertModel, labe
       v.assign(tf.gather(v, rows, name === CLS.classifierKernel ? 1 : 0));
     }
   });
-  const metrics = taskAccuracy(ctx, model);
+  const metrics = devAccuracy(ctx, model);
   saveModel(run.dir, model, { stage: 'finetune-teacher', fingerprint: run.fingerprint, ...taskState(ctx), takenAsIs: true });
   ctx.log(`finetune-teacher: the classifier is taken as is (labels ${labels.join(', ')}; dev accuracy ${metrics.dev_accuracy.toFixed(4)})`);
   return { metrics, details: { teacher: 'taken as is', classifierLabels: labels, task: task.data.description, labels: task.data.labels } };
@@ -248,6 +218,14 @@ function teacherHook(run: StageRun<TransferSettings>): { hooks: TrainHook<Batch>
   return { hooks: [distillationHook(teacher, run.settings.distill, run.seed, targets)], teacher };
 }
 
+/** The student's measured sparsity in a transfer result, whichever path pruned it. */
+function recordSparsity(out: StageOutput, sp: ReturnType<PatternLockHook<Batch>['sparsity']>): void {
+  out.metrics.sparsity = sp.overall;
+  out.metrics.pruned_params = sp.params;
+  out.metrics.pruned_nonzeros = sp.nonZeros;
+  out.details.perTensorSparsity = sp.perTensor;
+}
+
 /** Prune once upstream, transfer: the sparse student of prune-distill, its zeros locked. */
 async function runLockedTransfer(run: StageRun<TransferSettings>): Promise<StageOutput> {
   const { ctx, settings: s } = run;
@@ -258,11 +236,7 @@ async function runLockedTransfer(run: StageRun<TransferSettings>): Promise<Stage
   const { hooks, teacher } = teacherHook(run);
   hooks.push(lock);
   const out = await finetune({ run, saves: { stage: 'transfer', prunedWeights: pruned }, model: student, train: s.train, hooks });
-  const sp = lock.sparsity();
-  out.metrics.sparsity = sp.overall;
-  out.metrics.pruned_params = sp.params;
-  out.metrics.pruned_nonzeros = sp.nonZeros;
-  out.details.perTensorSparsity = sp.perTensor;
+  recordSparsity(out, lock.sparsity());
   out.details.pruning = 'upstream';
   lock.dispose();
   disposeModel(student);
@@ -286,11 +260,7 @@ async function runPruneDuringTransfer(run: StageRun<TransferSettings>, pruning: 
   const { hooks, teacher } = teacherHook(run);
   hooks.push(pruner);
   const out = await finetune({ run, saves: { stage: 'transfer', prunedWeights: names }, model: student, train: s.train, hooks });
-  const sp = pruner.sparsity();
-  out.metrics.sparsity = sp.overall;
-  out.metrics.pruned_params = sp.params;
-  out.metrics.pruned_nonzeros = sp.nonZeros;
-  out.details.perTensorSparsity = sp.perTensor;
+  recordSparsity(out, pruner.sparsity());
   out.details.pruning = 'downstream';
   out.details.schedule = pruningSchedule(pruning, s.train.steps);
   pruner.dispose();

@@ -11,7 +11,6 @@ import { distillationHook } from '../../distill/hook.js';
 import { disposeModel, type BertModel } from '../../model/bert.js';
 import { PatternLockHook } from '../../prune/pattern-lock.js';
 import { selectWeights } from '../../prune/select.js';
-import { quantizedForward } from '../../quant/linear.js';
 import { QatHook, type QatSettings as QatHookSettings } from '../../quant/qat.js';
 import { INT4_EMBEDDINGS } from '../../quant/quantize.js';
 import { describeQuantization } from '../../quant/scheme.js';
@@ -23,7 +22,7 @@ import { DistillSchema, noEarlyStopping, QuantizationSchema, TrainSchema, type Q
 import { loadModel, saveModel, storedTeacherTargets } from '../stage-io.js';
 import { readResult } from '../../run/result.js';
 import { predictTask } from '../evaluate.js';
-import { finalAccuracy, taskAccuracy, taskState } from './finetune.js';
+import { devAccuracy, taskState } from './finetune.js';
 import { curve, trainStage } from './train.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 import { memoryMetrics } from '../../train/memory-watch.js';
@@ -59,10 +58,7 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
   const qat = new QatHook<Batch>(student, selectWeights(student.params.keys()), qatHookSettings(q));
   // The float accuracy before QAT is the transfer stage's (same weights): read, not recomputed.
   const before = readResult(run.dirOf('transfer'))?.metrics;
-  const floatAccuracy =
-    before && Number.isFinite(before.dev_accuracy) && Number.isFinite(before.test_accuracy)
-      ? { dev_accuracy: before.dev_accuracy, test_accuracy: before.test_accuracy }
-      : taskAccuracy(ctx, student);
+  const floatDevAccuracy = before && Number.isFinite(before.dev_accuracy) ? before.dev_accuracy : devAccuracy(ctx, student).dev_accuracy;
 
   // Calibration: initial activation ranges from a few training batches (eval mode, no updates).
   const calib = clsBatches(task.train, { batchSize: s.train.batchSize, seed: run.seed + 1, padding: 'longest' });
@@ -97,8 +93,9 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
     },
   });
   const quantization = qat.quantization();
-  // The loop's last evaluation used this same forward: the hook's eval forward is quantizedForward(quantization()).
-  const int8 = finalAccuracy(ctx, student, result.evaluations, quantizedForward(quantization));
+  // The loop's last evaluation ran dev through the hook's eval forward, quantizedForward(quantization()):
+  // the int8 model's dev figures. Its test figures are export's, in ONNX Runtime on the int8 file.
+  const last = result.evaluations.at(-1)!.metrics;
   const sp = lock.sparsity();
   saveModel(run.dir, student, {
     stage: 'qat',
@@ -113,9 +110,9 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
   if (teacher) disposeModel(teacher);
   return {
     metrics: {
-      ...int8,
-      float_dev_accuracy_before: floatAccuracy.dev_accuracy,
-      float_test_accuracy_before: floatAccuracy.test_accuracy,
+      dev_accuracy: last.dev_accuracy,
+      dev_loss: last.dev_loss,
+      float_dev_accuracy_before: floatDevAccuracy,
       sparsity: sp.overall,
       tokens_per_s: result.tokensPerSecond,
       ...memoryMetrics(result.memory),
