@@ -90,7 +90,9 @@ export function planStages(
         );
       }
     }
-    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, def, settings), inputs, tool: TOOL_VERSION });
+    // formatVersion only when declared, so that the fingerprints of the other stages stay as they were.
+    const format = def.formatVersion === undefined ? {} : { format: def.formatVersion };
+    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, def, settings), inputs, tool: TOOL_VERSION, ...format });
     fingerprints.set(stage, fingerprint);
     plan.push({ stage, def, fingerprint, inputs });
   }

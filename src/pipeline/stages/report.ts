@@ -6,7 +6,7 @@ import { createSession, measureLatency, precomputeFileSizes } from '../../onnx/i
 import { buildReport } from '../../report/build.js';
 import { gatherReportView } from '../../report/view.js';
 import { writeReportFiles } from '../../report/write.js';
-import type { Report } from '../../report/schema.js';
+import { REPORT_VERSION, type Report } from '../../report/schema.js';
 import { ONNX_FILES, onnxPath, RUN_FILES, runFile, type OnnxFormat } from '../../run/layout.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { TOOL_VERSION } from '../../version.js';
@@ -82,6 +82,7 @@ export const reportStage = defineStage({
   // The report says what the run has: a missing stage's figures are null, not an error.
   optionalInputs: () => REPORTED,
   data: 'task',
+  formatVersion: REPORT_VERSION,
   outputs: () => [RUN_FILES.reportJson, RUN_FILES.reportMd, RUN_FILES.reportHtml],
   run: runReport,
 });

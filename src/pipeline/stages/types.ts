@@ -43,6 +43,11 @@ export interface StageDefinition<Name extends string = string, Schema extends z.
    * none (`teacher.from`, `prune-distill.from`).
    */
   externalFiles?(settings: z.output<Schema>): unknown;
+  /**
+   * The version of the format it writes, where readers check one (report.json): it enters the
+   * fingerprint, so a run finished by a build that wrote an older format redoes this stage.
+   */
+  formatVersion?: number;
   /** Files it writes, relative to the run directory (result.json aside, which every stage writes). */
   outputs(settings: z.output<Schema>): readonly string[];
   run(run: StageRun<z.output<Schema>>): Promise<StageOutput>;
