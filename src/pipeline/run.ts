@@ -1,17 +1,18 @@
 /**
- * Runs a pipeline: each stage writes into `<run>/<stage>/`, with a fingerprint of its settings and
+ * Runs a pipeline: each stage writes into `<run>/<stage>/`, with a fingerprint of its settings, of
+ * the contents of the files it reads by path (task, corpus and vocabulary files; `teacher.from`) and
  * of its inputs' fingerprints. A stage whose result.json carries the same fingerprint is skipped;
  * an interrupted stage resumes from its last periodic checkpoint; a changed setting changes that
  * stage's fingerprint and so those of every stage after it, which rerun.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describeBackend, selectBackend, type BackendInfo } from '../backend/select.js';
 import { runFile, stageDir, taskRunDir } from '../run/layout.js';
 import { writeTasksSummary } from '../report/tasks.js';
 import { readResult, writeResult, type StageResult } from '../run/result.js';
-import { writeJsonAtomic } from '../util/fs.js';
+import { sha256File, writeJsonAtomic } from '../util/fs.js';
 import { TOOL_VERSION } from '../version.js';
 import { createContext, type RunContext } from './context.js';
 import { loadPipeline } from './load.js';
@@ -26,8 +27,12 @@ import { restoreStage, storeStage } from './stage-cache.js';
 import { recordOutputs, snapshotTopLevel, verifyOutputs } from './verify.js';
 
 /** Which parts of the shared settings a stage's output depends on (they enter its fingerprint). */
-function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown): unknown {
+function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown, digests: FileDigests): unknown {
   const externalFiles = stage.externalFiles ? stage.externalFiles(settings) : null;
+  // The corpus-subset vocabulary is built from the corpus and the task, so both matter everywhere then.
+  const corpus = stage.data === 'corpus' || p.tokenizer.vocab === 'corpus-subset';
+  const task = stage.data === 'task' || (p.tokenizer.vocab === 'corpus-subset' && !p.tasks);
+  const files = dataFiles(p, corpus, task, digests);
   return {
     // Hashed under the name it had when only teacher.from had any, `teacherFrom`: renaming it would
     // change every fingerprint, and so rerun finished runs and miss the stage cache.
@@ -36,10 +41,41 @@ function sharedInputs(p: Pipeline, stage: StageDefinition, settings: unknown): u
     // Only when set, so that the fingerprints of pipelines without it stay as they were.
     ...(p.taskSeed !== undefined && p.taskSeed !== p.seed && stage.data === 'task' ? { taskSeed: p.taskSeed } : {}),
     tokenizer: p.tokenizer,
-    // The corpus-subset vocabulary is built from the corpus and the task, so both matter everywhere then.
-    corpus: stage.data === 'corpus' || p.tokenizer.vocab === 'corpus-subset' ? p.corpus : null,
-    task: stage.data === 'task' || (p.tokenizer.vocab === 'corpus-subset' && !p.tasks) ? taskData(p.task) : null,
+    corpus: corpus ? p.corpus : null,
+    task: task ? taskData(p.task) : null,
+    // Only when a user file is named, so that the fingerprints of the embedded data stay as they were.
+    ...(Object.keys(files).length > 0 ? { dataFiles: files } : {}),
   };
+}
+
+/**
+ * The sha256 of each file a run reads by path, once per run (the runner and the planners pass one
+ * to every plan they make): path (resolved) -> digest, null when there is no such file.
+ */
+export type FileDigests = Map<string, string | null>;
+
+function digestOf(digests: FileDigests, path: string): string | null {
+  const key = resolve(path);
+  if (!digests.has(key)) digests.set(key, existsSync(key) && statSync(key).isFile() ? sha256File(key) : null);
+  return digests.get(key)!;
+}
+
+/**
+ * The contents of the user files whose data a stage reads, by the field that names each
+ * (`task.train`, `corpus.source`, `tokenizer.vocab`): the paths are in the settings, but an edited
+ * file at the same path must rerun the stages that read it (and miss the stage cache).
+ */
+function dataFiles(p: Pipeline, corpus: boolean, task: boolean, digests: FileDigests): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  const vocab = p.tokenizer.vocab;
+  if (vocab !== 'corpus-subset' && vocab !== 'bert-base-uncased') out['tokenizer.vocab'] = digestOf(digests, vocab);
+  if (corpus && p.corpus.source !== 'sotu') out['corpus.source'] = digestOf(digests, p.corpus.source);
+  if (task && (p.task.kind === 'tsv' || p.task.kind === 'jsonl'))
+    for (const split of ['train', 'dev', 'test'] as const) {
+      const file = p.task[split];
+      if (file !== undefined) out[`task.${split}`] = digestOf(digests, file);
+    }
+  return out;
 }
 
 /** A task's data settings: its step budgets are already in the stages' settings (withTaskSteps). */
@@ -67,12 +103,14 @@ export interface PlannedStage {
 /**
  * Every configured stage's fingerprint, computed without running anything (the runner and the sweep
  * planner share it). `existing` gives the fingerprint of a stage the pipeline does not run but whose
- * output is already in the run directory `runDir`.
+ * output is already in the run directory `runDir`; `digests` holds the data files' digests computed
+ * so far (pass one map to every plan of a run, so each file is read once).
  */
 export function planStages(
   pipeline: Pipeline,
   existing: (stage: string) => string | undefined = () => undefined,
   runDir = 'the run directory',
+  digests: FileDigests = new Map(),
 ): PlannedStage[] {
   const fingerprints = new Map<string, string>();
   const plan: PlannedStage[] = [];
@@ -92,7 +130,7 @@ export function planStages(
     }
     // formatVersion only when declared, so that the fingerprints of the other stages stay as they were.
     const format = def.formatVersion === undefined ? {} : { format: def.formatVersion };
-    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, def, settings), inputs, tool: TOOL_VERSION, ...format });
+    const fingerprint = hash({ stage, settings, shared: sharedInputs(pipeline, def, settings, digests), inputs, tool: TOOL_VERSION, ...format });
     fingerprints.set(stage, fingerprint);
     plan.push({ stage, def, fingerprint, inputs });
   }
@@ -167,9 +205,10 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   ctx.log(`prune-once ${TOOL_VERSION}: pipeline '${pipeline.name}' -> ${runDir}; ${describeBackend(backend)}`);
   const summary: RunSummary = { runDir, pipeline, backend, stages: [] };
   const redone = new Set<string>();
+  const digests: FileDigests = new Map();
   if (!pipeline.tasks) {
     pipeline = { ...pipeline, stages: withTaskSteps(pipeline.stages, pipeline.task) };
-    await runScope({ opts, pipeline, ctx, outDir: runDir, dirOf: (s) => stageDir(runDir, s), redone }, summary);
+    await runScope({ opts, pipeline, ctx, outDir: runDir, dirOf: (s) => stageDir(runDir, s), redone, digests }, summary);
     return summary;
   }
   // Several tasks: the shared stages (on the corpus) once, then each task's stages in its own
@@ -177,7 +216,10 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
   const scopes = taskScopes(pipeline);
   const fingerprints = new Map<string, string>();
   if (scopes.shared) {
-    const stopped = await runScope({ opts, pipeline: scopes.shared, ctx, outDir: runDir, dirOf: (s) => stageDir(runDir, s), redone, fingerprints }, summary);
+    const stopped = await runScope(
+      { opts, pipeline: scopes.shared, ctx, outDir: runDir, dirOf: (s) => stageDir(runDir, s), redone, fingerprints, digests },
+      summary,
+    );
     if (stopped) return summary;
   }
   for (const { task, pipeline: taskPipeline } of scopes.tasks) {
@@ -190,7 +232,7 @@ async function runStages(opts: RunOptions, pipeline: Pipeline, backend: BackendI
     trackWrites(taskDir, RUN_MARKER);
     const taskCtx = createContext(taskDir, taskPipeline, backend, opts.quiet, { tokenizer: () => ctx.tokenizer(), taskField: `tasks.${task}` });
     const dirOf = (s: string) => stageDir(SHARED_STAGES.has(s) ? runDir : taskDir, s);
-    const stopped = await runScope({ opts, pipeline: taskPipeline, ctx: taskCtx, outDir: taskDir, dirOf, redone, fingerprints, task }, summary);
+    const stopped = await runScope({ opts, pipeline: taskPipeline, ctx: taskCtx, outDir: taskDir, dirOf, redone, fingerprints, digests, task }, summary);
     if (stopped) return summary;
   }
   // The table of tasks, once every task has its report.
@@ -247,8 +289,8 @@ export interface PlannedRunStage extends PlannedStage {
  * Every stage a run of `pipeline` in a fresh run directory would run, in order, with the
  * fingerprints runStages computes (tasks included): what a sweep's stage jobs must reproduce.
  */
-export function planRun(pipeline: Pipeline): PlannedRunStage[] {
-  if (!pipeline.tasks) return planStages({ ...pipeline, stages: withTaskSteps(pipeline.stages, pipeline.task) });
+export function planRun(pipeline: Pipeline, digests: FileDigests = new Map()): PlannedRunStage[] {
+  if (!pipeline.tasks) return planStages({ ...pipeline, stages: withTaskSteps(pipeline.stages, pipeline.task) }, undefined, undefined, digests);
   const scopes = taskScopes(pipeline);
   const fingerprints = new Map<string, string>();
   const out: PlannedRunStage[] = [];
@@ -258,10 +300,10 @@ export function planRun(pipeline: Pipeline): PlannedRunStage[] {
       out.push(task ? { ...s, task } : s);
     }
   };
-  if (scopes.shared) add(planStages(scopes.shared, (dep) => fingerprints.get(dep)));
+  if (scopes.shared) add(planStages(scopes.shared, (dep) => fingerprints.get(dep), undefined, digests));
   for (const { task, pipeline: p } of scopes.tasks)
     add(
-      planStages(p, (dep) => fingerprints.get(dep)),
+      planStages(p, (dep) => fingerprints.get(dep), undefined, digests),
       task,
     );
   return out;
@@ -278,6 +320,8 @@ interface Scope {
   redone: Set<string>;
   /** Fingerprints of the stages planned so far (a task's stages read the shared stages'). */
   fingerprints?: Map<string, string>;
+  /** The run's data-file digests (each file is hashed once per run). */
+  digests: FileDigests;
   task?: string;
 }
 
@@ -286,7 +330,7 @@ async function runScope(sc: Scope, summary: RunSummary): Promise<boolean> {
   const { opts, pipeline, ctx, outDir, dirOf, redone } = sc;
   const prefix = sc.task ? `${sc.task}/` : '';
   const existing = (dep: string) => sc.fingerprints?.get(dep) ?? readResult(dirOf(dep))?.fingerprint;
-  for (const { stage, def, fingerprint } of planStages(pipeline, existing, outDir)) {
+  for (const { stage, def, fingerprint } of planStages(pipeline, existing, outDir, sc.digests)) {
     sc.fingerprints?.set(stage, fingerprint);
     const name = `${prefix}${stage}`;
     const entry = (status: RunSummary['stages'][number]['status'], seconds: number, result: StageResult) =>
@@ -305,7 +349,7 @@ async function runScope(sc: Scope, summary: RunSummary): Promise<boolean> {
         continue;
       }
       ctx.log(`${name}: ${redoneInput ? `its input '${redoneInput}' was redone` : problem}; redoing the stage`);
-    } else if (previous) ctx.log(`${name}: settings or inputs changed; rerunning`);
+    } else if (previous) ctx.log(`${name}: settings, inputs or data files changed; rerunning`);
     // --- stage cache (issue 17): a stored output with this fingerprint replaces the computation ---
     const cached = opts.cacheDir ? restoreStage(opts.cacheDir, fingerprint, outDir, stage, ctx.log) : null;
     if (cached) {

@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, formatIssues, loadPipeline } from '../pipeline/load.js';
-import { planRun } from '../pipeline/run.js';
+import { planRun, type FileDigests } from '../pipeline/run.js';
 import { isCacheable } from '../pipeline/stage-cache.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
 import { STAGES, type StageName } from '../pipeline/stages/index.js';
@@ -123,6 +123,8 @@ export function planSweep(file: string): SweepPlan {
     throw new ConfigError(`${file}: pipeline: ${sweep.pipeline}: file not found (looked at ${base}); the path is relative to the sweep file`);
   const points: SweepPoint[] = [];
   const jobs = new Map<string, StageJob>();
+  // Each data file is hashed once for the whole sweep (a grid point names the same files as the base).
+  const digests: FileDigests = new Map();
   for (const values of combinations(sweep.grid)) {
     const sets = [...sweep.set, ...Object.entries(values).map(([k, v]) => `${k}=${String(v)}`)];
     let pipeline: Pipeline;
@@ -136,7 +138,7 @@ export function planSweep(file: string): SweepPlan {
     }
     const id = pointId(values);
     const point: SweepPoint = { id, values, sets, pipeline, stages: [] };
-    for (const { stage, task, fingerprint, inputs } of planRun(pipeline)) {
+    for (const { stage, task, fingerprint, inputs } of planRun(pipeline, digests)) {
       point.stages.push({ stage, ...(task ? { task } : {}), fingerprint });
       if (!isCacheable(stage)) continue; // the report stage: the sweep report takes its place
       const job = jobs.get(fingerprint);
@@ -151,7 +153,7 @@ export function planSweep(file: string): SweepPlan {
         stages: Object.fromEntries(Object.entries(pipeline.stages).filter(([s]) => keep.has(s as StageName))) as Pipeline['stages'],
       };
       // The reduced pipeline must give this stage the same fingerprint, or the worker would compute something else.
-      if (planRun(reduced).find((p) => p.stage === stage && p.task === task)?.fingerprint !== fingerprint)
+      if (planRun(reduced, digests).find((p) => p.stage === stage && p.task === task)?.fingerprint !== fingerprint)
         throw new Error(`internal: fingerprint of '${task ? `${task}/` : ''}${stage}' changes when the pipeline is reduced to its inputs`);
       jobs.set(fingerprint, { stage, ...(task ? { task } : {}), fingerprint, needs: Object.values(inputs), pipeline: reduced, points: [id] });
     }

@@ -17,7 +17,7 @@ import { exportSafetensors } from '../../src/export/hf-source.js';
 import { importHfDirectory } from '../../src/import/import-hf.js';
 import { createSession, runLogits } from '../../src/onnx/runtime.js';
 import { compress, compressPipeline, type CompressOptions, type CompressResult } from '../../src/pipeline/compress.js';
-import { runPipeline } from '../../src/pipeline/run.js';
+import { planRun, runPipeline } from '../../src/pipeline/run.js';
 import { readReport } from '../../src/report/read.js';
 import type { Report } from '../../src/report/schema.js';
 import { WordPieceTokenizer } from '../../src/tokenizer/index.js';
@@ -146,6 +146,20 @@ describe('compress a fine-tuned Hugging Face classifier', () => {
     const again = await runPipeline({ pipelinePath: join(a.runDir, 'pipeline.json'), outDir: a.runDir, quiet: true, backend: backend.name });
     expect(again.stages.map((s) => s.status)).toEqual(Array(6).fill('up to date'));
     expect(again.pipeline).toEqual(a.pipeline);
+  });
+
+  it('plans a rerun when a task file is edited in place (its contents are in the fingerprints), and none when it is not', () => {
+    const dir = tempDir();
+    const train = join(dir, 'train.tsv');
+    writeFileSync(train, readFileSync(base.train));
+    const plan = () => planRun(compressPipeline({ ...base, train, model: classifier })).map((s) => s.fingerprint);
+    const before = plan();
+    writeFileSync(train, readFileSync(base.train));
+    expect(plan()).toEqual(before);
+    tsv(train, 32, undefined, 1); // other sentences, same path
+    const after = plan();
+    // The vocabulary setting (corpus-subset) puts the task in every stage's fingerprint.
+    expect(after.map((fp, i) => fp !== before[i])).toEqual(Array(6).fill(true));
   });
 
   it("compresses a run's fine-tuned teacher exported with `export --format safetensors` (CLI, --sparsity 0.5)", async () => {

@@ -57,7 +57,7 @@ function tryResume<B extends Batch>(t: StageTraining<B>): ResumePoint | undefine
   try {
     const ckpt = loadCheckpoint(path, ResumeState);
     if (ckpt.state.fingerprint !== t.fingerprint) {
-      t.ctx.log(`${t.label}: settings or inputs changed since the interrupted run; starting the stage over`);
+      t.ctx.log(`${t.label}: settings, inputs or data files changed since the interrupted run; starting the stage over`);
       return undefined;
     }
     for (const [name, w] of ckpt.weights) {
