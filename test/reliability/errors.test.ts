@@ -5,6 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REPORT_VERSION } from '../../src/report/schema.js';
 import { saveCheckpoint } from '../../src/checkpoint/format.js';
 import { exportModel } from '../../src/pipeline/export-model.js';
 import { importToCheckpoint } from '../../src/import/convert.js';
@@ -93,7 +94,7 @@ describe('reports', () => {
   };
 
   it('a report with the right schema but missing fields names the fields and the fix', () => {
-    const p = write({ schema: 'prune-once/report', version: 1, run: {} });
+    const p = write({ schema: 'prune-once/report', version: REPORT_VERSION, run: {} });
     for (const json of [false, true]) {
       let msg = '';
       try {
@@ -110,7 +111,7 @@ describe('reports', () => {
 
   it('an unknown report version is refused, saying which versions are read', () => {
     const p = write({ schema: 'prune-once/report', version: 99 });
-    expect(() => inspectPath(p, false)).toThrow(new RegExp(`${p}: report version 99 .*reads version 1`));
+    expect(() => inspectPath(p, false)).toThrow(new RegExp(`${p}: report version 99 .*reads version ${REPORT_VERSION}`));
   });
 });
 
