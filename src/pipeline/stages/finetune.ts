@@ -41,15 +41,6 @@ export function taskState(ctx: RunContext): TaskInfo {
   return { labels: ctx.task().data.labels, tokenizer: ctx.tokenizer().describe(), maxSequenceLength: ctx.pipeline.task.seqLen };
 }
 
-/**
- * Dev accuracy and loss of a classifier (optionally through quantized forward options). The test
- * split is predicted once, by export, in ONNX Runtime: the files users ship, with the same weights.
- */
-export function devAccuracy(ctx: RunContext, model: BertModel, forward: Partial<ForwardOptions> = {}): Record<string, number> {
-  const dev = predictTask(model, ctx.task().dev, ctx.pipeline.task.evalBatchSize, forward).metrics;
-  return { dev_accuracy: dev.accuracy, dev_loss: dev.loss };
-}
-
 export function withTaskHead(ctx: RunContext, model: BertModel, seed: number): void {
   const labels = ctx.task().data.labels;
   if (model.config.numLabels !== labels.length) addClassificationHead(model, labels.length, seed);
@@ -75,14 +66,26 @@ async function predictSplit(ctx: RunContext, data: EncodedExamples, m: BertModel
   return remote.length ? await predictTaskOn(m, data, bs, remote) : predictTask(m, data, bs, fwd);
 }
 
+/**
+ * Dev accuracy and loss of a classifier (optionally through quantized forward options; on the
+ * training workers when the loop offers them). The test split is predicted once, by export, in ONNX
+ * Runtime: the files users ship, with the same weights.
+ */
+export async function devAccuracy(
+  ctx: RunContext,
+  model: BertModel,
+  forward: Partial<ForwardOptions> = {},
+  remote: RemoteForward[] = [],
+): Promise<Record<string, number>> {
+  const dev = (await predictSplit(ctx, ctx.task().dev, model, forward, remote)).metrics;
+  return { dev_accuracy: dev.accuracy, dev_loss: dev.loss };
+}
+
 export async function finetune(a: FinetuneArgs): Promise<StageOutput> {
   const { run } = a;
   const { ctx } = run;
   const task = ctx.task();
-  const evaluate = async (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => {
-    const dev = (await predictSplit(ctx, task.dev, m, fwd, remote)).metrics;
-    return { dev_accuracy: dev.accuracy, dev_loss: dev.loss };
-  };
+  const evaluate = (m: BertModel, fwd: Partial<ForwardOptions>, remote: RemoteForward[]) => devAccuracy(ctx, m, fwd, remote);
   // No test pass here: export predicts the test split in ONNX Runtime from these same weights. For
   // the teacher, its logits on every training example, while the workers are still up: the targets
   // transfer and qat distil from (one pass instead of a teacher forward in every step of both).
@@ -141,7 +144,7 @@ export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>)
     out = await finetune({ run, saves: { stage: 'finetune-teacher' }, model, train, hooks: [], storeTrainLogits: true });
     out.details.teacher = 'fine-tuned';
   } else {
-    out = takeAsIs(run, model, checkpoint.state.labels);
+    out = await takeAsIs(run, model, checkpoint.state.labels);
   }
   disposeModel(model);
   // What the model must beat, on the same splits and WordPiece ids (issue 15): recorded beside the
@@ -166,7 +169,7 @@ export async function runFinetuneTeacher(run: StageRun<FinetuneTeacherSettings>)
  * A fine-tuned classifier as the teacher, as it is: its head's rows put in the task's label order
  * (the same label names are required), evaluated on dev, saved; nothing is trained.
  */
-function takeAsIs(run: StageRun<FinetuneTeacherSettings>, model: BertModel, labels: string[] | undefined): StageOutput {
+async function takeAsIs(run: StageRun<FinetuneTeacherSettings>, model: BertModel, labels: string[] | undefined): Promise<StageOutput> {
   const { ctx } = run;
   const from = ctx.pipeline.stages.teacher?.from;
   if (!labels) {
@@ -183,7 +186,7 @@ function takeAsIs(run: StageRun<FinetuneTeacherSettings>, model: BertModel, labe
       v.assign(tf.gather(v, rows, name === CLS.classifierKernel ? 1 : 0));
     }
   });
-  const metrics = devAccuracy(ctx, model);
+  const metrics = await devAccuracy(ctx, model);
   saveModel(run.dir, model, { stage: 'finetune-teacher', fingerprint: run.fingerprint, ...taskState(ctx), takenAsIs: true });
   ctx.log(`finetune-teacher: the classifier is taken as is (labels ${labels.join(', ')}; dev accuracy ${metrics.dev_accuracy.toFixed(4)})`);
   return { metrics, details: { teacher: 'taken as is', classifierLabels: labels, task: task.data.description, labels: task.data.labels } };

@@ -58,7 +58,7 @@ export async function runQat(run: StageRun<QatSettings>): Promise<StageOutput> {
   const qat = new QatHook<Batch>(student, selectWeights(student.params.keys()), qatHookSettings(q));
   // The float accuracy before QAT is the transfer stage's (same weights): read, not recomputed.
   const before = readResult(run.dirOf('transfer'))?.metrics;
-  const floatDevAccuracy = before && Number.isFinite(before.dev_accuracy) ? before.dev_accuracy : devAccuracy(ctx, student).dev_accuracy;
+  const floatDevAccuracy = before && Number.isFinite(before.dev_accuracy) ? before.dev_accuracy : (await devAccuracy(ctx, student)).dev_accuracy;
 
   // Calibration: initial activation ranges from a few training batches (eval mode, no updates).
   const calib = clsBatches(task.train, { batchSize: s.train.batchSize, seed: run.seed + 1, padding: 'longest' });
