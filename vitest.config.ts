@@ -42,15 +42,33 @@ class SlowFirstSequencer extends BaseSequencer {
   }
 }
 
+/**
+ * Files that need a process of their own: they measure or mock what the other files share in a
+ * reused process (the wasm heap's growth, node:fs, the schedule registry, which backends `auto`
+ * finds before any is loaded). They run in the threads pool, one fresh thread each, one at a time.
+ */
+const OWN_PROCESS = ['test/backend/wasm-kernels.test.ts', 'test/util/fs.test.ts', 'test/prune/schedules.test.ts', 'test/reliability/backend.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
     // Training tests are CPU-bound; two workers match the 2-core CI machine.
-    pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     sequence: { sequencer: SlowFirstSequencer },
+    poolOptions: {
+      // A test process is reused from file to file: tfjs, ONNX Runtime and the rest load once per
+      // worker instead of once per file (~100 s of CPU over the suite). Files must leave the process
+      // as they found it (a file that changes directory changes back in afterEach).
+      forks: { isolate: false },
+      threads: { maxThreads: 1, minThreads: 1 },
+    },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: OWN_PROCESS, pool: 'forks', globalSetup: ['test/global-setup.ts'] },
+      },
+      { extends: true, test: { name: 'own-process', include: OWN_PROCESS, pool: 'threads', isolate: true } },
+    ],
   },
 });
