@@ -2,7 +2,7 @@
  * Builds the report of a run from its artifacts only: the stages' result.json files, and the
  * exported ONNX files read back with the inspector (so sizes, non-zeros and storage are what the
  * files really hold, not what the exporter meant to write). Sizes are what a user pays: raw,
- * gzip -9 and brotli (quality 11) bytes of each file, with the dense fine-tuned teacher's file as
+ * gzip -9 and brotli (quality 11 unless the report stage says otherwise) bytes of each file, with the dense fine-tuned teacher's file as
  * the baseline of the headline ratios.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { EMB, weightRole, weightShapes } from '../model/weights.js';
 import { inspectOnnx, type InitializerInfo, type OnnxInspection } from '../onnx/index.js';
 import { onnxPath, ONNX_FILES, stageDir } from '../run/layout.js';
 import { readResult, type StageResult } from '../run/result.js';
+import { DEFAULT_BROTLI_QUALITY } from '../util/compress.js';
 import { PRUNING_PATHS, REPORT_SCHEMA, REPORT_VERSION, type Report, type TableType, type TensorRow } from './schema.js';
 
 const { teacher: TEACHER_FILE, fp32: FP32_FILE, int8: INT8_FILE } = ONNX_FILES;
@@ -26,22 +27,27 @@ export interface ReportInputs {
   backend: string;
   versions: Record<string, string>;
   latency: Report['latency'];
+  /** Brotli quality of the files' brotli sizes (default 11). */
+  brotliQuality?: number;
   /** Seconds of the report stage itself (not yet in a result.json when the report is built). */
   extraStages?: Report['stages'];
   /** Where each stage's directory is (default: in runDir; a task of a multi-task run reads the shared stages from the run). */
   dirOf?: (stage: string) => string;
 }
 
-function readOnnx(path: string): { inspection: OnnxInspection; bytes: number; gzipBytes: number; brotliBytes: number } {
+function readOnnx(
+  path: string,
+  brotliQuality: number,
+): { inspection: OnnxInspection; bytes: number; gzipBytes: number; brotliBytes: number; brotliQuality: number } {
   if (!existsSync(path)) throw new Error(`${path} not found: the report needs the export stage's files (run the export stage first)`);
   const data = readFileSync(path);
-  const inspection = inspectOnnx(data, { source: path, sizes: true });
-  return { inspection, bytes: data.length, gzipBytes: inspection.sizes!.gzip, brotliBytes: inspection.sizes!.brotli };
+  const inspection = inspectOnnx(data, { source: path, sizes: true, brotliQuality });
+  return { inspection, bytes: data.length, gzipBytes: inspection.sizes!.gzip, brotliBytes: inspection.sizes!.brotli, brotliQuality };
 }
 
 /** A file's entry in the report: sizes and where its bytes go. */
 function fileEntry(path: string, f: ReturnType<typeof readOnnx>): Report['files']['int8'] {
-  return { path, bytes: f.bytes, gzipBytes: f.gzipBytes, brotliBytes: f.brotliBytes, parts: f.inspection.parts };
+  return { path, bytes: f.bytes, gzipBytes: f.gzipBytes, brotliBytes: f.brotliBytes, brotliQuality: f.brotliQuality, parts: f.inspection.parts };
 }
 
 /**
@@ -77,10 +83,10 @@ function stageMemory(r: StageResult): { memory?: NonNullable<Report['stages'][nu
 
 const ratio = (num: number, den: number) => (den > 0 ? num / den : NaN);
 
-function altFile(runDir: string, fp32Bytes: number, accuracy: number | null): Pick<Report['files'], 'int8AltEmbeddings'> {
+function altFile(runDir: string, fp32Bytes: number, accuracy: number | null, brotliQuality: number): Pick<Report['files'], 'int8AltEmbeddings'> {
   const path = onnxPath(runDir, 'int8_alt');
   if (!existsSync(path)) return {};
-  const alt = readOnnx(path);
+  const alt = readOnnx(path, brotliQuality);
   return {
     int8AltEmbeddings: { ...fileEntry(path, alt), embeddings: tablesOf(alt.inspection), ortTestAccuracy: accuracy, fileRatio: ratio(fp32Bytes, alt.bytes) },
   };
@@ -93,9 +99,9 @@ function tablesOf(ins: OnnxInspection): TableType {
 }
 
 /** The dense teacher's file (absent from runs exported before the export stage wrote it). */
-function teacherFile(runDir: string): ReturnType<typeof readOnnx> | null {
+function teacherFile(runDir: string, brotliQuality: number): ReturnType<typeof readOnnx> | null {
   const path = onnxPath(runDir, 'teacher');
-  return existsSync(path) ? readOnnx(path) : null;
+  return existsSync(path) ? readOnnx(path, brotliQuality) : null;
 }
 
 /** The path of the run's model, from what its transfer and finetune-teacher stages recorded. */
@@ -115,9 +121,10 @@ export function buildReport(inp: ReportInputs): Report {
     if (r) results.set(s, r);
   }
   const m = (stage: string, key: string): number | null => results.get(stage)?.metrics[key] ?? null;
-  const fp32 = readOnnx(onnxPath(inp.runDir, 'fp32'));
-  const int8 = readOnnx(onnxPath(inp.runDir, 'int8'));
-  const teacher = teacherFile(inp.runDir);
+  const quality = inp.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
+  const fp32 = readOnnx(onnxPath(inp.runDir, 'fp32'), quality);
+  const int8 = readOnnx(onnxPath(inp.runDir, 'int8'), quality);
+  const teacher = teacherFile(inp.runDir, quality);
   const fpWeights = weightsOf(fp32.inspection);
   const qWeights = weightsOf(int8.inspection);
   // Scale and zero-point initializers of each quantized weight (named <weight>/scale, <weight>/zero_point).
@@ -211,7 +218,7 @@ export function buildReport(inp: ReportInputs): Report {
             teacher_file_gzip: { value: ratio(teacher.gzipBytes, int8.gzipBytes), definition: 'the same after gzip -9 of each file' },
             teacher_file_brotli: {
               value: ratio(teacher.brotliBytes, int8.brotliBytes),
-              definition: 'the same after brotli (node:zlib, quality 11) of each file',
+              definition: `the same after brotli (node:zlib, quality ${quality}) of each file`,
             },
           }
         : {}),
@@ -222,7 +229,7 @@ export function buildReport(inp: ReportInputs): Report {
       ...(teacher ? { teacher: fileEntry(onnxPath(inp.runDir, 'teacher'), teacher) } : {}),
       fp32: fileEntry(onnxPath(inp.runDir, 'fp32'), fp32),
       int8: { ...fileEntry(onnxPath(inp.runDir, 'int8'), int8), embeddings: tablesOf(int8.inspection) },
-      ...altFile(inp.runDir, fp32.bytes, m('export', 'int8_alt_ort_test_accuracy')),
+      ...altFile(inp.runDir, fp32.bytes, m('export', 'int8_alt_ort_test_accuracy'), quality),
     },
     quantization: {
       format: int8.inspection.quantization.format,

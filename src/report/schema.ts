@@ -30,12 +30,14 @@ export interface TensorRow {
   fp32Bytes: number;
 }
 
-/** A file's sizes (raw, gzip -9, brotli quality 11) and its bytes by part. */
+/** A file's sizes (raw, gzip -9, brotli) and its bytes by part. */
 export interface FileEntry {
   path: string;
   bytes: number;
   gzipBytes: number;
   brotliBytes?: number;
+  /** The brotli quality of brotliBytes (the report stage's brotliQuality); absent in reports made before it was recorded, which used 11. */
+  brotliQuality?: number;
   parts?: PartBreakdown;
 }
 

@@ -15,7 +15,7 @@ import { taskRunDir } from '../run/layout.js';
 import { openCache, readEntry, workDir } from '../pipeline/stage-cache.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
 import type { StageName } from '../pipeline/stages/index.js';
-import { brotliBytesMemo, SWEEP_FILES } from './report.js';
+import { brotliBytesMemo, brotliQualityOf, SWEEP_FILES } from './report.js';
 
 export interface StageJobData {
   stage: StageName;
@@ -53,7 +53,8 @@ export async function executeStageJob(cacheDir: string, job: StageJobData, opts:
   if (!readEntry(cacheDir, job.fingerprint)) throw new Error(`stage job ${job.stage} ${job.fingerprint}: finished but not in the cache ${cacheDir}`);
   // The report's slow figure, computed here so it runs on the workers, in parallel.
   const outDir = job.task ? taskRunDir(work, job.task) : work;
-  if (job.stage === 'export') for (const f of SWEEP_FILES) if (existsSync(join(outDir, f))) brotliBytesMemo(cacheDir, join(outDir, f));
+  if (job.stage === 'export')
+    for (const f of SWEEP_FILES) if (existsSync(join(outDir, f))) brotliBytesMemo(cacheDir, join(outDir, f), brotliQualityOf(job.pipeline));
   rmSync(work, { recursive: true, force: true });
   return { fingerprint: job.fingerprint, stage: job.stage, outcome: last.status === 'ran' ? 'ran' : 'cached', seconds: (performance.now() - t0) / 1000 };
 }

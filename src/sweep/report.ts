@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { brotliSize } from '../util/compress.js';
+import { brotliSize, DEFAULT_BROTLI_QUALITY } from '../util/compress.js';
+import type { Pipeline } from '../pipeline/pipeline-schema.js';
 import { readResult } from '../run/result.js';
 import { isCacheable, restoreStage } from '../pipeline/stage-cache.js';
 import type { StageName } from '../pipeline/stages/index.js';
@@ -23,17 +24,23 @@ export interface Spread {
   n: number;
 }
 
-export const FIGURES = {
-  teacher_accuracy: 'dense teacher test accuracy (model.teacher.fp32.onnx in ONNX Runtime)',
-  fp32_accuracy: 'sparse fp32 test accuracy (model.fp32.onnx in ONNX Runtime)',
-  int8_accuracy: 'sparse int8 test accuracy (model.int8.onnx in ONNX Runtime)',
-  encoder_sparsity: 'measured zero fraction of the encoder Linear weights in model.int8.onnx',
-  fp32_bytes: 'model.fp32.onnx bytes',
-  int8_bytes: 'model.int8.onnx bytes',
-  fp32_brotli_bytes: 'model.fp32.onnx bytes after brotli (node:zlib, quality 11)',
-  int8_brotli_bytes: 'model.int8.onnx bytes after brotli (node:zlib, quality 11)',
-} as const;
-export type Figure = keyof typeof FIGURES;
+/** What each figure is; brotli sizes at the pipeline's report brotliQuality (11 unless set). */
+export const figureDefinitions = (brotliQuality: number) =>
+  ({
+    teacher_accuracy: 'dense teacher test accuracy (model.teacher.fp32.onnx in ONNX Runtime)',
+    fp32_accuracy: 'sparse fp32 test accuracy (model.fp32.onnx in ONNX Runtime)',
+    int8_accuracy: 'sparse int8 test accuracy (model.int8.onnx in ONNX Runtime)',
+    encoder_sparsity: 'measured zero fraction of the encoder Linear weights in model.int8.onnx',
+    fp32_bytes: 'model.fp32.onnx bytes',
+    int8_bytes: 'model.int8.onnx bytes',
+    fp32_brotli_bytes: `model.fp32.onnx bytes after brotli (node:zlib, quality ${brotliQuality})`,
+    int8_brotli_bytes: `model.int8.onnx bytes after brotli (node:zlib, quality ${brotliQuality})`,
+  }) as const;
+export type Figure = keyof ReturnType<typeof figureDefinitions>;
+const FIGURE_KEYS = Object.keys(figureDefinitions(DEFAULT_BROTLI_QUALITY)) as Figure[];
+
+/** The brotli quality of a sweep point's sizes: its pipeline's report stage's, else 11. */
+export const brotliQualityOf = (pipeline: Pipeline): number => pipeline.stages.report?.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
 
 export interface PointFigures {
   id: string;
@@ -58,27 +65,26 @@ export interface SweepGroup {
 export interface SweepReport {
   name: string;
   sweepFile: string;
-  definitions: typeof FIGURES;
+  /** The brotli quality of every point's brotli sizes. */
+  brotliQuality: number;
+  definitions: Record<Figure, string>;
   points: PointFigures[];
   groups: SweepGroup[];
 }
 
-export const brotliBytes = (path: string) => {
-  const bytes = readFileSync(path);
-  return brotliSize(bytes, 11);
-};
-
 /**
- * Brotli size of a file, remembered in `<cache>/brotli/<sha256>.json`: quality 11 is slow (seconds
- * per MB), so each distinct file is compressed once, by the worker that exported it (see
- * execute.ts), and the report and later sweeps read the figure; the same bytes give the same size.
+ * Brotli size of a file, remembered in `<cache>/brotli/<sha256>[-q<quality>].json`: quality 11 is
+ * slow (seconds per MB), so each distinct file is compressed once, by the worker that exported it
+ * (see execute.ts), and the report and later sweeps read the figure; the same bytes give the same size.
  */
-export function brotliBytesMemo(cacheDir: string, path: string): number {
-  const sha = createHash('sha256').update(readFileSync(path)).digest('hex');
-  const memo = join(cacheDir, 'brotli', `${sha}.json`);
+export function brotliBytesMemo(cacheDir: string, path: string, quality: number): number {
+  const bytes = readFileSync(path);
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  // Quality 11's memo keeps the name it had before the quality could be chosen.
+  const memo = join(cacheDir, 'brotli', `${sha}${quality === DEFAULT_BROTLI_QUALITY ? '' : `-q${quality}`}.json`);
   if (existsSync(memo)) return (JSON.parse(readFileSync(memo, 'utf8')) as { brotliBytes: number }).brotliBytes;
-  const n = brotliBytes(path);
-  writeJsonAtomic(memo, { sha256: sha, quality: 11, brotliBytes: n });
+  const n = brotliSize(bytes, quality);
+  writeJsonAtomic(memo, { sha256: sha, quality, brotliBytes: n });
   return n;
 }
 
@@ -127,7 +133,7 @@ export function pointFigures(p: SweepPoint, task: string, runDir: string, cacheD
   const metric = (stage: StageName, key: string) => readResult(join(runDir, stage))?.metrics[key] ?? NaN;
   const file = (name: string) => join(runDir, name);
   const size = (name: string) => (existsSync(file(name)) ? readFileSync(file(name)).length : NaN);
-  const brotli = (name: string) => (existsSync(file(name)) ? brotliBytesMemo(cacheDir, file(name)) : NaN);
+  const brotli = (name: string) => (existsSync(file(name)) ? brotliBytesMemo(cacheDir, file(name), brotliQualityOf(p.pipeline)) : NaN);
   return {
     id: p.id,
     values: p.values,
@@ -166,6 +172,11 @@ function markPareto(groups: SweepGroup[]): void {
 }
 
 export function buildSweepReport(plan: SweepPlan, dirs: Map<string, string>, cacheDir: string): SweepReport {
+  const qualities = [...new Set(plan.points.map((p) => brotliQualityOf(p.pipeline)))];
+  if (qualities.length > 1)
+    throw new Error(
+      `${plan.file}: the points' stages.report.brotliQuality differ (${qualities.join(', ')}), so their brotli sizes could not be compared; set it once, in the pipeline, not in the grid`,
+    );
   const points: PointFigures[] = [];
   // One group per task and grid point without the seed: its points are the seeds.
   const groups = new Map<string, { p: SweepPoint; task: string; figs: PointFigures[] }>();
@@ -184,12 +195,13 @@ export function buildSweepReport(plan: SweepPlan, dirs: Map<string, string>, cac
     task,
     finalSparsity: (p.pipeline.stages['prune-distill']?.pruning.schedule as { finalSparsity?: number } | undefined)?.finalSparsity ?? 0,
     points: figs.map((f) => f.id),
-    figures: Object.fromEntries((Object.keys(FIGURES) as Figure[]).map((k) => [k, spread(figs.map((f) => f.figures[k]))])) as Record<Figure, Spread>,
+    figures: Object.fromEntries(FIGURE_KEYS.map((k) => [k, spread(figs.map((f) => f.figures[k]))])) as Record<Figure, Spread>,
     pareto: false,
   }));
   out.sort((a, b) => a.task.localeCompare(b.task) || a.finalSparsity - b.finalSparsity);
   markPareto(out);
-  return { name: plan.sweep.name, sweepFile: plan.file, definitions: FIGURES, points, groups: out };
+  const brotliQuality = qualities[0] ?? DEFAULT_BROTLI_QUALITY;
+  return { name: plan.sweep.name, sweepFile: plan.file, brotliQuality, definitions: figureDefinitions(brotliQuality), points, groups: out };
 }
 
 const pct = (s: Spread) => (s.n ? `${(100 * s.mean).toFixed(1)}${s.n > 1 ? ` [${(100 * s.min).toFixed(1)}, ${(100 * s.max).toFixed(1)}]` : ''}` : 'n/a');

@@ -95,7 +95,7 @@ beforeAll(async () => {
     `import { runPipeline, STAGE_ORDER } from 'prune-once';
 const [pipelinePath, outDir] = process.argv.slice(2);
 const sets = ['stages.teacher.train.steps=4', 'stages.prune-distill.train.steps=4', 'stages.finetune-teacher.train.steps=2', 'stages.transfer.train.steps=2',
-  'stages.qat.train.steps=2', 'stages.qat.quantization.calibrationBatches=1', 'stages.report.latencyBatches=[1]', 'stages.report.latencyRuns=1'];
+  'stages.qat.train.steps=2', 'stages.qat.quantization.calibrationBatches=1', 'stages.report.latencyBatches=[1]', 'stages.report.latencyRuns=1', 'stages.report.brotliQuality=5'];
 const summary = await runPipeline({ pipelinePath, outDir, sets, quiet: true, backend: 'wasm' });
 process.stdout.write(JSON.stringify({ order: STAGE_ORDER, stages: summary.stages.map((s) => ({ stage: s.stage, status: s.status, metrics: s.result.metrics })) }));
 `,

@@ -12,7 +12,7 @@ import { runPipeline, type RunSummary } from '../../src/pipeline/run.js';
 import { tasksSummary, type TasksSummary } from '../../src/report/tasks.js';
 import type { Report } from '../../src/report/schema.js';
 import { tempDir, useTestBackend } from '../helpers.js';
-import { sharedMultiTaskRun, SMOKE, TASK_SETTINGS as TASK, writeTasksPipeline } from '../shared-runs.js';
+import { sharedMultiTaskRun, SMOKE, smokeStagesFastReport, TASK_SETTINGS as TASK, writeTasksPipeline } from '../shared-runs.js';
 
 let dir = '';
 /** The shared run: read only (the test that adds a task works on a copy). */
@@ -110,14 +110,12 @@ describe('a second pipeline that takes its sparse student from the first run (pr
   it('runs a new user task on it without pre-training or pruning again', async () => {
     const files = writeUserTask(dir);
     const second = join(dir, 'second.yaml');
-    const smokeStages = readFileSync(SMOKE, 'utf8').split('\nstages:\n')[1];
-    const taskStages = smokeStages.slice(smokeStages.indexOf('  finetune-teacher:'));
+    const stages = JSON.parse(smokeStagesFastReport()) as Record<string, unknown>;
+    stages.teacher = { from: join(runDir, 'teacher', 'model.ckpt') };
+    stages['prune-distill'] = { from: join(runDir, 'prune-distill') };
     writeFileSync(
       second,
-      `use: ${SMOKE}\nname: second\nstages:\n` +
-        `  teacher: { from: ${join(runDir, 'teacher', 'model.ckpt')} }\n` +
-        `  prune-distill: { from: ${join(runDir, 'prune-distill')} }\n` +
-        taskStages +
+      `use: ${SMOKE}\nname: second\nstages: ${JSON.stringify(stages)}\n` +
         `tasks:\n  topics: { kind: tsv, train: ${files.train}, dev: ${files.dev}, seqLen: 32, evalBatchSize: 32 }\n`,
     );
     const out = join(dir, 'second-run');

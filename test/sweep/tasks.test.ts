@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { brotliCompressSync, constants } from 'node:zlib';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readExecutions } from '../../src/pipeline/stage-cache.js';
@@ -132,7 +133,16 @@ describe('a sweep of a tasks: pipeline', () => {
       expect(rep.accuracy.teacherOrt, t).toBe(f.teacher_accuracy);
       expect(rep.files.int8.bytes, t).toBe(f.int8_bytes);
       expect(rep.files.fp32.bytes, t).toBe(f.fp32_bytes);
+      // Brotli sizes at the pipeline's report.brotliQuality (5 in tiny.yaml), in the report and the sweep's figures alike.
+      expect([rep.files.int8.brotliQuality, rep.files.int8.brotliBytes], t).toEqual([5, f.int8_brotli_bytes]);
+      expect(rep.files.fp32.brotliBytes, t).toBe(f.fp32_brotli_bytes);
+      const int8 = readFileSync(join(runDir, 'tasks', t, 'model.int8.onnx'));
+      const q5 = brotliCompressSync(int8, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: int8.length } });
+      expect(f.int8_brotli_bytes, t).toBe(q5.length);
+      expect(rep.ratios.teacher_file_brotli!.definition).toContain('quality 5');
     }
+    expect(report.brotliQuality).toBe(5);
+    expect(report.definitions.int8_brotli_bytes).toContain('quality 5');
     expect(existsSync(join(runDir, 'tasks.json'))).toBe(true);
   }, 600_000);
 

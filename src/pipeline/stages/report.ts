@@ -10,6 +10,7 @@ import { REPORT_VERSION, type Report } from '../../report/schema.js';
 import { ONNX_FILES, onnxPath, RUN_FILES, runFile, type OnnxFormat } from '../../run/layout.js';
 import { writeJsonAtomic } from '../../util/fs.js';
 import { TOOL_VERSION } from '../../version.js';
+import { DEFAULT_BROTLI_QUALITY } from '../../util/compress.js';
 import { intIn } from '../../util/ranges.js';
 import { defineStage, type StageOutput, type StageRun } from './types.js';
 
@@ -20,6 +21,13 @@ export const ReportSettings = z.strictObject({
     .min(1)
     .default([1, 32]),
   latencyRuns: intIn(1, 10_000).default(20),
+  /**
+   * Brotli quality of the files' brotli sizes (and so of teacher_file_brotli). 11, the default, is
+   * what a static host's precompressed files use and what the published figures quote; it costs
+   * ~3 s per MB, so a dense BERT-Base teacher takes many minutes, where 9 is within a few percent
+   * in a tenth of the time. No default in the schema, so pipelines without it keep their fingerprints.
+   */
+  brotliQuality: intIn(0, 11, 'brotli quality').optional(),
 });
 export type ReportSettings = z.infer<typeof ReportSettings>;
 
@@ -45,8 +53,12 @@ export async function runReport(run: StageRun<ReportSettings>): Promise<StageOut
   const ortVersion = (await import('onnxruntime-node/package.json', { with: { type: 'json' } })).default.version as string;
   // Compress every exported file at once on the thread pool (brotli 11 of a 6 MB file is ~10 s);
   // the report's inspection then reads the sizes from memory.
+  const brotliQuality = s.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
   const exported = (Object.keys(ONNX_FILES) as OnnxFormat[]).map((f) => onnxPath(ctx.runDir, f)).filter((p) => existsSync(p));
-  await precomputeFileSizes(exported.map((p) => readFileSync(p)));
+  await precomputeFileSizes(
+    exported.map((p) => readFileSync(p)),
+    brotliQuality,
+  );
   const latency = await measureFileLatency(ctx.runDir, s.latencyBatches, ctx.pipeline.task.seqLen, s.latencyRuns, ctx.tokenizer().vocabSize);
   const report = buildReport({
     runDir: ctx.runDir,
@@ -56,6 +68,7 @@ export async function runReport(run: StageRun<ReportSettings>): Promise<StageOut
     backend: ctx.backend.name,
     versions: { 'prune-once': TOOL_VERSION, tfjs: tf.version_core, 'onnxruntime-node': ortVersion, node: process.version },
     latency,
+    brotliQuality,
     extraStages: [{ stage: 'report', seconds: (performance.now() - t0) / 1000, fingerprint: run.fingerprint }],
     dirOf: run.dirOf,
   });
