@@ -4,7 +4,7 @@
  * interrupted (a worker killed mid-stage) its resume.ckpt is there for the retry, on whichever
  * machine shares the cache. A job whose output is already cached does nothing.
  */
-import { fork, spawn, spawnSync, type StdioOptions } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,8 @@ import { taskRunDir } from '../run/layout.js';
 import { openCache, readEntry, workDir } from '../pipeline/stage-cache.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
 import type { StageName } from '../pipeline/stages/index.js';
-import { brotliBytesMemo, brotliQualityOf, SWEEP_FILES } from './report.js';
+import { brotliBytesMemo, SWEEP_FILES } from './report.js';
+import { DEFAULT_BROTLI_QUALITY } from '../util/compress.js';
 
 export interface StageJobData {
   stage: StageName;
@@ -23,6 +24,8 @@ export interface StageJobData {
   task?: string;
   fingerprint: string;
   pipeline: Pipeline;
+  /** An export job's: the brotli quality of the sweep report's sizes (plan.ts). */
+  brotliQuality?: number;
 }
 
 export interface StageJobOutcome {
@@ -31,12 +34,14 @@ export interface StageJobOutcome {
   /** 'ran': computed here (maybe resumed); 'cached': the cache already held it. */
   outcome: 'ran' | 'cached';
   seconds: number;
+  /** The process that ran it (a pool's child runs one job after another). */
+  pid: number;
 }
 
 export async function executeStageJob(cacheDir: string, job: StageJobData, opts: { backend?: string; quiet?: boolean } = {}): Promise<StageJobOutcome> {
   openCache(cacheDir);
   const t0 = performance.now();
-  if (readEntry(cacheDir, job.fingerprint)) return { fingerprint: job.fingerprint, stage: job.stage, outcome: 'cached', seconds: 0 };
+  if (readEntry(cacheDir, job.fingerprint)) return { fingerprint: job.fingerprint, stage: job.stage, outcome: 'cached', seconds: 0, pid: process.pid };
   const work = workDir(cacheDir, job.fingerprint);
   // A run directory of the cache's own (marked before the job's pipeline file goes in beside the run).
   prepareRunDir(work);
@@ -54,9 +59,15 @@ export async function executeStageJob(cacheDir: string, job: StageJobData, opts:
   // The report's slow figure, computed here so it runs on the workers, in parallel.
   const outDir = job.task ? taskRunDir(work, job.task) : work;
   if (job.stage === 'export')
-    for (const f of SWEEP_FILES) if (existsSync(join(outDir, f))) brotliBytesMemo(cacheDir, join(outDir, f), brotliQualityOf(job.pipeline));
+    for (const f of SWEEP_FILES) if (existsSync(join(outDir, f))) brotliBytesMemo(cacheDir, join(outDir, f), job.brotliQuality ?? DEFAULT_BROTLI_QUALITY);
   rmSync(work, { recursive: true, force: true });
-  return { fingerprint: job.fingerprint, stage: job.stage, outcome: last.status === 'ran' ? 'ran' : 'cached', seconds: (performance.now() - t0) / 1000 };
+  return {
+    fingerprint: job.fingerprint,
+    stage: job.stage,
+    outcome: last.status === 'ran' ? 'ran' : 'cached',
+    seconds: (performance.now() - t0) / 1000,
+    pid: process.pid,
+  };
 }
 
 /** The compiled child entry (next to this module in dist/, or dist/ when this module runs from src/). */
@@ -73,27 +84,70 @@ export interface ChildHandle {
   kill(): void;
 }
 
+interface ChildReply {
+  ok: boolean;
+  outcome?: StageJobOutcome;
+  error?: string;
+}
+
 /**
- * Runs a stage job in a child process. The parent stays responsive (a BullMQ worker keeps renewing
- * its job lock while the child computes), and a child whose parent dies stops too (IPC disconnect),
- * so a killed worker leaves no orphan writing into the work area while the retry resumes there.
+ * Child processes that run stage jobs, one job at a time each. The parent stays responsive (a
+ * BullMQ worker keeps renewing its job lock while the child computes), and a child whose parent
+ * dies stops too (IPC disconnect), so a killed worker leaves no orphan writing into the work area
+ * while the retry resumes there. A child that finished a job takes the next one: loading tfjs, ONNX
+ * Runtime and the embedded data sets costs ~1.5 s of CPU per process, more than a small stage. A
+ * child whose job failed or was cancelled is killed, never reused. Its peak-memory figures
+ * (rss_peak_mb, the wasm heap) are then the process's so far, as in a `run` of several stages.
  */
-export function executeInChild(cacheDir: string, job: StageJobData, opts: { backend?: string; verbose?: boolean } = {}): ChildHandle {
-  // setpriv --pdeathsig (Linux): the kernel kills the child the moment this process dies, even while
-  // the child computes without yielding (when the IPC 'disconnect' event could not run).
-  const stdio: StdioOptions = ['ignore', 'ignore', 'inherit', 'ipc'];
-  const child = HAS_SETPRIV ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', process.execPath, childEntry()], { stdio }) : fork(childEntry(), [], { stdio });
-  const promise = new Promise<StageJobOutcome>((resolvePromise, reject) => {
-    let settled = false;
-    child.once('message', (m: { ok: boolean; outcome?: StageJobOutcome; error?: string }) => {
-      settled = true;
-      if (m.ok && m.outcome) resolvePromise(m.outcome);
-      else reject(new Error(m.error ?? 'stage job failed'));
+export class StageChildPool {
+  private readonly idle = new Set<ChildProcess>();
+
+  constructor(private readonly opts: { backend?: string; verbose?: boolean } = {}) {}
+
+  run(cacheDir: string, job: StageJobData): ChildHandle {
+    const reused = [...this.idle].find((c) => c.connected);
+    if (reused) this.idle.delete(reused);
+    const child = reused ?? this.spawnChild();
+    let running = true;
+    const promise = new Promise<StageJobOutcome>((resolvePromise, reject) => {
+      const done = () => {
+        running = false;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      const onMessage = (m: ChildReply) => {
+        done();
+        if (m.ok && m.outcome) {
+          this.idle.add(child);
+          resolvePromise(m.outcome);
+        } else {
+          child.kill('SIGKILL');
+          reject(new Error(m.error ?? 'stage job failed'));
+        }
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        done();
+        reject(new Error(`stage job ${job.stage} ${job.fingerprint}: process ended (${signal ?? `exit code ${code}`}) before finishing`));
+      };
+      child.on('message', onMessage);
+      child.on('exit', onExit);
+      child.send({ cacheDir, job, backend: this.opts.backend, quiet: !this.opts.verbose });
     });
-    child.once('exit', (code, signal) => {
-      if (!settled) reject(new Error(`stage job ${job.stage} ${job.fingerprint}: process ended (${signal ?? `exit code ${code}`}) before finishing`));
-    });
-    child.send({ cacheDir, job, backend: opts.backend, quiet: !opts.verbose });
-  });
-  return { promise, kill: () => child.kill('SIGKILL') };
+    return { promise, kill: () => running && child.kill('SIGKILL') };
+  }
+
+  /** Ends the idle children: each exits when its IPC channel closes. */
+  close(): void {
+    for (const c of this.idle) if (c.connected) c.disconnect();
+    this.idle.clear();
+  }
+
+  private spawnChild(): ChildProcess {
+    // setpriv --pdeathsig (Linux): the kernel kills the child the moment this process dies, even while
+    // the child computes without yielding (when the IPC 'disconnect' event could not run).
+    const stdio: StdioOptions = ['ignore', 'ignore', 'inherit', 'ipc'];
+    const child = HAS_SETPRIV ? spawn('setpriv', ['--pdeathsig', 'SIGKILL', process.execPath, childEntry()], { stdio }) : fork(childEntry(), [], { stdio });
+    child.once('exit', () => this.idle.delete(child));
+    return child;
+  }
 }

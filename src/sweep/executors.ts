@@ -11,7 +11,7 @@
  * stage that two sweeps (or two points) submit.
  */
 import { Queue, QueueEvents } from 'bullmq';
-import { executeInChild, type StageJobData, type StageJobOutcome } from './execute.js';
+import { StageChildPool, type StageJobData, type StageJobOutcome } from './execute.js';
 import type { StageJob } from './plan.js';
 import { checkRedis, QUEUE_NAME } from './redis.js';
 import { runSchedule } from './schedule.js';
@@ -28,18 +28,24 @@ const jobData = (job: StageJob): StageJobData => ({
   ...(job.task ? { task: job.task } : {}),
   fingerprint: job.fingerprint,
   pipeline: job.pipeline,
+  ...(job.brotliQuality === undefined ? {} : { brotliQuality: job.brotliQuality }),
 });
 
 export async function runLocal(jobs: StageJob[], o: ExecutorOptions & { workers: number }): Promise<StageJobOutcome[]> {
-  return runSchedule(jobs, {
-    cacheDir: o.cacheDir,
-    limit: o.workers,
-    log: o.log,
-    start: (job) => {
-      const h = executeInChild(o.cacheDir, jobData(job), o);
-      return { promise: h.promise, cancel: h.kill };
-    },
-  });
+  const pool = new StageChildPool(o);
+  try {
+    return await runSchedule(jobs, {
+      cacheDir: o.cacheDir,
+      limit: o.workers,
+      log: o.log,
+      start: (job) => {
+        const h = pool.run(o.cacheDir, jobData(job));
+        return { promise: h.promise, cancel: h.kill };
+      },
+    });
+  } finally {
+    pool.close();
+  }
 }
 
 /** Retries: a stage that fails (or whose worker dies) runs again, resuming from its checkpoint. */

@@ -16,6 +16,7 @@ import { planRun, type FileDigests } from '../pipeline/run.js';
 import { isCacheable } from '../pipeline/stage-cache.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
 import { STAGES, type StageName } from '../pipeline/stages/index.js';
+import { DEFAULT_BROTLI_QUALITY } from '../util/compress.js';
 
 const scalar = z.union([z.number(), z.string(), z.boolean()]);
 
@@ -65,7 +66,12 @@ export interface StageJob {
   pipeline: Pipeline;
   /** Points that use this stage. */
   points: string[];
+  /** An export job's: the quality its worker sizes the exported files at for the sweep report (the point's report stage's, which the reduced pipeline lacks). */
+  brotliQuality?: number;
 }
+
+/** The brotli quality of a sweep point's sizes: its pipeline's report stage's, else 11. */
+export const brotliQualityOf = (pipeline: Pipeline): number => pipeline.stages.report?.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
 
 export interface SweepPlan {
   file: string;
@@ -155,7 +161,15 @@ export function planSweep(file: string): SweepPlan {
       // The reduced pipeline must give this stage the same fingerprint, or the worker would compute something else.
       if (planRun(reduced, digests).find((p) => p.stage === stage && p.task === task)?.fingerprint !== fingerprint)
         throw new Error(`internal: fingerprint of '${task ? `${task}/` : ''}${stage}' changes when the pipeline is reduced to its inputs`);
-      jobs.set(fingerprint, { stage, ...(task ? { task } : {}), fingerprint, needs: Object.values(inputs), pipeline: reduced, points: [id] });
+      jobs.set(fingerprint, {
+        stage,
+        ...(task ? { task } : {}),
+        fingerprint,
+        needs: Object.values(inputs),
+        pipeline: reduced,
+        points: [id],
+        ...(stage === 'export' ? { brotliQuality: brotliQualityOf(pipeline) } : {}),
+      });
     }
     points.push(point);
   }

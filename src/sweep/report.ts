@@ -9,13 +9,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliSize, DEFAULT_BROTLI_QUALITY } from '../util/compress.js';
-import type { Pipeline } from '../pipeline/pipeline-schema.js';
 import { readResult } from '../run/result.js';
 import { isCacheable, restoreStage } from '../pipeline/stage-cache.js';
 import type { StageName } from '../pipeline/stages/index.js';
 import { taskRunDir } from '../run/layout.js';
 import { writeJsonAtomic } from '../util/fs.js';
-import type { SweepPlan, SweepPoint } from './plan.js';
+import { brotliQualityOf, type SweepPlan, type SweepPoint } from './plan.js';
 
 export interface Spread {
   mean: number;
@@ -38,9 +37,6 @@ export const figureDefinitions = (brotliQuality: number) =>
   }) as const;
 export type Figure = keyof ReturnType<typeof figureDefinitions>;
 const FIGURE_KEYS = Object.keys(figureDefinitions(DEFAULT_BROTLI_QUALITY)) as Figure[];
-
-/** The brotli quality of a sweep point's sizes: its pipeline's report stage's, else 11. */
-export const brotliQualityOf = (pipeline: Pipeline): number => pipeline.stages.report?.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
 
 export interface PointFigures {
   id: string;

@@ -1,6 +1,6 @@
 /**
  * `prune-once worker`: takes stage jobs from the BullMQ queue until told to stop. Each job runs in
- * a child process, so this process keeps renewing the job's lock while the stage computes. If this
+ * a child process (kept for the next job), so this process keeps renewing the job's lock while the stage computes. If this
  * process dies, the lock expires after `lockDuration`; another worker's stalled-job check (every
  * `stalledInterval`) puts the job back in the queue, and the retry resumes from the resume.ckpt in
  * the cache's work area. SIGTERM/SIGINT: finish the running jobs, take no new ones, exit.
@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import { openCache } from '../pipeline/stage-cache.js';
-import { executeInChild, type ChildHandle, type StageJobData, type StageJobOutcome } from './execute.js';
+import { StageChildPool, type ChildHandle, type StageJobData, type StageJobOutcome } from './execute.js';
 import { checkRedis, QUEUE_NAME } from './redis.js';
 import { jobName } from './schedule.js';
 
@@ -29,11 +29,12 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   openCache(o.cacheDir);
   await checkRedis(o.redis);
   const children = new Set<ChildHandle>();
+  const pool = new StageChildPool(o);
   const worker = new Worker<StageJobData, StageJobOutcome>(
     QUEUE_NAME,
     async (job) => {
       o.log(`worker ${hostname()}:${process.pid}: ${jobName(job.data)} ${job.data.fingerprint} started (attempt ${job.attemptsMade + 1})`);
-      const h = executeInChild(o.cacheDir, job.data, o);
+      const h = pool.run(o.cacheDir, job.data);
       children.add(h);
       try {
         const outcome = await h.promise;
@@ -75,4 +76,6 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+  // The idle children would keep this process alive.
+  pool.close();
 }

@@ -5,7 +5,7 @@
  *   one of them SIGKILLed while a prune-distill job is mid-stage (its resume.ckpt written);
  * - with the local executor (two child processes), on another cache, for one point only
  *   (tiny-sweep-one.yaml: that point's jobs, the same fingerprints; one point is enough to show that
- *   both executors compute the same bytes, and each job of a sweep costs a process start);
+ *   both executors compute the same bytes);
  * - as a plain single run of a point whose grid values both differ from the pipeline's, with no cache;
  * all give the same figures and the same exported bytes per point, and every stage job ran exactly once on
  * the BullMQ cache (counted from the cache's execution records); sweep-report.html shows the JSON's

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readExecutions } from '../../src/pipeline/stage-cache.js';
 import type { Report } from '../../src/report/schema.js';
-import { planSweep } from '../../src/sweep/plan.js';
+import { StageChildPool, type StageJobData } from '../../src/sweep/execute.js';
+import { planSweep, type StageJob } from '../../src/sweep/plan.js';
+import type { Pipeline } from '../../src/pipeline/pipeline-schema.js';
 import type { SweepReport } from '../../src/sweep/report.js';
 import { tempDir } from '../helpers.js';
 import { checkSweepHtml } from './html-check.js';
@@ -145,6 +147,27 @@ describe('a sweep of a tasks: pipeline', () => {
     expect(report.definitions.int8_brotli_bytes).toContain('quality 5');
     expect(existsSync(join(runDir, 'tasks.json'))).toBe(true);
   }, 600_000);
+
+  it('runs jobs in child processes that take one job after another, and never reuses one whose job failed', async () => {
+    const plan = planSweep(SWEEP);
+    const pool = new StageChildPool({ backend: 'wasm' });
+    const data = (j: StageJob): StageJobData => ({ stage: j.stage, task: j.task, fingerprint: j.fingerprint, pipeline: j.pipeline });
+    try {
+      // Every job is in the cache by now: each returns at once, in the same child.
+      const a = await pool.run(cache, data(plan.jobs[0])).promise;
+      const b = await pool.run(cache, data(plan.jobs[1])).promise;
+      expect([a.outcome, b.outcome]).toEqual(['cached', 'cached']);
+      expect(b.pid).toBe(a.pid);
+      expect(a.pid).not.toBe(process.pid);
+      // A job whose pipeline does not load fails, and its child is killed, not reused.
+      const bad: StageJobData = { ...data(plan.jobs[2]), fingerprint: '0000000000000000', pipeline: { name: 'broken' } as unknown as Pipeline };
+      await expect(pool.run(cache, bad).promise).rejects.toThrow(/pipeline/);
+      const c = await pool.run(cache, data(plan.jobs[0])).promise;
+      expect(c.pid).not.toBe(a.pid);
+    } finally {
+      pool.close();
+    }
+  }, 120_000);
 
   it("writes sweep-report.html whose figures are sweep-report.json's, with a panel per task", () => {
     const { html } = checkSweepHtml(out);
