@@ -1,8 +1,7 @@
 /** The report as Markdown tables, for report.md and the terminal. */
 import type { BrowserMetrics } from '../run/browser-metrics.js';
-import type { Report } from './schema.js';
+import { reportBrotliQuality, type Report } from './schema.js';
 import { ONNX_FILES } from '../run/layout.js';
-import { DEFAULT_BROTLI_QUALITY } from '../util/compress.js';
 
 const pct = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : `${(v * 100).toFixed(2)}%`);
 const pts = (v: number | null) => (v === null || Number.isNaN(v) ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(2)}`);
@@ -114,7 +113,7 @@ export function renderMarkdown(r: Report): string {
   out.push(
     '\nHow to read this: `encoder_theoretical` is the paper-style figure (Prune OFA\'s "40x" is 10x from 90% sparsity times 4x from int8); ' +
       '`encoder_stored` is what those weights really take on disk, masks, gaps and scales included; `teacher_file*` compare the dense teacher a user starts from with the int8 file a user ships ' +
-      `(raw, gzip -9, brotli ${brotliQualityOf(r)}); \`file\` and \`file_gzip\` compare with the sparse student stored as dense fp32. ` +
+      `(raw, gzip -9, brotli ${reportBrotliQuality(r)}); \`file\` and \`file_gzip\` compare with the sparse student stored as dense fp32. ` +
       'Compact weights (mask, gaps or nibbles) are rebuilt by a small subgraph of standard ONNX ops that ONNX Runtime folds when it loads the model: they save disk and download, not compute.',
   );
   return (
@@ -124,9 +123,6 @@ export function renderMarkdown(r: Report): string {
       .replace(/\n{3,}/g, '\n\n') + '\n'
   );
 }
-
-/** The brotli quality of the report's sizes (reports made before it was recorded used 11). */
-const brotliQualityOf = (r: Report) => r.files.int8.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
 
 const kib = (n: number | undefined) => (n === undefined ? 'n/a' : (n / 1024).toFixed(1));
 
@@ -144,7 +140,7 @@ function sizeTable(r: Report): string {
       'what',
       'bytes',
       'gzip -9',
-      `brotli ${brotliQualityOf(r)}`,
+      `brotli ${reportBrotliQuality(r)}`,
       'embeddings KiB',
       'encoder Linear KiB',
       'heads KiB',

@@ -4,6 +4,7 @@
  */
 import type { WeightRole } from '../model/weights.js';
 import type { PartBreakdown } from '../onnx/sizes.js';
+import { DEFAULT_BROTLI_QUALITY } from '../util/compress.js';
 
 export const REPORT_SCHEMA = 'prune-once/report';
 export const REPORT_VERSION = 2;
@@ -40,6 +41,9 @@ export interface FileEntry {
   brotliQuality?: number;
   parts?: PartBreakdown;
 }
+
+/** The brotli quality of a report's sizes (reports made before it was recorded used 11). */
+export const reportBrotliQuality = (r: Report): number => r.files.int8.brotliQuality ?? DEFAULT_BROTLI_QUALITY;
 
 /** Where the model was pruned, as the report and tasks.md say it. */
 export const PRUNING_PATHS = {

@@ -9,14 +9,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { brotliSize, DEFAULT_BROTLI_QUALITY } from '../util/compress.js';
+import { brotliSize } from '../util/compress.js';
 import { type BertConfig } from '../model/config.js';
 import { weightRole, weightShapes } from '../model/weights.js';
 import { decodeOnnx } from '../onnx/index.js';
 import { readMetadata } from '../onnx/metadata.js';
 import { onnx } from '../onnx/proto.js';
 import { ONNX_FILES } from '../run/layout.js';
-import type { FileEntry, Report } from './schema.js';
+import { reportBrotliQuality, type FileEntry, type Report } from './schema.js';
 
 const { fp32: FP32_FILE, int8: INT8_FILE } = ONNX_FILES;
 
@@ -77,7 +77,7 @@ function fromReport(report: Report): SizeBreakdown | null {
   return {
     rows,
     parts: [...SIZE_PARTS, WHOLE_FILE],
-    source: `report.json: raw bytes by part ("files.*.parts"; each weight with its scale and zero point, "other" is the rest of the file), gzip -9 and brotli ${report.files.int8.brotliQuality ?? DEFAULT_BROTLI_QUALITY} of each whole file ("files.*.gzipBytes", "brotliBytes")`,
+    source: `report.json: raw bytes by part ("files.*.parts"; each weight with its scale and zero point, "other" is the rest of the file), gzip -9 and brotli ${reportBrotliQuality(report)} of each whole file ("files.*.gzipBytes", "brotliBytes")`,
   };
 }
 
